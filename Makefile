@@ -1,0 +1,89 @@
+# Nexus COS launch collection: the two commands are `make demo` and `make test`.
+# Every install step lives here; each target is safe to re-run.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+ROOT        := $(CURDIR)
+VENV        := $(ROOT)/.venv
+BIN         := $(VENV)/bin
+STAMPS      := $(ROOT)/.cache/stamps
+SANDBOX     ?= nexus-cos-sandbox
+SCENARIO    ?= --all
+
+export ANSIBLE_CONFIG      := $(ROOT)/ansible.cfg
+export CONTAINERS_CONF     := $(ROOT)/sandbox/containers.conf
+export NEXUS_SANDBOX_DOCKER_HOST ?= unix:///run/nexus-cos-sandbox/podman.sock
+export PATH                := $(BIN):$(PATH)
+export ANSIBLE_FORCE_COLOR ?= $(if $(CI),0,1)
+export PY_COLORS           ?= $(if $(CI),0,1)
+
+# Debian packages the project needs on the controller (python, a container
+# engine that runs without a Docker daemon, the image builder).
+DEB_PACKAGES := python3 python3-venv python3-pip git curl ca-certificates podman runc \
+                debootstrap uidmap slirp4netns fuse-overlayfs iptables openssl
+
+.PHONY: help demo test lint unit molecule bench deps venv engine image sandbox-up sandbox-down clean
+
+help:
+	@echo "make demo          build the sandbox VPS (first run) and run playbooks/phase4.yml against it"
+	@echo "make test          linters, unit tests and every molecule scenario"
+	@echo "make bench         phase4 wall time and remote module executions beside a no-op play"
+	@echo "make sandbox-up    start the sandbox VPS ($(SANDBOX)); make sandbox-down removes it"
+	@echo "make lint | unit | molecule [SCENARIO='-s default']"
+
+deps: $(STAMPS)/deps
+$(STAMPS)/deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
+	@mkdir -p $(STAMPS) && touch $@
+
+venv: $(STAMPS)/venv
+$(STAMPS)/venv: requirements.txt $(STAMPS)/deps
+	python3 -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements.txt
+	@# The checkout is the collection: make it importable (tests, nexusctl).
+	echo "$(ROOT)/.collections" > $$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/nexus-cos-launch.pth
+	ln -sf $(ROOT)/bin/nexusctl $(BIN)/nexusctl
+	$(BIN)/ansible-galaxy collection install -r requirements.yml >/dev/null
+	@touch $@
+
+engine: deps
+	sandbox/bin/engine-up
+
+image: deps
+	sandbox/bin/image-build
+
+sandbox-up: deps venv
+	sandbox/bin/sandbox-up $(SANDBOX)
+
+sandbox-down:
+	sandbox/bin/sandbox-down $(SANDBOX)
+
+demo: sandbox-up
+	$(BIN)/ansible-playbook playbooks/phase4.yml -i inventories/sandbox
+	@echo
+	@echo "The sandbox stays up: podman exec -it $(SANDBOX) bash   (make sandbox-down removes it)"
+	@echo "Controller reports: $(ROOT)/artifacts/"
+
+lint: venv
+	$(BIN)/yamllint -s .
+	$(BIN)/ansible-lint --profile production --offline
+
+unit: venv
+	$(BIN)/python -m pytest
+
+molecule: venv engine image
+	$(BIN)/molecule test $(SCENARIO)
+
+test: lint unit molecule
+
+bench: sandbox-up
+	$(BIN)/python tests/bench/phase4_bench.py --inventory inventories/sandbox
+
+clean:
+	rm -rf artifacts .cache/stamps

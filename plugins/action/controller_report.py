@@ -1,0 +1,43 @@
+# -*- coding: utf-8 -*-
+# Copyright: Nexus COS platform team
+# Apache License 2.0 (see LICENSE)
+"""Writes run reports on the controller (summary, exported audit chain
+heads) without a round trip to the host. Reports are records of a run, not
+configuration: they are written atomically and reported unchanged, so a
+second run of a play shows no change."""
+
+from __future__ import annotations
+
+import os
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.text.converters import to_text
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import write_atomic
+
+
+class ActionModule(ActionBase):
+
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        files = self._task.args.get("files")
+        if not isinstance(files, dict) or not files:
+            raise AnsibleActionFail("controller_report: 'files' must be a mapping of path to content")
+        written = []
+        for path, content in files.items():
+            path = os.path.abspath(os.path.expanduser(to_text(path)))
+            if self._task.check_mode:
+                continue
+            try:
+                os.makedirs(os.path.dirname(path), mode=0o750, exist_ok=True)
+                write_atomic(path, to_text(content), mode=0o640)
+            except OSError as exc:
+                raise AnsibleActionFail("controller_report: could not write %s: %s" % (path, exc))
+            written.append(path)
+        result.update(changed=False, written=written)
+        return result

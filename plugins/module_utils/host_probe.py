@@ -1,0 +1,136 @@
+# -*- coding: utf-8 -*-
+# Copyright: Nexus COS platform team
+# Apache License 2.0 (see LICENSE)
+"""How a check looks at the host: the one seam between the checks and the
+machine. ``LocalHost`` is the real thing (it runs inside the module, on the
+managed host); tests give the checks a fake with the same methods.
+
+Every probe is bounded: commands and HTTP requests have timeouts, file reads
+have a size cap. Nothing here changes the host except ``write_marker``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+
+try:  # Python 3 only on managed hosts; urllib is stdlib
+    from urllib.request import Request, urlopen
+    from urllib.error import HTTPError, URLError
+except ImportError:  # pragma: no cover
+    raise
+
+READ_LIMIT = 1024 * 1024
+
+
+class ProbeError(Exception):
+    pass
+
+
+class LocalHost(object):
+    """Probes against the machine this code runs on."""
+
+    def command(self, argv, timeout=20, env=None):
+        """Run argv (never through a shell); return (rc, stdout, stderr).
+        A missing binary is rc 127, a timeout rc 124, like the shell."""
+        if self.which(argv[0]) is None and not os.path.isabs(argv[0]):
+            return 127, "", "%s: command not found" % argv[0]
+        run_env = dict(os.environ, LC_ALL="C", LANG="C")
+        if env:
+            run_env.update(env)
+        try:
+            proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  stdin=subprocess.DEVNULL, timeout=timeout, env=run_env)
+        except subprocess.TimeoutExpired:
+            return 124, "", "%s timed out after %ss" % (" ".join(argv), timeout)
+        except OSError as exc:
+            return 126, "", "%s: %s" % (argv[0], exc)
+        return (proc.returncode, proc.stdout.decode("utf-8", "replace"),
+                proc.stderr.decode("utf-8", "replace"))
+
+    def which(self, name):
+        return shutil.which(name, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
+
+    def read_text(self, path, limit=READ_LIMIT):
+        """File text (UTF-8, replace on error) or None when it does not exist."""
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read(limit + 1)
+        except FileNotFoundError:
+            return None
+        if len(data) > limit:
+            raise ProbeError("%s is larger than %d bytes" % (path, limit))
+        return data.decode("utf-8", "replace")
+
+    def read_bytes(self, path, limit=READ_LIMIT):
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read(limit + 1)
+        except FileNotFoundError:
+            return None
+        if len(data) > limit:
+            raise ProbeError("%s is larger than %d bytes" % (path, limit))
+        return data
+
+    def stat(self, path):
+        """os.stat_result or None when missing."""
+        try:
+            return os.stat(path)
+        except FileNotFoundError:
+            return None
+
+    def listdir(self, path):
+        try:
+            return sorted(os.listdir(path))
+        except FileNotFoundError:
+            return None
+
+    def disk_free(self, path):
+        """(free_bytes_for_unprivileged, total_bytes, mountpoint-ish device id)
+        of the filesystem holding path, or of its nearest existing parent."""
+        probe = path
+        while not os.path.exists(probe):
+            parent = os.path.dirname(probe)
+            if parent == probe:
+                break
+            probe = parent
+        st = os.statvfs(probe)
+        return {"path": path, "probed": probe, "free": st.f_bavail * st.f_frsize,
+                "total": st.f_blocks * st.f_frsize, "device": os.stat(probe).st_dev}
+
+    def meminfo(self):
+        text = self.read_text("/proc/meminfo") or ""
+        out = {}
+        for line in text.splitlines():
+            key, _, rest = line.partition(":")
+            parts = rest.split()
+            if parts and parts[0].isdigit():
+                out[key.strip()] = int(parts[0]) * 1024
+        return out
+
+    def euid(self):
+        return os.geteuid()
+
+    def http_get(self, url, timeout=5.0):
+        """(status, body, elapsed_ms); status 0 with the reason as body when
+        nothing answered."""
+        started = time.monotonic()
+        try:
+            with urlopen(Request(url, headers={"User-Agent": "nexus-cos-precheck"}), timeout=timeout) as resp:
+                body = resp.read(READ_LIMIT).decode("utf-8", "replace")
+                status = resp.status
+        except HTTPError as exc:
+            body = exc.read(READ_LIMIT).decode("utf-8", "replace") if exc.fp else ""
+            status = exc.code
+        except (URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            return 0, str(reason), int((time.monotonic() - started) * 1000)
+        return status, body, int(round((time.monotonic() - started) * 1000))
+
+    def sleep(self, seconds):
+        time.sleep(seconds)
+
+    def now(self):
+        return time.time()

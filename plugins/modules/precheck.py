@@ -1,0 +1,171 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Nexus COS platform team
+# Apache License 2.0 (see LICENSE)
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: precheck
+short_description: Run the Phase 4 prechecks on a Nexus COS host in one pass
+version_added: "1.0.0"
+description:
+  - Runs every precheck named in O(plan) on the managed host, in precheck order, in a single
+    module execution. Every check runs even when an earlier one fails.
+  - Writes the host's precheck report (C(precheck-<stamp>.log)) and one audit record per check.
+  - Never fails the task because a check failed; the result lists each check's status, message,
+    fix and the variable that skips or downgrades it. The companion action plugin writes the
+    controller reports and the play decides (role C(nexus_cos.launch.precheck_report)).
+  - The check logic lives in C(plugins/module_utils/precheck_*.py), one file per check.
+author: Nexus COS platform team
+extends_documentation_fragment:
+  - nexus_cos.launch.audit
+options:
+  plan:
+    description:
+      - The checks to run, C({name: {severity, params}}), as the C(precheck_*) roles register them.
+    type: dict
+    required: true
+  skip:
+    description: Names of checks the operator skips. Audited.
+    type: list
+    elements: str
+    default: []
+  warn_only:
+    description: Names of checks whose failure is downgraded to a warning. Audited.
+    type: list
+    elements: str
+    default: []
+  report_file:
+    description: File name of the precheck report in O(audit_dir), C(precheck-<stamp>.log).
+    type: str
+  report_dir:
+    description: Local directory on the controller for the JSON and JUnit reports (action plugin).
+    type: path
+attributes:
+  check_mode:
+    support: full
+    details: The checks only read; in check mode no report or audit record is written.
+  diff_mode:
+    support: none
+'''
+
+EXAMPLES = r'''
+- name: Run the prechecks the roles registered
+  nexus_cos.launch.precheck:
+    plan: "{{ nexus_precheck_plan }}"
+    skip: "{{ precheck_skip }}"
+    warn_only: "{{ precheck_warn_only }}"
+    audit_file: "deployment-{{ nexus_run_stamp }}.log"
+    run_id: "{{ nexus_run_id }}"
+    report_file: "precheck-{{ nexus_run_stamp }}.log"
+  register: nexus_precheck
+'''
+
+RETURN = r'''
+results:
+  description: One entry per check, in order.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name: {description: Check name, type: str}
+    number: {description: Place among the twelve, type: int}
+    status: {description: PASS, FAIL, WARN or SKIP, type: str}
+    severity: {description: error or warn (after warn_only), type: str}
+    msg: {description: What was found, type: str}
+    hint: {description: How to fix it, type: str}
+    details: {description: Evidence, type: dict}
+    duration_ms: {description: Time the check took, type: int}
+    override: {description: The extra vars that skip or downgrade this check, type: dict}
+summary:
+  description: Counts and C(ok), false when an error-severity check failed.
+  returned: always
+  type: dict
+  sample: {passed: 11, failed: 1, warned: 0, skipped: 0, total: 12, ok: false}
+report:
+  description: Path of the precheck report on the host.
+  returned: when written
+  type: str
+audit_head:
+  description: The audit chain head after this module's records.
+  returned: when audited
+  type: dict
+'''
+
+import hashlib
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.nexus_cos.launch.plugins.module_utils import run_audit
+from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import write_atomic
+from ansible_collections.nexus_cos.launch.plugins.module_utils.host_probe import LocalHost
+from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck import run_checks, summarize, render_log
+# Importing a check registers it. Each import is explicit so the module
+# payload carries exactly the twelve checks.
+from ansible_collections.nexus_cos.launch.plugins.module_utils import precheck_system  # noqa: F401 pylint: disable=unused-import
+from ansible_collections.nexus_cos.launch.plugins.module_utils import precheck_disk  # noqa: F401 pylint: disable=unused-import
+
+
+def audit_events(results, summary, params, report_name, report_sha):
+    events = [("PRECHECK_START", {"checks": len(results)})]
+    for action in ("skip", "warn_only"):
+        for name in params[action]:
+            events.append(("PRECHECK_OVERRIDE", {"check": name, "action": action}))
+    for r in results:
+        events.append(("PRECHECK_" + r["name"].upper(), {
+            "status": r["status"], "severity": r["severity"], "duration_ms": r["duration_ms"], "msg": r["msg"]}))
+    fields = {"passed": summary["passed"], "failed": summary["failed"], "warned": summary["warned"],
+              "skipped": summary["skipped"], "status": "pass" if summary["ok"] else "fail"}
+    if report_name:
+        fields.update(report=report_name, report_sha256=report_sha)
+    events.append(("PRECHECK_COMPLETE", fields))
+    return events
+
+
+def main():
+    argument_spec = dict(
+        plan=dict(type="dict", required=True),
+        skip=dict(type="list", elements="str", default=[]),
+        warn_only=dict(type="list", elements="str", default=[]),
+        report_file=dict(type="str"),
+        report_dir=dict(type="path"),
+    )
+    argument_spec.update(run_audit.AUDIT_ARGUMENT_SPEC)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    params = module.params
+
+    try:
+        results = run_checks(params["plan"], LocalHost(), params["skip"], params["warn_only"])
+    except (ValueError, KeyError) as exc:
+        module.fail_json(msg="precheck plan: %s" % exc)
+    summary = summarize(results)
+    out = dict(changed=False, results=results, summary=summary)
+    if module.check_mode:
+        module.exit_json(**out)
+
+    try:
+        log = run_audit.open_audit(params)
+        report_name = params["report_file"]
+        report_sha = None
+        if report_name:
+            if os.path.basename(report_name) != report_name or not report_name.startswith("precheck-"):
+                module.fail_json(msg="report_file %r: expected a file name precheck-<stamp>.log" % report_name)
+            text = render_log(results, "run %s" % (params.get("run_id") or "-"))
+            report_sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+            if not os.path.isdir(params["audit_dir"]):
+                os.makedirs(params["audit_dir"], 0o750)
+            out["report"] = os.path.join(params["audit_dir"], report_name)
+            write_atomic(out["report"], text, mode=0o640)
+        head = run_audit.write(log, audit_events(results, summary, params, report_name, report_sha)
+                               + run_audit.extra_events(params))
+    except (OSError, ValueError) as exc:
+        module.fail_json(msg="precheck: could not write the report or audit records: %s" % exc, **out)
+    if head:
+        out["audit_head"] = head
+    module.exit_json(**out)
+
+
+if __name__ == "__main__":
+    main()

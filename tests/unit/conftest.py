@@ -1,0 +1,1 @@
+"""Shared test set-up: tests import their fakes (fake_host) by name."""

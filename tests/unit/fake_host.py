@@ -1,0 +1,73 @@
+"""A fake managed host for precheck tests: the same methods as LocalHost,
+answers from dictionaries. Anything not configured behaves like a missing
+file, a missing command or a refused connection."""
+
+from __future__ import annotations
+
+import os
+import time
+
+
+class FakeHost(object):
+    def __init__(self, files=None, commands=None, which=None, euid=0, disks=None, meminfo=None,
+                 http=None, stats=None, dirs=None):
+        self.files = dict(files or {})
+        self.commands = dict(commands or {})   # tuple(argv) -> (rc, out, err)
+        self.which_map = dict(which or {})     # name -> path or None
+        self._euid = euid
+        self.disks = dict(disks or {})          # path -> {free, total, device}
+        self._meminfo = dict(meminfo or {})
+        self.http = dict(http or {})            # url -> list of (status, body, ms), consumed in order
+        self.stats = dict(stats or {})          # path -> os.stat_result-like
+        self.dirs = dict(dirs or {})            # path -> [names]
+        self.calls = []
+        self.slept = 0.0
+
+    def command(self, argv, timeout=20, env=None):
+        self.calls.append(tuple(argv))
+        return self.commands.get(tuple(argv), (127, "", "%s: command not found" % argv[0]))
+
+    def which(self, name):
+        # Every command is present unless mapped to None.
+        return self.which_map.get(name, "/usr/bin/" + name)
+
+    def read_text(self, path, limit=None):
+        data = self.files.get(path)
+        return data.decode("utf-8", "replace") if isinstance(data, bytes) else data
+
+    def read_bytes(self, path, limit=None):
+        data = self.files.get(path)
+        return data.encode("utf-8") if isinstance(data, str) else data
+
+    def stat(self, path):
+        return self.stats.get(path)
+
+    def listdir(self, path):
+        return self.dirs.get(path)
+
+    def disk_free(self, path):
+        info = self.disks[path]
+        return dict(info, path=path, probed=path)
+
+    def meminfo(self):
+        return self._meminfo
+
+    def euid(self):
+        return self._euid
+
+    def http_get(self, url, timeout=5.0):
+        answers = self.http.get(url)
+        if not answers:
+            return 0, "connection refused", 1
+        return answers.pop(0) if len(answers) > 1 else answers[0]
+
+    def sleep(self, seconds):
+        self.slept += seconds
+
+    def now(self):
+        return time.time()
+
+
+def stat_result(mode=0o100640, uid=0, gid=0, size=0, mtime=None):
+    mtime = time.time() if mtime is None else mtime
+    return os.stat_result((mode, 0, 0, 1, uid, gid, size, mtime, mtime, mtime))
