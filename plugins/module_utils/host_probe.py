@@ -6,13 +6,16 @@ machine. ``LocalHost`` is the real thing (it runs inside the module, on the
 managed host); tests give the checks a fake with the same methods.
 
 Every probe is bounded: commands and HTTP requests have timeouts, file reads
-have a size cap. Nothing here changes the host except ``write_marker``.
+have a size cap. Nothing here changes the host except the backup check's
+``make_dir``, ``write_probe`` and ``write_marker``.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import socket
+import ssl
 import subprocess
 import time
 
@@ -21,6 +24,8 @@ try:  # Python 3 only on managed hosts; urllib is stdlib
     from urllib.error import HTTPError, URLError
 except ImportError:  # pragma: no cover
     raise
+
+from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import write_atomic
 
 READ_LIMIT = 1024 * 1024
 
@@ -134,3 +139,47 @@ class LocalHost(object):
 
     def now(self):
         return time.time()
+
+    def tls_peer_cert_der(self, host, port, timeout=5.0, server_name=None):
+        """(DER bytes of the certificate served at host:port, "") or (None,
+        reason). No verification: the check compares fingerprints itself."""
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        try:
+            with socket.create_connection((host, port), timeout=timeout) as sock:
+                with context.wrap_socket(sock, server_hostname=server_name or None) as tls:
+                    der = tls.getpeercert(binary_form=True)
+        except ssl.SSLError as exc:
+            return None, "TLS handshake failed: %s" % (exc.reason or exc)
+        except socket.timeout:
+            return None, "timed out after %ss" % timeout
+        except OSError as exc:
+            return None, exc.strerror or str(exc)
+        return (der, "") if der else (None, "no certificate presented")
+
+    def writable(self, path):
+        """Access check only (check mode): would a write into path succeed."""
+        return os.access(path, os.W_OK | os.X_OK)
+
+    def make_dir(self, path, mode):
+        """Create one directory level with exactly mode (not the umask's)."""
+        os.mkdir(path, mode)
+        os.chmod(path, mode)
+
+    def write_probe(self, directory):
+        """Prove a directory takes a write: create, fsync and remove a probe
+        file. Raises OSError with the reason (Permission denied, Read-only
+        file system, No space left on device)."""
+        path = os.path.join(directory, ".nexus-cos-precheck-%d.probe" % os.getpid())
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            os.write(fd, b"probe\n")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+            os.unlink(path)
+
+    def write_marker(self, path, text, mode=0o640):
+        """Write a whole file atomically (temp file, fsync, rename)."""
+        write_atomic(path, text, mode=mode)

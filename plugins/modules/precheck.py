@@ -103,9 +103,19 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file impor
 from ansible_collections.nexus_cos.launch.plugins.module_utils.host_probe import LocalHost
 from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck import run_checks, summarize, render_log
 # Importing a check registers it. Each import is explicit so the module
-# payload carries exactly the twelve checks.
-from ansible_collections.nexus_cos.launch.plugins.module_utils import precheck_system  # noqa: F401 pylint: disable=unused-import
-from ansible_collections.nexus_cos.launch.plugins.module_utils import precheck_disk  # noqa: F401 pylint: disable=unused-import
+# payload carries exactly the twelve checks. pylint: disable=unused-import
+from ansible_collections.nexus_cos.launch.plugins.module_utils import precheck_system  # noqa: F401
+from ansible_collections.nexus_cos.launch.plugins.module_utils import precheck_services  # noqa: F401
+from ansible_collections.nexus_cos.launch.plugins.module_utils import precheck_docker  # noqa: F401
+from ansible_collections.nexus_cos.launch.plugins.module_utils import precheck_disk  # noqa: F401
+from ansible_collections.nexus_cos.launch.plugins.module_utils import precheck_memory  # noqa: F401
+from ansible_collections.nexus_cos.launch.plugins.module_utils import precheck_repository  # noqa: F401
+from ansible_collections.nexus_cos.launch.plugins.module_utils import precheck_configuration  # noqa: F401
+from ansible_collections.nexus_cos.launch.plugins.module_utils import precheck_api  # noqa: F401
+from ansible_collections.nexus_cos.launch.plugins.module_utils import precheck_database  # noqa: F401
+from ansible_collections.nexus_cos.launch.plugins.module_utils import precheck_previous_phases  # noqa: F401
+from ansible_collections.nexus_cos.launch.plugins.module_utils import precheck_security  # noqa: F401
+from ansible_collections.nexus_cos.launch.plugins.module_utils import precheck_backup  # noqa: F401
 
 
 def audit_events(results, summary, params, report_name, report_sha):

@@ -67,6 +67,33 @@ class FakeHost(object):
     def now(self):
         return time.time()
 
+    # Optional state for the probes below, set as attributes by a test:
+    # tls_certs {(host, port): der bytes or reason str}, write_errors
+    # {path: OSError}, read_only {paths}; writes land in self.written.
+    def tls_peer_cert_der(self, host, port, timeout=5.0, server_name=None):
+        answer = getattr(self, "tls_certs", {}).get((host, port), "Connection refused")
+        return (answer, "") if isinstance(answer, bytes) else (None, answer)
+
+    def writable(self, path):
+        return path not in getattr(self, "read_only", ()) and path not in getattr(self, "write_errors", {})
+
+    def make_dir(self, path, mode):
+        self._raise_for(path)
+        self.stats[path] = stat_result(mode=0o040000 | mode)
+        self.__dict__.setdefault("made_dirs", []).append((path, mode))
+
+    def write_probe(self, directory):
+        self._raise_for(directory)
+
+    def write_marker(self, path, text, mode=0o640):
+        self._raise_for(path)
+        self.__dict__.setdefault("written", {})[path] = (text, mode)
+
+    def _raise_for(self, path):
+        error = getattr(self, "write_errors", {}).get(path)
+        if error is not None:
+            raise error
+
 
 def stat_result(mode=0o100640, uid=0, gid=0, size=0, mtime=None):
     mtime = time.time() if mtime is None else mtime

@@ -1,0 +1,131 @@
+# -*- coding: utf-8 -*-
+# Copyright: Nexus COS platform team
+# Apache License 2.0 (see LICENSE)
+"""`nexusctl audit verify` and `nexusctl audit tail`: check and read an audit
+trail directory (on the host, or a copy fetched to the controller).
+
+Exit codes: 0 intact, 1 tampered, 2 usage (directory or head file missing or
+unreadable).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+
+from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log
+
+EXIT_OK = 0
+EXIT_TAMPERED = 1
+EXIT_USAGE = 2
+
+_PLAIN_VALUE = re.compile(r"^[A-Za-z0-9._~:/@+,=-]+$")
+
+
+def register(subparsers):
+    parser = subparsers.add_parser(
+        "audit", help="verify or read the tamper-evident audit trail",
+        description="Verify or read the audit trail of a Phase 4 audit directory.")
+    commands = parser.add_subparsers(dest="audit_command", metavar="{verify,tail}")
+    parser.set_defaults(func=lambda args: _usage(parser))
+
+    verify = commands.add_parser(
+        "verify", help="check the hash chain; exit 0 intact, 1 tampered, 2 usage",
+        description="Check every record of every chain file in DIR: order, gaps, edits, inserted lines, "
+                    "and (with --head) that nothing was cut off after the exported head.")
+    verify.add_argument("--dir", required=True, metavar="DIR", help="audit directory")
+    verify.add_argument("--head", metavar="FILE",
+                        help="exported head (JSON with seq and chain) copied to the controller after a run")
+    verify.add_argument("--format", choices=("text", "json"), default="text",
+                        help="output format (default text)")
+    verify.set_defaults(func=run_verify)
+
+    tail = commands.add_parser("tail", help="print the last records, by seq, across all chain files",
+                               description="Print the last N records of DIR, oldest first.")
+    tail.add_argument("--dir", required=True, metavar="DIR", help="audit directory")
+    tail.add_argument("-n", type=int, default=20, metavar="N", help="number of records (default 20)")
+    tail.set_defaults(func=run_tail)
+    return parser
+
+
+def _usage(parser):
+    parser.print_usage(sys.stderr)
+    print("nexusctl audit: choose a command: verify or tail", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def run_verify(args):
+    head = None
+    if args.head:
+        try:
+            head = audit_log.load_exported_head(args.head)
+        except (OSError, ValueError) as exc:
+            print("nexusctl audit verify: --head %s: %s" % (args.head, exc), file=sys.stderr)
+            return EXIT_USAGE
+    try:
+        result = audit_log.verify_dir(args.dir, head=head)
+    except FileNotFoundError as exc:
+        print("nexusctl audit verify: --dir: %s" % exc, file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print("nexusctl audit verify: --dir %s: cannot read: %s" % (args.dir, exc), file=sys.stderr)
+        return EXIT_USAGE
+    if args.format == "json":
+        print(json.dumps({
+            "ok": result.ok, "records": result.records, "head": result.head,
+            "exported_head": head and {"seq": head["seq"], "chain": head["chain"]},
+            "problems": [dict(problem._asdict()) for problem in result.problems]}, indent=2, sort_keys=True))
+        return EXIT_OK if result.ok else EXIT_TAMPERED
+    head_text = _head_text(result.head)
+    if result.ok:
+        against = " (matches exported head seq %d)" % head["seq"] if head else ""
+        print("audit trail intact: %d records, %s%s" % (result.records, head_text, against))
+        return EXIT_OK
+    print("audit trail TAMPERED: %s" % (result.first_problem,))
+    print("%d problem(s) in %s (%d records, %s):" % (len(result.problems), args.dir, result.records, head_text))
+    for problem in result.problems:
+        print("  - %s" % (problem,))
+    return EXIT_TAMPERED
+
+
+def _head_text(head):
+    if not head["seq"]:
+        return "no records"
+    return "head seq %d chain %s at file %s line %d" % (head["seq"], head["chain"], head["file"], head["line"])
+
+
+def run_tail(args):
+    if args.n < 1:
+        print("nexusctl audit tail: -n must be at least 1, got %d" % args.n, file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        entries, bad_lines = audit_log.read_trail(args.dir)
+    except FileNotFoundError:
+        print("nexusctl audit tail: --dir: audit dir %s does not exist" % args.dir, file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print("nexusctl audit tail: --dir %s: cannot read: %s" % (args.dir, exc), file=sys.stderr)
+        return EXIT_USAGE
+    for entry in entries[-args.n:]:
+        print(format_entry(entry))
+    if bad_lines:
+        print("nexusctl audit tail: %d line(s) are not audit records; run `nexusctl audit verify --dir %s`"
+              % (len(bad_lines), args.dir), file=sys.stderr)
+    return EXIT_OK
+
+
+def format_entry(entry):
+    """One record for a person: seq, time, event, run, fields, file:line.
+    Values with anything beyond plain characters are shown JSON-quoted, so a
+    hostile value can neither span lines nor send terminal control codes."""
+    record = entry.record
+    fields = " ".join("%s=%s" % (key, _show(value)) for key, value in record.fields.items())
+    return "%6d  %s UTC  %-24s run=%s  %s  (%s:%d)" % (
+        record.seq, record.timestamp, record.event, _show(record.run), fields, entry.file, entry.line)
+
+
+def _show(value):
+    if _PLAIN_VALUE.match(value):
+        return value
+    return json.dumps(value)

@@ -1,0 +1,33 @@
+# -*- coding: utf-8 -*-
+# Copyright: Nexus COS platform team
+# Apache License 2.0 (see LICENSE)
+"""nexusctl deploy / precheck: the Phase 4 prepare run, or its prechecks."""
+
+from __future__ import annotations
+
+from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import add_target_arguments, run_playbook
+
+
+def register(subparsers):
+    deploy = subparsers.add_parser("deploy", help="the Phase 4 prepare run (playbooks/phase4.yml); changes no flag")
+    add_target_arguments(deploy)
+    deploy.add_argument("--check", action="store_true", help="run in check mode, showing diffs")
+    deploy.set_defaults(func=lambda args: run_playbook("phase4.yml", args, check=args.check, diff=args.check))
+
+    precheck = subparsers.add_parser("precheck", help="only the twelve prechecks (lock, checks, reports)")
+    add_target_arguments(precheck)
+    precheck.add_argument("--skip", action="append", default=[], metavar="CHECK",
+                          help="skip a precheck by name (audited; repeatable)")
+    precheck.add_argument("--warn-only", action="append", default=[], metavar="CHECK",
+                          help="downgrade a precheck's failure to a warning (audited; repeatable)")
+    precheck.set_defaults(func=_precheck)
+
+
+def _precheck(args):
+    extra = {}
+    if args.skip:
+        extra["precheck_skip"] = args.skip
+    if args.warn_only:
+        extra["precheck_warn_only"] = args.warn_only
+    # The lock, the run id and the closing records are tagged always.
+    return run_playbook("phase4.yml", args, extravars=extra, tags="precheck")

@@ -1,0 +1,679 @@
+# -*- coding: utf-8 -*-
+# Copyright: Nexus COS platform team
+# Apache License 2.0 (see LICENSE)
+"""Tamper-evident audit trail: one line per record, hash-chained across every
+chain file and run of one audit directory.
+
+The format, the escaping, the chain and what verification reports are
+specified in docs/audit-format.md. Stdlib only: this file also runs on the
+managed host.
+"""
+
+from __future__ import annotations
+
+import calendar
+import fcntl
+import hashlib
+import json
+import os
+import re
+import time
+from datetime import datetime, timezone
+from typing import NamedTuple, Optional
+
+from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import fsync_dir, write_atomic
+
+HEAD_CACHE = ".audit-head.json"
+LOCK_FILE = ".audit.lock"
+ZERO_CHAIN = "0" * 64
+FILE_MODE = 0o640
+DIR_MODE = 0o750
+# Bounds a record so a tail read of this size always holds the last full line.
+MAX_LINE_BYTES = 65536
+RESERVED_KEYS = ("run", "seq", "prev", "chain")
+# A field key containing one of these is refused: the trail must never hold a
+# secret, and a key is where one would arrive by accident.
+SECRET_KEY_PARTS = ("password", "passwd", "secret", "token", "credential", "private_key", "api_key", "apikey")
+
+LINE_PATTERN = re.compile(r"^\[AUDIT\] \d{4}-\d\d-\d\d \d\d:\d\d:\d\d [A-Z0-9_]+( [a-z0-9_]+=\S+)*$", re.ASCII)
+_LINE_PARTS = re.compile(r"^\[AUDIT\] (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) ([A-Z0-9_]+)((?: [a-z0-9_]+=\S+)*)\Z", re.ASCII)
+EVENT_PATTERN = re.compile(r"^[A-Z0-9_]+\Z", re.ASCII)
+KEY_PATTERN = re.compile(r"^[a-z0-9_]+\Z", re.ASCII)
+# Files that belong to the chain; anything else in the directory (precheck
+# reports, rollback scripts) is ignored by the chain.
+CHAIN_FILE_PATTERN = re.compile(r"^(deployment|rollback|activation)-.*\.log\Z")
+# What a writer may create: the chain pattern, restricted to plain characters.
+_WRITABLE_NAME = re.compile(r"^(deployment|rollback|activation)-[A-Za-z0-9][A-Za-z0-9._-]*\.log\Z", re.ASCII)
+_HEX64 = re.compile(r"^[0-9a-f]{64}\Z", re.ASCII)
+_SEQ = re.compile(r"^[1-9][0-9]*\Z", re.ASCII)
+_ESCAPED_VALUE = re.compile(r"^(?:[A-Za-z0-9._~:/@+,-]|%[0-9A-F]{2})+\Z", re.ASCII)
+_SAFE_BYTES = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~:/@+,-")
+# The empty value is written as a lone "-" (the format has no empty values);
+# a value that is itself "-" is therefore written escaped, as %2D.
+_EMPTY_VALUE = "-"
+
+_O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+class AuditFormatError(ValueError):
+    """A record that cannot be written (bad event, key or value) or a line
+    that is not an audit record."""
+
+
+class Record(NamedTuple):
+    event: str
+    timestamp: str          # "2026-01-15 10:30:45", UTC
+    fields: dict            # caller fields, unescaped, in line order (no run/seq/prev/chain)
+    raw: str                # the line as written, without its newline
+    run: str
+    seq: int
+    prev: str
+    chain: str
+
+    @property
+    def epoch(self) -> int:
+        return calendar.timegm(time.strptime(self.timestamp, "%Y-%m-%d %H:%M:%S"))
+
+    @property
+    def hashed_text(self) -> str:
+        """The part of the line the chain covers (everything before " chain=")."""
+        return self.raw[:self.raw.rindex(" chain=")]
+
+    def chain_ok(self) -> bool:
+        return compute_chain(self.prev, self.hashed_text) == self.chain
+
+
+class RecordAt(NamedTuple):
+    file: str
+    line: int
+    record: Record
+
+
+class Problem(NamedTuple):
+    file: Optional[str]
+    line: Optional[int]
+    message: str            # complete sentence, names file and line where there is one
+    kind: str               # not_a_record, out_of_order, removed, inserted, edited, truncated, head_mismatch
+
+    def __str__(self):
+        return self.message
+
+
+class VerifyResult(NamedTuple):
+    ok: bool
+    records: int
+    head: dict              # {seq, chain, file, line} of the record with the highest seq
+    problems: list          # [Problem], earliest point of tampering first
+
+    @property
+    def first_problem(self) -> Optional[Problem]:
+        return self.problems[0] if self.problems else None
+
+
+# ---------------------------------------------------------------- values
+
+def escape_value(value) -> str:
+    """Percent-encode ``str(value)`` (UTF-8) outside [A-Za-z0-9._~:/@+,-]."""
+    if isinstance(value, bool) or isinstance(value, (int, float)):
+        text = str(value)
+    elif isinstance(value, str):
+        text = value
+    else:
+        raise AuditFormatError("value of type %s is not allowed (expected str, int, float or bool)"
+                               % type(value).__name__)
+    if text == "":
+        return _EMPTY_VALUE
+    if text == _EMPTY_VALUE:
+        return "%2D"
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise AuditFormatError("value is not encodable as UTF-8: %s" % exc)
+    return "".join(chr(b) if b in _SAFE_BYTES else "%%%02X" % b for b in data)
+
+
+def unescape_value(escaped: str) -> str:
+    """Inverse of escape_value; refuses anything escape_value would not write."""
+    if escaped == _EMPTY_VALUE:
+        return ""
+    if not _ESCAPED_VALUE.match(escaped):
+        raise AuditFormatError("value %r has characters that must be percent-encoded" % escaped[:80])
+    data = bytearray()
+    i = 0
+    while i < len(escaped):
+        if escaped[i] == "%":
+            data.append(int(escaped[i + 1:i + 3], 16))
+            i += 3
+        else:
+            data.append(ord(escaped[i]))
+            i += 1
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise AuditFormatError("value %r does not decode to UTF-8" % escaped[:80])
+    if escape_value(text) != escaped:
+        raise AuditFormatError("value %r is not in canonical escaped form" % escaped[:80])
+    return text
+
+
+def compute_chain(prev: str, hashed_text: str) -> str:
+    return hashlib.sha256((prev + "\n" + hashed_text).encode("utf-8")).hexdigest()
+
+
+# ---------------------------------------------------------------- names and time
+
+def utc_stamp(now=None) -> str:
+    """Compact UTC stamp for file names and run ids: 20260115T103045Z.
+    ``now``: None (current time), epoch seconds, or a datetime (naive = UTC)."""
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(_epoch(now)))
+
+
+def new_run_id(now=None) -> str:
+    """20260115T103045Z-1a2b3c: the stamp plus 24 random bits, so two runs
+    started in the same second still differ."""
+    return "%s-%s" % (utc_stamp(now), os.urandom(3).hex())
+
+
+def _epoch(now):
+    if now is None:
+        return time.time()
+    if isinstance(now, datetime):
+        if now.tzinfo is None:
+            now = now.replace(tzinfo=timezone.utc)
+        return now.timestamp()
+    return float(now)
+
+
+def _check_event(event) -> str:
+    if not isinstance(event, str) or not EVENT_PATTERN.match(event):
+        raise AuditFormatError("audit event %r: expected a name of [A-Z0-9_]+" % (event,))
+    return event
+
+
+def _check_fields(event, fields) -> list:
+    """Validated (key, escaped value) pairs in the caller's order."""
+    pairs = []
+    for key, value in fields.items():
+        if not isinstance(key, str) or not KEY_PATTERN.match(key):
+            raise AuditFormatError("audit event %s: field key %r: expected [a-z0-9_]+" % (event, key))
+        if key in RESERVED_KEYS:
+            raise AuditFormatError("audit event %s: field key %r is reserved (set by the trail itself)" % (event, key))
+        for part in SECRET_KEY_PARTS:
+            if part in key:
+                raise AuditFormatError("audit event %s: field key %r looks like a secret (contains %r); "
+                                       "secrets never go into the audit trail" % (event, key, part))
+        try:
+            pairs.append((key, escape_value(value)))
+        except AuditFormatError as exc:
+            raise AuditFormatError("audit event %s: field %r: %s" % (event, key, exc))
+    return pairs
+
+
+def format_record(event, run_id, seq, fields, prev, when) -> tuple:
+    """(line without newline, chain) for one record. ``fields`` is a mapping of
+    caller fields; ``when`` epoch seconds."""
+    _check_event(event)
+    parts = ["[AUDIT]", time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(when)), event,
+             "run=" + escape_value(run_id), "seq=%d" % seq]
+    parts.extend("%s=%s" % pair for pair in _check_fields(event, fields))
+    parts.append("prev=" + prev)
+    text = " ".join(parts)
+    chain = compute_chain(prev, text)
+    return "%s chain=%s" % (text, chain), chain
+
+
+# ---------------------------------------------------------------- parsing
+
+def parse_record(line) -> Record:
+    """Parse one line (a trailing newline is allowed). Raises AuditFormatError
+    (a ValueError) saying what is wrong."""
+    if isinstance(line, bytes):
+        try:
+            line = line.decode("utf-8")
+        except UnicodeDecodeError:
+            raise AuditFormatError("line is not valid UTF-8")
+    if line.endswith("\n"):
+        line = line[:-1]
+    match = _LINE_PARTS.match(line)
+    if not match:
+        if not line.startswith("[AUDIT] "):
+            raise AuditFormatError("line does not start with '[AUDIT] '")
+        raise AuditFormatError("line does not match '[AUDIT] YYYY-MM-DD HH:MM:SS EVENT key=value ...'")
+    timestamp, event, rest = match.groups()
+    try:
+        time.strptime(timestamp, "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        raise AuditFormatError("timestamp %r is not a valid date and time" % timestamp)
+    pairs = [item.partition("=") for item in rest[1:].split(" ")] if rest else []
+    keys = [key for key, _, _ in pairs]
+    if len(keys) < 4 or keys[:2] != ["run", "seq"] or keys[-2:] != ["prev", "chain"]:
+        raise AuditFormatError("fields must start with run, seq and end with prev, chain; got %s"
+                               % ", ".join(keys))
+    if len(set(keys)) != len(keys):
+        raise AuditFormatError("duplicate field key")
+    middle = keys[2:-2]
+    for key in middle:
+        if key in RESERVED_KEYS:
+            raise AuditFormatError("reserved key %r out of place" % key)
+    raw_values = dict((key, value) for key, _, value in pairs)
+    if not _SEQ.match(raw_values["seq"]):
+        raise AuditFormatError("seq %r is not a positive integer" % raw_values["seq"])
+    for key in ("prev", "chain"):
+        if not _HEX64.match(raw_values[key]):
+            raise AuditFormatError("%s is not 64 lowercase hex digits" % key)
+    fields = {}
+    for key in middle:
+        try:
+            fields[key] = unescape_value(raw_values[key])
+        except AuditFormatError as exc:
+            raise AuditFormatError("field %r: %s" % (key, exc))
+    try:
+        run = unescape_value(raw_values["run"])
+    except AuditFormatError as exc:
+        raise AuditFormatError("field 'run': %s" % exc)
+    return Record(event=event, timestamp=timestamp, fields=fields, raw=line, run=run,
+                  seq=int(raw_values["seq"]), prev=raw_values["prev"], chain=raw_values["chain"])
+
+
+# ---------------------------------------------------------------- files and locks
+
+def chain_files(audit_dir) -> list:
+    """Names of the chain files in ``audit_dir``, sorted."""
+    return sorted(name for name in os.listdir(audit_dir)
+                  if CHAIN_FILE_PATTERN.match(name) and os.path.isfile(os.path.join(audit_dir, name)))
+
+
+def ensure_audit_dir(audit_dir):
+    """Create ``audit_dir`` with mode 0750 when missing (parents as usual). An
+    existing directory's mode is left alone; precheck 11 reports a loose one."""
+    if os.path.isdir(audit_dir):
+        return
+    parent = os.path.dirname(os.path.abspath(audit_dir))
+    os.makedirs(parent, exist_ok=True)
+    try:
+        os.mkdir(audit_dir, DIR_MODE)
+    except FileExistsError:
+        if not os.path.isdir(audit_dir):
+            raise NotADirectoryError("audit_dir %s exists and is not a directory" % audit_dir)
+        return
+    os.chmod(audit_dir, DIR_MODE)   # mkdir's mode is filtered by the umask
+
+
+def _open_create(path, flags):
+    """Open ``path``, creating it with mode 0640 whatever the umask. Never
+    follows a symlink: a planted link must not redirect a root write."""
+    flags |= _O_NOFOLLOW | _O_CLOEXEC
+    try:
+        fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    except FileExistsError:
+        return os.open(path, flags)
+    try:
+        os.fchmod(fd, FILE_MODE)
+    except BaseException:
+        os.close(fd)
+        raise
+    fsync_dir(os.path.dirname(os.path.abspath(path)))
+    return fd
+
+
+class _DirLock:
+    """flock on <dir>/.audit.lock: exclusive for writers; shared for readers,
+    and only if the lock file exists (a fetched copy has none, or one we may
+    not open)."""
+
+    def __init__(self, audit_dir, exclusive):
+        self.path = os.path.join(audit_dir, LOCK_FILE)
+        self.exclusive = exclusive
+        self.fd = None
+
+    def __enter__(self):
+        if self.exclusive:
+            self.fd = _open_create(self.path, os.O_RDWR)
+        else:
+            try:
+                self.fd = os.open(self.path, os.O_RDONLY | _O_NOFOLLOW | _O_CLOEXEC)
+            except OSError:
+                return self
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX if self.exclusive else fcntl.LOCK_SH)
+        except BaseException:
+            os.close(self.fd)
+            self.fd = None
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        if self.fd is not None:
+            os.close(self.fd)   # closing releases the flock
+            self.fd = None
+
+
+def _read_lines(path) -> list:
+    with open(path, "rb") as handle:
+        data = handle.read()
+    lines = data.split(b"\n")
+    if lines[-1] == b"":
+        lines.pop()
+    return lines
+
+
+def _last_record(path) -> Optional[Record]:
+    """The record with the highest seq in one file: normally its last line,
+    read from the end; the whole file only when that line is not a record."""
+    with open(path, "rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        size = handle.tell()
+        handle.seek(max(0, size - MAX_LINE_BYTES - 2))
+        tail = handle.read()
+    lines = [line for line in tail.split(b"\n") if line]
+    if lines:
+        try:
+            return parse_record(lines[-1])
+        except AuditFormatError:
+            pass
+    best = None
+    for line in _read_lines(path):
+        try:
+            record = parse_record(line)
+        except AuditFormatError:
+            continue
+        if best is None or record.seq > best.seq:
+            best = record
+    return best
+
+
+def _read_head_cache(audit_dir) -> Optional[dict]:
+    """The head cache if it is well-formed, else None."""
+    try:
+        with open(os.path.join(audit_dir, HEAD_CACHE), "r", encoding="utf-8") as handle:
+            head = json.load(handle)
+        return validate_head(head, HEAD_CACHE)
+    except (OSError, ValueError):
+        return None
+
+
+def validate_head(head, source="head") -> dict:
+    """{seq, chain, ...} checked: seq an int >= 0, chain 64 hex digits.
+    Raises ValueError naming ``source``."""
+    if not isinstance(head, dict):
+        raise ValueError("%s: expected a JSON object with seq and chain" % source)
+    seq, chain = head.get("seq"), head.get("chain")
+    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
+        raise ValueError("%s: seq must be an integer >= 0, got %r" % (source, seq))
+    if not isinstance(chain, str) or not _HEX64.match(chain):
+        raise ValueError("%s: chain must be 64 lowercase hex digits, got %r" % (source, chain))
+    return head
+
+
+def load_exported_head(path) -> dict:
+    """Read a head file as written from export_head(). Raises ValueError."""
+    try:
+        with open(path, "r", encoding="utf-8") as handle:
+            head = json.load(handle)
+    except ValueError as exc:
+        raise ValueError("%s: not valid JSON: %s" % (path, exc))
+    return validate_head(head, path)
+
+
+def _current_head(audit_dir) -> tuple:
+    """(seq, chain) to append after.
+
+    The record with the highest seq is found from the last record of every
+    chain file (cheap), not from the cache alone: a crash between writing a
+    record to a new file and updating the cache leaves a cache that still
+    agrees with the file it names. The cache wins only when it is ahead of
+    every file, which means records were removed: continuing from it keeps
+    that gap visible to verify instead of reusing the removed seqs.
+    """
+    seq, chain = 0, ZERO_CHAIN
+    for name in chain_files(audit_dir):
+        record = _last_record(os.path.join(audit_dir, name))
+        if record is not None and record.seq > seq:
+            seq, chain = record.seq, record.chain
+    cache = _read_head_cache(audit_dir)
+    if cache is not None and cache["seq"] > seq:
+        return cache["seq"], cache["chain"]
+    return seq, chain
+
+
+def _line_state(fd) -> tuple:
+    """(lines in the file, whether it ends mid-line). A file that ends mid-line
+    holds a write cut short; the next record starts on a fresh line."""
+    size = os.fstat(fd).st_size
+    count, offset, last = 0, 0, b"\n"
+    while offset < size:
+        chunk = os.pread(fd, 1 << 20, offset)
+        if not chunk:
+            break
+        count += chunk.count(b"\n")
+        offset += len(chunk)
+        last = chunk[-1:]
+    partial = last != b"\n"
+    return count + (1 if partial else 0), partial
+
+
+# ---------------------------------------------------------------- writing
+
+class AuditLog:
+    """Appends records for one run to one chain file of an audit directory."""
+
+    def __init__(self, audit_dir: str, run_id: str, filename: str, clock=None):
+        if not isinstance(filename, str) or not _WRITABLE_NAME.match(filename):
+            raise AuditFormatError("audit file name %r: expected deployment-, rollback- or activation-<name>.log "
+                                   "of [A-Za-z0-9._-], no directory" % (filename,))
+        if not isinstance(run_id, str) or not run_id:
+            raise AuditFormatError("run_id %r: expected a non-empty string" % (run_id,))
+        escape_value(run_id)
+        self.audit_dir = audit_dir
+        self.run_id = run_id
+        self.filename = filename
+        self.path = os.path.join(audit_dir, filename)
+        self._clock = clock or time.time
+
+    def record(self, event: str, **fields) -> dict:
+        """Append one record; returns {seq, chain, line, file} (line = line number)."""
+        return self.records([(event, fields)])[0]
+
+    def records(self, events: list) -> list:
+        """Append several (event, fields) records under one lock hold, one
+        write and fsync per record. Nothing is written if any record is
+        invalid."""
+        for event, fields in events:
+            _check_event(event)
+            if not isinstance(fields, dict):
+                raise AuditFormatError("audit event %s: fields must be a mapping, got %s"
+                                       % (event, type(fields).__name__))
+            _check_fields(event, fields)
+        if not events:
+            return []
+        ensure_audit_dir(self.audit_dir)
+        with _DirLock(self.audit_dir, exclusive=True):
+            seq, prev = _current_head(self.audit_dir)
+            when = self._clock()
+            lines = []
+            for event, fields in events:
+                seq += 1
+                line, prev = format_record(event, self.run_id, seq, fields, prev, when)
+                if len(line) + 2 > MAX_LINE_BYTES:
+                    raise AuditFormatError("audit event %s: record is %d bytes, over the limit of %d"
+                                           % (event, len(line), MAX_LINE_BYTES - 2))
+                lines.append((seq, prev, line))
+            written = []
+            fd = _open_create(self.path, os.O_RDWR | os.O_APPEND)
+            try:
+                count, partial = _line_state(fd)
+                for seq, chain, line in lines:
+                    data = ("\n" if partial else "") + line + "\n"
+                    count += 1
+                    partial = False
+                    _write_once(fd, data.encode("ascii"), self.path)
+                    os.fsync(fd)
+                    written.append({"seq": seq, "chain": chain, "line": count, "file": self.filename})
+            finally:
+                os.close(fd)
+            last = written[-1]
+            write_atomic(os.path.join(self.audit_dir, HEAD_CACHE),
+                         json.dumps({"seq": last["seq"], "chain": last["chain"], "file": last["file"],
+                                     "line": last["line"]}, sort_keys=True) + "\n", mode=FILE_MODE)
+        return written
+
+
+def _write_once(fd, data, path):
+    """One write(2) per record, so a record is never interleaved with another
+    writer's bytes; a short write is an error, not something to resume."""
+    done = os.write(fd, data)
+    if done != len(data):
+        raise OSError("audit file %s: short write (%d of %d bytes); the partial line will show in verify"
+                      % (path, done, len(data)))
+
+
+# ---------------------------------------------------------------- reading and verifying
+
+def read_trail(audit_dir) -> tuple:
+    """([RecordAt] sorted by seq then file, [Problem] for lines that are not
+    records) from the chain files of ``audit_dir``."""
+    files = {name: os.path.join(audit_dir, name) for name in chain_files(audit_dir)}
+    entries, problems = [], []
+    for name in sorted(files):
+        for number, raw in enumerate(_read_lines(files[name]), 1):
+            try:
+                entries.append(RecordAt(name, number, parse_record(raw)))
+            except AuditFormatError as exc:
+                problems.append(_not_a_record(name, number, exc))
+    entries.sort(key=lambda e: (e.record.seq, e.file, e.line))
+    return entries, problems
+
+
+def _not_a_record(name, number, exc):
+    return Problem(name, number, "file %s line %d: not an audit record (%s)" % (name, number, exc), "not_a_record")
+
+
+def verify_dir(audit_dir, head: Optional[dict] = None) -> VerifyResult:
+    """Verify every chain file of ``audit_dir`` (a host's directory or a
+    fetched copy). ``head`` is an exported {seq, chain}; without it a removed
+    last record is still found when the head cache (.audit-head.json) is
+    present. Raises FileNotFoundError when the directory does not exist."""
+    if not os.path.isdir(audit_dir):
+        raise FileNotFoundError("audit dir %s does not exist or is not a directory" % audit_dir)
+    with _DirLock(audit_dir, exclusive=False):
+        files = {}
+        for name in chain_files(audit_dir):
+            with open(os.path.join(audit_dir, name), "rb") as handle:
+                files[name] = handle.read()
+        cache = _read_head_cache(audit_dir)
+    return verify_files(files, head=head, head_cache=cache)
+
+
+def verify_files(files: dict, head: Optional[dict] = None, head_cache: Optional[dict] = None) -> VerifyResult:
+    """Verify chain files given as {file name: content bytes}."""
+    if head is not None:
+        validate_head(head, "exported head")
+    found = []          # (sort key, Problem)
+    entries = []        # (record, file index, line number, file name)
+    for index, name in enumerate(sorted(files)):
+        lines = files[name].split(b"\n")
+        if lines[-1] == b"":
+            lines.pop()
+        garbage, last, first_seq = [], None, None
+        for number, raw in enumerate(lines, 1):
+            try:
+                record = parse_record(raw)
+            except AuditFormatError as exc:
+                garbage.append((last.seq if last else None, _not_a_record(name, number, exc)))
+                continue
+            if last is not None and record.seq <= last.seq:
+                found.append(((record.seq, 0), Problem(
+                    name, number, "file %s line %d: record out of order (seq %d after seq %d)"
+                    % (name, number, record.seq, last.seq), "out_of_order")))
+            last = record
+            if first_seq is None:
+                first_seq = record.seq
+            entries.append((record, index, number, name))
+        # A bad line sorts after the record before it in its file; at the
+        # start of a file, just before that file's first record.
+        for anchor, problem in garbage:
+            found.append(((anchor + 0.5 if anchor is not None else (first_seq or 1) - 0.5, 1), problem))
+
+    entries.sort(key=lambda e: (e[0].seq, e[1], e[2]))
+    expected, prev_chain, prev_entry = 1, ZERO_CHAIN, None
+    by_seq = {}
+    i = 0
+    while i < len(entries):
+        seq = entries[i][0].seq
+        group = []
+        while i < len(entries) and entries[i][0].seq == seq:
+            group.append(entries[i])
+            i += 1
+        linked = seq == expected
+        if seq > expected:
+            record, _, number, name = group[0]
+            missing = "seq %d" % expected if seq - expected == 1 else "seq %d to %d" % (expected, seq - 1)
+            found.append(((seq - 0.25, 0), Problem(
+                name, number, "record(s) removed before file %s line %d (%s missing)" % (name, number, missing),
+                "removed")))
+
+        def sound(entry):
+            return entry[0].chain_ok() and (not linked or entry[0].prev == prev_chain)
+
+        real = next((entry for entry in group if sound(entry)), group[0])
+        for entry in group:
+            if entry is real:
+                continue
+            found.append(((seq, 0), Problem(
+                entry[3], entry[2], "file %s line %d: record inserted (duplicate seq %d, also at file %s line %d)"
+                % (entry[3], entry[2], seq, real[3], real[2]), "inserted")))
+        record, _, number, name = real
+        if not record.chain_ok():
+            found.append(((seq, 0), Problem(
+                name, number, "file %s line %d: record edited (chain mismatch)" % (name, number), "edited")))
+        elif linked and record.prev != prev_chain:
+            if prev_entry is None:
+                why = "prev of seq 1 is not %s" % ("0" * 8 + "...")
+            else:
+                why = "prev does not match the chain of seq %d at file %s line %d" % (
+                    prev_entry[0].seq, prev_entry[3], prev_entry[2])
+            found.append(((seq, 0), Problem(
+                name, number, "file %s line %d: record edited (chain mismatch: %s)" % (name, number, why),
+                "edited")))
+        by_seq[seq] = real
+        prev_chain, prev_entry, expected = record.chain, real, seq + 1
+
+    trail_seq = prev_entry[0].seq if prev_entry else 0
+    final = float("inf")
+    for label, given in (("exported head", head), ("head cache %s" % HEAD_CACHE, head_cache)):
+        if given is None:
+            continue
+        if given["seq"] > trail_seq:
+            found.append(((final, 0), Problem(
+                None, None, "truncated: trail ends at seq %d but %s is seq %d" % (trail_seq, label, given["seq"]),
+                "truncated")))
+        elif given["seq"] > 0:
+            entry = by_seq.get(given["seq"])
+            if entry is None:
+                found.append(((final, 0), Problem(
+                    None, None, "head mismatch: %s is seq %d, which is missing from the trail"
+                    % (label, given["seq"]), "head_mismatch")))
+            elif entry[0].chain != given["chain"]:
+                found.append(((final, 0), Problem(
+                    entry[3], entry[2], "head mismatch: seq %d at file %s line %d has chain %s, %s has %s"
+                    % (given["seq"], entry[3], entry[2], entry[0].chain[:16], label, given["chain"][:16]),
+                    "head_mismatch")))
+
+    found.sort(key=lambda item: item[0])
+    problems = [problem for _, problem in found]
+    if prev_entry is None:
+        head_out = {"seq": 0, "chain": ZERO_CHAIN, "file": None, "line": None}
+    else:
+        head_out = {"seq": prev_entry[0].seq, "chain": prev_entry[0].chain, "file": prev_entry[3],
+                    "line": prev_entry[2]}
+    return VerifyResult(ok=not problems, records=len(entries), head=head_out, problems=problems)
+
+
+def export_head(audit_dir) -> dict:
+    """{seq, chain, file, line, records}: the trail's head as found by reading
+    every chain file (not the cache), for copying to the controller."""
+    result = verify_dir(audit_dir)
+    head = dict(result.head)
+    head["records"] = result.records
+    return head

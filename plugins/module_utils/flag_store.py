@@ -1,0 +1,688 @@
+# -*- coding: utf-8 -*-
+# Copyright: Nexus COS platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The Nexus COS feature flag store (``feature-flags.json``), as the gateway reads it.
+
+Runs on the managed host, so it uses the standard library only.
+
+The semantics follow the gateway:
+
+* a flag is effectively on only if ``enabled`` is true and every flag in its
+  ``requires`` is effectively on, recursively;
+* enabling a flag whose ``requires`` are not on is refused, as are unknown names;
+* the access mode is ``public_full`` / ``public_soft`` / ``founder_beta`` / ``none``
+  from the first of PUBLIC_FULL_LAUNCH_MODE, PUBLIC_SOFT_LAUNCH_MODE,
+  FOUNDER_BETA_MODE that is effectively on.
+
+Edits keep the file's own text: only the changed ``enabled`` values and
+``updated`` are rewritten in place, so a flag change is a minimal diff even
+when the file was not written by ``json.dumps`` (the platform's copy has inline
+``requires`` arrays).  The result is re-parsed and compared with the intended
+document before anything is written.
+
+Also home of the file-update primitives (sidecar lock, atomic write) that
+``pf_document`` reuses.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import errno
+import fcntl
+import json
+import os
+import re
+import stat
+import tempfile
+import time
+from collections import namedtuple
+from json.decoder import scanstring
+
+DEFAULT_PATH = '/opt/nexus-cos/config/feature-flags.json'
+
+# Order matters: the first effectively-on flag decides the mode.
+ACCESS_MODE_FLAGS = (
+    ('public_full', 'PUBLIC_FULL_LAUNCH_MODE'),
+    ('public_soft', 'PUBLIC_SOFT_LAUNCH_MODE'),
+    ('founder_beta', 'FOUNDER_BETA_MODE'),
+)
+NO_ACCESS_MODE = 'none'
+
+LOCK_TIMEOUT = 30.0
+
+
+class FlagError(Exception):
+    """A flag store that cannot be read, or a change the gateway would refuse.
+
+    ``details`` carries the names involved, for callers that report them
+    (keys: ``unknown``, ``missing``, ``dependants``, ``conflicting``, ``cycle``).
+    """
+
+    def __init__(self, message, details=None):
+        super().__init__(message)
+        self.details = details or {}
+
+
+Change = namedtuple('Change', ['name', 'before', 'after'])
+
+
+class Plan:
+    """The flag changes a request needs, in the order they make sense to a reader:
+    disables (dependants first), then enables (requirements first)."""
+
+    def __init__(self, changes):
+        self.changes = list(changes)
+
+    @property
+    def changed(self):
+        return bool(self.changes)
+
+    def as_dicts(self):
+        return [dict(name=c.name, before=c.before, after=c.after) for c in self.changes]
+
+    def __iter__(self):
+        return iter(self.changes)
+
+    def __len__(self):
+        return len(self.changes)
+
+    def __repr__(self):
+        return 'Plan(%r)' % (self.changes,)
+
+
+# ---------------------------------------------------------------------------
+# Reading
+
+
+class FlagStore:
+    """A parsed flag store. ``data`` is the whole document (key order kept),
+    ``text`` the text it came from, ``source`` the file name used in messages."""
+
+    def __init__(self, data, text, source):
+        self.data = data
+        self.text = text
+        self.source = source
+
+    @property
+    def flags(self):
+        return self.data['feature_flags']
+
+    def names(self):
+        return list(self.flags)
+
+    def __contains__(self, name):
+        return name in self.flags
+
+    def is_enabled(self, name):
+        """The flag's own ``enabled`` value (False for unknown names)."""
+        flag = self.flags.get(name)
+        return bool(flag and flag.get('enabled') is True)
+
+    def requires(self, name):
+        return list(self.flags.get(name, {}).get('requires') or [])
+
+    def _reachable(self, name):
+        """Every flag reachable from ``name`` through ``requires`` (including it),
+        and whether a cycle is reachable."""
+        seen = set()
+        on_path = set()
+        cycle = []
+
+        def visit(node, path):
+            if node in on_path:
+                if not cycle:
+                    cycle.extend(path[path.index(node):])
+                return
+            if node in seen:
+                return
+            seen.add(node)
+            on_path.add(node)
+            for req in self.requires(node):
+                visit(req, path + [req])
+            on_path.discard(node)
+
+        visit(name, [name])
+        return seen, cycle
+
+    def effective(self, name):
+        """True when the flag and everything it requires, recursively, is enabled.
+
+        A flag that can reach a ``requires`` cycle is never effective: the
+        recursion has no base case, and the gateway could not prove it on.
+        """
+        if name not in self.flags:
+            return False
+        reachable, cycle = self._reachable(name)
+        if cycle:
+            return False
+        return all(n in self.flags and self.is_enabled(n) for n in reachable)
+
+    def effective_all(self):
+        return dict((name, self.effective(name)) for name in self.flags)
+
+    def access_mode(self):
+        for mode, flag in ACCESS_MODE_FLAGS:
+            if self.effective(flag):
+                return mode
+        return NO_ACCESS_MODE
+
+    def closure(self, name):
+        """The flags ``name`` requires, recursively, requirements first
+        (excluding ``name`` itself). Raises FlagError on unknown names or cycles."""
+        order = []
+        done = set()
+
+        def visit(node, path):
+            if node in path:
+                cyc = path[path.index(node):] + [node]
+                raise FlagError(
+                    '%s: flag %s cannot be enabled: its requires form a cycle: %s'
+                    % (self.source, name, ' -> '.join(cyc)), dict(cycle=cyc))
+            if node in done:
+                return
+            if node not in self.flags:
+                parent = path[-1] if path else name
+                raise FlagError(
+                    '%s: flag %s requires unknown flag %s' % (self.source, parent, node),
+                    dict(unknown=[node]))
+            for req in self.requires(node):
+                visit(req, path + [node])
+            done.add(node)
+            order.append(node)
+
+        visit(name, [])
+        return [n for n in order if n != name]
+
+    def dependants(self, name):
+        """Flags with ``enabled: true`` that require ``name``, directly or through
+        other flags, dependants of dependants first."""
+        reverse = {}
+        for flag in self.flags:
+            for req in self.requires(flag):
+                reverse.setdefault(req, []).append(flag)
+        found = []
+        seen = set([name])
+
+        def visit(node):
+            for dep in reverse.get(node, []):
+                if dep in seen:
+                    continue
+                seen.add(dep)
+                visit(dep)
+                found.append(dep)
+
+        # Post-order: each flag is listed after everything that depends on it.
+        visit(name)
+        return [f for f in found if self.is_enabled(f)]
+
+    def requires_cycles(self):
+        """Each distinct requires cycle, as a list of names ending where it starts."""
+        cycles = []
+        keys = set()
+        for name in self.flags:
+            _, cyc = self._reachable(name)
+            if cyc:
+                key = frozenset(cyc)
+                if key not in keys:
+                    keys.add(key)
+                    cycles.append(cyc)
+        return cycles
+
+
+def _describe(value):
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _validate(data, source):
+    if not isinstance(data, dict):
+        raise FlagError('%s: expected a JSON object at the top level, found %s'
+                        % (source, type(data).__name__))
+    flags = data.get('feature_flags')
+    if not isinstance(flags, dict):
+        raise FlagError('%s: key feature_flags must be an object mapping flag names to flags, found %s'
+                        % (source, _describe(flags) if flags is None else type(flags).__name__))
+    for name, flag in flags.items():
+        where = 'feature_flags.%s' % name
+        if not isinstance(flag, dict):
+            raise FlagError('%s: key %s must be an object, found %s' % (source, where, type(flag).__name__))
+        if not isinstance(flag.get('enabled'), bool):
+            raise FlagError('%s: key %s.enabled must be true or false, found %s'
+                            % (source, where, _describe(flag.get('enabled'))))
+        requires = flag.get('requires', [])
+        if requires is None:
+            requires = []
+        if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
+            raise FlagError('%s: key %s.requires must be a list of flag names, found %s'
+                            % (source, where, _describe(requires)))
+
+
+def loads(text, source='<string>'):
+    """Parse flag store text. Rejects duplicate keys anywhere in the document."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode('utf-8')
+        except UnicodeDecodeError as exc:
+            raise FlagError('%s: not UTF-8 text: %s' % (source, exc))
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise FlagError('%s: invalid JSON: %s' % (source, exc))
+    # json.loads keeps the last of duplicate keys silently; the scan finds them.
+    _JsonSpans(text, source).scan()
+    _validate(data, source)
+    return FlagStore(data, text, source)
+
+
+def load(path):
+    try:
+        with open(path, 'rb') as handle:
+            raw = handle.read()
+    except OSError as exc:
+        raise FlagError('%s: cannot read flag store: %s' % (path, exc.strerror or exc))
+    return loads(raw, source=path)
+
+
+# ---------------------------------------------------------------------------
+# Planning
+
+
+def _dedupe(names):
+    out = []
+    for name in names or ():
+        if name not in out:
+            out.append(name)
+    return out
+
+
+def _topological(store, names):
+    """``names`` ordered so each comes after the flags it requires."""
+    wanted = set(names)
+    order = []
+    for name in names:
+        for req in store.closure(name) + [name]:
+            if req in wanted and req not in order:
+                order.append(req)
+    return order
+
+
+def plan_change(store, enable=(), disable=(), with_dependencies=False, cascade=False):
+    """Work out the flag changes that make ``enable`` effectively on and
+    ``disable`` off, the way the gateway would accept them.
+
+    * unknown names are refused;
+    * enabling a flag whose requirements are not (being) enabled is refused,
+      unless ``with_dependencies``, which enables them first;
+    * disabling a flag that enabled flags depend on is refused, unless
+      ``cascade``, which disables those dependants too. The refusal only
+      applies when the flag is actually on; ``cascade`` always applies.
+
+    Returns a Plan; an empty Plan means the state already holds.
+    """
+    enable = _dedupe(enable)
+    disable = _dedupe(disable)
+    src = store.source
+
+    unknown = [n for n in enable + disable if n not in store]
+    if unknown:
+        raise FlagError('%s: unknown flag%s: %s (known flags: %s)'
+                        % (src, 's' if len(unknown) > 1 else '', ', '.join(unknown),
+                           ', '.join(store.names())),
+                        dict(unknown=unknown))
+    both = [n for n in enable if n in disable]
+    if both:
+        raise FlagError('%s: flag%s both enabled and disabled in one request: %s'
+                        % (src, 's' if len(both) > 1 else '', ', '.join(both)),
+                        dict(conflicting=both))
+
+    # Disables: the named flags plus, with cascade, everything enabled that needs them.
+    off = list(disable)
+    blocked = {}
+    for name in disable:
+        dependants = [d for d in store.dependants(name) if d not in disable]
+        if not dependants:
+            continue
+        if cascade:
+            for dep in dependants:
+                if dep not in off:
+                    off.append(dep)
+        elif store.is_enabled(name):
+            blocked[name] = dependants
+    if blocked:
+        parts = ['%s (needed by %s)' % (name, ', '.join(deps)) for name, deps in blocked.items()]
+        raise FlagError('%s: cannot disable %s: enabled flags depend on it; disable them first '
+                        'or cascade the disable to them (cascade=true)' % (src, '; '.join(parts)),
+                        dict(dependants=blocked))
+    cascaded_into_enable = [n for n in off if n in enable]
+    if cascaded_into_enable:
+        raise FlagError('%s: cannot enable %s: disabling %s turns it off, because it depends on them'
+                        % (src, ', '.join(cascaded_into_enable), ', '.join(disable)),
+                        dict(conflicting=cascaded_into_enable))
+
+    # Enables: requirements first.
+    if with_dependencies:
+        on = []
+        for name in enable:
+            for req in store.closure(name) + [name]:
+                if req not in on:
+                    on.append(req)
+        clash = [n for n in on if n in off]
+        if clash:
+            raise FlagError('%s: cannot enable %s: it requires %s, which this request disables'
+                            % (src, ', '.join(enable), ', '.join(clash)),
+                            dict(conflicting=clash))
+    else:
+        on = _topological(store, enable)
+
+    after = dict((name, store.is_enabled(name)) for name in store.flags)
+    for name in off:
+        after[name] = False
+    for name in on:
+        after[name] = True
+
+    missing = {}
+    for name in enable:
+        needed = [r for r in store.closure(name) if not after[r]]
+        if needed:
+            missing[name] = needed
+    if missing:
+        parts = ['cannot enable %s: it requires %s, %s not enabled'
+                 % (name, ', '.join(reqs), 'which is' if len(reqs) == 1 else 'which are')
+                 for name, reqs in missing.items()]
+        raise FlagError('%s: %s; enable the required flags in the same request, or have dependencies '
+                        'enabled first (dependencies=enable)' % (src, '; '.join(parts)),
+                        dict(missing=missing))
+
+    order = [n for n in _disable_order(store, off)] + on
+    changes = [Change(n, store.is_enabled(n), after[n]) for n in order
+               if store.is_enabled(n) != after[n]]
+    return Plan(changes)
+
+
+def _disable_order(store, names):
+    """Dependants before the flags they require."""
+    try:
+        forward = _topological(store, names)
+    except FlagError:
+        # A cycle or dangling requirement does not stop a disable.
+        return list(names)
+    return list(reversed(forward))
+
+
+def apply_plan(store, plan):
+    """The store's document with ``plan`` applied (``updated`` untouched)."""
+    data = json.loads(json.dumps(store.data))
+    for change in plan:
+        data['feature_flags'][change.name]['enabled'] = change.after
+    return data
+
+
+# ---------------------------------------------------------------------------
+# Writing
+
+
+def format_timestamp(now=None):
+    """ISO 8601 UTC with a Z, seconds precision, as the gateway writes ``updated``.
+
+    ``now`` may be a datetime (naive means UTC), an ISO 8601 string, or None
+    for the current time.
+    """
+    if now is None:
+        now = datetime.datetime.now(datetime.timezone.utc)
+    elif isinstance(now, str):
+        text = now.strip()
+        try:
+            now = datetime.datetime.fromisoformat(text[:-1] + '+00:00' if text.endswith(('Z', 'z')) else text)
+        except ValueError:
+            raise FlagError('now: expected an ISO 8601 timestamp such as 2024-12-24T00:00:00Z, found %r' % now)
+    elif not isinstance(now, datetime.datetime):
+        raise FlagError('now: expected a datetime or ISO 8601 string, found %s' % type(now).__name__)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=datetime.timezone.utc)
+    return now.astimezone(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+
+
+def dumps(data, ensure_ascii=False):
+    """The gateway's canonical format: 2-space JSON, key order kept, final newline."""
+    return json.dumps(data, indent=2, ensure_ascii=ensure_ascii) + '\n'
+
+
+def render(store, plan, now=None):
+    """The new file text for ``plan``; the original text, byte for byte, when
+    the plan is empty (``updated`` only moves when something changed)."""
+    if not plan.changed:
+        return store.text
+    data = apply_plan(store, plan)
+    data['updated'] = format_timestamp(now)
+    edits = {('updated',): json.dumps(data['updated'])}
+    for change in plan:
+        edits[('feature_flags', change.name, 'enabled')] = 'true' if change.after else 'false'
+    spans = _JsonSpans(store.text, store.source).scan()
+    if all(path in spans for path in edits):
+        text = store.text
+        for start, end, value in sorted(((spans[p][0], spans[p][1], v) for p, v in edits.items()),
+                                        reverse=True):
+            text = text[:start] + value + text[end:]
+        if json.loads(text) == data:
+            return text
+    # No ``updated`` key to rewrite (or an unexpected layout): write the canonical
+    # format, escaping non-ASCII only if the original did.
+    escaped = '\\u' in store.text and all(ord(c) < 128 for c in store.text)
+    return dumps(data, ensure_ascii=escaped)
+
+
+class _JsonSpans:
+    """Start/end offsets of every value in a JSON text, keyed by its path
+    (object keys and list indices). The text must already be valid JSON.
+
+    Also the duplicate-key check, since it knows where each key is."""
+
+    _WS = re.compile(r'[ \t\n\r]*')
+    _SCALAR = re.compile(r'-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?|true|false|null|NaN|-?Infinity')
+
+    def __init__(self, text, source):
+        self.text = text
+        self.source = source
+        self.spans = {}
+
+    def scan(self):
+        self._value(0, ())
+        return self.spans
+
+    def _ws(self, i):
+        return self._WS.match(self.text, i).end()
+
+    def _value(self, i, path):
+        i = self._ws(i)
+        char = self.text[i]
+        if char == '{':
+            end = self._object(i, path)
+        elif char == '[':
+            end = self._array(i, path)
+        elif char == '"':
+            end = scanstring(self.text, i + 1, True)[1]
+        else:
+            end = self._SCALAR.match(self.text, i).end()
+        self.spans[path] = (i, end)
+        return end
+
+    def _object(self, i, path):
+        seen = set()
+        i = self._ws(i + 1)
+        if self.text[i] == '}':
+            return i + 1
+        while True:
+            i = self._ws(i)
+            key_at = i
+            key, i = scanstring(self.text, i + 1, True)
+            if key in seen:
+                line = self.text.count('\n', 0, key_at) + 1
+                where = '.'.join(str(p) for p in path + (key,))
+                raise FlagError('%s: duplicate key %s at line %d (key %s appears twice; JSON readers keep '
+                                'only the last one)' % (self.source, _describe(key), line, where),
+                                dict(duplicate=[where]))
+            seen.add(key)
+            i = self._ws(i) + 1  # the colon
+            i = self._ws(self._value(i, path + (key,)))
+            if self.text[i] == '}':
+                return i + 1
+            i += 1  # the comma
+
+    def _array(self, i, path):
+        i = self._ws(i + 1)
+        if self.text[i] == ']':
+            return i + 1
+        index = 0
+        while True:
+            i = self._ws(self._value(i, path + (index,)))
+            index += 1
+            if self.text[i] == ']':
+                return i + 1
+            i += 1
+
+
+# ---------------------------------------------------------------------------
+# File update primitives (shared with pf_document)
+
+
+@contextlib.contextmanager
+def file_lock(path, timeout=LOCK_TIMEOUT, lock_path=None):
+    """Hold an exclusive flock on the sidecar ``<path>.lock`` for a read-modify-write.
+
+    The sidecar is removed on release, so no lock file is left in the
+    repository checkout; a waiter that wakes up holding a removed file notices
+    (inode no longer at the path) and locks the new one instead.
+    """
+    lock_path = lock_path or path + '.lock'
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, 'O_CLOEXEC', 0), 0o600)
+        except OSError as exc:
+            raise FlagError('%s: cannot create lock file %s: %s' % (path, lock_path, exc.strerror or exc))
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise
+                    if time.monotonic() >= deadline:
+                        raise FlagError('%s: timed out after %.0fs waiting for lock %s (another change in progress?)'
+                                        % (path, timeout, lock_path))
+                    time.sleep(0.05)
+            try:
+                current = os.stat(lock_path)
+            except FileNotFoundError:
+                current = None
+            if current is not None and current.st_ino == os.fstat(fd).st_ino:
+                break
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+    try:
+        yield lock_path
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(lock_path)
+        os.close(fd)
+
+
+def _fsync_dir(dirname):
+    try:
+        dfd = os.open(dirname, os.O_RDONLY | getattr(os, 'O_DIRECTORY', 0))
+    except OSError:
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        # Some filesystems refuse fsync on directories; the rename is still atomic.
+        pass
+    finally:
+        os.close(dfd)
+
+
+def write_atomic(path, content, prepare=None):
+    """Replace ``path`` with ``content`` so readers see the old or the new file, never part.
+
+    Temp file in the same directory, fsync, mode and owner copied from the
+    file being replaced, os.replace, fsync of the directory. ``prepare(tmp,
+    path)`` runs just before the rename (e.g. to copy an SELinux context).
+    On any error the temp file is removed and the original is left as it was.
+    """
+    if isinstance(content, str):
+        content = content.encode('utf-8')
+    path = os.path.abspath(path)
+    dirname, basename = os.path.split(path)
+    try:
+        reference = os.stat(path)
+    except FileNotFoundError:
+        reference = None
+    fd, tmp = tempfile.mkstemp(prefix='.%s.' % basename, suffix='.tmp', dir=dirname)
+    try:
+        with os.fdopen(fd, 'wb') as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if reference is not None:
+            os.chmod(tmp, stat.S_IMODE(reference.st_mode))
+            if (reference.st_uid, reference.st_gid) != (os.geteuid(), os.getegid()):
+                try:
+                    os.chown(tmp, reference.st_uid, reference.st_gid)
+                except PermissionError:
+                    pass
+        else:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
+        if prepare is not None:
+            prepare(tmp, path)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(dirname)
+
+
+# ---------------------------------------------------------------------------
+# The whole change
+
+
+class FlagUpdate(namedtuple('FlagUpdate', ['before', 'after', 'plan', 'before_text', 'after_text',
+                                           'backup_file', 'written'])):
+    """Result of update_flags. ``before``/``after`` are FlagStores."""
+
+    @property
+    def changed(self):
+        return self.plan.changed
+
+
+def update_flags(path, enable=(), disable=(), with_dependencies=False, cascade=False,
+                 now=None, check_mode=False, backup=None, prepare=None, lock_timeout=LOCK_TIMEOUT):
+    """Plan and (unless ``check_mode``) write a flag change to the store at ``path``.
+
+    Reads without a lock first, so a request whose state already holds
+    touches nothing, not even a lock file. A real change re-reads and
+    re-plans under the lock, then writes atomically. ``backup(path)`` is
+    called under the lock before the write and returns the backup's name.
+    """
+    now_text = format_timestamp(now)
+    store = load(path)
+    plan = plan_change(store, enable, disable, with_dependencies, cascade)
+    if not plan.changed or check_mode:
+        text = render(store, plan, now_text)
+        after = loads(text, path) if plan.changed else store
+        return FlagUpdate(store, after, plan, store.text, text, None, False)
+    with file_lock(path, timeout=lock_timeout):
+        store = load(path)
+        plan = plan_change(store, enable, disable, with_dependencies, cascade)
+        text = render(store, plan, now_text)
+        if not plan.changed:
+            return FlagUpdate(store, store, plan, store.text, text, None, False)
+        after = loads(text, path)
+        backup_file = backup(path) if backup is not None else None
+        write_atomic(path, text, prepare=prepare)
+    return FlagUpdate(store, after, plan, store.text, text, backup_file, True)

@@ -1,0 +1,970 @@
+# -*- coding: utf-8 -*-
+# Copyright: Nexus COS platform team
+# Apache License 2.0 (see LICENSE)
+"""Validation of the Nexus COS launch configuration (precheck 7).
+
+Checks the four PF files (``pfs/*.yaml``) and the flag store
+(``config/feature-flags.json``) of a platform checkout: each file parses
+safely, matches its schema, the flag dependency graph is sound and the files
+agree with each other. Runs on the managed host as well as on the controller,
+so it needs nothing but the standard library and PyYAML (python3-yaml).
+
+Loading is defensive because these files gate a public launch:
+
+* every file is capped at ``MAX_FILE_BYTES`` (256 KiB), must be a regular
+  file, valid UTF-8 and free of NUL bytes;
+* YAML anchors and aliases are refused outright. No PF file needs them, and
+  refusing them is the only cheap, certain defence against alias bombs
+  (billion laughs): the first anchor stops the parse;
+* nesting deeper than ``MAX_DEPTH`` is refused (no RecursionError);
+* duplicate keys are an error in YAML and JSON alike (naming line and key);
+* YAML booleans are YAML 1.2 ones (``true``/``false`` only): ``yes``, ``on``
+  or ``off`` are strings, as the gateway, ruamel.yaml and yamllint read
+  them, so ``enabled: off`` is reported instead of silently meaning false;
+* the flag store is strict JSON: no NaN/Infinity, no byte-order mark, as the
+  gateway's ``JSON.parse`` would also refuse them.
+
+Findings render as ``FILE: KEY.PATH: what was found; expected ...``.
+"""
+
+from __future__ import annotations
+
+import json
+import json.decoder
+import json.scanner
+import os
+import re
+import stat
+
+try:
+    import yaml
+    HAS_YAML = True
+except ImportError:  # reported when a YAML file is loaded; JSON still validates
+    yaml = None
+    HAS_YAML = False
+
+# The real files are under 10 KB. The pure-Python parser (needed for the
+# alias and depth guards) takes about 7 s for 1 MiB, so 256 KiB bounds a
+# load to a second or two on a small VPS.
+MAX_FILE_BYTES = 256 * 1024
+MAX_DEPTH = 64
+
+FLAG_NAME_RE = re.compile(r"^[A-Z][A-Z0-9_]*$")
+
+# Access mode ladder, highest first (the gateway's currentMode).
+ACCESS_MODE_FLAGS = (
+    ("public_full", "PUBLIC_FULL_LAUNCH_MODE"),
+    ("public_soft", "PUBLIC_SOFT_LAUNCH_MODE"),
+    ("founder_beta", "FOUNDER_BETA_MODE"),
+)
+# Flags the launch steps switch; the flag store must define them.
+REQUIRED_FLAGS = (
+    "FOUNDER_BETA_MODE",
+    "PUBLIC_SOFT_LAUNCH_MODE",
+    "PUBLIC_FULL_LAUNCH_MODE",
+    "JURISDICTION_ENGINE_ENABLED",
+    "MARKETPLACE_PHASE3_ENABLED",
+)
+MARKETPLACE_FLAG = "MARKETPLACE_PHASE%d_ENABLED"
+
+GATE_STATUSES = ("pending", "passed", "failed", "waived")
+
+# --------------------------------------------------------------------------
+# Schemas. A spec is a dict: ``type`` (map, list, str, bool, int, any) plus
+# optional ``allowed`` (list of values), ``min``/``max`` (int value),
+# ``min_len`` (str/list/map length), ``pattern`` + ``hint`` (str),
+# ``keys`` (map: spec per key; listed keys are required unless the sub-spec
+# says ``optional: True``), ``values`` (map: spec for every value),
+# ``key_pattern`` + ``hint`` (map: every key), ``items`` (list: every item).
+# Keys not listed are allowed: the platform adds keys freely.
+# --------------------------------------------------------------------------
+
+BOOL = {"type": "bool"}
+STR = {"type": "str", "min_len": 1}
+POSITIVE_INT = {"type": "int", "min": 1}
+ENABLED = {"type": "map", "keys": {"enabled": BOOL}}
+
+
+def _pf_header(pf_id):
+    return {
+        "version": {"type": "str", "pattern": r"^\d+\.\d+\.\d+$",
+                    "hint": "a version string like \"1.0.0\""},
+        "pf_id": {"type": "str", "allowed": [pf_id]},
+        "status": STR,
+    }
+
+
+def _map(**keys):
+    return {"type": "map", "keys": keys}
+
+
+MARKETPLACE_PHASE3_SCHEMA = _map(
+    **_pf_header("PF-MARKETPLACE-PHASE3"),
+    phase={"type": "int", "allowed": [3]},
+    requires_phase={"type": "int", "allowed": [2]},
+    marketplace=_map(
+        phase={"type": "int", "allowed": [3]},
+        enabled=BOOL,
+        trading=BOOL,
+        trading_features=_map(
+            peer_to_peer=ENABLED,
+            fixed_price_listings=ENABLED,
+            auction_system=ENABLED,
+        ),
+        progressive_access={"type": "map", "keys": {
+            audience: _map(enabled=BOOL, daily_transaction_limit=POSITIVE_INT)
+            for audience in ("founders", "creators", "public")}},
+    ),
+    ignition_sequence={"type": "map", "keys": {
+        "step_%d" % n: _map(enable=STR, audience=STR) for n in (1, 2, 3, 4)}},
+)
+
+GLOBAL_LAUNCH_SCHEMA = _map(
+    **_pf_header("PF-GLOBAL-LAUNCH"),
+    global_launch={"type": "map"},
+    launch_gates=_map(required_validations={
+        "type": "list", "min_len": 1,
+        "items": _map(name=STR, status={"type": "str", "allowed": list(GATE_STATUSES)}),
+    }),
+    feature_flags=_map(public_signup=BOOL, founder_mode=BOOL,
+                       soft_launch_mode=BOOL, full_public_mode=BOOL),
+    visibility_control=_map(seo_enabled=BOOL),
+    deployment=_map(team_approval=STR),
+)
+
+FOUNDER_PUBLIC_TRANSITION_SCHEMA = _map(
+    **_pf_header("PF-FOUNDER-PUBLIC-TRANSITION"),
+    transition_phases={"type": "map", "keys": {
+        phase: _map(active=BOOL) for phase in ("founder", "public_soft", "public_full")}},
+    feature_flags=_map(transition_control=_map(
+        founder_mode=BOOL, soft_launch_mode=BOOL, full_public_mode=BOOL)),
+)
+
+JURISDICTION_ENGINE_SCHEMA = _map(
+    **_pf_header("PF-JURISDICTION-ENGINE"),
+    jurisdiction_engine=_map(regions={
+        "type": "map", "min_len": 1,
+        "values": _map(enabled=BOOL, features={"type": "map", "values": BOOL}),
+    }),
+)
+
+PF_SCHEMAS = {
+    "marketplace-phase3.yaml": MARKETPLACE_PHASE3_SCHEMA,
+    "global-launch.yaml": GLOBAL_LAUNCH_SCHEMA,
+    "founder-public-transition.yaml": FOUNDER_PUBLIC_TRANSITION_SCHEMA,
+    "jurisdiction-engine.yaml": JURISDICTION_ENGINE_SCHEMA,
+}
+
+FLAG_STORE_SCHEMA = _map(
+    version=STR,
+    updated={"type": "str", "pattern": r"^\d{4}-\d{2}-\d{2}T",
+             "hint": "an ISO 8601 timestamp like \"2024-12-24T00:00:00Z\""},
+    feature_flags={
+        "type": "map",
+        "key_pattern": FLAG_NAME_RE.pattern,
+        "hint": "an upper-case flag name like MARKETPLACE_PHASE3_ENABLED",
+        "values": _map(
+            enabled=BOOL,
+            description={"type": "str"},
+            type=STR,
+            default={"type": "any"},
+            category=STR,
+            requires={"type": "list", "items": STR},
+        ),
+    },
+    access_modes={"type": "map", "values": _map(enabled=BOOL)},
+)
+
+# --------------------------------------------------------------------------
+# Findings and the report
+# --------------------------------------------------------------------------
+
+
+class Finding(object):
+    """One problem: the file, the key path inside it and what is wrong."""
+
+    __slots__ = ("file", "path", "message", "line")
+
+    def __init__(self, file, path, message, line=None):
+        self.file = file
+        self.path = path
+        self.message = message
+        self.line = line
+
+    def __str__(self):
+        where = self.file if self.line is None else "%s:%d" % (self.file, self.line)
+        return "%s: %s: %s" % (where, self.path, self.message) if self.path else \
+            "%s: %s" % (where, self.message)
+
+    def __repr__(self):
+        return "Finding(%r)" % str(self)
+
+    def __eq__(self, other):
+        return isinstance(other, Finding) and self.to_dict() == other.to_dict()
+
+    def __hash__(self):
+        return hash(str(self))
+
+    def to_dict(self):
+        return {"file": self.file, "path": self.path, "line": self.line,
+                "message": self.message, "text": str(self)}
+
+
+class Report(object):
+    """Outcome of a validation: errors fail precheck 7, warnings do not."""
+
+    def __init__(self):
+        self.errors = []
+        self.warnings = []
+        self.infos = []
+        self.files = []  # files read, as displayed in findings
+        self.facts = {}  # what status displays: access_mode, effective flags
+
+    @property
+    def ok(self):
+        return not self.errors
+
+    def error(self, file, path, message, line=None):
+        self.errors.append(Finding(file, path, message, line))
+
+    def warn(self, file, path, message, line=None):
+        self.warnings.append(Finding(file, path, message, line))
+
+    def info(self, file, path, message, line=None):
+        self.infos.append(Finding(file, path, message, line))
+
+    def to_dict(self):
+        return {
+            "ok": self.ok,
+            "errors": [f.to_dict() for f in self.errors],
+            "warnings": [f.to_dict() for f in self.warnings],
+            "infos": [f.to_dict() for f in self.infos],
+            "files": list(self.files),
+            "facts": dict(self.facts),
+        }
+
+    def render(self):
+        """Text lines, errors first."""
+        lines = []
+        for label, findings in (("ERROR", self.errors), ("WARNING", self.warnings),
+                                ("INFO", self.infos)):
+            lines.extend("%-7s %s" % (label, f) for f in findings)
+        return lines
+
+
+class ConfigError(Exception):
+    """A file that cannot be loaded at all (missing, unsafe, unparsable)."""
+
+    def __init__(self, file, message, line=None):
+        super().__init__(str(Finding(file, "", message, line)))
+        self.file = file
+        self.message = message
+        self.line = line
+
+    def finding(self):
+        return Finding(self.file, "", self.message, self.line)
+
+
+# --------------------------------------------------------------------------
+# Safe loading
+# --------------------------------------------------------------------------
+
+
+def _line_of(text, offset):
+    return text.count("\n" if isinstance(text, str) else b"\n", 0, offset) + 1
+
+
+def read_config_text(path, display=None, limit=MAX_FILE_BYTES):
+    """The text of a config file, refusing anything a config file never is."""
+    display = display or str(path)
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise ConfigError(display, "file not found; expected it to exist")
+    except OSError as exc:
+        raise ConfigError(display, "cannot be read (%s)" % (exc.strerror or exc))
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(display, "is not a regular file; expected a YAML or JSON file")
+    if info.st_size > limit:
+        raise ConfigError(display, "is %d bytes; expected at most %d" % (info.st_size, limit))
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(limit + 1)
+    except OSError as exc:
+        raise ConfigError(display, "cannot be read (%s)" % (exc.strerror or exc))
+    if len(data) > limit:  # grew since stat
+        raise ConfigError(display, "is over %d bytes; expected at most %d" % (limit, limit))
+    nul = data.find(b"\0")
+    if nul >= 0:
+        raise ConfigError(display, "contains a NUL byte at offset %d; expected text "
+                          "(is the file binary or corrupted?)" % nul, _line_of(data, nul))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(display, "byte 0x%02x at offset %d is not valid UTF-8; expected "
+                          "UTF-8 text (is the file binary or corrupted?)"
+                          % (data[exc.start], exc.start), _line_of(data, exc.start))
+
+
+if HAS_YAML:
+    class StrictYamlLoader(yaml.SafeLoader):
+        """SafeLoader that refuses anchors/aliases, duplicate keys and deep
+        nesting, and reads booleans the YAML 1.2 way."""
+
+        def __init__(self, stream):
+            super().__init__(stream)
+            self._depth = 0
+
+        def compose_node(self, parent, index):
+            event = self.peek_event()
+            if isinstance(event, yaml.AliasEvent):
+                raise yaml.composer.ComposerError(
+                    None, None, "found alias *%s; expected no anchors or aliases "
+                    "(refused: they allow alias bombs)" % event.anchor, event.start_mark)
+            if getattr(event, "anchor", None):
+                raise yaml.composer.ComposerError(
+                    None, None, "found anchor &%s; expected no anchors or aliases "
+                    "(refused: they allow alias bombs)" % event.anchor, event.start_mark)
+            self._depth += 1
+            try:
+                if self._depth > MAX_DEPTH:
+                    raise yaml.composer.ComposerError(
+                        None, None, "nesting is deeper than %d levels; expected a "
+                        "shallower document" % MAX_DEPTH, event.start_mark)
+                return super().compose_node(parent, index)
+            finally:
+                self._depth -= 1
+
+        def construct_mapping(self, node, deep=False):
+            if isinstance(node, yaml.MappingNode):
+                first_seen = {}
+                for key_node, _value in node.value:
+                    key = self.construct_object(key_node, deep=True)
+                    try:
+                        earlier = first_seen.get(key)
+                    except TypeError:
+                        raise yaml.constructor.ConstructorError(
+                            None, None, "found an unhashable key; expected a plain key",
+                            key_node.start_mark)
+                    if earlier is not None:
+                        raise yaml.constructor.ConstructorError(
+                            None, None, "duplicate key %r (first at line %d); expected each "
+                            "key once per mapping" % (key, earlier), key_node.start_mark)
+                    first_seen[key] = key_node.start_mark.line + 1
+            return super().construct_mapping(node, deep=deep)
+
+    # YAML 1.2 booleans: drop the YAML 1.1 resolver (yes/no/on/off/y/n).
+    StrictYamlLoader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    StrictYamlLoader.add_implicit_resolver(
+        "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+        list("tTfF"))
+
+
+def _type_word(value):
+    return _describe(value)[len("found "):]  # "a list", "integer 42", ...
+
+
+def load_yaml_text(text, display="<string>"):
+    """Parse YAML text with StrictYamlLoader; the top level must be a mapping."""
+    if not HAS_YAML:
+        raise ConfigError(display, "cannot be parsed: PyYAML is not installed; "
+                          "expected python3-yaml on this host")
+    try:
+        data = yaml.load(text, Loader=StrictYamlLoader)
+    except yaml.reader.ReaderError as exc:
+        raise ConfigError(display, "character #x%04x is not allowed in YAML; expected "
+                          "printable text" % exc.character, _line_of(text, exc.position))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = ", ".join(p for p in (exc.context, exc.problem) if p) or "unknown problem"
+        if not isinstance(exc, (yaml.composer.ComposerError, yaml.constructor.ConstructorError)):
+            problem = "invalid YAML: %s" % problem
+        raise ConfigError(display, problem, mark.line + 1 if mark else None)
+    except yaml.YAMLError as exc:
+        raise ConfigError(display, "invalid YAML: %s" % exc)
+    except RecursionError:  # belt and braces; MAX_DEPTH stops this first
+        raise ConfigError(display, "nesting too deep; expected a shallower document")
+    except (ValueError, OverflowError) as exc:  # 2024-13-45, 5000-digit integers
+        raise ConfigError(display, "a value cannot be read: %s" % exc)
+    if data is None:
+        raise ConfigError(display, "is empty (no YAML document); expected a mapping")
+    if not isinstance(data, dict):
+        raise ConfigError(display, "top level is %s; expected a mapping" % _type_word(data))
+    return data
+
+
+def load_yaml_file(path, display=None, limit=MAX_FILE_BYTES):
+    """Load a config YAML file safely. Raises ConfigError naming the file
+    (and line) for anything unsafe, unparsable or not a mapping."""
+    display = display or str(path)
+    return load_yaml_text(read_config_text(path, display, limit), display)
+
+
+class _DuplicateJsonKey(ValueError):
+    def __init__(self, key):
+        super().__init__(key)
+        self.key = key
+        self.pos = None
+
+
+def _pairs_without_duplicates(pairs):
+    obj = {}
+    for key, value in pairs:
+        if key in obj:
+            raise _DuplicateJsonKey(key)
+        obj[key] = value
+    return obj
+
+
+def _reject_constant(name):
+    raise ValueError("%s is not valid JSON" % name)
+
+
+def _parse_object_recording_start(s_and_end, *args):
+    # Remember where the innermost object holding the duplicate starts.
+    try:
+        return json.decoder.JSONObject(s_and_end, *args)
+    except _DuplicateJsonKey as exc:
+        if exc.pos is None:
+            exc.pos = s_and_end[1] - 1
+        raise
+
+
+def _strict_json_decoder():
+    decoder = json.JSONDecoder(object_pairs_hook=_pairs_without_duplicates,
+                               parse_constant=_reject_constant)
+    decoder.parse_object = _parse_object_recording_start
+    decoder.scan_once = json.scanner.py_make_scanner(decoder)  # uses parse_object
+    return decoder
+
+
+def load_json_text(text, display="<string>"):
+    """Parse strict JSON (no duplicate keys, NaN or BOM); top level an object."""
+    if text.startswith("\ufeff"):
+        raise ConfigError(display, "starts with a byte-order mark; expected plain UTF-8 "
+                          "JSON (the gateway cannot parse it)", 1)
+    try:
+        data = _strict_json_decoder().decode(text)
+    except _DuplicateJsonKey as exc:
+        line = _line_of(text, exc.pos) if exc.pos is not None else None
+        raise ConfigError(display, "duplicate key %s in the object opened on this line; "
+                          "expected each key once per object" % json.dumps(exc.key), line)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(display, "invalid JSON: %s (column %d); expected strict JSON"
+                          % (exc.msg, exc.colno), exc.lineno)
+    except RecursionError:
+        raise ConfigError(display, "nesting too deep; expected a shallower document")
+    except ValueError as exc:  # NaN/Infinity, integers too long to convert
+        raise ConfigError(display, "invalid JSON: %s; expected strict JSON" % exc)
+    if not isinstance(data, dict):
+        raise ConfigError(display, "top level is %s; expected a JSON object" % _type_word(data))
+    return data
+
+
+def load_flag_store(path, display=None, limit=MAX_FILE_BYTES):
+    """Load feature-flags.json safely (no schema check; see check_flag_store)."""
+    display = display or str(path)
+    return load_json_text(read_config_text(path, display, limit), display)
+
+
+# --------------------------------------------------------------------------
+# Schema checking
+# --------------------------------------------------------------------------
+
+_TYPES = {
+    "map": (dict, "a mapping"),
+    "list": (list, "a list"),
+    "str": (str, "a string"),
+    "bool": (bool, "a boolean (true or false)"),
+    "int": (int, "an integer"),
+}
+_PLAIN_KEY_RE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def key_path(path, key):
+    """``a.b`` for a key, ``a[2]`` for an index, ``a["odd key"]`` otherwise."""
+    if isinstance(key, int) and not isinstance(key, bool):
+        return "%s[%d]" % (path, key)
+    if isinstance(key, str) and _PLAIN_KEY_RE.match(key):
+        return "%s.%s" % (path, key) if path else key
+    return "%s[%s]" % (path, json.dumps(str(key)))
+
+
+def _describe(value):
+    if value is None:
+        return "found null"
+    if isinstance(value, bool):
+        return "found boolean %s" % ("true" if value else "false")
+    if isinstance(value, int):
+        return "found integer %d" % value
+    if isinstance(value, float):
+        return "found number %r" % value
+    if isinstance(value, str):
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        return "found string %s" % json.dumps(shown)
+    if isinstance(value, dict):
+        return "found a mapping"
+    if isinstance(value, list):
+        return "found a list"
+    return "found %s" % type(value).__name__
+
+
+def _expectation(spec):
+    kind = spec["type"]
+    if kind == "any":
+        return "a value"
+    if "allowed" in spec:
+        choices = ", ".join(json.dumps(v) for v in spec["allowed"])
+        return "%s equal to %s" % (_TYPES[kind][1], choices) if len(spec["allowed"]) == 1 \
+            else "one of %s" % choices
+    if "hint" in spec and "pattern" in spec:
+        return spec["hint"]
+    text = _TYPES[kind][1]
+    if "min" in spec and "max" in spec:
+        text += " from %d to %d" % (spec["min"], spec["max"])
+    elif "min" in spec:
+        text += " >= %d" % spec["min"]
+    if kind == "map" and spec.get("keys"):
+        required = [k for k, sub in spec["keys"].items() if not sub.get("optional")]
+        if required:
+            text += " with keys %s" % ", ".join(required)
+    return text
+
+
+def _is_type(value, kind):
+    if kind == "any":
+        return True
+    if kind == "int" and isinstance(value, bool):
+        return False  # bool is an int in Python, never in a config
+    return isinstance(value, _TYPES[kind][0])
+
+
+def check_schema(value, spec, path="", found=None):
+    """Check ``value`` against ``spec``; call ``found(path, message)`` for each
+    problem (returns the list of (path, message) when ``found`` is None)."""
+    problems = []
+    found = found or (lambda p, m: problems.append((p, m)))
+    _check(value, spec, path, found)
+    return problems
+
+
+def _check(value, spec, path, found):
+    kind = spec["type"]
+    if not _is_type(value, kind):
+        found(path, "%s; expected %s" % (_describe(value), _expectation(spec)))
+        return
+    if "allowed" in spec and value not in spec["allowed"]:
+        found(path, "%s; expected %s" % (_describe(value), _expectation(spec)))
+        return
+    if kind == "int" and ("min" in spec and value < spec["min"]
+                          or "max" in spec and value > spec["max"]):
+        found(path, "%s; expected %s" % (_describe(value), _expectation(spec)))
+    if kind == "str" and "pattern" in spec and not re.search(spec["pattern"], value):
+        found(path, "%s; expected %s" % (_describe(value), _expectation(spec)))
+    if "min_len" in spec and len(value) < spec["min_len"]:
+        found(path, "found %s with %d %s; expected at least %d" % (
+            _TYPES[kind][1], len(value), "characters" if kind == "str" else "entries",
+            spec["min_len"]) if value else "found an empty %s; expected a non-empty %s"
+            % ((_TYPES[kind][1].split()[-1],) * 2))
+    if kind == "map":
+        for key, sub in spec.get("keys", {}).items():
+            if key in value:
+                _check(value[key], sub, key_path(path, key), found)
+            elif not sub.get("optional"):
+                found(key_path(path, key), "missing; expected %s" % _expectation(sub))
+        if "key_pattern" in spec:
+            for key in value:
+                if not isinstance(key, str) or not re.match(spec["key_pattern"], key):
+                    found(key_path(path, key), "key %s does not match %s; expected %s"
+                          % (json.dumps(str(key)), spec["key_pattern"], spec.get("hint", "")))
+        if "values" in spec:
+            for key, item in value.items():
+                _check(item, spec["values"], key_path(path, key), found)
+    elif kind == "list" and "items" in spec:
+        for index, item in enumerate(value):
+            _check(item, spec["items"], key_path(path, index), found)
+
+
+# --------------------------------------------------------------------------
+# Flag semantics (as the gateway implements them)
+# --------------------------------------------------------------------------
+
+
+def _flag_table(flags):
+    """Accept the whole store or its ``feature_flags`` mapping (no flag can
+    be called ``feature_flags``: names are upper case)."""
+    if not isinstance(flags, dict):
+        return {}
+    if "feature_flags" in flags:
+        table = flags["feature_flags"]
+        return table if isinstance(table, dict) else {}
+    return flags
+
+
+def _requires(flag):
+    """The names a flag requires, or None when ``requires`` is malformed."""
+    if not isinstance(flag, dict):
+        return None
+    requires = flag.get("requires", [])
+    if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
+        return None
+    return requires
+
+
+def effective_flags(flags):
+    """``{name: bool}``: on only if ``enabled`` is true and every required
+    flag is effectively on, recursively. Unknown requirements, malformed
+    entries and cycles count as off (the gateway could never enable them)."""
+    table = _flag_table(flags)
+    state = {}
+
+    def resolve(name, visiting):
+        if name in state:
+            return state[name]
+        flag = table.get(name)
+        requires = _requires(flag)
+        if name in visiting or requires is None or flag.get("enabled") is not True:
+            on = False
+        else:
+            on = all(dep in table and resolve(dep, visiting | {name}) for dep in requires)
+        if name not in visiting:
+            state[name] = on
+        return on
+
+    for flag_name in table:
+        resolve(flag_name, frozenset())
+    return state
+
+
+def flag_effective(flags, name):
+    """Whether flag ``name`` is effectively on. ``flags`` is the store or its
+    ``feature_flags`` mapping. Raises KeyError for an unknown flag name."""
+    table = _flag_table(flags)
+    if name not in table:
+        raise KeyError("unknown flag %r; known flags: %s" % (name, ", ".join(sorted(table))))
+    return effective_flags(table)[name]
+
+
+def access_mode(flags):
+    """``public_full``, ``public_soft``, ``founder_beta`` or ``none``."""
+    state = effective_flags(flags)
+    for mode, flag in ACCESS_MODE_FLAGS:
+        if state.get(flag):
+            return mode
+    return "none"
+
+
+def _edges(table):
+    return {name: sorted(set(d for d in (_requires(flag) or []) if d in table))
+            for name, flag in table.items()}
+
+
+def _reachable(graph, start):
+    seen, stack = set(), list(graph[start])
+    while stack:
+        node = stack.pop()
+        if node not in seen:
+            seen.add(node)
+            stack.extend(graph[node])
+    return seen
+
+
+def _shortest_cycle(graph, start, members):
+    parent, queue = {}, [start]
+    while queue:
+        node = queue.pop(0)
+        for nxt in graph[node]:
+            if nxt == start:
+                path = [node]
+                while path[-1] != start:
+                    path.append(parent[path[-1]])
+                return [start] + path[::-1][1:] + [start]
+            if nxt in members and nxt not in parent:
+                parent[nxt] = node
+                queue.append(nxt)
+    return [start, start]  # unreachable for a real cycle member
+
+
+def find_cycles(flags):
+    """Dependency cycles, one per strongly connected group, each a path that
+    starts and ends at its alphabetically first flag: ``[A, B, A]``."""
+    graph = _edges(_flag_table(flags))
+    reach = {name: _reachable(graph, name) for name in graph}
+    cycles, done = [], set()
+    for name in sorted(graph):
+        if name in done or name not in reach[name]:
+            continue
+        members = set(m for m in reach[name] if name in reach[m])
+        done |= members
+        cycles.append(_shortest_cycle(graph, name, members))
+    return cycles
+
+
+# --------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------
+
+
+def _get(data, dotted, default=None):
+    for part in dotted.split("."):
+        if not isinstance(data, dict) or part not in data:
+            return default
+        data = data[part]
+    return data
+
+
+def check_flag_store(store, display, report):
+    """Schema plus dependency rules of a loaded flag store."""
+    for path, message in check_schema(store, FLAG_STORE_SCHEMA):
+        report.error(display, path, message)
+    table = store.get("feature_flags")
+    if not isinstance(table, dict):
+        return
+    state = effective_flags(table)
+    cycles = find_cycles(table)
+    in_cycle = set(name for cycle in cycles for name in cycle)
+    for cycle in cycles:
+        report.error(display, key_path(key_path("feature_flags", cycle[0]), "requires"),
+                     "dependency cycle %s; expected requires to form no cycle (the gateway "
+                     "could never enable these flags)" % " -> ".join(cycle))
+    for name, flag in table.items():
+        if not isinstance(flag, dict):
+            continue
+        base = key_path("feature_flags", name)
+        requires = flag.get("requires")
+        if isinstance(requires, list):
+            seen = set()
+            for index, dep in enumerate(requires):
+                if not isinstance(dep, str):
+                    continue  # schema already said so
+                where = key_path(key_path(base, "requires"), index)
+                if dep not in table:
+                    report.error(display, where, "names unknown flag %s; expected the name "
+                                 "of a flag defined in feature_flags" % json.dumps(dep))
+                elif dep in seen:
+                    report.warn(display, where, "lists %s twice; expected each "
+                                "requirement once" % dep)
+                seen.add(dep)
+        if flag.get("type") == "boolean" and "default" in flag \
+                and not isinstance(flag["default"], bool):
+            report.error(display, key_path(base, "default"), "%s; expected a boolean for a "
+                         "flag of type boolean" % _describe(flag["default"]))
+        if flag.get("enabled") is True and not state.get(name) and name not in in_cycle \
+                and _requires(flag) is not None:
+            off = ", ".join("%s (%s)" % (d, "off" if d in table else "unknown")
+                            for d in _requires(flag) if not state.get(d))
+            report.error(display, key_path(base, "enabled"),
+                         "is true but %s is not effectively on: it requires %s; expected "
+                         "every required flag on (the gateway refuses this state)"
+                         % (name, off))
+    modes = store.get("access_modes")
+    if isinstance(modes, dict):
+        current = access_mode(table)
+        for mode, entry in sorted(modes.items()):
+            enabled = entry.get("enabled") if isinstance(entry, dict) else None
+            if isinstance(enabled, bool) and enabled != (mode == current):
+                report.warn(display, key_path(key_path("access_modes", mode), "enabled"),
+                            "is %s but the flags make the current access mode %s; expected "
+                            "them to agree" % (json.dumps(enabled), current))
+
+
+def check_pf(name, data, display, report):
+    """Schema of one known PF file plus the rules inside it."""
+    for path, message in check_schema(data, PF_SCHEMAS[name]):
+        report.error(display, path, message)
+    if name == "global-launch.yaml":
+        gates = _get(data, "launch_gates.required_validations")
+        if isinstance(gates, list):
+            seen = set()
+            for index, gate in enumerate(gates):
+                gate_name = gate.get("name") if isinstance(gate, dict) else None
+                if isinstance(gate_name, str) and gate_name in seen:
+                    report.error(display, key_path(key_path(
+                        "launch_gates.required_validations", index), "name"),
+                        "gate %s is listed twice; expected unique gate names"
+                        % json.dumps(gate_name))
+                if isinstance(gate_name, str):
+                    seen.add(gate_name)
+    if name == "marketplace-phase3.yaml":
+        if _get(data, "marketplace.enabled") is False:
+            on = [p for p in ("marketplace.trading",)
+                  + tuple("marketplace.trading_features.%s.enabled" % f for f in
+                          ("peer_to_peer", "fixed_price_listings", "auction_system"))
+                  + tuple("marketplace.progressive_access.%s.enabled" % a for a in
+                          ("founders", "creators", "public"))
+                  if _get(data, p) is True]
+            for path in on:
+                report.warn(display, path, "is true while marketplace.enabled is false; "
+                            "expected the marketplace on first")
+    if name == "founder-public-transition.yaml":
+        phases = _get(data, "transition_phases")
+        if isinstance(phases, dict):
+            active = [p for p in ("founder", "public_soft", "public_full")
+                      if _get(phases, p + ".active") is True]
+            if len(active) != 1:
+                report.warn(display, "transition_phases", "%d phases active (%s); expected "
+                            "exactly one" % (len(active), ", ".join(active) or "none"))
+
+
+_MODE_OF_PHASE = {"founder": "founder_beta", "public_soft": "public_soft",
+                  "public_full": "public_full"}
+_PF_MODE_FLAGS = (("founder_mode", "FOUNDER_BETA_MODE"),
+                  ("soft_launch_mode", "PUBLIC_SOFT_LAUNCH_MODE"),
+                  ("full_public_mode", "PUBLIC_FULL_LAUNCH_MODE"))
+
+
+def check_cross_file(pfs, store, store_display, report):
+    """Rules spanning files. ``pfs`` maps PF file name -> (display, data) for
+    the PF files that loaded; ``store`` is the loaded flag store or None."""
+    if not isinstance(store, dict) or not isinstance(store.get("feature_flags"), dict):
+        return  # nothing to compare with; the schema check said why
+    table = store["feature_flags"]
+    state = effective_flags(table)
+    mode = access_mode(table)
+    for flag in REQUIRED_FLAGS:
+        if flag not in table:
+            report.error(store_display, key_path("feature_flags", flag),
+                         "missing; expected flag %s (the launch switches it)" % flag)
+
+    if "marketplace-phase3.yaml" in pfs:
+        display, data = pfs["marketplace-phase3.yaml"]
+        _check_marketplace_flags(data, display, table, state, mode, store_display, report)
+
+    for pf_name, section in (("global-launch.yaml", "feature_flags"),
+                             ("founder-public-transition.yaml",
+                              "feature_flags.transition_control")):
+        if pf_name not in pfs:
+            continue
+        display, data = pfs[pf_name]
+        for key, flag in _PF_MODE_FLAGS:
+            declared = _get(data, section + "." + key)
+            if isinstance(declared, bool) and flag in table and declared != state[flag]:
+                report.warn(display, section + "." + key,
+                            "is %s but flag %s is effectively %s in %s; expected them to agree"
+                            % (json.dumps(declared), flag, "on" if state[flag] else "off",
+                               store_display))
+
+    if "global-launch.yaml" in pfs:
+        display, data = pfs["global-launch.yaml"]
+        if _get(data, "feature_flags.public_signup") is True and \
+                mode not in ("public_soft", "public_full"):
+            report.warn(display, "feature_flags.public_signup", "is true while the access "
+                        "mode is %s; expected public signups only in a public mode" % mode)
+
+    if "founder-public-transition.yaml" in pfs:
+        display, data = pfs["founder-public-transition.yaml"]
+        active = [p for p in _MODE_OF_PHASE
+                  if _get(data, "transition_phases.%s.active" % p) is True]
+        if len(active) == 1 and _MODE_OF_PHASE[active[0]] != mode:
+            report.warn(display, "transition_phases.%s.active" % active[0],
+                        "is true but the flags in %s make the access mode %s; expected "
+                        "the active phase to match the access mode" % (store_display, mode))
+
+
+def _check_marketplace_flags(data, display, table, state, mode, store_display, report):
+    phase, requires_phase = data.get("phase"), data.get("requires_phase")
+    if not check_schema(phase, MARKETPLACE_PHASE3_SCHEMA["keys"]["phase"]) and \
+            not check_schema(requires_phase, MARKETPLACE_PHASE3_SCHEMA["keys"]["requires_phase"]):
+        needed = MARKETPLACE_FLAG % requires_phase
+        phase_flag = MARKETPLACE_FLAG % phase
+        if needed not in table:
+            report.error(store_display, key_path("feature_flags", needed),
+                         "missing; expected it because %s requires_phase is %d"
+                         % (display, requires_phase))
+        elif phase_flag in table and needed not in _reachable(_edges(table), phase_flag):
+            report.error(store_display, key_path(key_path("feature_flags", phase_flag),
+                                                 "requires"),
+                         "does not include %s; expected it because %s requires_phase is %d"
+                         % (needed, display, requires_phase))
+    phase_flag = MARKETPLACE_FLAG % 3
+    enabled = _get(data, "marketplace.enabled")
+    if isinstance(enabled, bool) and phase_flag in table and enabled != state[phase_flag]:
+        report.warn(display, "marketplace.enabled",
+                    "is %s but flag %s is effectively %s in %s; expected them to agree"
+                    % (json.dumps(enabled), phase_flag, "on" if state[phase_flag] else "off",
+                       store_display))
+    if _get(data, "marketplace.trading_features.auction_system.enabled") is True \
+            and mode != "public_full":
+        report.warn(display, "marketplace.trading_features.auction_system.enabled",
+                    "is true while the access mode is %s; expected auctions only once the "
+                    "Phase 4 public launch is live (public_full)" % mode)
+
+
+def _display(path, repo_dir):
+    """Path as shown in findings: relative to the checkout when inside it,
+    JSON-quoted when it holds characters that could forge an output line."""
+    path = os.path.abspath(path)
+    repo = os.path.abspath(repo_dir)
+    if path == repo or path.startswith(repo.rstrip(os.sep) + os.sep):
+        path = os.path.relpath(path, repo)
+    return path if path.isprintable() else json.dumps(path)
+
+
+def validate_repo(repo_dir, pf_dir=None, flag_store=None):
+    """Precheck 7: validate the PF files and the flag store of a checkout.
+
+    ``pf_dir`` defaults to ``REPO/pfs``, ``flag_store`` to
+    ``REPO/config/feature-flags.json``. Never raises for bad content; every
+    problem is a Finding in the returned Report."""
+    report = Report()
+    pf_dir = pf_dir or os.path.join(repo_dir, "pfs")
+    flag_store = flag_store or os.path.join(repo_dir, "config", "feature-flags.json")
+    pfs = {}
+
+    pf_display = _display(pf_dir, repo_dir)
+    if not os.path.isdir(pf_dir):
+        report.error(pf_display, "", "PF directory not found; expected a directory holding %s"
+                     % ", ".join(sorted(PF_SCHEMAS)))
+        entries = []
+    else:
+        try:
+            entries = sorted(os.listdir(pf_dir))
+        except OSError as exc:
+            report.error(pf_display, "", "cannot be listed (%s)" % (exc.strerror or exc))
+            entries = []
+        for name in sorted(PF_SCHEMAS):
+            path = os.path.join(pf_dir, name)
+            display = _display(path, repo_dir)
+            report.files.append(display)
+            try:
+                data = load_yaml_file(path, display)
+            except ConfigError as exc:
+                report.errors.append(exc.finding())
+                continue
+            pfs[name] = (display, data)
+            check_pf(name, data, display, report)
+
+    for name in entries:
+        if name in PF_SCHEMAS or name.startswith(".") or \
+                not name.endswith((".yaml", ".yml")):
+            continue
+        path = os.path.join(pf_dir, name)
+        display = _display(path, repo_dir)
+        stem = name.rsplit(".", 1)[0] + ".yaml"
+        hint = " (did you mean %s?)" % stem if stem in PF_SCHEMAS else ""
+        report.files.append(display)
+        try:
+            load_yaml_file(path, display)
+        except ConfigError as exc:
+            report.warn(exc.file, "", "%s (an extra PF file, not one the launch reads)%s"
+                        % (exc.message, hint), exc.line)
+            continue
+        report.info(display, "", "not a PF file the launch reads; parsed, not "
+                    "schema-checked%s" % hint)
+
+    store_display = _display(flag_store, repo_dir)
+    report.files.append(store_display)
+    store = None
+    try:
+        store = load_flag_store(flag_store, store_display)
+    except ConfigError as exc:
+        report.errors.append(exc.finding())
+    if store is not None:
+        check_flag_store(store, store_display, report)
+        check_cross_file(pfs, store, store_display, report)
+        table = _flag_table(store)
+        report.facts["access_mode"] = access_mode(table)
+        report.facts["effective_flags"] = effective_flags(table)
+    return report

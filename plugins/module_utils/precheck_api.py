@@ -1,0 +1,134 @@
+# -*- coding: utf-8 -*-
+# Copyright: Nexus COS platform team
+# Apache License 2.0 (see LICENSE)
+"""Precheck 8: the gateway's health endpoint answers 200 within a time
+budget (retried), and its median latency is under the launch gate."""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck import (
+    Check, CheckFailed, register)
+
+# A latency sample slower than this is a failed sample, not a long wait.
+SAMPLE_TIMEOUT = 10.0
+
+
+def health_url(base, path):
+    return base.rstrip("/") + "/" + path.lstrip("/")
+
+
+def reason_of(status, body):
+    """Why an answer was not a 200, short and stable: "HTTP 503",
+    "connection refused", "timed out"."""
+    if status:
+        return "HTTP %d" % status
+    text = re.sub(r"^\[Errno -?\d+\]\s*", "", str(body or "no answer").strip())
+    return (text[:1].lower() + text[1:])[:120] or "no answer"
+
+
+def median(values):
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2.0
+
+
+def wait_for_health(host, url, budget, retries, delay):
+    """Try up to ``retries`` times within ``budget`` seconds (requests and
+    pauses both count). Returns (answered, attempts, last_reason,
+    answered_ms). The budget is tallied from the probes' own timings, so the
+    same arithmetic holds on a host and in a test."""
+    spent = 0.0
+    attempts = 0
+    last = "no attempt made"
+    per_attempt = budget / float(max(retries, 1))
+    while attempts < retries:
+        remaining = budget - spent
+        if remaining <= 0:
+            break
+        if attempts:
+            pause = min(delay, remaining)
+            host.sleep(pause)
+            spent += pause
+            remaining = budget - spent
+            if remaining <= 0:
+                break
+        attempts += 1
+        status, body, elapsed_ms = host.http_get(url, timeout=min(per_attempt, remaining))
+        spent += elapsed_ms / 1000.0
+        if status == 200:
+            return True, attempts, "HTTP 200", elapsed_ms
+        last = reason_of(status, body)
+    return False, attempts, last, None
+
+
+@register
+class ApiCheck(Check):
+    name = "api"
+    number = 8
+    title = "Gateway API"
+    default_severity = "warn"
+
+    def run(self, ctx):
+        host = ctx.host
+        url = health_url(ctx.param("gateway_url"), ctx.param("health_path"))
+        path = "/" + ctx.param("health_path").lstrip("/")
+        budget = float(ctx.param("timeout"))
+        retries = int(ctx.param("retries"))
+        gate = float(ctx.param("latency_gate_ms"))
+        evidence = {"url": url, "budget_s": budget, "retries": retries}
+
+        answered, attempts, last, first_ms = wait_for_health(
+            host, url, budget, retries, float(ctx.param("retry_delay")))
+        evidence["attempts"] = attempts
+        if not answered:
+            raise CheckFailed(
+                "gateway %s did not answer 200 after %d attempt%s (last: %s)" % (
+                    url, attempts, "" if attempts == 1 else "s", last),
+                hint="start the gateway and read its log (systemctl status / docker logs of the gateway; "
+                     "curl -v %s); if it is only slow to start, raise precheck_api_timeout or "
+                     "precheck_api_retries" % url,
+                details=evidence)
+        evidence["first_answer_ms"] = first_ms
+
+        samples = int(ctx.param("latency_samples"))
+        latencies, failed = [], []
+        for _ in range(samples):
+            status, body, elapsed_ms = host.http_get(url, timeout=SAMPLE_TIMEOUT)
+            if status == 200:
+                latencies.append(elapsed_ms)
+            else:
+                failed.append(reason_of(status, body))
+        evidence["latencies_ms"] = latencies
+        if failed:
+            evidence["failed_samples"] = failed
+            raise CheckFailed(
+                "gateway %s answered 200, then failed %d of %d latency requests (last: %s); "
+                "expected every request to answer 200" % (path, len(failed), samples, failed[-1]),
+                hint="the gateway is flapping: read its log and check what restarts it",
+                details=evidence)
+        evidence["latency_gate_ms"] = gate
+        if not latencies:
+            evidence["summary"] = "%s answered 200 on attempt %d; latency not sampled" % (url, attempts)
+            return evidence
+        middle = int(round(median(latencies)))
+        evidence["median_ms"] = middle
+        evidence["max_ms"] = max(latencies)
+        if middle > gate:
+            raise CheckFailed(
+                "gateway %s median latency %d ms over %d requests is above the %s ms launch gate" % (
+                    path, middle, len(latencies), _number(gate)),
+                hint="find what slows the gateway (its log, docker stats, the database) before launch; "
+                     "change precheck_api_latency_gate_ms only if the launch gate itself changed",
+                details=evidence)
+        evidence["summary"] = "%s answered 200 on attempt %d; median latency %d ms over %d requests (gate %s ms)" % (
+            url, attempts, middle, len(latencies), _number(gate))
+        return evidence
+
+
+def _number(value):
+    """200.0 -> "200", 150.5 -> "150.5"."""
+    return ("%f" % value).rstrip("0").rstrip(".")

@@ -1,0 +1,82 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Nexus COS platform team
+# Apache License 2.0 (see LICENSE)
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: audit_verify
+short_description: Verify the Nexus COS audit chain on a host
+version_added: "1.0.0"
+description:
+  - Walks every record of every chain file in O(audit_dir) and checks the hash chain,
+    the sequence numbers and the order of records in each file, in one module execution.
+  - With O(head), the chain head exported to the controller at the end of a run, a
+    trail cut short after that run is caught too.
+  - Fails naming the file and line of the first edited, removed, inserted or reordered
+    record. Reads only.
+author: Nexus COS platform team
+options:
+  audit_dir:
+    description: The audit trail on the host.
+    type: path
+    default: /var/log/nexus-cos/phase4-audit
+  head:
+    description: An exported chain head, C({seq, chain}) at least.
+    type: dict
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+'''
+
+EXAMPLES = r'''
+- name: Verify the trail against the head the controller kept
+  nexus_cos.launch.audit_verify:
+    head: "{{ lookup('ansible.builtin.file', 'artifacts/audit-heads/' ~ inventory_hostname ~ '.json') | from_json }}"
+'''
+
+RETURN = r'''
+records:
+  description: Number of records walked.
+  returned: always
+  type: int
+head:
+  description: The trail's last record, C({seq, chain, file, line}).
+  returned: always
+  type: dict
+problems:
+  description: Every problem found, first first, as C(FILE line N: what).
+  returned: always
+  type: list
+  elements: str
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(
+        audit_dir=dict(type="path", default="/var/log/nexus-cos/phase4-audit"),
+        head=dict(type="dict"),
+    ), supports_check_mode=True)
+    try:
+        head = audit_log.validate_head(module.params["head"], "head") if module.params["head"] else None
+        result = audit_log.verify_dir(module.params["audit_dir"], head)
+    except FileNotFoundError:
+        module.fail_json(msg="audit directory %s does not exist" % module.params["audit_dir"])
+    except (OSError, ValueError) as exc:
+        module.fail_json(msg="audit_verify: %s" % exc)
+    problems = [str(p) for p in result.problems]
+    out = dict(changed=False, records=result.records, head=result.head, problems=problems)
+    if problems:
+        module.fail_json(msg="audit trail %s is not intact: %s" % (module.params["audit_dir"], problems[0]), **out)
+    module.exit_json(**out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,270 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Nexus COS platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: feature_flag
+short_description: Enable or disable Nexus COS feature flags in the gateway's flag store
+version_added: "1.0.0"
+description:
+  - Changes the C(enabled) value of one or more flags in the Nexus COS flag store
+    (C(feature-flags.json)) with the semantics the gateway applies.
+  - A flag is effectively on only when it and every flag in its C(requires) list, recursively,
+    are enabled. Enabling a flag whose requirements are off is refused unless O(dependencies=enable),
+    which enables them first. Unknown flag names are refused.
+  - Disabling a flag that enabled flags depend on is refused unless O(cascade=true), which
+    disables those dependants too.
+  - Only the changed C(enabled) values and C(updated) are rewritten; the rest of the file is kept
+    byte for byte. C(updated) is set only when something changed.
+  - The file is changed under an exclusive lock on the sidecar C(<path>.lock) and replaced
+    atomically (temporary file in the same directory, fsync, rename), keeping its mode and owner.
+    A request whose state already holds leaves the file untouched.
+  - The gateway does not see the change until it reloads the file
+    (C(POST /api/feature-flags/reload)); that and the health verification are separate tasks.
+author:
+  - Nexus COS platform team
+options:
+  path:
+    description:
+      - Path of the flag store on the managed host.
+    type: path
+    default: /opt/nexus-cos/config/feature-flags.json
+  name:
+    description:
+      - Flag name, or list of flag names, for example C(MARKETPLACE_PHASE3_ENABLED).
+    type: list
+    elements: str
+    required: true
+    aliases: [names]
+  state:
+    description:
+      - V(enabled) turns the flags on, V(disabled) turns them off.
+    type: str
+    choices: [enabled, disabled]
+    default: enabled
+  dependencies:
+    description:
+      - What to do when O(state=enabled) and a flag requires flags that are off.
+      - V(refuse) fails and names the missing flags; V(enable) enables them first.
+    type: str
+    choices: [refuse, enable]
+    default: refuse
+  cascade:
+    description:
+      - When O(state=disabled), also disable enabled flags that depend on the named flags,
+        directly or through other flags. Without it such a disable fails and names the dependants.
+    type: bool
+    default: false
+  now:
+    description:
+      - Timestamp to write to C(updated) when something changes, as ISO 8601
+        (for example C(2025-01-15T10:30:00Z)); a time without zone is taken as UTC.
+      - Defaults to the current time on the managed host. Lets tests and replays use an injected clock.
+    type: str
+  backup:
+    description:
+      - Keep a copy of the original file, named with a timestamp, when it changes.
+    type: bool
+    default: false
+  lock_timeout:
+    description:
+      - Seconds to wait for the lock held by another change of the same file.
+    type: float
+    default: 30
+notes:
+  - Check mode reports the changes and, with C(--diff), the new file text, without touching the file.
+  - The access mode follows the flags PUBLIC_FULL_LAUNCH_MODE, PUBLIC_SOFT_LAUNCH_MODE and FOUNDER_BETA_MODE,
+    in that order; the module does not edit the C(access_modes) section.
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+seealso:
+  - module: nexus_cos.launch.pf_setting
+"""
+
+EXAMPLES = r"""
+- name: Enable marketplace Phase 3 trading, enabling Phase 2 first if needed
+  nexus_cos.launch.feature_flag:
+    name: MARKETPLACE_PHASE3_ENABLED
+    dependencies: enable
+
+- name: Leave founder beta for the full public launch
+  nexus_cos.launch.feature_flag:
+    name:
+      - PUBLIC_FULL_LAUNCH_MODE
+      - JURISDICTION_ENGINE_ENABLED
+    state: enabled
+    backup: true
+  register: launch_flags
+
+- name: Turn the marketplace off, with everything that depends on it
+  nexus_cos.launch.feature_flag:
+    name: MARKETPLACE_PHASE2_ENABLED
+    state: disabled
+    cascade: true
+
+- name: Preview a change against a copy of the store, with a fixed clock
+  nexus_cos.launch.feature_flag:
+    path: /tmp/feature-flags.json
+    name: PUBLIC_SOFT_LAUNCH_MODE
+    now: "2025-01-15T10:30:00Z"
+  check_mode: true
+  diff: true
+"""
+
+RETURN = r"""
+changed:
+  description: Whether the flag store was (or in check mode would be) changed.
+  returned: always
+  type: bool
+changes:
+  description: Each flag whose C(enabled) value changes, in the order it makes sense to apply them.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    name:
+      description: Flag name.
+      type: str
+    before:
+      description: C(enabled) before the change.
+      type: bool
+    after:
+      description: C(enabled) after the change.
+      type: bool
+  sample:
+    - {name: MARKETPLACE_PHASE2_ENABLED, before: false, after: true}
+    - {name: MARKETPLACE_PHASE3_ENABLED, before: false, after: true}
+access_mode_before:
+  description: Access mode before the change (V(public_full), V(public_soft), V(founder_beta) or V(none)).
+  returned: always
+  type: str
+  sample: founder_beta
+access_mode_after:
+  description: Access mode after the change.
+  returned: always
+  type: str
+  sample: public_full
+effective:
+  description: Effective state after the change of the named flags and of every flag that changed.
+  returned: always
+  type: dict
+  sample: {MARKETPLACE_PHASE2_ENABLED: true, MARKETPLACE_PHASE3_ENABLED: true}
+updated:
+  description: Value of C(updated) in the store after the change.
+  returned: always
+  type: str
+  sample: "2025-01-15T10:30:00Z"
+path:
+  description: The flag store that was read.
+  returned: always
+  type: str
+  sample: /opt/nexus-cos/config/feature-flags.json
+backup_file:
+  description: Name of the backup copy.
+  returned: when O(backup=true) and the file changed
+  type: str
+  sample: /opt/nexus-cos/config/feature-flags.json.2301.2025-01-15@10:30:00~
+details:
+  description:
+    - On failure, the names involved, under C(unknown), C(missing) (flag to missing requirements),
+      C(dependants) (flag to enabled dependants), C(conflicting), C(cycle) or C(duplicate).
+  returned: failure
+  type: dict
+  sample: {missing: {MARKETPLACE_PHASE3_ENABLED: [MARKETPLACE_PHASE2_ENABLED]}}
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.nexus_cos.launch.plugins.module_utils.flag_store import (
+    DEFAULT_PATH,
+    FlagError,
+    update_flags,
+)
+
+
+def _selinux_context_keeper(module):
+    """Give the temp file the replaced file's SELinux context, as atomic_move would."""
+    if not module.selinux_enabled():
+        return None
+
+    def prepare(tmp, dest):
+        module.set_context_if_different(tmp, module.selinux_context(dest), False)
+
+    return prepare
+
+
+def run_module():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type='path', default=DEFAULT_PATH),
+            name=dict(type='list', elements='str', required=True, aliases=['names']),
+            state=dict(type='str', choices=['enabled', 'disabled'], default='enabled'),
+            dependencies=dict(type='str', choices=['refuse', 'enable'], default='refuse'),
+            cascade=dict(type='bool', default=False),
+            now=dict(type='str'),
+            backup=dict(type='bool', default=False),
+            lock_timeout=dict(type='float', default=30),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    path = params['path']
+    names = [n.strip() for n in params['name'] if n and n.strip()]
+    if not names:
+        module.fail_json(msg='name: give at least one flag name', path=path)
+
+    enable = names if params['state'] == 'enabled' else []
+    disable = names if params['state'] == 'disabled' else []
+    try:
+        update = update_flags(
+            path,
+            enable=enable,
+            disable=disable,
+            with_dependencies=params['dependencies'] == 'enable',
+            cascade=params['cascade'],
+            now=params['now'],
+            check_mode=module.check_mode,
+            backup=module.backup_local if params['backup'] else None,
+            prepare=_selinux_context_keeper(module),
+            lock_timeout=params['lock_timeout'],
+        )
+    except FlagError as exc:
+        module.fail_json(msg=str(exc), details=exc.details, path=path)
+    except OSError as exc:
+        module.fail_json(msg='%s: cannot write flag store: %s' % (path, exc.strerror or exc), path=path)
+
+    touched = list(names) + [c.name for c in update.plan if c.name not in names]
+    result = dict(
+        changed=update.changed,
+        path=path,
+        changes=update.plan.as_dicts(),
+        access_mode_before=update.before.access_mode(),
+        access_mode_after=update.after.access_mode(),
+        effective=dict((name, update.after.effective(name)) for name in touched),
+        updated=update.after.data.get('updated'),
+    )
+    if update.backup_file:
+        result['backup_file'] = update.backup_file
+    if module._diff:
+        result['diff'] = dict(
+            before=update.before_text,
+            after=update.after_text,
+            before_header='%s (content)' % path,
+            after_header='%s (content)' % path,
+        )
+    module.exit_json(**result)
+
+
+def main():
+    run_module()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,212 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Nexus COS platform team
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: pf_setting
+short_description: Set values in Nexus COS PF YAML files, keeping comments and layout
+version_added: "1.0.0"
+description:
+  - Sets scalar values in a Nexus COS PF file (C(/opt/nexus-cos/pfs/*.yaml)) addressed by
+    dotted key paths such as C(marketplace.progressive_access.founders.enabled).
+  - Edits are round-trip. Only the value text on the key's line changes; comments (also the
+    one after the value), key order, blank lines and the old value's quoting style are kept.
+  - Every edit is verified by parsing the file before and after; if anything but the one key
+    would change, or the key is in flow style, carries an anchor, alias or tag, or spans several
+    lines, the module fails with C(cannot edit KEY in FILE safely) and writes nothing.
+  - Keys must already exist; a missing key fails and lists the keys that do exist there.
+  - The file is changed under an exclusive lock on the sidecar C(<path>.lock) and replaced
+    atomically (temporary file in the same directory, fsync, rename), keeping its mode and owner.
+    When all values already hold, the file is left untouched.
+author:
+  - Nexus COS platform team
+requirements:
+  - PyYAML on the managed host (C(python3-yaml))
+options:
+  path:
+    description:
+      - Path of the PF file on the managed host.
+    type: path
+    required: true
+  settings:
+    description:
+      - Mapping of dotted key path to the new value (string, number, boolean or null).
+      - Applied in order; nothing is written if any of them is refused.
+    type: dict
+    required: true
+  backup:
+    description:
+      - Keep a copy of the original file, named with a timestamp, when it changes.
+    type: bool
+    default: false
+  lock_timeout:
+    description:
+      - Seconds to wait for the lock held by another change of the same file.
+    type: float
+    default: 30
+notes:
+  - Check mode reports the changes and, with C(--diff), the new file text, without touching the file.
+  - Values are written with their YAML type; quote a value in the playbook to write a string
+    (V("true") stays a string, V(true) becomes a boolean).
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+seealso:
+  - module: nexus_cos.launch.feature_flag
+"""
+
+EXAMPLES = r"""
+- name: Marketplace Phase 3 step 1 - marketplace on, founders in
+  nexus_cos.launch.pf_setting:
+    path: /opt/nexus-cos/pfs/marketplace-phase3.yaml
+    settings:
+      marketplace.enabled: true
+      marketplace.progressive_access.founders.enabled: true
+
+- name: Step 3 - peer-to-peer trading for the public
+  nexus_cos.launch.pf_setting:
+    path: /opt/nexus-cos/pfs/marketplace-phase3.yaml
+    settings:
+      marketplace.trading_features.peer_to_peer.enabled: true
+      marketplace.progressive_access.public.enabled: true
+    backup: true
+
+- name: Show what the global launch would change
+  nexus_cos.launch.pf_setting:
+    path: /opt/nexus-cos/pfs/global-launch.yaml
+    settings:
+      feature_flags.public_signup: true
+      feature_flags.founder_mode: false
+      visibility_control.seo_enabled: true
+      global_launch.status: "live"
+  check_mode: true
+  diff: true
+"""
+
+RETURN = r"""
+changed:
+  description: Whether the file was (or in check mode would be) changed.
+  returned: always
+  type: bool
+changes:
+  description: Each setting whose value changes; settings that already hold are left out.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    key:
+      description: Dotted key path.
+      type: str
+    before:
+      description: Value before the change.
+      type: raw
+    after:
+      description: Value after the change.
+      type: raw
+  sample:
+    - {key: marketplace.enabled, before: false, after: true}
+path:
+  description: The PF file that was read.
+  returned: always
+  type: str
+  sample: /opt/nexus-cos/pfs/marketplace-phase3.yaml
+backup_file:
+  description: Name of the backup copy.
+  returned: when O(backup=true) and the file changed
+  type: str
+  sample: /opt/nexus-cos/pfs/marketplace-phase3.yaml.2301.2025-01-15@10:30:00~
+"""
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+try:
+    import yaml  # noqa: F401 pylint: disable=unused-import
+except ImportError:
+    YAML_IMPORT_ERROR = traceback.format_exc()
+else:
+    YAML_IMPORT_ERROR = None
+
+if YAML_IMPORT_ERROR is None:
+    from ansible_collections.nexus_cos.launch.plugins.module_utils.pf_document import (
+        PFEditError,
+        update_settings,
+    )
+
+
+def _selinux_context_keeper(module):
+    """Give the temp file the replaced file's SELinux context, as atomic_move would."""
+    if not module.selinux_enabled():
+        return None
+
+    def prepare(tmp, dest):
+        module.set_context_if_different(tmp, module.selinux_context(dest), False)
+
+    return prepare
+
+
+def _plain(value):
+    # YAML dates and timestamps are not JSON; report them as written.
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return value.isoformat() if hasattr(value, 'isoformat') else str(value)
+
+
+def run_module():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type='path', required=True),
+            settings=dict(type='dict', required=True),
+            backup=dict(type='bool', default=False),
+            lock_timeout=dict(type='float', default=30),
+        ),
+        supports_check_mode=True,
+    )
+    if YAML_IMPORT_ERROR is not None:
+        module.fail_json(msg=missing_required_lib('PyYAML (python3-yaml)'), exception=YAML_IMPORT_ERROR)
+
+    path = module.params['path']
+    try:
+        update = update_settings(
+            path,
+            module.params['settings'],
+            check_mode=module.check_mode,
+            backup=module.backup_local if module.params['backup'] else None,
+            prepare=_selinux_context_keeper(module),
+            lock_timeout=module.params['lock_timeout'],
+        )
+    except PFEditError as exc:
+        module.fail_json(msg=str(exc), path=path)
+    except OSError as exc:
+        module.fail_json(msg='%s: cannot write PF file: %s' % (path, exc.strerror or exc), path=path)
+
+    result = dict(
+        changed=update.changed,
+        path=path,
+        changes=[dict(key=c.key, before=_plain(c.before), after=_plain(c.after)) for c in update.changes],
+    )
+    if update.backup_file:
+        result['backup_file'] = update.backup_file
+    if module._diff:
+        result['diff'] = dict(
+            before=update.before_text,
+            after=update.after_text,
+            before_header='%s (content)' % path,
+            after_header='%s (content)' % path,
+        )
+    module.exit_json(**result)
+
+
+def main():
+    run_module()
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,660 @@
+# -*- coding: utf-8 -*-
+# Copyright: Nexus COS platform team
+# Apache License 2.0 (see LICENSE)
+"""Unit tests for plugins/module_utils/audit_log.py."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+import re
+import stat
+from datetime import datetime, timezone
+
+import pytest
+
+from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log
+from ansible_collections.nexus_cos.launch.plugins.module_utils.audit_log import (
+    AuditFormatError, AuditLog, ZERO_CHAIN, escape_value, export_head, new_run_id, parse_record,
+    unescape_value, utc_stamp, verify_dir)
+
+SPEC_LINE = re.compile(r"^\[AUDIT\] \d{4}-\d\d-\d\d \d\d:\d\d:\d\d [A-Z0-9_]+( [a-z0-9_]+=\S+)*$")
+NOW = 1768473045  # 2026-01-15 10:30:45 UTC
+DEPLOY = "deployment-20260115T103045Z.log"
+ROLLBACK = "rollback-20260115T110000Z.log"
+DEPLOY2 = "deployment-20260116T090000Z.log"
+
+HOSTILE = [
+    "two\nlines",
+    "\n[AUDIT] 2026-01-15 10:30:45 FAKE_EVENT run=x seq=1 prev=%s chain=%s" % ("0" * 64, "0" * 64),
+    'say "hi"',
+    "it's",
+    "with spaces  and\ttabs",
+    "key=value other=thing",
+    "=",
+    "100%",
+    "%41",
+    "%",
+    "ünïcødé ✓ 日本",
+    "\r\n\x00\x1b[31m",
+    "[AUDIT]",
+    " chain=" + "f" * 64,
+    "-",
+    "",
+    "--",
+    "\u2028\u2029",
+]
+
+
+def clock():
+    return NOW
+
+
+def log(tmp_path, filename=DEPLOY, run_id="20260115T103045Z-aaaaaa"):
+    return AuditLog(str(tmp_path / "audit"), run_id, filename, clock=clock)
+
+
+def lines_of(path):
+    with open(path, "rb") as handle:
+        return handle.read().decode("utf-8").split("\n")[:-1]
+
+
+def write_lines(path, lines):
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("".join(line + "\n" for line in lines))
+
+
+def all_trail_lines(audit_dir):
+    out = []
+    for name in sorted(os.listdir(audit_dir)):
+        if audit_log.CHAIN_FILE_PATTERN.match(name):
+            out.extend(lines_of(os.path.join(audit_dir, name)))
+    return out
+
+
+@pytest.fixture
+def trail(tmp_path):
+    """Two runs, three chain files: 4 + 2 records from run A, 3 from run B."""
+    audit_dir = tmp_path / "audit"
+    a = AuditLog(str(audit_dir), "20260115T103045Z-aaaaaa", DEPLOY, clock=clock)
+    a.record("DEPLOYMENT_START", user="ops")
+    a.record("LOCK_ACQUIRED", pid=12345, timestamp=NOW)
+    a.record("PRECHECK_SYSTEM", status="PASS", msg="Debian 12, all commands present")
+    r = AuditLog(str(audit_dir), "20260115T103045Z-aaaaaa", ROLLBACK, clock=clock)
+    r.record("ROLLBACK_SCRIPT_GENERATED", path="/var/backups/nexus-cos/rollback-20260115T103045Z.sh")
+    r.record("ROLLBACK_PLAYBOOK_GENERATED", lines=42)
+    a.record("DEPLOYMENT_COMPLETE", duration=12.5, status="success")
+    b = AuditLog(str(audit_dir), "20260116T090000Z-bbbbbb", DEPLOY2, clock=lambda: NOW + 86400)
+    b.record("DEPLOYMENT_START", user="ops")
+    b.record("LOCK_ACQUIRED", pid=999, timestamp=NOW + 86400)
+    b.record("DEPLOYMENT_COMPLETE", duration=3, status="success")
+    return audit_dir
+
+
+# ------------------------------------------------------------------ format
+
+def test_record_line_has_the_decided_shape(tmp_path):
+    result = log(tmp_path).record("LOCK_ACQUIRED", pid=12345, timestamp=1736937045)
+    (line,) = lines_of(tmp_path / "audit" / DEPLOY)
+    assert line.startswith("[AUDIT] 2026-01-15 10:30:45 LOCK_ACQUIRED run=20260115T103045Z-aaaaaa seq=1 "
+                           "pid=12345 timestamp=1736937045 prev=%s chain=" % ZERO_CHAIN)
+    assert SPEC_LINE.match(line)
+    assert result == {"seq": 1, "chain": line[-64:], "line": 1, "file": DEPLOY}
+
+
+def test_every_line_of_a_trail_matches_the_format(trail):
+    lines = all_trail_lines(trail)
+    assert len(lines) == 9
+    for line in lines:
+        assert SPEC_LINE.match(line), line
+
+
+def test_field_order_is_run_seq_caller_order_prev_chain(tmp_path):
+    log(tmp_path).record("X", zeta=1, alpha=2, mid=3)
+    record = parse_record(lines_of(tmp_path / "audit" / DEPLOY)[0])
+    keys = [part.split("=")[0] for part in record.raw.split(" ")[4:]]
+    assert keys == ["run", "seq", "zeta", "alpha", "mid", "prev", "chain"]
+    assert list(record.fields) == ["zeta", "alpha", "mid"]
+
+
+def test_value_types_are_written_with_str(tmp_path):
+    log(tmp_path).record("X", flag=True, off=False, n=-3, ratio=0.25)
+    record = parse_record(lines_of(tmp_path / "audit" / DEPLOY)[0])
+    assert record.fields == {"flag": "True", "off": "False", "n": "-3", "ratio": "0.25"}
+
+
+def test_chain_is_sha256_of_prev_newline_and_line_before_chain(tmp_path):
+    audit = log(tmp_path)
+    first = audit.record("A", x=1)
+    second = audit.record("B", y=2)
+    line1, line2 = lines_of(tmp_path / "audit" / DEPLOY)
+    text1 = line1[:line1.rindex(" chain=")]
+    assert first["chain"] == hashlib.sha256((ZERO_CHAIN + "\n" + text1).encode()).hexdigest()
+    text2 = line2[:line2.rindex(" chain=")]
+    assert ("prev=" + first["chain"]) in text2
+    assert second["chain"] == hashlib.sha256((first["chain"] + "\n" + text2).encode()).hexdigest()
+
+
+def test_parse_record_returns_unescaped_fields(tmp_path):
+    log(tmp_path).record("PRECHECK_DISK", status="FAIL", msg="only 2.1 GB free on /srv")
+    record = parse_record(lines_of(tmp_path / "audit" / DEPLOY)[0] + "\n")
+    assert record.event == "PRECHECK_DISK"
+    assert record.timestamp == "2026-01-15 10:30:45"
+    assert record.epoch == NOW
+    assert record.run == "20260115T103045Z-aaaaaa"
+    assert record.seq == 1
+    assert record.prev == ZERO_CHAIN
+    assert record.fields == {"status": "FAIL", "msg": "only 2.1 GB free on /srv"}
+    assert record.chain_ok()
+
+
+# ------------------------------------------------------------------ escaping
+
+@pytest.mark.parametrize("value", HOSTILE)
+def test_hostile_value_round_trips_on_one_line(tmp_path, value):
+    audit = log(tmp_path)
+    audit.record("BEFORE")
+    audit.record("HOSTILE", msg=value, other=value)
+    audit.record("AFTER")
+    lines = lines_of(tmp_path / "audit" / DEPLOY)
+    assert len(lines) == 3
+    for line in lines:
+        assert SPEC_LINE.match(line)
+        assert line.isascii()
+    record = parse_record(lines[1])
+    assert record.event == "HOSTILE"
+    assert record.fields == {"msg": value, "other": value}
+    assert [parse_record(line).event for line in lines] == ["BEFORE", "HOSTILE", "AFTER"]
+    assert verify_dir(str(tmp_path / "audit")).ok
+
+
+@pytest.mark.parametrize("value", HOSTILE + ["plain", "a/b:c@d+e,f~g.h-i_j"])
+def test_escape_round_trip(value):
+    escaped = escape_value(value)
+    assert re.match(r"^\S+$", escaped)
+    assert unescape_value(escaped) == value
+
+
+@pytest.mark.parametrize("value,escaped", [
+    ("plain-1.2_x~y:z/a@b+c,d", "plain-1.2_x~y:z/a@b+c,d"),
+    ("a b", "a%20b"),
+    ("k=v", "k%3Dv"),
+    ('"', "%22"),
+    ("'", "%27"),
+    ("\n", "%0A"),
+    ("%", "%25"),
+    ("[", "%5B"),
+    ("é", "%C3%A9"),
+    ("", "-"),
+    ("-", "%2D"),
+])
+def test_escape_exact(value, escaped):
+    assert escape_value(value) == escaped
+
+
+@pytest.mark.parametrize("escaped", ["%4", "%zz", "a%2", "%41", "%2d", "é", "a=b", "%C3", "%FF"])
+def test_unescape_refuses_non_canonical_or_broken(escaped):
+    with pytest.raises(AuditFormatError):
+        unescape_value(escaped)
+
+
+def test_lone_surrogate_is_refused(tmp_path):
+    with pytest.raises(AuditFormatError, match="UTF-8"):
+        log(tmp_path).record("X", msg="\udcff")
+
+
+# ------------------------------------------------------------------ validation
+
+@pytest.mark.parametrize("event", ["lock_acquired", "LOCK-ACQUIRED", "LOCK ACQUIRED", "", "X\n", "ÄVENT", 5, None])
+def test_invalid_event_name_rejected(tmp_path, event):
+    with pytest.raises(ValueError, match="audit event"):
+        log(tmp_path).record(event)
+    assert not (tmp_path / "audit" / DEPLOY).exists()
+
+
+@pytest.mark.parametrize("key", ["Pid", "pid-x", "a b", "ключ", "x=y", "", "pid\n", 3])
+def test_invalid_field_key_rejected(tmp_path, key):
+    with pytest.raises(ValueError, match="field key"):
+        log(tmp_path).records([("X", {key: 1})])
+
+
+@pytest.mark.parametrize("key", ["run", "seq", "prev", "chain"])
+def test_reserved_keys_rejected(tmp_path, key):
+    with pytest.raises(ValueError, match="reserved"):
+        log(tmp_path).records([("X", {key: "1"})])
+
+
+@pytest.mark.parametrize("key", ["password", "db_password", "passwd", "secret", "client_secret", "token",
+                                 "api_token", "credentials", "private_key", "api_key"])
+def test_secret_like_keys_rejected(tmp_path, key):
+    with pytest.raises(ValueError, match="secret"):
+        log(tmp_path).records([("X", {key: "hunter2"})])
+    assert not (tmp_path / "audit" / DEPLOY).exists()
+
+
+@pytest.mark.parametrize("value", [None, [1], {"a": 1}, b"bytes", object()])
+def test_unsupported_value_types_rejected(tmp_path, value):
+    with pytest.raises(ValueError, match="not allowed"):
+        log(tmp_path).record("X", v=value)
+
+
+def test_bad_record_in_a_batch_writes_nothing(tmp_path):
+    audit = log(tmp_path)
+    audit.record("FIRST")
+    with pytest.raises(ValueError):
+        audit.records([("OK", {"a": 1}), ("OK", {"token": "x"})])
+    assert len(lines_of(tmp_path / "audit" / DEPLOY)) == 1
+
+
+def test_oversized_record_rejected_and_nothing_written(tmp_path):
+    audit = log(tmp_path)
+    with pytest.raises(ValueError, match="over the limit"):
+        audit.records([("OK", {}), ("BIG", {"msg": " " * 30000})])
+    assert not (tmp_path / "audit" / DEPLOY).exists() or lines_of(tmp_path / "audit" / DEPLOY) == []
+
+
+@pytest.mark.parametrize("name", ["precheck-20260115T103045Z.log", "deployment-x.txt", "../deployment-x.log",
+                                  "sub/deployment-x.log", "deployment-.log", "deployment-a b.log", "x.log"])
+def test_file_names_outside_the_chain_rejected(tmp_path, name):
+    with pytest.raises(ValueError, match="audit file name"):
+        AuditLog(str(tmp_path), "run", name)
+
+
+@pytest.mark.parametrize("run_id", ["", None, 5])
+def test_bad_run_id_rejected(tmp_path, run_id):
+    with pytest.raises(ValueError, match="run_id"):
+        AuditLog(str(tmp_path), run_id, DEPLOY)
+
+
+def test_empty_batch_writes_nothing(tmp_path):
+    assert log(tmp_path).records([]) == []
+    assert not (tmp_path / "audit").exists()
+
+
+@pytest.mark.parametrize("line,reason", [
+    ("", "does not start"),
+    ("hello", "does not start"),
+    ("[AUDIT] 2026-01-15 10:30:45 FAKE_EVENT pid=1", "must start with run, seq"),
+    ("[AUDIT] 2026-01-15 10:30:45 X run=r seq=1 prev=%s" % ZERO_CHAIN, "must start with run, seq"),
+    ("[AUDIT] 2026-01-15 10:30:45 X seq=1 run=r prev=%s chain=%s" % (ZERO_CHAIN, ZERO_CHAIN), "must start"),
+    ("[AUDIT] 2026-01-15 10:30:45 X run=r seq=01 prev=%s chain=%s" % (ZERO_CHAIN, ZERO_CHAIN), "seq"),
+    ("[AUDIT] 2026-01-15 10:30:45 X run=r seq=1 prev=abc chain=%s" % ZERO_CHAIN, "prev"),
+    ("[AUDIT] 2026-01-15 10:30:45 X run=r seq=1 prev=%s chain=%s" % (ZERO_CHAIN, "A" * 64), "chain"),
+    ("[AUDIT] 2026-13-45 10:30:45 X run=r seq=1 prev=%s chain=%s" % (ZERO_CHAIN, ZERO_CHAIN), "timestamp"),
+    ("[AUDIT] 2026-01-15 10:30:45 X run=r seq=1 a=1 a=2 prev=%s chain=%s" % (ZERO_CHAIN, ZERO_CHAIN), "duplicate"),
+    ("[AUDIT] 2026-01-15 10:30:45 X run=r seq=1 seq=2 prev=%s chain=%s" % (ZERO_CHAIN, ZERO_CHAIN), "duplicate"),
+    ("[AUDIT] 2026-01-15 10:30:45 X run=r seq=1 msg=a\"b prev=%s chain=%s" % (ZERO_CHAIN, ZERO_CHAIN), "msg"),
+    ("[AUDIT] 2026-01-15 10:30:45 X run=r seq=1 msg=k=v prev=%s chain=%s" % (ZERO_CHAIN, ZERO_CHAIN), "msg"),
+    ("[AUDIT] 2026-01-15 10:30:45 lower run=r seq=1 prev=%s chain=%s" % (ZERO_CHAIN, ZERO_CHAIN), "does not match"),
+    ("[AUDIT] 2026-01-15 10:30:45 X run=r seq=1 prev=%s chain=%s\r" % (ZERO_CHAIN, ZERO_CHAIN), "does not match"),
+    (b"[AUDIT] \xff", "UTF-8"),
+    ("[AUDIT] 2026-01-15 10:30:45 X run=r seq=1 prev=%s chain=%s\n\n" % (ZERO_CHAIN, ZERO_CHAIN), "does not match"),
+])
+def test_parse_record_rejects_with_reason(line, reason):
+    with pytest.raises(ValueError, match=reason):
+        parse_record(line)
+
+
+# ------------------------------------------------------------------ names and time
+
+def test_utc_stamp_and_run_id():
+    assert utc_stamp(NOW) == "20260115T103045Z"
+    assert utc_stamp(datetime(2026, 1, 15, 10, 30, 45, tzinfo=timezone.utc)) == "20260115T103045Z"
+    assert utc_stamp(datetime(2026, 1, 15, 10, 30, 45)) == "20260115T103045Z"
+    assert re.match(r"^\d{8}T\d{6}Z$", utc_stamp())
+    run_id = new_run_id(NOW)
+    assert re.match(r"^20260115T103045Z-[0-9a-f]{6}$", run_id)
+    assert len({new_run_id(NOW) for _ in range(20)}) > 1
+
+
+# ------------------------------------------------------------------ chain across files and runs
+
+def test_chain_spans_files_and_runs(trail):
+    records = []
+    for name in (DEPLOY, ROLLBACK, DEPLOY2):
+        records.extend(parse_record(line) for line in lines_of(trail / name))
+    records.sort(key=lambda r: r.seq)
+    assert [r.seq for r in records] == list(range(1, 10))
+    assert records[0].prev == ZERO_CHAIN
+    for before, after in zip(records, records[1:]):
+        assert after.prev == before.chain
+    assert {r.run for r in records} == {"20260115T103045Z-aaaaaa", "20260116T090000Z-bbbbbb"}
+    assert [parse_record(line).seq for line in lines_of(trail / ROLLBACK)] == [4, 5]
+    assert [parse_record(line).seq for line in lines_of(trail / DEPLOY)] == [1, 2, 3, 6]
+
+
+def test_verify_intact_trail(trail):
+    result = verify_dir(str(trail))
+    assert result.ok, result.problems
+    assert result.records == 9
+    assert result.problems == [] and result.first_problem is None
+    assert result.head["seq"] == 9 and result.head["file"] == DEPLOY2 and result.head["line"] == 3
+
+
+def test_verify_ignores_precheck_report_and_other_files(trail):
+    (trail / "precheck-20260115T103045Z.log").write_text("PASS system\nFAIL disk\n")
+    (trail / "rollback-20260115T103045Z.sh").write_text("#!/bin/sh\n")
+    assert verify_dir(str(trail)).ok
+
+
+def test_verify_empty_and_missing_dir(tmp_path):
+    result = verify_dir(str(tmp_path))
+    assert result.ok and result.records == 0 and result.head["seq"] == 0
+    with pytest.raises(FileNotFoundError):
+        verify_dir(str(tmp_path / "missing"))
+
+
+def test_export_head_and_verify_against_it(trail):
+    head = export_head(str(trail))
+    assert head == {"seq": 9, "chain": parse_record(lines_of(trail / DEPLOY2)[-1]).chain,
+                    "file": DEPLOY2, "line": 3, "records": 9}
+    assert verify_dir(str(trail), head=head).ok
+    # A trail that grew after the export still verifies against it.
+    AuditLog(str(trail), "r3", "activation-20260117T000000Z.log").record("FLAG_ENABLED", flag="x")
+    assert verify_dir(str(trail), head=head).ok
+
+
+def test_head_cache_matches_last_record(trail):
+    cache = json.loads((trail / ".audit-head.json").read_text())
+    last = parse_record(lines_of(trail / DEPLOY2)[-1])
+    assert cache == {"seq": 9, "chain": last.chain, "file": DEPLOY2, "line": 3}
+
+
+def test_records_batch_returns_each_record(tmp_path):
+    audit = log(tmp_path)
+    audit.record("FIRST")
+    out = audit.records([("A", {"x": 1}), ("B", {}), ("C", {"y": "z"})])
+    assert [r["seq"] for r in out] == [2, 3, 4]
+    assert [r["line"] for r in out] == [2, 3, 4]
+    assert out[1]["chain"] == parse_record(lines_of(tmp_path / "audit" / DEPLOY)[2]).chain
+    assert verify_dir(str(tmp_path / "audit")).ok
+
+
+# ------------------------------------------------------------------ tampering
+
+def tamper(path, edit):
+    lines = lines_of(path)
+    write_lines(path, edit(lines))
+
+
+def kinds(result):
+    return [p.kind for p in result.problems]
+
+
+def test_detects_edited_value(trail):
+    tamper(trail / DEPLOY, lambda l: [l[0], l[1].replace("pid=12345", "pid=12346"), l[2], l[3]])
+    result = verify_dir(str(trail))
+    assert not result.ok
+    assert str(result.first_problem) == "file %s line 2: record edited (chain mismatch)" % DEPLOY
+    assert (result.first_problem.file, result.first_problem.line) == (DEPLOY, 2)
+    assert kinds(result) == ["edited"]
+
+
+def test_detects_edit_with_recomputed_chain(trail):
+    def edit(lines):
+        record = parse_record(lines[1])
+        text = record.hashed_text.replace("pid=12345", "pid=1")
+        lines[1] = "%s chain=%s" % (text, audit_log.compute_chain(record.prev, text))
+        return lines
+    tamper(trail / DEPLOY, edit)
+    result = verify_dir(str(trail))
+    assert not result.ok
+    first = result.first_problem
+    assert first.kind == "edited" and first.file == DEPLOY and first.line == 3
+    assert "prev does not match the chain of seq 2 at file %s line 2" % DEPLOY in first.message
+
+
+def test_detects_removed_middle_record(trail):
+    tamper(trail / DEPLOY, lambda l: [l[0], l[2], l[3]])
+    result = verify_dir(str(trail))
+    assert not result.ok
+    assert str(result.first_problem) == "record(s) removed before file %s line 2 (seq 2 missing)" % DEPLOY
+    assert kinds(result) == ["removed"]
+
+
+def test_detects_removed_first_records(trail):
+    tamper(trail / DEPLOY, lambda l: l[2:])
+    result = verify_dir(str(trail))
+    assert kinds(result) == ["removed"]
+    assert "seq 1 to 2 missing" in str(result.first_problem)
+
+
+def test_detects_removed_whole_file(trail):
+    os.unlink(trail / ROLLBACK)
+    result = verify_dir(str(trail))
+    assert kinds(result) == ["removed"]
+    assert str(result.first_problem) == "record(s) removed before file %s line 4 (seq 4 to 5 missing)" % DEPLOY
+
+
+def test_detects_removed_last_record_with_exported_head(trail):
+    head = export_head(str(trail))
+    os.unlink(trail / ".audit-head.json")
+    tamper(trail / DEPLOY2, lambda l: l[:-1])
+    assert verify_dir(str(trail)).ok   # without any head the cut is invisible
+    result = verify_dir(str(trail), head=head)
+    assert not result.ok
+    assert str(result.first_problem) == "truncated: trail ends at seq 8 but exported head is seq 9"
+    assert kinds(result) == ["truncated"]
+
+
+def test_detects_removed_last_record_from_head_cache(trail):
+    tamper(trail / DEPLOY2, lambda l: l[:-1])
+    result = verify_dir(str(trail))
+    assert not result.ok
+    assert str(result.first_problem) == "truncated: trail ends at seq 8 but head cache .audit-head.json is seq 9"
+
+
+def test_detects_rewritten_trail_against_exported_head(trail):
+    """Anyone who can write the files can recompute the whole chain; the
+    head exported to the controller is what catches that."""
+    head = export_head(str(trail))
+    os.unlink(trail / ".audit-head.json")
+    rewritten, prev = {}, ZERO_CHAIN
+    records = sorted(((parse_record(line), name) for name in (DEPLOY, ROLLBACK, DEPLOY2)
+                      for line in lines_of(trail / name)), key=lambda item: item[0].seq)
+    for record, name in records:
+        text = record.hashed_text.replace("prev=" + record.prev, "prev=" + prev).replace("user=ops", "user=eve")
+        prev = audit_log.compute_chain(prev, text)
+        rewritten.setdefault(name, []).append("%s chain=%s" % (text, prev))
+    for name, lines in rewritten.items():
+        write_lines(trail / name, lines)
+    assert verify_dir(str(trail)).ok
+    result = verify_dir(str(trail), head=head)
+    assert kinds(result) == ["head_mismatch"]
+    assert str(result.first_problem).startswith("head mismatch: seq 9 at file %s line 3" % DEPLOY2)
+
+
+def test_detects_reorder_within_a_file(trail):
+    tamper(trail / DEPLOY, lambda l: [l[0], l[2], l[1], l[3]])
+    result = verify_dir(str(trail))
+    assert not result.ok
+    assert str(result.first_problem) == "file %s line 3: record out of order (seq 2 after seq 3)" % DEPLOY
+    assert kinds(result) == ["out_of_order"]
+
+
+def test_detects_inserted_forged_line(trail):
+    forged = "[AUDIT] 2026-01-15 10:31:00 FAKE_EVENT pid=1 timestamp=%d" % NOW
+    tamper(trail / DEPLOY, lambda l: l[:2] + [forged] + l[2:])
+    result = verify_dir(str(trail))
+    assert not result.ok
+    first = result.first_problem
+    assert (first.kind, first.file, first.line) == ("not_a_record", DEPLOY, 3)
+    assert first.message.startswith("file %s line 3: not an audit record (" % DEPLOY)
+
+
+def test_detects_inserted_well_formed_line_with_duplicate_seq(trail):
+    def insert(lines):
+        good = parse_record(lines[1])
+        forged = good.hashed_text.replace("LOCK_ACQUIRED", "LOCK_RELEASED") + " chain=" + "ab" * 32
+        return lines[:2] + [forged] + lines[2:]
+    tamper(trail / DEPLOY, insert)
+    result = verify_dir(str(trail))
+    assert not result.ok
+    assert "inserted" in kinds(result)
+    inserted = [p for p in result.problems if p.kind == "inserted"][0]
+    assert (inserted.file, inserted.line) == (DEPLOY, 3)
+    assert "duplicate seq 2, also at file %s line 2" % DEPLOY in inserted.message
+
+
+def test_detects_inserted_record_with_new_seq_and_bad_chain(trail):
+    last = parse_record(lines_of(trail / DEPLOY2)[-1])
+    forged = ("[AUDIT] 2026-01-16 10:00:00 DEPLOYMENT_COMPLETE run=x seq=10 status=success prev=%s chain=%s"
+              % (last.chain, "cd" * 32))
+    tamper(trail / DEPLOY2, lambda l: l + [forged])
+    result = verify_dir(str(trail))
+    assert str(result.first_problem) == "file %s line 4: record edited (chain mismatch)" % DEPLOY2
+
+
+def test_detects_blank_and_garbage_lines(trail):
+    tamper(trail / ROLLBACK, lambda l: ["garbage at the top"] + l + [""])
+    result = verify_dir(str(trail))
+    assert [(p.file, p.line, p.kind) for p in result.problems] == [
+        (ROLLBACK, 1, "not_a_record"), (ROLLBACK, 4, "not_a_record")]
+
+
+def test_first_problem_is_the_earliest_in_the_chain(trail):
+    tamper(trail / DEPLOY2, lambda l: [l[0], l[1].replace("pid=999", "pid=1"), l[2]])
+    tamper(trail / DEPLOY, lambda l: [l[0].replace("user=ops", "user=x")] + l[1:])
+    tamper(trail / ROLLBACK, lambda l: l + ["junk"])
+    result = verify_dir(str(trail))
+    assert [(p.file, p.line) for p in result.problems] == [(DEPLOY, 1), (ROLLBACK, 3), (DEPLOY2, 2)]
+
+
+def test_invalid_exported_head_refused(trail):
+    with pytest.raises(ValueError, match="chain"):
+        verify_dir(str(trail), head={"seq": 1, "chain": "nope"})
+    with pytest.raises(ValueError, match="seq"):
+        verify_dir(str(trail), head={"seq": "1", "chain": ZERO_CHAIN})
+
+
+# ------------------------------------------------------------------ head cache
+
+def test_head_cache_deleted_is_recomputed(trail):
+    os.unlink(trail / ".audit-head.json")
+    out = AuditLog(str(trail), "r3", DEPLOY2).record("AFTER")
+    assert out["seq"] == 10 and out["line"] == 4
+    assert json.loads((trail / ".audit-head.json").read_text())["seq"] == 10
+    assert verify_dir(str(trail)).ok
+
+
+@pytest.mark.parametrize("content", ["", "{not json", "[]", '{"seq": "x"}', '{"seq": 3, "chain": "zz"}'])
+def test_head_cache_corrupted_is_recomputed(trail, content):
+    (trail / ".audit-head.json").write_text(content)
+    out = AuditLog(str(trail), "r3", "activation-20260117T000000Z.log").record("AFTER")
+    assert out["seq"] == 10 and out["line"] == 1
+    assert verify_dir(str(trail)).ok
+
+
+def test_head_cache_behind_the_files_is_recomputed(trail):
+    """A crash after writing a record to a new file but before the cache
+    update leaves a cache that still agrees with the file it names."""
+    first = parse_record(lines_of(trail / DEPLOY)[0])
+    (trail / ".audit-head.json").write_text(json.dumps({"seq": 1, "chain": first.chain, "file": DEPLOY, "line": 1}))
+    out = AuditLog(str(trail), "r3", DEPLOY).record("AFTER")
+    assert out["seq"] == 10 and out["line"] == 5
+    assert verify_dir(str(trail)).ok
+
+
+def test_head_cache_with_wrong_chain_is_recomputed(trail):
+    (trail / ".audit-head.json").write_text(json.dumps({"seq": 9, "chain": "e" * 64, "file": DEPLOY2, "line": 3}))
+    assert AuditLog(str(trail), "r3", DEPLOY2).record("AFTER")["seq"] == 10
+    assert verify_dir(str(trail)).ok
+
+
+def test_head_cache_ahead_of_files_keeps_the_removal_visible(trail):
+    tamper(trail / DEPLOY2, lambda l: l[:-1])
+    out = AuditLog(str(trail), "r3", "deployment-20260117T000000Z.log").record("AFTER")
+    assert out["seq"] == 10
+    result = verify_dir(str(trail))
+    assert kinds(result) == ["removed"]
+    assert "seq 9 missing" in str(result.first_problem)
+
+
+# ------------------------------------------------------------------ files on disk
+
+def test_permissions_are_umask_proof(tmp_path):
+    old = os.umask(0)
+    try:
+        log(tmp_path).record("X")
+    finally:
+        os.umask(old)
+    audit_dir = tmp_path / "audit"
+    assert stat.S_IMODE(os.stat(audit_dir).st_mode) == 0o750
+    for name in (DEPLOY, ".audit-head.json", ".audit.lock"):
+        assert stat.S_IMODE(os.stat(audit_dir / name).st_mode) == 0o640, name
+
+
+def test_permissions_with_strict_umask(tmp_path):
+    old = os.umask(0o077)
+    try:
+        log(tmp_path).record("X")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(tmp_path / "audit").st_mode) == 0o750
+    assert stat.S_IMODE(os.stat(tmp_path / "audit" / DEPLOY).st_mode) == 0o640
+
+
+def test_existing_file_mode_is_not_changed(tmp_path):
+    audit = log(tmp_path)
+    audit.record("X")
+    os.chmod(audit.path, 0o600)
+    audit.record("Y")
+    assert stat.S_IMODE(os.stat(audit.path).st_mode) == 0o600
+
+
+def test_audit_dir_that_is_a_file_is_an_error(tmp_path):
+    (tmp_path / "audit").write_text("")
+    with pytest.raises(OSError):
+        log(tmp_path).record("X")
+
+
+def test_symlinked_chain_file_is_not_followed(tmp_path):
+    audit_dir = tmp_path / "audit"
+    audit_dir.mkdir()
+    target = tmp_path / "elsewhere"
+    target.write_text("")
+    os.symlink(target, audit_dir / DEPLOY)
+    with pytest.raises(OSError):
+        log(tmp_path).record("X")
+    assert target.read_text() == ""
+
+
+def test_cut_short_write_leaves_a_visible_line_and_the_next_record_starts_fresh(tmp_path):
+    audit = log(tmp_path)
+    audit.record("A")
+    with open(audit.path, "a", encoding="ascii") as handle:
+        handle.write("[AUDIT] 2026-01-15 10:30:45 B run=r se")
+    out = audit.record("C")
+    lines = lines_of(audit.path)
+    assert len(lines) == 3 and out["line"] == 3
+    assert parse_record(lines[2]).seq == 2
+    result = verify_dir(str(tmp_path / "audit"))
+    assert [(p.line, p.kind) for p in result.problems] == [(2, "not_a_record")]
+
+
+def _append_many(audit_dir, filename, run_id, count):
+    audit = AuditLog(audit_dir, run_id, filename)
+    for index in range(count):
+        audit.record("CONCURRENT", index=index, writer=run_id)
+
+
+@pytest.mark.parametrize("same_file", [True, False])
+def test_two_processes_appending_keep_one_chain(tmp_path, same_file):
+    audit_dir = str(tmp_path / "audit")
+    context = multiprocessing.get_context("fork")
+    names = [DEPLOY, DEPLOY] if same_file else [DEPLOY, ROLLBACK]
+    workers = [context.Process(target=_append_many, args=(audit_dir, names[i], "run%d" % i, 50)) for i in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(60)
+        assert worker.exitcode == 0
+    result = verify_dir(audit_dir)
+    assert result.ok, result.problems
+    assert result.records == 100 and result.head["seq"] == 100
+    seqs = sorted(parse_record(line).seq for line in all_trail_lines(audit_dir))
+    assert seqs == list(range(1, 101))
+    for line in all_trail_lines(audit_dir):
+        assert SPEC_LINE.match(line)

@@ -1,0 +1,146 @@
+# -*- coding: utf-8 -*-
+# Copyright: Nexus COS platform team
+# Apache License 2.0 (see LICENSE)
+"""Unit tests for `nexusctl audit verify` and `nexusctl audit tail`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+import pytest
+
+from ansible_collections.nexus_cos.launch.nexusctl import cmd_audit
+from ansible_collections.nexus_cos.launch.plugins.module_utils.audit_log import AuditLog, export_head
+
+DEPLOY = "deployment-20260115T103045Z.log"
+ROLLBACK = "rollback-20260115T103045Z.log"
+NOW = 1768473045
+
+
+def run(argv):
+    parser = argparse.ArgumentParser(prog="nexusctl")
+    cmd_audit.register(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+@pytest.fixture
+def trail(tmp_path):
+    audit_dir = tmp_path / "audit"
+    deploy = AuditLog(str(audit_dir), "20260115T103045Z-aaaaaa", DEPLOY, clock=lambda: NOW)
+    deploy.record("DEPLOYMENT_START", user="ops")
+    deploy.record("LOCK_ACQUIRED", pid=12345, timestamp=NOW)
+    AuditLog(str(audit_dir), "20260115T103045Z-aaaaaa", ROLLBACK, clock=lambda: NOW).record(
+        "ROLLBACK_SCRIPT_GENERATED", path="/var/backups/rollback.sh")
+    deploy.record("PRECHECK_DISK", status="FAIL", msg="only 2 GB free\n[AUDIT] fake \x1b[31m")
+    deploy.record("DEPLOYMENT_COMPLETE", duration=12, status="failed")
+    return audit_dir
+
+
+def edit_line(path, number, old, new):
+    with open(path, encoding="utf-8") as handle:
+        lines = handle.readlines()
+    lines[number - 1] = lines[number - 1].replace(old, new)
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.writelines(lines)
+
+
+def test_verify_intact(trail, capsys):
+    assert run(["audit", "verify", "--dir", str(trail)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("audit trail intact: 5 records, head seq 5 chain ")
+    assert "at file %s line 4" % DEPLOY in out
+
+
+def test_verify_tampered_prints_first_problem_first(trail, capsys):
+    edit_line(trail / DEPLOY, 2, "pid=12345", "pid=1")
+    os.unlink(trail / ROLLBACK)
+    assert run(["audit", "verify", "--dir", str(trail)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "audit trail TAMPERED: file %s line 2: record edited (chain mismatch)" % DEPLOY
+    assert lines[1].startswith("2 problem(s) in %s" % trail)
+    assert lines[2] == "  - file %s line 2: record edited (chain mismatch)" % DEPLOY
+    assert lines[3] == "  - record(s) removed before file %s line 3 (seq 3 missing)" % DEPLOY
+
+
+def test_verify_against_exported_head(trail, tmp_path, capsys):
+    head_file = tmp_path / "head.json"
+    head_file.write_text(json.dumps(export_head(str(trail))))
+    assert run(["audit", "verify", "--dir", str(trail), "--head", str(head_file)]) == 0
+    assert "matches exported head seq 5" in capsys.readouterr().out
+    os.unlink(trail / ".audit-head.json")
+    with open(trail / DEPLOY, encoding="utf-8") as handle:
+        lines = handle.readlines()
+    with open(trail / DEPLOY, "w", encoding="utf-8") as handle:
+        handle.writelines(lines[:-1])
+    assert run(["audit", "verify", "--dir", str(trail), "--head", str(head_file)]) == 1
+    out = capsys.readouterr().out
+    assert out.splitlines()[0] == "audit trail TAMPERED: truncated: trail ends at seq 4 but exported head is seq 5"
+
+
+def test_verify_json_output(trail, capsys):
+    edit_line(trail / DEPLOY, 1, "user=ops", "user=eve")
+    assert run(["audit", "verify", "--dir", str(trail), "--format", "json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is False and report["records"] == 5
+    assert report["problems"][0] == {"file": DEPLOY, "line": 1, "kind": "edited",
+                                     "message": "file %s line 1: record edited (chain mismatch)" % DEPLOY}
+
+
+def test_verify_missing_dir_is_usage_error(tmp_path, capsys):
+    assert run(["audit", "verify", "--dir", str(tmp_path / "nope")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content", [None, "{", '{"seq": 1}', '{"seq": -1, "chain": "%s"}' % ("0" * 64)])
+def test_verify_bad_head_file_is_usage_error(trail, tmp_path, capsys, content):
+    head_file = tmp_path / "head.json"
+    if content is not None:
+        head_file.write_text(content)
+    assert run(["audit", "verify", "--dir", str(trail), "--head", str(head_file)]) == 2
+    assert "--head %s" % head_file in capsys.readouterr().err
+
+
+def test_verify_without_dir_argument_is_usage_error(capsys):
+    with pytest.raises(SystemExit) as exc:
+        run(["audit", "verify"])
+    assert exc.value.code == 2
+
+
+def test_audit_without_command_is_usage_error(capsys):
+    assert run(["audit"]) == 2
+    assert "verify or tail" in capsys.readouterr().err
+
+
+def test_tail_prints_last_records_in_seq_order(trail, capsys):
+    assert run(["audit", "tail", "--dir", str(trail), "-n", "3"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3
+    assert [line.split()[0] for line in lines] == ["3", "4", "5"]
+    assert "ROLLBACK_SCRIPT_GENERATED" in lines[0] and "(%s:1)" % ROLLBACK in lines[0]
+    assert "2026-01-15 10:30:45 UTC" in lines[1]
+    # The hostile value is shown quoted, on its own line, with no control bytes.
+    assert 'msg="only 2 GB free\\n[AUDIT] fake \\u001b[31m"' in lines[1]
+    assert "\x1b" not in lines[1]
+    assert "duration=12 status=failed" in lines[2]
+
+
+def test_tail_default_shows_everything_when_short(trail, capsys):
+    assert run(["audit", "tail", "--dir", str(trail)]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 5
+
+
+def test_tail_reports_lines_that_are_not_records(trail, capsys):
+    with open(trail / DEPLOY, "a", encoding="utf-8") as handle:
+        handle.write("not a record\n")
+    assert run(["audit", "tail", "--dir", str(trail), "-n", "1"]) == 0
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) == 1
+    assert "1 line(s) are not audit records" in captured.err
+
+
+def test_tail_missing_dir_and_bad_n(tmp_path, trail, capsys):
+    assert run(["audit", "tail", "--dir", str(tmp_path / "nope")]) == 2
+    assert run(["audit", "tail", "--dir", str(trail), "-n", "0"]) == 2

@@ -1,0 +1,235 @@
+# -*- coding: utf-8 -*-
+"""The feature_flag module, run in-process the way community.general tests modules."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible.module_utils.common.text.converters import to_bytes
+
+from ansible_collections.nexus_cos.launch.plugins.modules import feature_flag
+
+NOW = '2025-03-01T12:00:00Z'
+
+
+# --- module harness --------------------------------------------------------
+
+
+class AnsibleExitJson(Exception):
+    """exit_json was called; args[0] is the result."""
+
+
+class AnsibleFailJson(Exception):
+    """fail_json was called; args[0] is the result."""
+
+
+@contextlib.contextmanager
+def set_module_args(args):
+    try:
+        from ansible.module_utils.testing import patch_module_args
+    except ImportError:  # ansible-core < 2.19
+        old = basic._ANSIBLE_ARGS
+        basic._ANSIBLE_ARGS = to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args}))
+        try:
+            yield
+        finally:
+            basic._ANSIBLE_ARGS = old
+    else:
+        with patch_module_args(args):
+            yield
+
+
+def exit_json(self, **kwargs):
+    kwargs.setdefault('changed', False)
+    raise AnsibleExitJson(kwargs)
+
+
+def fail_json(self, **kwargs):
+    kwargs['failed'] = True
+    raise AnsibleFailJson(kwargs)
+
+
+@pytest.fixture(autouse=True)
+def module_exits(monkeypatch):
+    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
+
+
+def run(args):
+    with set_module_args(args):
+        with pytest.raises((AnsibleExitJson, AnsibleFailJson)) as outcome:
+            feature_flag.main()
+    return outcome.type is AnsibleExitJson, outcome.value.args[0]
+
+
+def succeeded(args):
+    ok, result = run(args)
+    assert ok, result
+    return result
+
+
+def failed(args):
+    ok, result = run(args)
+    assert not ok, result
+    return result
+
+
+# --- fixtures --------------------------------------------------------------
+
+
+def flag(enabled=False, requires=()):
+    return {'enabled': enabled, 'description': 'd', 'type': 'boolean', 'default': False,
+            'category': 'c', 'requires': list(requires)}
+
+
+@pytest.fixture
+def store(tmp_path):
+    path = tmp_path / 'feature-flags.json'
+    data = {
+        'version': '1.0.0',
+        'updated': '2025-01-01T00:00:00Z',
+        'feature_flags': {
+            'EXCHANGE_PREVIEW': flag(),
+            'EXCHANGE_TRADING': flag(requires=['EXCHANGE_PREVIEW']),
+            'SIGNUPS_OPEN': flag(),
+            'FOUNDER_BETA_MODE': flag(enabled=True),
+            'PUBLIC_SOFT_LAUNCH_MODE': flag(),
+            'PUBLIC_FULL_LAUNCH_MODE': flag(),
+        },
+        'access_modes': {},
+    }
+    path.write_text(json.dumps(data, indent=2) + '\n')
+    return path
+
+
+def flags_in(path):
+    return dict((k, v['enabled']) for k, v in json.loads(path.read_text())['feature_flags'].items())
+
+
+# --- tests -----------------------------------------------------------------
+
+
+def test_enable_one_flag(store):
+    result = succeeded({'path': str(store), 'name': 'SIGNUPS_OPEN', 'now': NOW})
+    assert result['changed'] is True
+    assert result['changes'] == [{'name': 'SIGNUPS_OPEN', 'before': False, 'after': True}]
+    assert result['effective'] == {'SIGNUPS_OPEN': True}
+    assert result['updated'] == NOW
+    assert result['access_mode_before'] == result['access_mode_after'] == 'founder_beta'
+    assert flags_in(store)['SIGNUPS_OPEN'] is True
+    assert 'diff' not in result and 'backup_file' not in result
+
+
+def test_second_run_is_idempotent(store):
+    succeeded({'path': str(store), 'name': 'SIGNUPS_OPEN', 'now': NOW})
+    os.utime(str(store), (1_000_000_000, 1_000_000_000))
+    content = store.read_bytes()
+    result = succeeded({'path': str(store), 'name': 'SIGNUPS_OPEN', 'now': '2030-01-01T00:00:00Z'})
+    assert result['changed'] is False
+    assert result['changes'] == []
+    assert store.read_bytes() == content
+    assert os.stat(str(store)).st_mtime == 1_000_000_000
+    assert result['updated'] == NOW
+
+
+def test_missing_requires_refused_naming_them(store):
+    before = store.read_bytes()
+    result = failed({'path': str(store), 'name': 'EXCHANGE_TRADING'})
+    assert 'cannot enable EXCHANGE_TRADING: it requires EXCHANGE_PREVIEW' in result['msg']
+    assert str(store) in result['msg']
+    assert result['details'] == {'missing': {'EXCHANGE_TRADING': ['EXCHANGE_PREVIEW']}}
+    assert store.read_bytes() == before
+
+
+def test_dependencies_enable(store):
+    result = succeeded({'path': str(store), 'name': ['EXCHANGE_TRADING'], 'dependencies': 'enable', 'now': NOW})
+    assert [c['name'] for c in result['changes']] == ['EXCHANGE_PREVIEW', 'EXCHANGE_TRADING']
+    assert result['effective'] == {'EXCHANGE_TRADING': True, 'EXCHANGE_PREVIEW': True}
+
+
+def test_unknown_flag_refused(store):
+    result = failed({'path': str(store), 'name': 'NOT_A_FLAG'})
+    assert 'unknown flag: NOT_A_FLAG' in result['msg']
+    assert result['details'] == {'unknown': ['NOT_A_FLAG']}
+
+
+def test_disable_with_dependants_refused_then_cascade(store):
+    succeeded({'path': str(store), 'name': 'EXCHANGE_TRADING', 'dependencies': 'enable', 'now': NOW})
+    result = failed({'path': str(store), 'name': 'EXCHANGE_PREVIEW', 'state': 'disabled'})
+    assert 'cannot disable EXCHANGE_PREVIEW (needed by EXCHANGE_TRADING)' in result['msg']
+    result = succeeded({'path': str(store), 'name': 'EXCHANGE_PREVIEW', 'state': 'disabled',
+                        'cascade': True, 'now': NOW})
+    assert result['changes'] == [
+        {'name': 'EXCHANGE_TRADING', 'before': True, 'after': False},
+        {'name': 'EXCHANGE_PREVIEW', 'before': True, 'after': False},
+    ]
+    assert result['effective'] == {'EXCHANGE_PREVIEW': False, 'EXCHANGE_TRADING': False}
+
+
+def test_access_mode_reported(store):
+    result = succeeded({'path': str(store), 'name': 'PUBLIC_FULL_LAUNCH_MODE', 'now': NOW})
+    assert result['access_mode_before'] == 'founder_beta'
+    assert result['access_mode_after'] == 'public_full'
+
+
+def test_check_mode_with_diff_leaves_file_untouched(store):
+    before = store.read_bytes()
+    mtime = os.stat(str(store)).st_mtime_ns
+    result = succeeded({'path': str(store), 'name': 'SIGNUPS_OPEN', 'now': NOW,
+                        '_ansible_check_mode': True, '_ansible_diff': True})
+    assert result['changed'] is True
+    assert store.read_bytes() == before
+    assert os.stat(str(store)).st_mtime_ns == mtime
+    diff = result['diff']
+    assert diff['before'] == before.decode()
+    assert json.loads(diff['after'])['feature_flags']['SIGNUPS_OPEN']['enabled'] is True
+    assert json.loads(diff['after'])['updated'] == NOW
+    assert diff['before_header'] == diff['after_header'] == '%s (content)' % store
+    assert sorted(os.listdir(str(store.parent))) == ['feature-flags.json']
+
+
+def test_diff_when_nothing_changes(store):
+    result = succeeded({'path': str(store), 'name': 'FOUNDER_BETA_MODE', '_ansible_diff': True})
+    assert result['changed'] is False
+    assert result['diff']['before'] == result['diff']['after']
+
+
+def test_backup(store):
+    original = store.read_text()
+    result = succeeded({'path': str(store), 'name': 'SIGNUPS_OPEN', 'backup': True, 'now': NOW})
+    backup = result['backup_file']
+    assert backup.startswith(str(store) + '.')
+    with open(backup) as handle:
+        assert handle.read() == original
+
+
+def test_names_alias_and_comma_list(store):
+    result = succeeded({'path': str(store), 'names': 'SIGNUPS_OPEN, PUBLIC_SOFT_LAUNCH_MODE', 'now': NOW})
+    assert [c['name'] for c in result['changes']] == ['SIGNUPS_OPEN', 'PUBLIC_SOFT_LAUNCH_MODE']
+    assert result['access_mode_after'] == 'public_soft'
+
+
+def test_bad_now_fails_cleanly(store):
+    result = failed({'path': str(store), 'name': 'SIGNUPS_OPEN', 'now': 'tomorrow'})
+    assert 'now: expected an ISO 8601 timestamp' in result['msg']
+
+
+def test_missing_store_fails_naming_it(tmp_path):
+    path = str(tmp_path / 'absent.json')
+    result = failed({'path': path, 'name': 'SIGNUPS_OPEN'})
+    assert result['msg'].startswith(path + ': cannot read flag store')
+
+
+def test_invalid_choice_rejected(store):
+    result = failed({'path': str(store), 'name': 'SIGNUPS_OPEN', 'dependencies': 'maybe'})
+    assert 'dependencies' in result['msg']
+
+
+def test_empty_name_rejected(store):
+    result = failed({'path': str(store), 'name': []})
+    assert 'name' in result['msg']

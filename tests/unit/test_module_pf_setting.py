@@ -1,0 +1,184 @@
+# -*- coding: utf-8 -*-
+"""The pf_setting module, run in-process the way community.general tests modules."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible.module_utils.common.text.converters import to_bytes
+
+from ansible_collections.nexus_cos.launch.plugins.modules import pf_setting
+
+
+# --- module harness --------------------------------------------------------
+
+
+class AnsibleExitJson(Exception):
+    """exit_json was called; args[0] is the result."""
+
+
+class AnsibleFailJson(Exception):
+    """fail_json was called; args[0] is the result."""
+
+
+@contextlib.contextmanager
+def set_module_args(args):
+    try:
+        from ansible.module_utils.testing import patch_module_args
+    except ImportError:  # ansible-core < 2.19
+        old = basic._ANSIBLE_ARGS
+        basic._ANSIBLE_ARGS = to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args}))
+        try:
+            yield
+        finally:
+            basic._ANSIBLE_ARGS = old
+    else:
+        with patch_module_args(args):
+            yield
+
+
+def exit_json(self, **kwargs):
+    kwargs.setdefault('changed', False)
+    raise AnsibleExitJson(kwargs)
+
+
+def fail_json(self, **kwargs):
+    kwargs['failed'] = True
+    raise AnsibleFailJson(kwargs)
+
+
+@pytest.fixture(autouse=True)
+def module_exits(monkeypatch):
+    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
+
+
+def run(args):
+    with set_module_args(args):
+        with pytest.raises((AnsibleExitJson, AnsibleFailJson)) as outcome:
+            pf_setting.main()
+    return outcome.type is AnsibleExitJson, outcome.value.args[0]
+
+
+def succeeded(args):
+    ok, result = run(args)
+    assert ok, result
+    return result
+
+
+def failed(args):
+    ok, result = run(args)
+    assert not ok, result
+    return result
+
+
+# --- fixtures --------------------------------------------------------------
+
+PF = '''---
+# Exchange PF - staged opening
+version: "2.1.0"
+status: "gated"
+
+exchange:
+  enabled: false # Requires manual activation
+  opened: 2025-01-01
+  
+  audiences:
+    founders:
+      enabled: false
+      cap: 10000 # credits
+    public:
+      enabled: false
+      limits: {daily: 5}
+'''
+
+
+@pytest.fixture
+def pf(tmp_path):
+    path = tmp_path / 'exchange.yaml'
+    path.write_text(PF)
+    return path
+
+
+# --- tests -----------------------------------------------------------------
+
+
+def test_set_values_round_trip(pf):
+    result = succeeded({'path': str(pf), 'settings': {
+        'exchange.enabled': True,
+        'exchange.audiences.founders.enabled': True,
+        'status': 'open',
+    }})
+    assert result['changed'] is True
+    assert result['changes'] == [
+        {'key': 'exchange.enabled', 'before': False, 'after': True},
+        {'key': 'exchange.audiences.founders.enabled', 'before': False, 'after': True},
+        {'key': 'status', 'before': 'gated', 'after': 'open'},
+    ]
+    assert pf.read_text() == (PF.replace('enabled: false # Requires', 'enabled: true # Requires')
+                              .replace('    founders:\n      enabled: false', '    founders:\n      enabled: true')
+                              .replace('status: "gated"', 'status: "open"'))
+
+
+def test_second_run_is_idempotent(pf):
+    args = {'path': str(pf), 'settings': {'exchange.enabled': True}}
+    succeeded(args)
+    os.utime(str(pf), (1_000_000_000, 1_000_000_000))
+    result = succeeded(args)
+    assert result['changed'] is False and result['changes'] == []
+    assert os.stat(str(pf)).st_mtime == 1_000_000_000
+
+
+def test_check_mode_with_diff_leaves_file_untouched(pf):
+    mtime = os.stat(str(pf)).st_mtime_ns
+    result = succeeded({'path': str(pf), 'settings': {'exchange.audiences.founders.cap': 20000},
+                        '_ansible_check_mode': True, '_ansible_diff': True})
+    assert result['changed'] is True
+    assert pf.read_text() == PF
+    assert os.stat(str(pf)).st_mtime_ns == mtime
+    assert result['diff']['before'] == PF
+    assert result['diff']['after'] == PF.replace('cap: 10000 # credits', 'cap: 20000 # credits')
+    assert result['diff']['before_header'] == '%s (content)' % pf
+    assert sorted(os.listdir(str(pf.parent))) == ['exchange.yaml']
+
+
+def test_refused_setting_fails_and_writes_nothing(pf):
+    result = failed({'path': str(pf), 'settings': {
+        'exchange.enabled': True,
+        'exchange.audiences.public.limits.daily': 6,
+    }})
+    assert result['msg'].startswith('cannot edit exchange.audiences.public.limits.daily in %s safely: ' % pf)
+    assert pf.read_text() == PF
+
+
+def test_unknown_key_fails_listing_keys(pf):
+    result = failed({'path': str(pf), 'settings': {'exchange.nope': True}})
+    assert 'no nope under exchange (keys there: enabled, opened, audiences)' in result['msg']
+
+
+def test_date_values_are_reported_as_text(pf):
+    result = succeeded({'path': str(pf), 'settings': {'exchange.opened': '2025-02-01'}})
+    assert result['changes'] == [{'key': 'exchange.opened', 'before': '2025-01-01', 'after': '2025-02-01'}]
+    assert '  opened: "2025-02-01"\n' in pf.read_text()
+
+
+def test_backup(pf):
+    result = succeeded({'path': str(pf), 'settings': {'status': 'open'}, 'backup': True})
+    with open(result['backup_file']) as handle:
+        assert handle.read() == PF
+
+
+def test_missing_file(tmp_path):
+    path = str(tmp_path / 'none.yaml')
+    result = failed({'path': path, 'settings': {'a': 1}})
+    assert result['msg'] == '%s: cannot read PF file: No such file or directory' % path
+
+
+def test_settings_required(pf):
+    result = failed({'path': str(pf)})
+    assert 'settings' in result['msg']

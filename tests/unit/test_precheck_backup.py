@@ -1,0 +1,161 @@
+"""Precheck 12 (backup): writable, room, marker; check mode writes nothing."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+
+import pytest
+
+from ansible_collections.nexus_cos.launch.plugins.module_utils.host_probe import LocalHost
+from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck import run_checks
+from ansible_collections.nexus_cos.launch.plugins.module_utils import precheck_backup  # noqa: F401
+
+from fake_host import FakeHost, stat_result
+from test_precheck_memory import assert_defaults_match
+
+GIB = 1024 ** 3
+BACKUPS = "/opt/nexus-cos/backups/phase4"
+MARKER = BACKUPS + "/pre-deployment-20260115T103045Z-ab12cd.marker"
+RUN_ID = "20260115T103045Z-ab12cd"
+NOW = 1768473045.0  # 2026-01-15 10:30:45 UTC
+ROLE = os.path.join(os.path.dirname(__file__), "..", "..", "roles", "precheck_backup")
+DIR = stat_result(mode=0o040750)
+
+
+def fake(stats=None, free=20):
+    host = FakeHost(stats={BACKUPS: DIR} if stats is None else stats,
+                    disks={BACKUPS: {"free": free * GIB, "total": 50 * GIB, "device": 1}})
+    host.now = lambda: NOW
+    return host
+
+
+def backup(host, **params):
+    params = dict({"backup_dir": BACKUPS, "min_free_gb": 1.0, "run_id": RUN_ID}, **params)
+    return run_checks({"backup": {"severity": "error", "params": params}}, host)[0]
+
+
+def test_writable_directory_passes_and_the_marker_is_written():
+    host = fake()
+    r = backup(host)
+    assert r["status"] == "PASS", r
+    assert r["msg"] == "%s writable, 20.0 GiB free, marker %s written" % (BACKUPS, os.path.basename(MARKER))
+    text, mode = host.written[MARKER]
+    assert mode == 0o640
+    assert text.splitlines()[:3] == ["# Nexus COS Phase 4 pre-deployment marker", "run_id: " + RUN_ID,
+                                     "written_utc: 2026-01-15T10:30:45Z"]
+    assert "free: 20.0 GiB" in text and "backup_dir: %s" % BACKUPS in text
+    assert r["details"]["marker"] == MARKER
+
+
+def test_missing_levels_are_created_0750():
+    host = fake(stats={"/opt/nexus-cos": DIR})
+    r = backup(host)
+    assert r["status"] == "PASS", r
+    assert host.made_dirs == [("/opt/nexus-cos/backups", 0o750), (BACKUPS, 0o750)]
+    assert r["details"]["created"] == ["/opt/nexus-cos/backups", BACKUPS]
+
+
+def test_directory_that_cannot_be_created_fails():
+    host = fake(stats={"/opt/nexus-cos": DIR})
+    host.write_errors = {"/opt/nexus-cos/backups": OSError(errno.EACCES, "Permission denied")}
+    r = backup(host)
+    assert r["msg"] == ("backup directory %s does not exist and could not be created (Permission denied); "
+                        "expected a writable directory" % BACKUPS)
+
+
+@pytest.mark.parametrize("error,text", [(errno.EACCES, "Permission denied"), (errno.EROFS, "Read-only file system")])
+def test_not_writable_fails_with_the_reason(error, text):
+    host = fake()
+    host.write_errors = {BACKUPS: OSError(error, text)}
+    r = backup(host)
+    assert r["status"] == "FAIL"
+    assert r["msg"] == "backup directory %s is not writable (%s); expected a writable directory" % (BACKUPS, text)
+    assert "nexus_backup_dir" in r["hint"]
+    assert not getattr(host, "written", {})
+
+
+def test_too_little_free_space_fails_and_writes_no_marker():
+    host = fake(free=0.5)
+    r = backup(host)
+    assert r["msg"] == "only 0.5 GiB free for backups in %s, need 1.0 GiB" % BACKUPS
+    assert "precheck_backup_min_free_gb" in r["hint"]
+    assert not getattr(host, "written", {})
+
+
+def test_marker_write_failure_fails():
+    host = fake()
+    host.write_errors = {MARKER: OSError(errno.ENOSPC, "No space left on device")}
+    r = backup(host)
+    assert r["msg"] == ("could not write the pre-deployment marker %s (No space left on device); "
+                        "expected a writable directory" % MARKER)
+
+
+def test_a_file_in_the_way_fails():
+    r = backup(fake(stats={BACKUPS: stat_result(mode=0o100644)}))
+    assert r["msg"] == "backup path %s is not a directory; expected a directory for backups" % BACKUPS
+
+
+def test_a_run_id_that_cannot_name_a_file_fails():
+    r = backup(fake(), run_id="../../etc/x")
+    assert r["msg"] == ("run id '../../etc/x' cannot name the pre-deployment marker; "
+                        "expected letters, digits, '.', '_' or '-'")
+
+
+def test_check_mode_only_tests_access_and_writes_nothing():
+    host = fake()
+    r = backup(host, check_mode=True)
+    assert r["status"] == "PASS", r
+    assert r["msg"] == "%s writable, 20.0 GiB free (check mode: no marker written)" % BACKUPS
+    assert not getattr(host, "written", {}) and not getattr(host, "made_dirs", [])
+
+
+def test_check_mode_reports_an_unwritable_directory():
+    host = fake()
+    host.read_only = {BACKUPS}
+    r = backup(host, check_mode=True)
+    assert r["msg"] == "backup directory %s is not writable (no write access); expected a writable directory" % BACKUPS
+
+
+def test_check_mode_does_not_create_a_missing_directory():
+    host = fake(stats={"/opt/nexus-cos": DIR})
+    r = backup(host, check_mode=True)
+    assert r["status"] == "PASS" and r["details"]["would_create"] == ["/opt/nexus-cos/backups", BACKUPS]
+    assert not getattr(host, "made_dirs", [])
+    host.read_only = {"/opt/nexus-cos"}
+    assert backup(host, check_mode=True)["msg"] == (
+        "backup directory %s does not exist and /opt/nexus-cos is not writable; expected a writable directory"
+        % BACKUPS)
+
+
+def test_on_a_real_directory(tmp_path):
+    backups = tmp_path / "backups" / "phase4"
+    host = LocalHost()
+    r = backup(host, backup_dir=str(backups), check_mode=True)
+    assert r["status"] == "PASS", r
+    assert not backups.exists()
+    r = backup(host, backup_dir=str(backups))
+    assert r["status"] == "PASS", r
+    assert stat.S_IMODE(os.stat(str(backups)).st_mode) == 0o750
+    marker = backups / ("pre-deployment-%s.marker" % RUN_ID)
+    assert stat.S_IMODE(os.stat(str(marker)).st_mode) == 0o640
+    assert sorted(os.listdir(str(backups))) == [marker.name]  # no probe or temp file left
+    assert "run_id: %s" % RUN_ID in marker.read_text()
+    assert backup(host, backup_dir=str(backups))["status"] == "PASS"  # a rerun overwrites
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes through permissions")
+def test_on_a_real_read_only_directory(tmp_path):
+    backups = tmp_path / "phase4"
+    backups.mkdir()
+    os.chmod(str(backups), 0o500)
+    try:
+        r = backup(LocalHost(), backup_dir=str(backups))
+    finally:
+        os.chmod(str(backups), 0o700)
+    assert r["msg"] == "backup directory %s is not writable (Permission denied); expected a writable directory" % backups
+
+
+def test_role_defaults_match_argument_specs():
+    assert_defaults_match(ROLE)

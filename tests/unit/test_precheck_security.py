@@ -1,0 +1,283 @@
+"""Precheck 11 (security): real throwaway certificates made with openssl,
+a fake host around them, and the real TLS probe against a local server."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import threading
+
+import pytest
+
+from ansible_collections.nexus_cos.launch.plugins.module_utils.host_probe import LocalHost
+from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck import run_checks
+from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck_security import (
+    DAY, cert_argv, key_argv, parse_openssl_date, pem_fingerprint, split_endpoint, utc)
+
+from fake_host import FakeHost, stat_result
+from test_precheck_memory import assert_defaults_match
+
+pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl not installed")
+
+CRT = "/etc/nginx/ssl/nexus-cos.crt"
+KEY = "/etc/nginx/ssl/nexus-cos.key"
+AUDIT = "/var/log/nexus-cos/phase4-audit"
+ENDPOINT = ("127.0.0.1", 443)
+ROLE = os.path.join(os.path.dirname(__file__), "..", "..", "roles", "precheck_security")
+PARAMS = {"cert": CRT, "key": KEY, "min_days": 30, "tls_endpoint": "127.0.0.1:443", "tls_server_name": "",
+          "audit_dir": AUDIT}
+
+
+def openssl(*args):
+    subprocess.run(["openssl"] + list(args), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def run(argv):
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    """Throwaway pairs: a 400-day certificate, a 1-day one (expired once the
+    fake clock moves), and a second key that matches neither."""
+    d = tmp_path_factory.mktemp("pki")
+    out = {}
+    for name, days in (("good", 400), ("short", 1)):
+        crt, key = str(d / (name + ".crt")), str(d / (name + ".key"))
+        openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", crt,
+                "-days", str(days), "-subj", "/CN=nexus-cos.test")
+        out[name] = (crt, key)
+    out["other_key"] = str(d / "other.key")
+    openssl("genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", out["other_key"])
+    return out
+
+
+def der_of(crt):
+    with open(crt) as handle:
+        return ssl.PEM_cert_to_DER_cert(handle.read())
+
+
+def not_after(crt):
+    return parse_openssl_date(run(["openssl", "x509", "-in", crt, "-noout", "-enddate"])[1].split("=", 1)[1].strip())
+
+
+def make_host(pki, pair="good", key_file=None, key_mode=0o100600, served=None, audit_mode=0o040750,
+              audit_files=None):
+    crt, key = pki[pair]
+    key = key_file or key
+    with open(crt) as handle:
+        pem = handle.read()
+    audit_files = {"deployment-1.log": 0o100640, "rollback-1.sh": 0o100750} if audit_files is None else audit_files
+    stats = {CRT: stat_result(0o100644), KEY: stat_result(key_mode), AUDIT: stat_result(audit_mode)}
+    stats.update({os.path.join(AUDIT, name): stat_result(mode) for name, mode in audit_files.items()})
+    host = FakeHost(files={CRT: pem}, stats=stats, dirs={AUDIT: sorted(audit_files)},
+                    commands={tuple(cert_argv(CRT)): run(cert_argv(crt)), tuple(key_argv(KEY)): run(key_argv(key))})
+    host.tls_certs = {ENDPOINT: der_of(crt) if served is None else served}
+    return host
+
+
+def security(host, **params):
+    return run_checks({"security": {"severity": "error", "params": dict(PARAMS, **params)}}, host)[0]
+
+
+def test_good_certificate_passes(pki):
+    r = security(make_host(pki))
+    assert r["status"] == "PASS", r
+    assert r["msg"] == ("certificate CN = nexus-cos.test valid until %s, key matches, served at 127.0.0.1:443; "
+                        "audit dir 0750, 2 file(s) private" % utc(not_after(pki["good"][0])))
+    assert r["details"]["sha256"] == hashlib.sha256(der_of(pki["good"][0])).hexdigest()
+    assert r["details"]["key_matches"] is True
+
+
+def test_key_material_never_reaches_the_result(pki):
+    r = security(make_host(pki))
+    with open(pki["good"][1]) as handle:
+        key_body = handle.read().split("-----")[2].split()[0]
+    assert key_body not in repr(r)
+    assert "PRIVATE KEY" not in repr(r)
+
+
+def test_expired_certificate_fails_naming_the_date(pki):
+    host = make_host(pki, "short")
+    end = not_after(pki["short"][0])
+    host.now = lambda: end + 2 * DAY
+    r = security(host)
+    assert r["status"] == "FAIL"
+    assert r["msg"] == "TLS certificate %s expired on %s; expected a valid certificate" % (CRT, utc(end))
+    assert "renew" in r["hint"]
+
+
+def test_certificate_expiring_soon_warns(pki):
+    host = make_host(pki)
+    end = not_after(pki["good"][0])
+    host.now = lambda: end - 5.5 * DAY
+    r = security(host)
+    assert r["status"] == "WARN"
+    assert r["msg"] == "TLS certificate %s expires in 5 day(s), on %s; expected at least 30 day(s)" % (CRT, utc(end))
+    assert "precheck_security_cert_min_days" in r["hint"]
+
+
+def test_certificate_not_yet_valid_fails(pki):
+    host = make_host(pki)
+    host.now = lambda: not_after(pki["good"][0]) - 500 * DAY
+    r = security(host)
+    assert r["status"] == "FAIL" and r["msg"].startswith("TLS certificate %s is not valid before " % CRT)
+
+
+def test_mismatched_key_fails(pki):
+    r = security(make_host(pki, key_file=pki["other_key"]))
+    assert r["status"] == "FAIL"
+    assert r["msg"] == ("TLS key %s does not match certificate %s (public keys differ); expected the certificate's "
+                        "key pair" % (KEY, CRT))
+
+
+def test_key_readable_by_others_fails(pki):
+    r = security(make_host(pki, key_mode=0o100644))
+    assert r["msg"] == "TLS key %s is accessible by group or others (mode 0644); expected 0600" % KEY
+    assert "chmod 600" in r["hint"]
+
+
+def test_certificate_not_served_fails(pki):
+    r = security(make_host(pki, served="Connection refused"))
+    assert r["msg"] == ("nothing serves TLS at 127.0.0.1:443 (Connection refused); expected nginx to serve %s" % CRT)
+    assert "precheck_security_tls_endpoint" in r["hint"]
+
+
+def test_a_different_served_certificate_fails(pki):
+    served = der_of(pki["short"][0])
+    r = security(make_host(pki, served=served))
+    assert r["msg"] == ("127.0.0.1:443 serves a different certificate (sha256 %s) than %s (sha256 %s); expected the "
+                        "file's certificate" % (hashlib.sha256(served).hexdigest()[:16], CRT,
+                                                hashlib.sha256(der_of(pki["good"][0])).hexdigest()[:16]))
+    assert "systemctl reload nginx" in r["hint"]
+
+
+def test_world_readable_audit_dir_and_files_fail(pki):
+    r = security(make_host(pki, audit_mode=0o040755,
+                           audit_files={"rollback-1.sh": 0o100755, "deployment-1.log": 0o100644,
+                                        "precheck-1.log": 0o100640}))
+    assert r["status"] == "FAIL"
+    assert r["msg"] == ("audit directory %s is accessible by others (mode 0755); expected no access for others; "
+                        "2 file(s) in %s accessible by others: deployment-1.log (0644), rollback-1.sh (0755); "
+                        "expected no access for others" % (AUDIT, AUDIT))
+    assert r["hint"] == "chmod o-rwx %s; chmod o-rwx %s/*" % (AUDIT, AUDIT)
+
+
+def test_absent_audit_dir_exposes_nothing(pki):
+    host = make_host(pki)
+    del host.stats[AUDIT]
+    r = security(host)
+    assert r["status"] == "PASS" and r["details"]["audit_dir_mode"] == "absent"
+
+
+def test_missing_certificate_and_key_fail_together(pki):
+    host = make_host(pki)
+    del host.stats[CRT], host.stats[KEY]
+    r = security(host)
+    assert r["msg"] == ("TLS certificate %s not found; expected the certificate nginx serves; "
+                        "TLS key %s not found; expected the private key of %s" % (CRT, KEY, CRT))
+
+
+def test_unreadable_certificate_fails(pki, tmp_path):
+    bad = tmp_path / "bad.crt"
+    bad.write_text("not a certificate\n")
+    host = make_host(pki)
+    host.commands[tuple(cert_argv(CRT))] = run(cert_argv(str(bad)))
+    r = security(host)
+    assert r["status"] == "FAIL"
+    assert r["msg"].startswith("TLS certificate %s could not be read (" % CRT)
+    assert r["msg"].endswith("); expected a PEM certificate")
+
+
+def test_chain_file_fingerprint_is_the_leaf(pki):
+    with open(pki["good"][0]) as a, open(pki["short"][0]) as b:
+        leaf, chain = a.read(), b.read()
+    assert pem_fingerprint(leaf + chain) == hashlib.sha256(der_of(pki["good"][0])).hexdigest()
+    assert pem_fingerprint("garbage") is None
+
+
+def test_openssl_dates():
+    assert utc(parse_openssl_date("Jan 15 10:30:45 2027 GMT")) == "2027-01-15 10:30:45 UTC"
+    assert utc(parse_openssl_date("Dec  8 05:37:27 2026 GMT")) == "2026-12-08 05:37:27 UTC"
+    with pytest.raises(ValueError):
+        parse_openssl_date("2027-01-15")
+
+
+def test_split_endpoint():
+    assert split_endpoint("127.0.0.1:443") == ("127.0.0.1", 443)
+    assert split_endpoint("[::1]:8443") == ("::1", 8443)
+    assert split_endpoint("nexus.example.org") == ("nexus.example.org", 443)
+
+
+@pytest.fixture
+def tls_server(pki):
+    """A one-connection-at-a-time TLS server on a free local port."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*pki["good"])
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    stop = threading.Event()
+
+    def serve():
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except (socket.timeout, OSError):
+                continue
+            try:
+                with context.wrap_socket(conn, server_side=True) as tls:
+                    tls.recv(1)
+            except (ssl.SSLError, OSError):
+                pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join(2)
+    listener.close()
+
+
+def test_local_probe_fetches_the_served_certificate(pki, tls_server):
+    der, reason = LocalHost().tls_peer_cert_der("127.0.0.1", tls_server, 5.0, "nexus-cos.test")
+    assert reason == "" and der == der_of(pki["good"][0])
+
+
+def test_local_probe_reports_a_refused_port():
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    assert LocalHost().tls_peer_cert_der("127.0.0.1", port, 2.0) == (None, "Connection refused")
+
+
+def test_whole_check_on_real_files(pki, tls_server, tmp_path):
+    crt, key = pki["good"]
+    audit = tmp_path / "audit"
+    audit.mkdir(mode=0o750)
+    os.chmod(str(audit), 0o750)
+    rollback = audit / "rollback-1.sh"
+    rollback.write_text("#!/bin/sh\n")
+    os.chmod(str(rollback), 0o750)
+    local_key = tmp_path / "nexus-cos.key"
+    shutil.copy(key, str(local_key))
+    os.chmod(str(local_key), 0o600)
+    params = dict(PARAMS, cert=crt, key=str(local_key), tls_endpoint="127.0.0.1:%d" % tls_server,
+                  audit_dir=str(audit))
+    r = security(LocalHost(), **params)
+    assert r["status"] == "PASS", r
+    os.chmod(str(rollback), 0o755)
+    r = security(LocalHost(), **params)
+    assert r["msg"] == ("1 file(s) in %s accessible by others: rollback-1.sh (0755); expected no access for others"
+                        % audit)
+
+
+def test_role_defaults_match_argument_specs():
+    assert_defaults_match(ROLE)

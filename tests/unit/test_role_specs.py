@@ -1,0 +1,47 @@
+"""Every role documents its variables once, in meta/argument_specs.yml, and
+its defaults/main.yml must say exactly the same (STYLE: no drift)."""
+
+from __future__ import annotations
+
+import glob
+import os
+
+import pytest
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROLES = sorted(glob.glob(os.path.join(ROOT, "roles", "*")))
+
+
+def load(path):
+    if not os.path.exists(path):
+        return None
+    with open(path) as handle:
+        return yaml.safe_load(handle)
+
+
+@pytest.mark.parametrize("role", ROLES, ids=os.path.basename)
+def test_role_has_an_argument_spec(role):
+    spec = load(os.path.join(role, "meta", "argument_specs.yml"))
+    assert spec and "main" in spec["argument_specs"], "%s has no meta/argument_specs.yml main entry" % role
+    assert spec["argument_specs"]["main"].get("short_description")
+
+
+@pytest.mark.parametrize("role", ROLES, ids=os.path.basename)
+def test_defaults_match_the_argument_spec(role):
+    options = load(os.path.join(role, "meta", "argument_specs.yml"))["argument_specs"]["main"].get("options") or {}
+    defaults = load(os.path.join(role, "defaults", "main.yml")) or {}
+    documented = {name: opt.get("default") for name, opt in options.items()}
+    assert set(defaults) == set(documented), "defaults and argument spec name different variables"
+    for name, value in defaults.items():
+        assert value == documented[name], "%s: defaults/main.yml has %r, argument_specs.yml %r" % (
+            name, value, documented[name])
+
+
+@pytest.mark.parametrize("role", ROLES, ids=os.path.basename)
+def test_role_variables_carry_the_role_prefix(role):
+    name = os.path.basename(role)
+    options = load(os.path.join(role, "meta", "argument_specs.yml"))["argument_specs"]["main"].get("options") or {}
+    shared = name == "launch_context"
+    for var in options:
+        assert var.startswith(name + "_") or (shared and var.startswith(("nexus_", "precheck_"))), var
