@@ -1,18 +1,20 @@
 # -*- coding: utf-8 -*-
 # Copyright: Nexus COS platform team
 # Apache License 2.0 (see LICENSE)
-"""Runs the precheck module on the host (one round trip) and writes the
-controller's JSON and JUnit reports for that host."""
+"""Builds the precheck plan from the precheck roles' variables (validated
+against their argument specs), runs the precheck module on the host (one
+round trip) and writes the controller's JSON and JUnit reports."""
 
 from __future__ import annotations
 
 import os
 
-from ansible.errors import AnsibleActionFail
+from ansible.errors import AnsibleActionFail, AnsibleUndefinedVariable
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import write_atomic
 from ansible_collections.nexus_cos.launch.plugins.module_utils import precheck_report
+from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck_plan import CHECK_ORDER, PlanError, build_plan
 
 
 class ActionModule(ActionBase):
@@ -23,6 +25,12 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         args = dict(self._task.args)
         report_dir = args.get("report_dir")
+        if "plan" not in args:
+            checks = args.pop("checks", None) or list(CHECK_ORDER)
+            try:
+                args["plan"] = build_plan(checks, self._resolve)
+            except PlanError as exc:
+                raise AnsibleActionFail("precheck: %s" % exc)
         result.update(self._execute_module(module_name="nexus_cos.launch.precheck", module_args=args,
                                            task_vars=task_vars))
         if result.get("failed") or "results" not in result:
@@ -43,3 +51,9 @@ class ActionModule(ActionBase):
                                         % (report_dir, exc))
             result["controller_reports"] = [base + ".json", base + ".junit.xml"]
         return result
+
+    def _resolve(self, var):
+        try:
+            return self._templar.resolve_variable_expression(var)
+        except AnsibleUndefinedVariable:
+            raise KeyError(var)

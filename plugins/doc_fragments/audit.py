@@ -22,7 +22,8 @@ options:
   audit_events:
     description:
       - Extra records, decided on the controller, appended after the module's own in the
-        same write lock. Each item is C({event: NAME, fields: {key: value}}).
+        same write lock.
+      - "Each item is C({event: NAME, fields: {key: value}})."
     type: list
     elements: dict
     default: []

@@ -56,7 +56,7 @@ class BackupCheck(Check):
 
     def run(self, ctx):
         host = ctx.host
-        backup_dir = ctx.param("backup_dir")
+        backup_dir = ctx.param("dir")
         check_mode = bool(ctx.params.get("check_mode", False))
         run_id = str(ctx.params.get("run_id") or "")
         need = ctx.param("min_free_gb") * GIB

@@ -57,7 +57,7 @@ class DatabaseCheck(Check):
         host = ctx.host
         container = ctx.param("container")
         user = ctx.param("user")
-        dbname = ctx.param("dbname")
+        dbname = ctx.param("name")
         timeout = ctx.param("timeout")
         need = int(ctx.param("min_free_connections"))
         problems, hints = [], []

@@ -69,7 +69,7 @@ class RepositoryCheck(Check):
     title = "Repository"
 
     def run(self, ctx):
-        repo_dir = ctx.param("repo_dir")
+        repo_dir = ctx.param("path")
         host = ctx.host
         st = host.stat(repo_dir)
         if st is None:

@@ -171,10 +171,10 @@ class SecurityCheck(Check):
             self.error("TLS certificate %s is not valid before %s; expected a certificate valid now"
                        % (path, utc(not_before)),
                        "check the host clock (timedatectl) or install a certificate valid now")
-        elif days_left < self.ctx.param("min_days"):
+        elif days_left < self.ctx.param("cert_min_days"):
             self.warnings.append((
                 "TLS certificate %s expires in %d day(s), on %s; expected at least %d day(s)"
-                % (path, days_left, utc(not_after), self.ctx.param("min_days")),
+                % (path, days_left, utc(not_after), self.ctx.param("cert_min_days")),
                 renew + ", or lower precheck_security_cert_min_days"))
         return {"subject": fields.get("subject", ""), "pubkey": fields["pubkey"], "sha256": fingerprint}
 

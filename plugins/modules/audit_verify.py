@@ -48,7 +48,7 @@ head:
   returned: always
   type: dict
 problems:
-  description: Every problem found, first first, as C(FILE line N: what).
+  description: Every problem found, earliest first, each naming the file and line.
   returned: always
   type: list
   elements: str

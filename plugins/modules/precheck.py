@@ -21,11 +21,18 @@ author: Nexus COS platform team
 extends_documentation_fragment:
   - nexus_cos.launch.audit
 options:
+  checks:
+    description:
+      - Names of the checks to run, in any order; they run in precheck order. The action plugin
+        builds O(plan) from each check's role variables C(precheck_<name>_*), validated against
+        the role's argument spec. Default, all twelve.
+    type: list
+    elements: str
   plan:
     description:
-      - The checks to run, C({name: {severity, params}}), as the C(precheck_*) roles register them.
+      - "The checks with their parameters, C({name: {severity, params}}). Built by the action
+        plugin from O(checks) when not given."
     type: dict
-    required: true
   skip:
     description: Names of checks the operator skips. Audited.
     type: list
@@ -51,9 +58,8 @@ attributes:
 '''
 
 EXAMPLES = r'''
-- name: Run the prechecks the roles registered
+- name: Run all twelve prechecks (their roles imported before, for their variables)
   nexus_cos.launch.precheck:
-    plan: "{{ nexus_precheck_plan }}"
     skip: "{{ precheck_skip }}"
     warn_only: "{{ precheck_warn_only }}"
     audit_file: "deployment-{{ nexus_run_stamp }}.log"
@@ -136,6 +142,7 @@ def audit_events(results, summary, params, report_name, report_sha):
 
 def main():
     argument_spec = dict(
+        checks=dict(type="list", elements="str"),
         plan=dict(type="dict", required=True),
         skip=dict(type="list", elements="str", default=[]),
         warn_only=dict(type="list", elements="str", default=[]),
@@ -146,6 +153,10 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
 
+    # What every check may need of the run itself (backup writes its marker
+    # under the run id, and nothing in check mode).
+    for entry in params["plan"].values():
+        entry.setdefault("params", {}).update(run_id=params["run_id"], check_mode=module.check_mode)
     try:
         results = run_checks(params["plan"], LocalHost(), params["skip"], params["warn_only"])
     except (ValueError, KeyError) as exc:

@@ -32,7 +32,7 @@ def fake(stats=None, free=20):
 
 
 def backup(host, **params):
-    params = dict({"backup_dir": BACKUPS, "min_free_gb": 1.0, "run_id": RUN_ID}, **params)
+    params = dict({"dir": BACKUPS, "min_free_gb": 1.0, "run_id": RUN_ID}, **params)
     return run_checks({"backup": {"severity": "error", "params": params}}, host)[0]
 
 
@@ -132,17 +132,17 @@ def test_check_mode_does_not_create_a_missing_directory():
 def test_on_a_real_directory(tmp_path):
     backups = tmp_path / "backups" / "phase4"
     host = LocalHost()
-    r = backup(host, backup_dir=str(backups), check_mode=True)
+    r = backup(host, dir=str(backups), check_mode=True)
     assert r["status"] == "PASS", r
     assert not backups.exists()
-    r = backup(host, backup_dir=str(backups))
+    r = backup(host, dir=str(backups))
     assert r["status"] == "PASS", r
     assert stat.S_IMODE(os.stat(str(backups)).st_mode) == 0o750
     marker = backups / ("pre-deployment-%s.marker" % RUN_ID)
     assert stat.S_IMODE(os.stat(str(marker)).st_mode) == 0o640
     assert sorted(os.listdir(str(backups))) == [marker.name]  # no probe or temp file left
     assert "run_id: %s" % RUN_ID in marker.read_text()
-    assert backup(host, backup_dir=str(backups))["status"] == "PASS"  # a rerun overwrites
+    assert backup(host, dir=str(backups))["status"] == "PASS"  # a rerun overwrites
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes through permissions")
@@ -151,7 +151,7 @@ def test_on_a_real_read_only_directory(tmp_path):
     backups.mkdir()
     os.chmod(str(backups), 0o500)
     try:
-        r = backup(LocalHost(), backup_dir=str(backups))
+        r = backup(LocalHost(), dir=str(backups))
     finally:
         os.chmod(str(backups), 0o700)
     assert r["msg"] == "backup directory %s is not writable (Permission denied); expected a writable directory" % backups

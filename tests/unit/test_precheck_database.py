@@ -37,7 +37,7 @@ def make_host(inspect=None, isready=ACCEPTING, psql=(0, "7|100|3\n", "")):
 
 
 def database(host, severity="warn", **params):
-    base = {"container": DB, "user": "postgres", "dbname": "postgres", "exec_user": "postgres",
+    base = {"container": DB, "user": "postgres", "name": "postgres", "exec_user": "postgres",
             "min_free_connections": 10, "timeout": 20}
     return run_checks({"database": {"severity": severity, "params": dict(base, **params)}}, host)[0]
 
@@ -152,7 +152,7 @@ def test_user_database_and_exec_user_are_parameters():
         exec_ + ("pg_isready", "-U", "nexus", "-d", "nexus"): ACCEPTING,
         exec_ + ("psql", "-X", "-v", "ON_ERROR_STOP=1", "-U", "nexus", "-d", "nexus", "-tAc", SLOTS_QUERY):
             (0, "1|50|3\n", "")})
-    r = database(host, user="nexus", dbname="nexus", exec_user="root")
+    r = database(host, user="nexus", name="nexus", exec_user="root")
     assert r["status"] == "PASS", r
 
 

@@ -28,7 +28,7 @@ def repository(git=None, exists=True, host=None, ignore=(BACKUPS,)):
     if host is None:
         commands = {tuple(status_argv(REPO, ignore)): git} if git else {}
         host = FakeHost(commands=commands, stats={REPO: stat_result(mode=0o040755)} if exists else {})
-    plan = {"repository": {"severity": "error", "params": {"repo_dir": host_repo(host), "ignore_paths": list(ignore)}}}
+    plan = {"repository": {"severity": "error", "params": {"path": host_repo(host), "ignore_paths": list(ignore)}}}
     return run_checks(plan, host)[0]
 
 

@@ -28,7 +28,7 @@ KEY = "/etc/nginx/ssl/nexus-cos.key"
 AUDIT = "/var/log/nexus-cos/phase4-audit"
 ENDPOINT = ("127.0.0.1", 443)
 ROLE = os.path.join(os.path.dirname(__file__), "..", "..", "roles", "precheck_security")
-PARAMS = {"cert": CRT, "key": KEY, "min_days": 30, "tls_endpoint": "127.0.0.1:443", "tls_server_name": "",
+PARAMS = {"cert": CRT, "key": KEY, "cert_min_days": 30, "tls_endpoint": "127.0.0.1:443", "tls_server_name": "",
           "audit_dir": AUDIT}
 
 

@@ -45,3 +45,11 @@ def test_role_variables_carry_the_role_prefix(role):
     shared = name == "launch_context"
     for var in options:
         assert var.startswith(name + "_") or (shared and var.startswith(("nexus_", "precheck_"))), var
+
+
+def test_variables_reference_is_current():
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "docs", "render_variables.py"), "--check"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

@@ -1,0 +1,168 @@
+# -*- coding: utf-8 -*-
+# Copyright: Nexus COS platform team
+# Apache License 2.0 (see LICENSE)
+"""The activation gate: reads the host's facts (module activation_state),
+decides on the controller (module_utils/activation.py, approvals checked
+with passlib here, so no secret and no hash check ever runs on the host),
+and has the decision's records written to the host's audit trail.
+
+Approver secrets come, per approver, from the approval item itself, else
+from the file named by NEXUS_LAUNCH_APPROVALS_FILE ({NAME: SECRET}, what
+nexusctl writes for the length of a run), else from the environment
+variable NEXUS_APPROVER_<NAME>_SECRET. None of them is ever returned,
+printed or audited."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+from ansible.module_utils.common.text.converters import to_text
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
+
+SECRETS_FILE_ENV = "NEXUS_LAUNCH_APPROVALS_FILE"
+PATH_ARGS = ("audit_dir", "state_file", "flag_store", "pf_dir", "lock_path")
+
+
+def secret_env_name(name):
+    return "NEXUS_APPROVER_%s_SECRET" % re.sub(r"[^A-Z0-9]", "_", name.upper())
+
+
+def resolve_secrets(approvals, environ=None):
+    """The approvals with each missing secret filled in from the secrets
+    file or the environment. Never raises for a missing secret: the gate
+    reports it."""
+    environ = os.environ if environ is None else environ
+    from_file = {}
+    path = environ.get(SECRETS_FILE_ENV)
+    if path:
+        try:
+            with open(path, "r", encoding="utf-8") as handle:
+                loaded = json.load(handle)
+            if isinstance(loaded, dict):
+                from_file = dict((str(k), v) for k, v in loaded.items() if isinstance(v, str))
+        except (OSError, ValueError) as exc:
+            raise activation.ActivationError("%s=%s: cannot read the approvals file (%s)"
+                                             % (SECRETS_FILE_ENV, path, getattr(exc, "strerror", None) or exc))
+    out = []
+    for item in approvals or []:
+        if isinstance(item, str):
+            item = {"name": item}
+        if not isinstance(item, dict):
+            out.append(item)
+            continue
+        item = dict(item)
+        name = item.get("name")
+        if isinstance(name, str) and not item.get("secret"):
+            secret = from_file.get(name) or environ.get(secret_env_name(name))
+            if secret:
+                item["secret"] = secret
+        out.append(item)
+    return out
+
+
+class ActionModule(ActionBase):
+
+    _supports_check_mode = True
+    TRANSFERS_FILES = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        args = dict(self._task.args)
+        kind = args.get("kind")
+        if kind not in activation.KINDS:
+            return _stop(result, "kind %r: expected one of %s" % (kind, ", ".join(activation.KINDS)))
+        try:
+            clock = activation.parse_clock(args.get("clock_now"))
+        except activation.ActivationError as exc:
+            return _stop(result, str(exc))
+
+        query_args = dict((k, args[k]) for k in PATH_ARGS if args.get(k))
+        query_args["action"] = "query"
+        facts = self._execute_module(module_name="nexus_cos.launch.activation_state", module_args=query_args,
+                                     task_vars=task_vars)
+        if facts.get("unreachable"):
+            return dict(result, **facts)
+        if facts.get("failed"):
+            return _stop(result, "reading the activation state: %s" % facts.get("msg"))
+        if facts.get("state_error"):
+            return _stop(result, facts["state_error"])
+
+        try:
+            decision = self._decide(kind, args, facts, clock)
+        except activation.ActivationError as exc:
+            return _stop(result, str(exc))
+
+        audit_args = dict((k, args[k]) for k in ("audit_dir", "audit_file", "run_id") if args.get(k))
+        if decision.events and args.get("audit_file"):
+            audit_args.update(action="audit", audit_events=[{"event": e, "fields": f} for e, f in decision.events])
+            written = self._execute_module(module_name="nexus_cos.launch.activation_state", module_args=audit_args,
+                                           task_vars=task_vars)
+            if written.get("failed"):
+                return _stop(result, "auditing the gate decision: %s" % written.get("msg"))
+            if written.get("audit_head"):
+                result["audit_head"] = written["audit_head"]
+
+        out = decision.as_dict()
+        details = dict(out.pop("entry_details"))
+        forced_reason = details.pop("forced_reason", "")
+        out["entry"] = activation.new_entry(out["key"], decision.now, args.get("run_id") or "",
+                                            args.get("audit_file") or "", forced_reason=forced_reason,
+                                            clock_override=clock is not None, details=details)
+        out["clock_override"] = clock is not None
+        out["current"] = self._current(facts)
+        out["lock"] = facts.get("lock")
+        out["state_file"] = facts.get("state_file")
+        result.update(out)
+        result["changed"] = False
+        return result
+
+    def _decide(self, kind, args, facts, clock):
+        if kind == "marketplace":
+            return activation.evaluate_marketplace(
+                _int(args.get("step"), "step"), facts, clock_override=clock,
+                force_reason=to_text(args.get("force_reason") or ""),
+                wait_days=float(args.get("wait_days", activation.DEFAULT_WAIT_DAYS)),
+                prepare_max_age_hours=float(args.get("prepare_max_age_hours",
+                                                     activation.DEFAULT_PREPARE_MAX_AGE_HOURS)),
+                daily_limits=args.get("daily_limits") or None, phase=_int(args.get("phase", 3), "phase"))
+        if kind == "launch":
+            return activation.evaluate_launch(
+                args.get("mode"), facts, confirm=_bool(args.get("confirm")),
+                approvals=resolve_secrets(args.get("approvals")), approvers=args.get("approvers") or {},
+                waivers=args.get("waivers") or {}, clock_override=clock,
+                force_reason=to_text(args.get("force_reason") or ""),
+                prepare_max_age_hours=float(args.get("prepare_max_age_hours",
+                                                     activation.DEFAULT_PREPARE_MAX_AGE_HOURS)))
+        return activation.evaluate_emergency(facts, clock_override=clock, reason=to_text(args.get("reason") or ""))
+
+    @staticmethod
+    def _current(facts):
+        try:
+            store = activation.load_store(facts["flag_store"]["document"])
+        except (activation.ActivationError, KeyError, TypeError):
+            return {}
+        return activation.gateway_state(store)
+
+
+def _stop(result, msg):
+    """A gate that cannot decide refuses: returned, not failed, so the play
+    shows the reason although the task runs with no_log."""
+    result.update(refused=True, msg=msg, already_applied=False, changed=False)
+    return result
+
+
+def _int(value, name):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise activation.ActivationError("%s: expected a whole number, found %r" % (name, value))
+
+
+def _bool(value):
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("true", "yes", "1", "on")

@@ -1,0 +1,1075 @@
+# -*- coding: utf-8 -*-
+# Copyright: Nexus COS platform team
+# Apache License 2.0 (see LICENSE)
+"""Activation of the Nexus COS launch: the marketplace Phase 3 steps, the
+Phase 4 public launch and the emergency switch (DESIGN section 6).
+
+Everything here is a decision made from facts, with no I/O: which flags and
+PF keys a step changes, whether its gate is open, what the gateway must
+report afterwards. The facts come from the host (module activation_state,
+action ``query``); the decisions are made on the controller (action plugin
+activation_gate), where the approvals are checked against password hashes.
+Stdlib only, apart from passlib, which only ``verify_approvals`` imports and
+only on the controller.
+
+Terms:
+
+* a *plan* is what an activation changes: flags to enable and disable in one
+  write of the flag store, PF settings per file, and the state the gateway
+  must confirm afterwards;
+* an *entry* is a recorded activation, kept in the state file
+  ``activation-state.json`` in the audit directory and mirrored by an audit
+  record; a gate only believes an entry whose audit record matches it;
+* a *gate* opens or refuses; a refusal may be forced with a reason, except
+  the launch's confirmation and approvals, which no reason replaces.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import re
+import time
+from datetime import datetime, timezone
+
+from ansible_collections.nexus_cos.launch.plugins.module_utils import flag_store
+
+DAY = 86400
+STATE_FILE = "activation-state.json"
+STATE_FORMAT = 1
+
+MARKETPLACE_PF = "marketplace-phase3.yaml"
+GLOBAL_PF = "global-launch.yaml"
+TRANSITION_PF = "founder-public-transition.yaml"
+JURISDICTION_PF = "jurisdiction-engine.yaml"
+PF_FILES = (MARKETPLACE_PF, GLOBAL_PF, TRANSITION_PF, JURISDICTION_PF)
+
+PHASE2_FLAG = "MARKETPLACE_PHASE2_ENABLED"
+PHASE3_FLAG = "MARKETPLACE_PHASE3_ENABLED"
+FULL_FLAG = "PUBLIC_FULL_LAUNCH_MODE"
+SOFT_FLAG = "PUBLIC_SOFT_LAUNCH_MODE"
+FOUNDER_FLAG = "FOUNDER_BETA_MODE"
+JURISDICTION_FLAG = "JURISDICTION_ENGINE_ENABLED"
+
+STEPS = (1, 2, 3, 4)
+LAUNCH_MODES = ("global", "soft")
+KINDS = ("marketplace", "launch", "emergency")
+# DESIGN section 6: audience daily limits in NexCoin, checked against the PF.
+DEFAULT_DAILY_LIMITS = {"founders": 10000, "creators": 5000, "public": 1000}
+STEP_AUDIENCE = {1: "founders", 2: "creators", 3: "public"}
+DEFAULT_WAIT_DAYS = 7
+DEFAULT_PREPARE_MAX_AGE_HOURS = 24
+PREPARE_PLAYBOOK = "phase4"
+
+FORCE_HINT = "force it with -e activation_force_reason=TEXT"
+APPLIED_EVENT = "ACTIVATION_STEP_APPLIED"
+EMERGENCY_EVENT = "EMERGENCY_SWITCH"
+
+# Schemes accepted for approver password hashes. Plain text and the old
+# unsalted or weak schemes are refused on purpose.
+HASH_SCHEMES = ("pbkdf2_sha256", "pbkdf2_sha512", "sha512_crypt", "sha256_crypt", "bcrypt",
+                "bcrypt_sha256", "argon2", "scrypt")
+APPROVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+class ActivationError(ValueError):
+    """An input that cannot be used (bad clock, unknown step, malformed
+    variable). The message names the variable and what was expected."""
+
+
+# ---------------------------------------------------------------- the clock
+
+def parse_clock(value, name="nexus_clock_now"):
+    """Epoch seconds from ``value``: epoch seconds (int, float or digits) or
+    an ISO 8601 time (Z or an offset; a time without zone is UTC). None or
+    an empty string means no override and returns None."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ActivationError("%s: expected epoch seconds or an ISO 8601 UTC time such as 2026-11-28T10:30:00Z, "
+                              "found %r" % (name, value))
+    if isinstance(value, (int, float)):
+        epoch = float(value)
+    else:
+        text = str(value).strip()
+        if not text:
+            return None
+        if re.match(r"^-?\d+(\.\d+)?$", text):
+            epoch = float(text)
+        else:
+            iso = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
+            try:
+                moment = datetime.fromisoformat(iso)
+            except ValueError:
+                raise ActivationError("%s: %r is not epoch seconds or an ISO 8601 time; expected e.g. "
+                                      "2026-11-28T10:30:00Z or 1795862400" % (name, text))
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=timezone.utc)
+            epoch = moment.timestamp()
+    # 2001..2200: catches milliseconds given as seconds and other slips.
+    if not 978307200 <= epoch <= 7258118400:
+        raise ActivationError("%s: %r is not a plausible time (expected epoch seconds between 2001 and 2200; "
+                              "milliseconds?)" % (name, value))
+    return epoch
+
+
+def format_utc(epoch):
+    """'2026-12-05 10:30 UTC' (what refusals show)."""
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(epoch))
+
+
+def iso_utc(epoch):
+    """'2026-12-05T10:30:00Z' (what the state file and the flag store keep)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def audit_epoch(timestamp):
+    """Epoch seconds of an audit record's 'YYYY-MM-DD HH:MM:SS' (UTC)."""
+    return calendar.timegm(time.strptime(timestamp, "%Y-%m-%d %H:%M:%S"))
+
+
+# ---------------------------------------------------------------- documents
+
+_MISSING = object()
+
+
+def get_key(document, dotted):
+    """The value at a dotted key, or _MISSING."""
+    node = document
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return _MISSING
+        node = node[part]
+    return node
+
+
+def has_key(document, dotted):
+    return get_key(document, dotted) is not _MISSING
+
+
+def load_store(document, source="feature-flags.json"):
+    """A flag_store.FlagStore from the parsed document the host returned."""
+    text = json.dumps(document, indent=2)
+    try:
+        return flag_store.loads(text, source)
+    except flag_store.FlagError as exc:
+        raise ActivationError(str(exc))
+
+
+def marketplace_phase(store):
+    """The phase the gateway's marketplace health reports for ``store``."""
+    if store.effective(PHASE3_FLAG):
+        return 3
+    if store.effective(PHASE2_FLAG):
+        return 2
+    return 0
+
+
+def gateway_state(store):
+    """{access_mode, marketplace_phase, jurisdiction} the gateway reports
+    for a flag store."""
+    return {"access_mode": store.access_mode(), "marketplace_phase": marketplace_phase(store),
+            "jurisdiction": store.effective(JURISDICTION_FLAG)}
+
+
+# ---------------------------------------------------------------- plans
+
+class Setting(object):
+    """One PF value a plan sets. ``optional``: set only when the key exists
+    in the file (the platform's PF files differ in detail)."""
+
+    __slots__ = ("file", "key", "value", "optional")
+
+    def __init__(self, file, key, value, optional=False):
+        self.file = file
+        self.key = key
+        self.value = value
+        self.optional = optional
+
+    def __repr__(self):
+        return "Setting(%s:%s=%r%s)" % (self.file, self.key, self.value, ", optional" if self.optional else "")
+
+
+class Plan(object):
+    """What an activation changes. ``key`` names it in the state file
+    (marketplace_step_2, launch_global, emergency)."""
+
+    def __init__(self, key, label, enable=(), disable=(), cascade=False, settings=(), notes=(),
+                 expect_jurisdiction=None, limits=()):
+        self.key = key
+        self.label = label
+        self.enable = list(enable)
+        self.disable = list(disable)
+        self.cascade = cascade
+        self.settings = list(settings)
+        self.notes = list(notes)
+        self.expect_jurisdiction = expect_jurisdiction
+        self.limits = list(limits)      # [(audience, dotted key, expected)]
+
+    def settings_for(self, pfs):
+        """{file: {key: value}} of the settings that apply to these PF
+        documents; optional keys missing from a file are left out. Raises
+        ActivationError for a missing required key or file."""
+        out = {}
+        for s in self.settings:
+            document = pfs.get(s.file)
+            if document is None:
+                raise ActivationError("%s: the PF file could not be read; the %s changes it" % (s.file, self.label))
+            if not has_key(document, s.key):
+                if s.optional:
+                    continue
+                raise ActivationError("%s: key %s is missing; expected it (the %s sets it to %s)"
+                                      % (s.file, s.key, self.label, json.dumps(s.value)))
+            out.setdefault(s.file, {})[s.key] = s.value
+        return out
+
+
+def _marketplace_settings(step, live):
+    m = "marketplace."
+    table = {
+        1: [Setting(MARKETPLACE_PF, m + "enabled", True),
+            Setting(MARKETPLACE_PF, m + "progressive_access.founders.enabled", True)],
+        2: [Setting(MARKETPLACE_PF, m + "trading_features.fixed_price_listings.enabled", True),
+            Setting(MARKETPLACE_PF, m + "progressive_access.creators.enabled", True)],
+        3: [Setting(MARKETPLACE_PF, m + "trading_features.peer_to_peer.enabled", True),
+            Setting(MARKETPLACE_PF, m + "trading", True),
+            Setting(MARKETPLACE_PF, m + "progressive_access.public.enabled", True),
+            # The step's "transaction caps": the wallet limits stay on.
+            Setting(MARKETPLACE_PF, "controls.wallet_limits.enabled", True, optional=True)],
+        4: [Setting(MARKETPLACE_PF, "controls.transaction_monitoring.real_time_analysis", True, optional=True),
+            Setting(MARKETPLACE_PF, "controls.transaction_monitoring.suspicious_activity_alerts", True,
+                    optional=True),
+            Setting(MARKETPLACE_PF, "controls.transaction_monitoring.compliance_reporting", True, optional=True),
+            Setting(MARKETPLACE_PF, "controls.anti_wash_rules.enabled", True, optional=True)],
+    }
+    settings = list(table[step])
+    if step == 4 and live:
+        settings.append(Setting(MARKETPLACE_PF, m + "trading_features.auction_system.enabled", True))
+    return settings
+
+
+def marketplace_plan(step, store, daily_limits=None, cumulative=False):
+    """Plan of marketplace Phase 3 step ``step`` (1..4). ``cumulative``:
+    steps 1..step together (what "step N is in effect" means)."""
+    if step not in STEPS:
+        raise ActivationError("activation step %r: expected 1, 2, 3 or 4" % (step,))
+    limits = dict(DEFAULT_DAILY_LIMITS, **(daily_limits or {}))
+    live = store.access_mode() == "public_full"
+    settings, checks = [], []
+    for n in (range(1, step + 1) if cumulative else [step]):
+        # Auctions belong to step 4 itself, never to "steps 1..N are in effect".
+        settings.extend(_marketplace_settings(n, live and n == step and not cumulative))
+        if n in STEP_AUDIENCE:
+            audience = STEP_AUDIENCE[n]
+            checks.append((audience, "marketplace.progressive_access.%s.daily_transaction_limit" % audience,
+                           limits[audience]))
+    notes = []
+    if step == 4 and not live:
+        notes.append("auctions stay off: marketplace.trading_features.auction_system opens only once Phase 4 is "
+                     "live (access mode public_full, now %s); run step 4 again after the global launch"
+                     % store.access_mode())
+    return Plan("marketplace_step_%d" % step, "marketplace step %d" % step,
+                enable=[PHASE2_FLAG, PHASE3_FLAG], settings=settings, notes=notes, limits=checks)
+
+
+def launch_plan(mode):
+    if mode not in LAUNCH_MODES:
+        raise ActivationError("launch mode %r: expected global or soft" % (mode,))
+    full = mode == "global"
+    on, off = (FULL_FLAG, SOFT_FLAG) if full else (SOFT_FLAG, FULL_FLAG)
+    g, t = GLOBAL_PF, TRANSITION_PF
+    settings = [
+        Setting(g, "feature_flags.public_signup", True),
+        Setting(g, "feature_flags.founder_mode", False),
+        Setting(g, "feature_flags.soft_launch_mode", not full),
+        Setting(g, "feature_flags.full_public_mode", full),
+        Setting(g, "feature_flags.component_visibility.signup_form", True, optional=True),
+        Setting(g, "visibility_control.seo_enabled", True),
+        Setting(t, "transition_phases.founder.active", False),
+        Setting(t, "transition_phases.public_soft.active", not full),
+        Setting(t, "transition_phases.public_full.active", full),
+        Setting(t, "feature_flags.transition_control.founder_mode", False),
+        Setting(t, "feature_flags.transition_control.soft_launch_mode", not full),
+        Setting(t, "feature_flags.transition_control.full_public_mode", full),
+    ]
+    return Plan("launch_%s" % mode, "%s launch" % ("global" if full else "soft"),
+                enable=[on, JURISDICTION_FLAG], disable=[FOUNDER_FLAG, off], settings=settings,
+                expect_jurisdiction=True)
+
+
+def emergency_plan():
+    """The kill switch: public signups off, new transactions frozen, founder
+    mode, whatever the state."""
+    g, t, m = GLOBAL_PF, TRANSITION_PF, MARKETPLACE_PF
+    settings = [
+        Setting(g, "feature_flags.public_signup", False),
+        Setting(g, "feature_flags.component_visibility.signup_form", False, optional=True),
+        Setting(g, "feature_flags.founder_mode", True),
+        Setting(g, "feature_flags.soft_launch_mode", False),
+        Setting(g, "feature_flags.full_public_mode", False),
+        Setting(t, "transition_phases.founder.active", True),
+        Setting(t, "transition_phases.public_soft.active", False),
+        Setting(t, "transition_phases.public_full.active", False),
+        Setting(t, "feature_flags.transition_control.founder_mode", True),
+        Setting(t, "feature_flags.transition_control.soft_launch_mode", False),
+        Setting(t, "feature_flags.transition_control.full_public_mode", False),
+        Setting(m, "marketplace.enabled", False),
+        Setting(m, "marketplace.trading", False),
+        Setting(m, "marketplace.trading_features.peer_to_peer.enabled", False),
+        Setting(m, "marketplace.trading_features.fixed_price_listings.enabled", False),
+        Setting(m, "marketplace.trading_features.auction_system.enabled", False),
+    ]
+    return Plan("emergency", "emergency switch", enable=[FOUNDER_FLAG],
+                disable=[FULL_FLAG, SOFT_FLAG, PHASE3_FLAG], cascade=True, settings=settings)
+
+
+def flag_change(plan, store):
+    """flag_store.Plan of the flag changes (empty when they hold). Raises
+    ActivationError with the gateway's reason when the store refuses."""
+    try:
+        return flag_store.plan_change(store, plan.enable, plan.disable, with_dependencies=True,
+                                      cascade=plan.cascade)
+    except flag_store.FlagError as exc:
+        raise ActivationError("%s cannot change the flags: %s" % (plan.label, exc))
+
+
+def expected_state(plan, store):
+    """What the gateway must report once the plan's flags are in the store."""
+    change = flag_change(plan, store)
+    after = load_store(flag_store.apply_plan(store, change), store.source) if change.changed else store
+    state = gateway_state(after)
+    expect = {"access_mode": state["access_mode"], "marketplace_phase": state["marketplace_phase"]}
+    if plan.expect_jurisdiction is not None:
+        expect["jurisdiction"] = state["jurisdiction"]
+    return expect
+
+
+def differences(plan, store, pfs):
+    """What does not hold yet: ['flag X off, expected on', 'file: key is
+    false, expected true']. Empty when the plan is in effect."""
+    out = []
+    for change in flag_change(plan, store):
+        out.append("flag %s is %s, expected %s" % (change.name, "on" if change.before else "off",
+                                                   "on" if change.after else "off"))
+    for name, settings in sorted(plan.settings_for(pfs).items()):
+        for key, value in settings.items():
+            current = get_key(pfs[name], key)
+            if current != value or type(current) is not type(value):
+                out.append("%s: %s is %s, expected %s" % (name, key, json.dumps(current), json.dumps(value)))
+    return out
+
+
+# ---------------------------------------------------------------- recorded activations
+
+def latest_entries(entries):
+    """{key: newest entry} over the entries whose audit record matched."""
+    out = {}
+    for entry in entries or []:
+        if not isinstance(entry, dict) or not entry.get("audit_verified"):
+            continue
+        key = entry.get("key")
+        if key not in out or entry.get("applied_at", 0) >= out[key].get("applied_at", 0):
+            out[key] = entry
+    return out
+
+
+def newest_entry(entries, key):
+    """Newest entry for ``key`` whether or not its audit record matched."""
+    found = None
+    for entry in entries or []:
+        if isinstance(entry, dict) and entry.get("key") == key:
+            if found is None or entry.get("applied_at", 0) >= found.get("applied_at", 0):
+                found = entry
+    return found
+
+
+def check_entry_against_record(entry, record_fields, record_event, record_run, record_chain_ok):
+    """None when the audit record matches the state entry, else what differs.
+    ``record_fields`` are the record's fields (strings)."""
+    problems = []
+    if record_event != entry.get("audit_event", APPLIED_EVENT):
+        problems.append("event is %s, expected %s" % (record_event, entry.get("audit_event", APPLIED_EVENT)))
+    if record_run != entry.get("run_id"):
+        problems.append("run is %s, expected %s" % (record_run, entry.get("run_id")))
+    for field in ("key", "applied_at"):
+        if str(record_fields.get(field)) != str(entry.get(field)):
+            problems.append("%s is %s, expected %s" % (field, record_fields.get(field), entry.get(field)))
+    if not record_chain_ok:
+        problems.append("its chain hash does not match its content")
+    return "; ".join(problems) or None
+
+
+def new_entry(plan_key, now, run_id, audit_file, forced_reason="", clock_override=False, details=None):
+    """The state file entry of an activation (audit seq and chain are added
+    once the record is written)."""
+    entry = {"key": plan_key, "applied_at": int(now), "applied_at_utc": iso_utc(now), "run_id": run_id,
+             "forced_reason": forced_reason or "", "clock_override": bool(clock_override),
+             "audit_file": audit_file,
+             "audit_event": EMERGENCY_EVENT if plan_key == "emergency" else APPLIED_EVENT}
+    entry.update(details or {})
+    return entry
+
+
+def audit_fields(entry):
+    """Fields of the entry's audit record (plain values, no secrets)."""
+    fields = {"key": entry["key"], "applied_at": entry["applied_at"], "applied_at_utc": entry["applied_at_utc"],
+              "forced": bool(entry.get("forced_reason")), "clock_override": entry.get("clock_override", False)}
+    for name in ("approvers", "waived", "reason", "from_mode"):
+        if entry.get(name):
+            fields[name] = entry[name]
+    return fields
+
+
+# ---------------------------------------------------------------- the prepare run
+
+def summarize_run(records):
+    """One run's summary from its audit records [(event, fields, epoch, run)]."""
+    summary = {"run_id": None, "playbook": None, "started": None, "completed": None, "status": None,
+               "precheck_status": None}
+    for event, fields, epoch, run in records:
+        summary["run_id"] = summary["run_id"] or run
+        if event == "DEPLOYMENT_START":
+            summary["playbook"] = fields.get("playbook")
+            summary["started"] = epoch
+        elif event == "PRECHECK_COMPLETE":
+            summary["precheck_status"] = fields.get("status")
+        elif event == "DEPLOYMENT_COMPLETE":
+            summary["status"] = fields.get("status")
+            summary["completed"] = epoch
+    return summary
+
+
+def check_prepare_run(runs, now, max_age_hours, audit_dir="the audit directory"):
+    """(None, evidence) when the newest completed Phase 4 prepare run passed
+    and is recent enough, else (refusal, evidence). ``runs``: summaries of
+    deployment-*.log runs, newest first."""
+    hint = "run ansible-playbook playbooks/phase4.yml (nexusctl deploy)"
+    for run in runs or []:
+        if run.get("kind", "deployment") != "deployment":
+            continue
+        if run.get("playbook") not in (None, PREPARE_PLAYBOOK) or run.get("completed") is None:
+            continue    # another play, or a run still going or killed
+        if run.get("precheck_status") is None:
+            continue    # a run that did not run the prechecks is no prepare run
+        evidence = {"run_id": run.get("run_id"), "file": run.get("file"), "completed": run.get("completed")}
+        if run.get("status") != "success" or run.get("precheck_status") != "pass":
+            return ("the newest Phase 4 prepare run %s (%s) did not pass (DEPLOYMENT_COMPLETE status=%s, "
+                    "PRECHECK_COMPLETE status=%s); fix what it reported and %s"
+                    % (run.get("run_id"), run.get("file"), run.get("status"), run.get("precheck_status"), hint),
+                    evidence)
+        age = now - run["completed"]
+        if age > max_age_hours * 3600:
+            return ("the newest passing Phase 4 prepare run %s finished %s, %d h before now; expected one within "
+                    "%s h (activation_gate_prepare_max_age_hours); %s again"
+                    % (run.get("run_id"), format_utc(run["completed"]), int(age // 3600),
+                       _number(max_age_hours), hint), evidence)
+        return None, evidence
+    return ("no completed Phase 4 prepare run with prechecks found in %s; %s first" % (audit_dir, hint)), {}
+
+
+def _number(value):
+    return ("%.2f" % value).rstrip("0").rstrip(".")
+
+
+# ---------------------------------------------------------------- approvals
+
+def required_roles(team_approval):
+    """Roles from global-launch.yaml deployment.team_approval:
+    'founder_and_technical_lead' -> ['founder', 'technical_lead']."""
+    if not isinstance(team_approval, str) or not team_approval.strip():
+        raise ActivationError("%s: deployment.team_approval is %s; expected roles joined by _and_, such as "
+                              "founder_and_technical_lead" % (GLOBAL_PF, json.dumps(team_approval)))
+    roles = [r for r in team_approval.strip().split("_and_") if r]
+    if len(set(roles)) != len(roles):
+        raise ActivationError("%s: deployment.team_approval %s names a role twice" % (GLOBAL_PF, team_approval))
+    return roles
+
+
+def _approver_roles(spec):
+    roles = spec.get("roles", spec.get("role"))
+    if isinstance(roles, str):
+        return [roles]
+    if isinstance(roles, list) and all(isinstance(r, str) for r in roles):
+        return list(roles)
+    return None
+
+
+def passlib_verifier():
+    """verify(secret, hash) -> bool, raising ActivationError for a hash
+    passlib does not know or cannot check here."""
+    try:
+        from passlib.context import CryptContext
+        from passlib.exc import MissingBackendError
+    except ImportError:
+        raise ActivationError("passlib is not installed on the controller; install it (pip install passlib) to "
+                              "verify launch approvals")
+    context = CryptContext(schemes=list(HASH_SCHEMES))
+
+    def verify(secret, hashed):
+        try:
+            scheme = context.identify(hashed)
+        except ValueError:
+            scheme = None
+        if scheme is None:
+            raise ActivationError("not a password hash of an accepted scheme (%s)" % ", ".join(HASH_SCHEMES))
+        try:
+            return context.verify(secret, hashed)
+        except MissingBackendError:
+            raise ActivationError("a %s hash, which this controller cannot check (install its backend, e.g. "
+                                  "pip install %s)" % (scheme, "bcrypt" if "bcrypt" in scheme else scheme))
+        except (ValueError, TypeError) as exc:
+            raise ActivationError("a malformed %s hash (%s)" % (scheme, exc))
+
+    return verify
+
+
+def verify_approvals(approvals, approvers, roles, verify=None):
+    """Check the approvals given to a launch run.
+
+    ``approvals``: [{name, secret}]; ``approvers``: the inventory's
+    nexus_launch_approvers {NAME: {role|roles, password_hash}}; ``roles``:
+    the roles the PF requires, each to be covered by a different approver.
+    Returns (approved, problems): approved [{name, role}] (one per role when
+    they are all covered), problems [str] (never contain a secret)."""
+    verify = verify or passlib_verifier()
+    setup, problems = [], []
+    if not isinstance(approvers, dict) or not approvers:
+        setup.append("nexus_launch_approvers is empty or not a mapping; expected {NAME: {role: ROLE, "
+                     "password_hash: HASH}} in the inventory (vaulted)")
+        approvers = {}
+    if approvals is None:
+        approvals = []
+    if not isinstance(approvals, list):
+        return [], setup + ["nexus_launch_approvals: expected a list of {name, secret}"]
+    verified = {}      # name -> roles
+    seen = []
+    for index, item in enumerate(approvals):
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"].strip():
+            problems.append("nexus_launch_approvals[%d]: expected {name: NAME, secret: SECRET}" % index)
+            continue
+        name = item["name"].strip()
+        if name in seen:
+            problems.append("approver %s is given twice; the approvals must come from distinct people" % name)
+            continue
+        seen.append(name)
+        spec = approvers.get(name)
+        if spec is None:
+            problems.append("approver %s is not in nexus_launch_approvers (known: %s)"
+                            % (name, ", ".join(sorted(approvers)) or "none"))
+            continue
+        roles_of = _approver_roles(spec) if isinstance(spec, dict) else None
+        hashed = spec.get("password_hash") if isinstance(spec, dict) else None
+        if not roles_of or not isinstance(hashed, str) or not hashed:
+            problems.append("nexus_launch_approvers.%s: expected {role: ROLE, password_hash: HASH}" % name)
+            continue
+        secret = item.get("secret")
+        if not isinstance(secret, str) or not secret:
+            problems.append("approver %s: no secret given" % name)
+            continue
+        try:
+            ok = verify(secret, hashed)
+        except ActivationError as exc:
+            problems.append("nexus_launch_approvers.%s.password_hash: %s" % (name, exc))
+            continue
+        if not ok:
+            problems.append("approver %s: the secret does not match nexus_launch_approvers.%s.password_hash"
+                            % (name, name))
+            continue
+        verified[name] = roles_of
+    count = len(roles)
+    if len(verified) < count:
+        setup.append("the launch needs approvals by %d distinct approvers (%s, as %s deployment.team_approval "
+                     "says); verified %d%s" % (count, " and ".join(roles), GLOBAL_PF, len(verified),
+                                               " (%s)" % ", ".join(sorted(verified)) if verified else ""))
+    assignment = _assign_roles(roles, verified)
+    if assignment is None:
+        missing = [r for r in roles if not any(r in rs for rs in verified.values())]
+        for role in missing:
+            holders = sorted(n for n, s in approvers.items()
+                             if isinstance(s, dict) and role in (_approver_roles(s) or []))
+            problems.append("no verified approval from a %s (approvers holding that role: %s)"
+                            % (role, ", ".join(holders) or "none"))
+        if not missing and len(verified) >= count:
+            problems.append("the verified approvers (%s) cannot cover the roles %s with one distinct person "
+                            "per role" % (", ".join(sorted(verified)), ", ".join(roles)))
+    problems = setup + problems
+    if problems:
+        return [], problems
+    return [{"name": name, "role": role} for role, name in assignment], []
+
+
+def _assign_roles(roles, verified):
+    """[(role, name)] giving each role a different verified approver, or None."""
+    names = sorted(verified)
+
+    def search(index, used):
+        if index == len(roles):
+            return []
+        for name in names:
+            if name not in used and roles[index] in verified[name]:
+                rest = search(index + 1, used | {name})
+                if rest is not None:
+                    return [(roles[index], name)] + rest
+        return None
+
+    return search(0, frozenset())
+
+
+# ---------------------------------------------------------------- launch gates
+
+def check_launch_gates(gates, waivers):
+    """(waived [(name, reason)], refusals [str], notes [str]) for
+    global-launch.yaml launch_gates.required_validations and the run's
+    launch_waivers {gate: reason}."""
+    waivers = waivers or {}
+    if not isinstance(waivers, dict):
+        return [], ["launch_waivers: expected a mapping {GATE: REASON}, found %s" % type(waivers).__name__], []
+    if not isinstance(gates, list) or not gates:
+        return [], ["%s: launch_gates.required_validations is missing or empty; expected the list of launch "
+                    "gates" % GLOBAL_PF], []
+    names = [g.get("name") for g in gates if isinstance(g, dict)]
+    refusals, waived, notes = [], [], []
+    for name in sorted(waivers):
+        reason = waivers[name]
+        if name not in names:
+            refusals.append("launch_waivers names %s, which is not a launch gate in %s (gates: %s)"
+                            % (name, GLOBAL_PF, ", ".join(str(n) for n in names)))
+        elif not isinstance(reason, str) or not reason.strip():
+            refusals.append("launch_waivers.%s: the reason is empty; give the reason in words" % name)
+    for gate in gates:
+        if not isinstance(gate, dict):
+            continue
+        name, status = gate.get("name"), gate.get("status")
+        reason = waivers.get(name)
+        if status == "passed":
+            if name in waivers:
+                notes.append("launch gate %s has passed; its waiver is not needed" % name)
+            continue
+        if isinstance(reason, str) and reason.strip():
+            waived.append((name, reason.strip()))
+            continue
+        if name in waivers:
+            continue    # empty reason, refused above
+        refusals.append("launch gate %s is %s in %s launch_gates.required_validations; expected passed, or waive "
+                        "it with a reason: -e '{\"launch_waivers\": {\"%s\": \"REASON\"}}' (nexusctl launch "
+                        "--waive %s=REASON)" % (name, status, GLOBAL_PF, name, name))
+    return waived, refusals, notes
+
+
+# ---------------------------------------------------------------- decisions
+
+class Decision(object):
+    """A gate's verdict and what the run then does."""
+
+    def __init__(self, plan, now):
+        self.plan = plan
+        self.now = now
+        self.refusals = []          # forceable
+        self.hard_refusals = []     # not forceable (confirm, approvals, bad config)
+        self.forced = []
+        self.notes = list(plan.notes) if plan else []
+        self.events = []
+        self.already_applied = False
+        self.settings = {}
+        self.expect = {}
+        self.flag_changes = []
+        self.differences = []
+        self.entry_details = {}
+
+    @property
+    def open(self):
+        return not self.refusals and not self.hard_refusals
+
+    def message(self):
+        if self.open:
+            return ""
+        parts = self.hard_refusals + self.refusals
+        text = "; ".join(parts)
+        if self.refusals and not self.hard_refusals:
+            text += "; " + FORCE_HINT
+        return text
+
+    def as_dict(self):
+        return {
+            "key": self.plan.key if self.plan else None,
+            "label": self.plan.label if self.plan else None,
+            "open": self.open,
+            "refused": not self.open,
+            "msg": self.message(),
+            "already_applied": self.already_applied,
+            "now": int(self.now),
+            "now_utc": iso_utc(self.now),
+            "forced": list(self.forced),
+            "notes": list(self.notes),
+            "enable": list(self.plan.enable) if self.plan else [],
+            "disable": list(self.plan.disable) if self.plan else [],
+            "cascade": bool(self.plan.cascade) if self.plan else False,
+            "flag_changes": list(self.flag_changes),
+            "pf_settings": [{"file": name, "settings": values} for name, values in sorted(self.settings.items())],
+            "expect": dict(self.expect),
+            "differences": list(self.differences),
+            "entry_details": dict(self.entry_details),
+        }
+
+
+def _prepare(decision, facts, max_age_hours):
+    refusal, evidence = check_prepare_run(facts.get("runs"), decision.now, max_age_hours,
+                                          facts.get("audit_dir") or "the audit directory")
+    if refusal:
+        decision.refusals.append(refusal)
+    elif evidence:
+        decision.notes.append("Phase 4 prepare run %s passed (finished %s)"
+                              % (evidence["run_id"], format_utc(evidence["completed"])))
+
+
+def _common(decision, facts, plan, store, pfs):
+    """Fill in the plan's concrete changes; a config the plan cannot apply
+    to is a hard refusal."""
+    try:
+        decision.settings = plan.settings_for(pfs)
+        decision.expect = expected_state(plan, store)
+        decision.flag_changes = flag_change(plan, store).as_dicts()
+        decision.differences = differences(plan, store, pfs)
+    except ActivationError as exc:
+        decision.hard_refusals.append(str(exc))
+        return False
+    return True
+
+
+def _facts_documents(facts):
+    """(FlagStore, {pf name: document}) from the host's facts, or raise."""
+    store_facts = facts.get("flag_store") or {}
+    if store_facts.get("error") or not isinstance(store_facts.get("document"), dict):
+        raise ActivationError(store_facts.get("error") or "the flag store could not be read")
+    store = load_store(store_facts["document"], store_facts.get("path") or "feature-flags.json")
+    pfs = {}
+    for name, item in (facts.get("pfs") or {}).items():
+        if isinstance(item, dict) and isinstance(item.get("document"), dict):
+            pfs[name] = item["document"]
+    return store, pfs
+
+
+def _apply_force(decision, force_reason, gate):
+    reason = (force_reason or "").strip()
+    if not decision.refusals:
+        if reason:
+            decision.notes.append("activation_force_reason given, but the gate is open; nothing was forced")
+        return
+    if not reason:
+        return
+    for refusal in decision.refusals:
+        decision.forced.append(refusal)
+        decision.events.append(("GATE_FORCED", {"gate": gate, "reason": reason, "refusal": refusal}))
+    decision.notes.append("gate forced (%s): %s" % (reason, "; ".join(decision.refusals)))
+    decision.refusals = []
+    decision.entry_details["forced_reason"] = reason
+
+
+def _clock_event(decision, clock_override, host_now):
+    if clock_override is not None:
+        decision.events.append(("CLOCK_OVERRIDE", {"now": iso_utc(clock_override),
+                                                   "host_now": iso_utc(host_now) if host_now else "unknown"}))
+
+
+def _gate_event(decision):
+    fields = {"activation": decision.plan.key,
+              "status": "applied" if decision.already_applied else ("open" if decision.open else "refused")}
+    if not decision.open:
+        fields["reason"] = decision.message()
+    decision.events.append(("ACTIVATION_GATE", fields))
+
+
+def evaluate_marketplace(step, facts, clock_override=None, force_reason="", wait_days=DEFAULT_WAIT_DAYS,
+                         prepare_max_age_hours=DEFAULT_PREPARE_MAX_AGE_HOURS, daily_limits=None, phase=3):
+    """Gate and plan of marketplace Phase 3 step ``step``."""
+    if phase != 3:
+        raise ActivationError("activation phase %r: only Phase 3 has progressive steps (expected 3)" % (phase,))
+    now = clock_override if clock_override is not None else facts.get("now", time.time())
+    try:
+        store, pfs = _facts_documents(facts)
+    except ActivationError as exc:
+        decision = Decision(Plan("marketplace_step_%s" % step, "marketplace step %s" % step), now)
+        decision.hard_refusals.append(str(exc))
+        _clock_event(decision, clock_override, facts.get("now"))
+        _gate_event(decision)
+        return decision
+    plan = marketplace_plan(step, store, daily_limits)
+    decision = Decision(plan, now)
+    _clock_event(decision, clock_override, facts.get("now"))
+    entries = facts.get("activations") or []
+    latest = latest_entries(entries)
+    if _common(decision, facts, plan, store, pfs):
+        if plan.key in latest and not decision.differences:
+            decision.already_applied = True
+            decision.notes.insert(0, "%s already applied at %s by run %s; nothing to do"
+                                  % (plan.label, format_utc(latest[plan.key]["applied_at"]),
+                                     latest[plan.key]["run_id"]))
+            _gate_event(decision)
+            return decision
+        for audience, key, expected in plan.limits:
+            found = get_key(pfs.get(MARKETPLACE_PF, {}), key)
+            if found != expected:
+                decision.refusals.append("%s: %s is %s; expected %s NexCoin for %s (activation_gate_daily_limits.%s)"
+                                         % (MARKETPLACE_PF, key, json.dumps(None if found is _MISSING else found),
+                                            expected, audience, audience))
+        if step == 3:
+            kyc = get_key(pfs.get(MARKETPLACE_PF, {}), "marketplace.progressive_access.public.kyc_level")
+            if kyc != "basic":
+                decision.refusals.append("%s: marketplace.progressive_access.public.kyc_level is %s; expected "
+                                         "\"basic\"" % (MARKETPLACE_PF, json.dumps(None if kyc is _MISSING else kyc)))
+    if step == 1:
+        _prepare(decision, facts, prepare_max_age_hours)
+    else:
+        _previous_step(decision, step, entries, latest, store, pfs, daily_limits, wait_days)
+    _apply_force(decision, force_reason, plan.key)
+    _gate_event(decision)
+    return decision
+
+
+def _previous_step(decision, step, entries, latest, store, pfs, daily_limits, wait_days):
+    prev_key = "marketplace_step_%d" % (step - 1)
+    prev = latest.get(prev_key)
+    if prev is None:
+        unverified = newest_entry(entries, prev_key)
+        if unverified is not None:
+            decision.refusals.append("step %d needs step %d first: its recorded activation (run %s) does not "
+                                     "match the audit trail (%s)" % (step, step - 1, unverified.get("run_id"),
+                                                                     unverified.get("audit_problem")))
+        else:
+            decision.refusals.append("step %d needs step %d first: no recorded activation of step %d"
+                                     % (step, step - 1, step - 1))
+        return
+    try:
+        missing = differences(marketplace_plan(step - 1, store, daily_limits, cumulative=True), store, pfs)
+    except ActivationError as exc:
+        missing = [str(exc)]
+    if missing:
+        decision.refusals.append("step %d (applied %s by run %s) is no longer in effect (%s); apply it again first"
+                                 % (step - 1, format_utc(prev["applied_at"]), prev.get("run_id"),
+                                    "; ".join(missing)))
+        return
+    if step in (2, 3):
+        opens = prev["applied_at"] + wait_days * DAY
+        if decision.now < opens:
+            decision.refusals.append("step %d opens %s (%s days after step %d at %s)"
+                                     % (step, format_utc(opens), _number(wait_days), step - 1,
+                                        format_utc(prev["applied_at"])))
+
+
+def evaluate_launch(mode, facts, confirm=False, approvals=None, approvers=None, waivers=None, clock_override=None,
+                    force_reason="", prepare_max_age_hours=DEFAULT_PREPARE_MAX_AGE_HOURS, verify=None):
+    """Gate and plan of the Phase 4 launch (``mode`` global or soft)."""
+    plan = launch_plan(mode)
+    now = clock_override if clock_override is not None else facts.get("now", time.time())
+    decision = Decision(plan, now)
+    _clock_event(decision, clock_override, facts.get("now"))
+    if confirm is not True:
+        decision.hard_refusals.append("the Phase 4 launch changes public access and needs an explicit "
+                                      "confirmation: nexusctl launch --confirm, or -e nexus_launch_confirm=true")
+    try:
+        store, pfs = _facts_documents(facts)
+    except ActivationError as exc:
+        decision.hard_refusals.append(str(exc))
+        _gate_event(decision)
+        return decision
+    latest = latest_entries(facts.get("activations"))
+    if _common(decision, facts, plan, store, pfs) and plan.key in latest and not decision.differences \
+            and confirm is True:
+        decision.already_applied = True
+        decision.notes.insert(0, "%s already applied at %s by run %s; nothing to do"
+                              % (plan.label, format_utc(latest[plan.key]["applied_at"]), latest[plan.key]["run_id"]))
+        _gate_event(decision)
+        return decision
+    try:
+        roles = required_roles(get_key(pfs.get(GLOBAL_PF, {}), "deployment.team_approval"))
+    except ActivationError as exc:
+        decision.hard_refusals.append(str(exc))
+        roles = None
+    if roles is not None:
+        try:
+            approved, problems = verify_approvals(approvals, approvers, roles, verify)
+        except ActivationError as exc:
+            approved, problems = [], [str(exc)]
+        decision.hard_refusals.extend(problems)
+        for item in approved:
+            decision.events.append(("LAUNCH_APPROVED", {"approver": item["name"], "role": item["role"]}))
+        if approved:
+            decision.entry_details["approvers"] = ",".join("%s:%s" % (a["name"], a["role"]) for a in approved)
+    gates = get_key(pfs.get(GLOBAL_PF, {}), "launch_gates.required_validations")
+    waived, refusals, notes = check_launch_gates(None if gates is _MISSING else gates, waivers)
+    decision.hard_refusals.extend(refusals)
+    decision.notes.extend(notes)
+    if not refusals:
+        for name, reason in waived:
+            decision.events.append(("LAUNCH_GATE_WAIVED", {"gate": name, "reason": reason}))
+        if waived:
+            decision.entry_details["waived"] = ",".join(name for name, _ in waived)
+    _prepare(decision, facts, prepare_max_age_hours)
+    _apply_force(decision, force_reason, plan.key)
+    _gate_event(decision)
+    return decision
+
+
+def evaluate_emergency(facts, clock_override=None, reason=""):
+    """The emergency switch has no gate; it only needs a flag store it can
+    change."""
+    plan = emergency_plan()
+    now = clock_override if clock_override is not None else facts.get("now", time.time())
+    decision = Decision(plan, now)
+    _clock_event(decision, clock_override, facts.get("now"))
+    try:
+        store, pfs = _facts_documents(facts)
+    except ActivationError as exc:
+        decision.hard_refusals.append(str(exc))
+        _gate_event(decision)
+        return decision
+    if _common(decision, facts, plan, store, pfs):
+        decision.entry_details["from_mode"] = store.access_mode()
+        decision.entry_details["reason"] = (reason or "").strip() or "not given"
+        if not decision.differences:
+            decision.notes.insert(0, "the emergency state already holds; the gateway is reloaded and verified")
+    _gate_event(decision)
+    return decision
+
+
+# ---------------------------------------------------------------- status
+
+def status_summary(facts, now=None, wait_days=DEFAULT_WAIT_DAYS):
+    """What `nexusctl status` shows: {phase, step, access_mode, gates,
+    flags, last_runs}, from the host's facts."""
+    now = now if now is not None else facts.get("now", time.time())
+    out = {"access_mode": None, "marketplace_phase": None, "step": 0, "step_applied_at": None, "gates": [],
+           "flags": {}, "last_runs": [], "emergency": None, "launch": None, "problems": []}
+    try:
+        store, pfs = _facts_documents(facts)
+    except ActivationError as exc:
+        out["problems"].append(str(exc))
+        store, pfs = None, {}
+    entries = facts.get("activations") or []
+    for entry in entries:
+        if isinstance(entry, dict) and not entry.get("audit_verified"):
+            out["problems"].append("state entry %s of run %s does not match the audit trail: %s"
+                                   % (entry.get("key"), entry.get("run_id"), entry.get("audit_problem")))
+    latest = latest_entries(entries)
+    if store is not None:
+        state = gateway_state(store)
+        out["access_mode"] = state["access_mode"]
+        out["marketplace_phase"] = state["marketplace_phase"]
+        out["flags"] = store.effective_all()
+        for step in STEPS:
+            key = "marketplace_step_%d" % step
+            if key not in latest:
+                break
+            try:
+                holds = not differences(marketplace_plan(step, store, cumulative=True), store, pfs)
+            except ActivationError:
+                holds = False
+            if not holds:
+                break
+            out["step"] = step
+            out["step_applied_at"] = latest[key]["applied_at"]
+        nxt = out["step"] + 1
+        if nxt in STEPS:
+            if nxt == 1:
+                refusal, _ = check_prepare_run(facts.get("runs"), now, DEFAULT_PREPARE_MAX_AGE_HOURS)
+                out["gates"].append({"step": 1, "opens": None,
+                                     "state": "open" if refusal is None else "needs a passing prepare run"})
+            elif nxt in (2, 3):
+                opens = out["step_applied_at"] + wait_days * DAY
+                out["gates"].append({"step": nxt, "opens": opens,
+                                     "state": "open" if now >= opens else "opens %s" % format_utc(opens)})
+            else:
+                out["gates"].append({"step": 4, "opens": None, "state": "open"})
+    for key in ("launch_global", "launch_soft"):
+        if key in latest and (out["launch"] is None or latest[key]["applied_at"] > out["launch"]["applied_at"]):
+            out["launch"] = latest[key]
+    out["emergency"] = latest.get("emergency")
+    out["last_runs"] = list(facts.get("runs") or [])[:5]
+    return out
+
+
+# ---------------------------------------------------------------- the gateway's answers
+
+MODE_KEYS = ("currentMode", "mode", "access_mode", "accessMode")
+
+
+def _int_or_none(value):
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def read_health(marketplace=None, launch=None, jurisdiction=None):
+    """What the gateway reports, from (status, body) answers of its health
+    endpoints (status 0: nothing answered). Tolerant of the shapes a real
+    gateway may use: a phase as a number or numeric string, the mode under
+    currentMode, mode or access_mode."""
+    seen = {}
+    if marketplace is not None:
+        status, body = marketplace
+        phase = _int_or_none(body.get("phase")) if isinstance(body, dict) else None
+        if status == 503 and phase in (None, 0):
+            phase = 0
+        elif status != 200:
+            phase = None
+        seen["marketplace_phase"] = phase
+        seen["marketplace_http"] = status
+    if launch is not None:
+        status, body = launch
+        mode = None
+        if status == 200 and isinstance(body, dict):
+            mode = next((body[k] for k in MODE_KEYS if isinstance(body.get(k), str)), None)
+        seen["access_mode"] = mode
+        seen["launch_http"] = status
+    if jurisdiction is not None:
+        status, body = jurisdiction
+        enabled = None
+        if status in (200, 503):
+            enabled = body.get("enabled") if isinstance(body, dict) and isinstance(body.get("enabled"), bool) \
+                else status == 200
+        seen["jurisdiction"] = enabled
+        seen["jurisdiction_http"] = status
+    return seen
+
+
+def gateway_mismatch(expect, seen):
+    """The expected values the gateway does not report, as [name]."""
+    return [name for name in ("marketplace_phase", "access_mode", "jurisdiction")
+            if expect.get(name) is not None and seen.get(name) != expect[name]]
+
+
+def _http_text(status):
+    return "no answer" if not status else "HTTP %d" % status
+
+
+def describe_expect(expect):
+    parts = []
+    if expect.get("marketplace_phase") is not None:
+        parts.append("marketplace phase %s" % expect["marketplace_phase"])
+    if expect.get("access_mode") is not None:
+        parts.append("access mode %s" % expect["access_mode"])
+    if expect.get("jurisdiction") is not None:
+        parts.append("jurisdiction engine %s" % ("on" if expect["jurisdiction"] else "off"))
+    return ", ".join(parts) or "nothing"
+
+
+def describe_seen(seen):
+    parts = []
+    if "marketplace_http" in seen:
+        parts.append("marketplace phase %s (%s)" % (_unknown(seen.get("marketplace_phase")),
+                                                    _http_text(seen["marketplace_http"])))
+    if "launch_http" in seen:
+        parts.append("access mode %s (%s)" % (_unknown(seen.get("access_mode")), _http_text(seen["launch_http"])))
+    if "jurisdiction_http" in seen:
+        value = seen.get("jurisdiction")
+        parts.append("jurisdiction engine %s (%s)" % ("unknown" if value is None else ("on" if value else "off"),
+                                                      _http_text(seen["jurisdiction_http"])))
+    return ", ".join(parts) or "nothing"
+
+
+def _unknown(value):
+    return "unknown" if value is None else value

@@ -1,0 +1,172 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Nexus COS platform team
+# Apache License 2.0 (see LICENSE)
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: activation_gate
+short_description: Decide whether a Nexus COS activation may run, and what it changes
+version_added: "1.0.0"
+description:
+  - Implemented as an action plugin. It reads the host's facts with
+    M(nexus_cos.launch.activation_state), decides on the controller and has the decision's
+    audit records written on the host (C(CLOCK_OVERRIDE), C(GATE_FORCED), C(LAUNCH_APPROVED),
+    C(LAUNCH_GATE_WAIVED), C(ACTIVATION_GATE)).
+  - Marketplace Phase 3 step 1 needs a passing Phase 4 prepare run no older than
+    O(prepare_max_age_hours); steps 2 and 3 open O(wait_days) after the recorded activation of
+    the step before; step 4 after step 3. Gate times come from recorded activations, each
+    cross-checked with its audit record, never from the operator.
+  - The Phase 4 launch needs O(confirm), a passing prepare run, approvals by distinct
+    approvers covering the roles of C(global-launch.yaml) C(deployment.team_approval), each
+    secret checked against its passlib hash in O(approvers), and every launch gate of the PF
+    passed or waived with a reason.
+  - A refused gate is returned with C(refused=true) and C(msg), not as a failure, so the task
+    can run with C(no_log) (approval secrets) and the play still show why.
+  - A forceable refusal is overridden by O(force_reason) (audited); the launch's confirmation,
+    approvals and PF gates are never forced.
+author: Nexus COS platform team
+extends_documentation_fragment:
+  - nexus_cos.launch.audit
+options:
+  kind:
+    description: Which activation.
+    type: str
+    choices: [marketplace, launch, emergency]
+    required: true
+  step:
+    description: Marketplace step, 1 to 4 (O(kind=marketplace)).
+    type: int
+  phase:
+    description: Marketplace phase; only 3 has steps.
+    type: int
+    default: 3
+  mode:
+    description: Launch mode (O(kind=launch)).
+    type: str
+    choices: [global, soft]
+  clock_now:
+    description:
+      - Test clock, epoch seconds or ISO 8601 UTC, used instead of the host's clock for the gates
+        and the recorded time. Audited as C(CLOCK_OVERRIDE). Empty means the host's clock.
+    type: str
+  force_reason:
+    description: Reason to force a refused gate (audited as C(GATE_FORCED)).
+    type: str
+  confirm:
+    description: The operator's confirmation of the launch.
+    type: bool
+    default: false
+  approvals:
+    description:
+      - The launch approvals, C([{name, secret}]). A missing secret is read from the file named
+        by C(NEXUS_LAUNCH_APPROVALS_FILE) or from C(NEXUS_APPROVER_<NAME>_SECRET) on the controller.
+    type: list
+    elements: raw
+  approvers:
+    description: "The inventory's approvers, C({NAME: {role, password_hash}})."
+    type: dict
+  waivers:
+    description: "Launch gates waived, C({GATE: REASON})."
+    type: dict
+  prepare_max_age_hours:
+    description: How old the passing prepare run may be.
+    type: float
+    default: 24
+  wait_days:
+    description: Days between marketplace steps 1, 2 and 3.
+    type: float
+    default: 7
+  daily_limits:
+    description: Daily NexCoin limits the PF must show, C({founders, creators, public}).
+    type: dict
+  reason:
+    description: Why the emergency switch is pulled (audited).
+    type: str
+  state_file:
+    description: The activation state file (default C(activation-state.json) in O(audit_dir)).
+    type: path
+  flag_store:
+    description: The flag store.
+    type: path
+  pf_dir:
+    description: The PF directory.
+    type: path
+  lock_path:
+    description: The deployment lock (its holder is reported).
+    type: path
+attributes:
+  check_mode:
+    support: full
+    details: The gate is evaluated; its records are not written.
+  diff_mode:
+    support: none
+'''
+
+EXAMPLES = r'''
+- name: Gate marketplace step 2
+  nexus_cos.launch.activation_gate:
+    kind: marketplace
+    step: 2
+    audit_dir: "{{ nexus_audit_dir }}"
+    audit_file: "activation-{{ nexus_run_stamp }}.log"
+    run_id: "{{ nexus_run_id }}"
+  register: gate
+
+- name: Stop if the gate refused
+  ansible.builtin.fail:
+    msg: "{{ gate.msg }}"
+  when: gate.refused
+'''
+
+RETURN = r'''
+refused:
+  description: Whether the gate refused.
+  returned: success
+  type: bool
+msg:
+  description: Why it refused (empty when open).
+  returned: success
+  type: str
+already_applied:
+  description: The activation is recorded and its flags and PF values hold; nothing to do.
+  returned: success
+  type: bool
+enable:
+  description: Flags the activation turns on.
+  returned: success
+  type: list
+disable:
+  description: Flags it turns off.
+  returned: success
+  type: list
+cascade:
+  description: Whether disabling cascades to dependants.
+  returned: success
+  type: bool
+pf_settings:
+  description: "C([{file, settings: {dotted.key: value}}]) to apply."
+  returned: success
+  type: list
+expect:
+  description: What the gateway must report afterwards, C({marketplace_phase, access_mode, jurisdiction}).
+  returned: success
+  type: dict
+entry:
+  description: The activation entry to record once the change is verified.
+  returned: success
+  type: dict
+notes:
+  description: Things the operator should know (forced gates, auctions left off, ...).
+  returned: success
+  type: list
+'''
+
+
+def main():
+    raise SystemExit("nexus_cos.launch.activation_gate runs on the controller as an action plugin")
+
+
+if __name__ == "__main__":
+    main()

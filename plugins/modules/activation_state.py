@@ -1,0 +1,412 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Nexus COS platform team
+# Apache License 2.0 (see LICENSE)
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: activation_state
+short_description: Read and record the activation state of a Nexus COS host
+version_added: "1.0.0"
+description:
+  - The host side of activation (marketplace Phase 3 steps, the Phase 4 launch, the emergency
+    switch). The decisions are made on the controller by M(nexus_cos.launch.activation_gate);
+    this module reads the facts they need and writes what they decide.
+  - C(action=query) reads, changing nothing, the flag store, the four PF files, the recorded
+    activations (each cross-checked against its audit record), a summary of recent runs from
+    the audit trail and the deployment lock's holder.
+  - C(action=flags) changes the flag store in one atomic write (all flags of an activation
+    at once, so an interrupted run leaves the store as it was before or after, never between).
+  - C(action=record) records an activation, first as an audit record
+    (C(ACTIVATION_STEP_APPLIED), or C(EMERGENCY_SWITCH)), then in the state file
+    C(activation-state.json) of the audit directory, written atomically.
+  - C(action=audit) writes O(audit_events) only (gate decisions made on the controller).
+  - C(action=flags) audits C(FLAGS_CHANGED) with each flag's new value when it changed something
+    and O(audit_file) is given.
+author: Nexus COS platform team
+extends_documentation_fragment:
+  - nexus_cos.launch.audit
+options:
+  action:
+    description: What to do.
+    type: str
+    choices: [query, flags, record, audit]
+    default: query
+  state_file:
+    description: The activation state file. Defaults to C(activation-state.json) in O(audit_dir).
+    type: path
+  flag_store:
+    description: The gateway's flag store.
+    type: path
+    default: /opt/nexus-cos/config/feature-flags.json
+  pf_dir:
+    description: Directory of the PF files.
+    type: path
+    default: /opt/nexus-cos/pfs
+  lock_path:
+    description:
+      - The deployment lock. With C(action=query) its holder is reported; with C(flags) and
+        C(record) the module refuses to act unless O(run_id) holds it.
+    type: path
+  runs_limit:
+    description: How many of the newest audit chain files C(action=query) summarizes.
+    type: int
+    default: 30
+  enable:
+    description: Flags to turn on (C(action=flags)); flags they require are turned on first.
+    type: list
+    elements: str
+    default: []
+  disable:
+    description: Flags to turn off (C(action=flags)).
+    type: list
+    elements: str
+    default: []
+  cascade:
+    description: Also turn off enabled flags that depend on a disabled one (C(action=flags)).
+    type: bool
+    default: false
+  now:
+    description: ISO 8601 time written to the flag store's C(updated) when it changes.
+    type: str
+  entry:
+    description:
+      - The activation to record (C(action=record)), as returned by the gate in C(record).
+        Keys C(key), C(applied_at), C(applied_at_utc), C(run_id), C(audit_event) and optional
+        C(forced_reason), C(clock_override), C(approvers), C(waived), C(reason), C(from_mode).
+    type: dict
+attributes:
+  check_mode:
+    support: full
+    details: C(flags) reports the change and its diff; nothing is written in check mode.
+  diff_mode:
+    support: full
+    details: C(flags) only.
+notes:
+  - Recording and audit writes are records of a run, not configuration, and report
+    C(changed=false) so that a second identical run reports no change.
+'''
+
+EXAMPLES = r'''
+- name: Read what the gate needs
+  nexus_cos.launch.activation_state:
+    audit_dir: /var/log/nexus-cos/phase4-audit
+    lock_path: /var/lock/nexus-cos-phase4-deploy.lock
+  register: facts
+
+- name: Switch the launch flags in one write
+  nexus_cos.launch.activation_state:
+    action: flags
+    enable: [PUBLIC_FULL_LAUNCH_MODE, JURISDICTION_ENGINE_ENABLED]
+    disable: [FOUNDER_BETA_MODE, PUBLIC_SOFT_LAUNCH_MODE]
+    lock_path: /var/lock/nexus-cos-phase4-deploy.lock
+    run_id: "{{ nexus_run_id }}"
+'''
+
+RETURN = r'''
+now:
+  description: The host's clock, epoch seconds (C(action=query)).
+  returned: action=query
+  type: int
+activations:
+  description: Recorded activations, oldest first, each with C(audit_verified) and C(audit_problem).
+  returned: action=query
+  type: list
+  elements: dict
+runs:
+  description:
+    - Runs found in the audit trail, newest first, C({kind, file, run_id, playbook, started, completed,
+      status, precheck_status}) (epoch seconds).
+  returned: action=query
+  type: list
+  elements: dict
+flag_store:
+  description: C({path, document, error}) of the flag store.
+  returned: action=query
+  type: dict
+pfs:
+  description: "C({NAME: {path, document, error}}) of the four PF files."
+  returned: action=query
+  type: dict
+lock:
+  description: C({holder, gone_reason}) of the deployment lock; holder null when unlocked.
+  returned: action=query and lock_path given
+  type: dict
+changes:
+  description: Flags whose C(enabled) changes, C([{name, before, after}]).
+  returned: action=flags
+  type: list
+  elements: dict
+access_mode_after:
+  description: The access mode the flag store gives after the change.
+  returned: action=flags
+  type: str
+entry:
+  description: The entry as recorded, with C(audit_seq) and C(audit_chain).
+  returned: action=record
+  type: dict
+audit_head:
+  description: The audit chain head after this module's records.
+  returned: when audited
+  type: dict
+'''
+
+import json
+import os
+import re
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.nexus_cos.launch.plugins.module_utils import (activation, audit_log, deploy_lock, flag_store,
+                                                                       nexus_config, run_audit)
+from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import write_atomic
+
+STATE_MODE = 0o640
+RUN_FILE = re.compile(r"^(deployment|activation|rollback)-([0-9]{8}T[0-9]{6}Z)[A-Za-z0-9._-]*\.log$")
+
+
+def _plain(value):
+    """JSON-safe copy of a YAML document (dates become ISO text)."""
+    if isinstance(value, dict):
+        return dict((str(k), _plain(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def read_pfs(pf_dir):
+    out = {}
+    for name in activation.PF_FILES:
+        path = os.path.join(pf_dir, name)
+        try:
+            out[name] = {"path": path, "document": _plain(nexus_config.load_yaml_file(path, path)), "error": None}
+        except nexus_config.ConfigError as exc:
+            out[name] = {"path": path, "document": None, "error": str(exc)}
+    return out
+
+
+def read_flag_store(path):
+    try:
+        return {"path": path, "document": flag_store.load(path).data, "error": None}
+    except flag_store.FlagError as exc:
+        return {"path": path, "document": None, "error": str(exc)}
+
+
+def _records(path):
+    """[(event, fields, epoch, run, seq, chain, chain_ok)] of a chain file; lines that are not records are skipped."""
+    out = []
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return out
+    for line in data.split(b"\n"):
+        if not line:
+            continue
+        try:
+            rec = audit_log.parse_record(line)
+        except audit_log.AuditFormatError:
+            continue
+        out.append((rec.event, rec.fields, rec.epoch, rec.run, rec.seq, rec.chain, rec.chain_ok()))
+    return out
+
+
+def read_runs(audit_dir, limit):
+    """Summaries of the runs in the newest ``limit`` chain files, newest first."""
+    try:
+        names = [n for n in os.listdir(audit_dir) if RUN_FILE.match(n)]
+    except OSError:
+        return []
+    names.sort(key=lambda n: (RUN_FILE.match(n).group(2), n), reverse=True)
+    runs = []
+    for name in names[:limit]:
+        by_run = {}
+        order = []
+        for event, fields, epoch, run, _, _, _ in _records(os.path.join(audit_dir, name)):
+            if run not in by_run:
+                by_run[run] = []
+                order.append(run)
+            by_run[run].append((event, fields, epoch, run))
+        for run in reversed(order):
+            summary = activation.summarize_run(by_run[run])
+            summary.update(kind=RUN_FILE.match(name).group(1), file=name)
+            runs.append(summary)
+    return runs
+
+
+def read_state(state_file):
+    """The state document, {format, activations}; empty when absent."""
+    try:
+        with open(state_file, "r", encoding="utf-8") as handle:
+            document = json.load(handle)
+    except FileNotFoundError:
+        return {"format": activation.STATE_FORMAT, "activations": []}
+    except (OSError, ValueError) as exc:
+        raise ValueError("%s: cannot read the activation state (%s); expected JSON {format, activations}. "
+                         "Move it aside to start a new one: the audit trail keeps every activation"
+                         % (state_file, exc))
+    if not isinstance(document, dict) or not isinstance(document.get("activations"), list):
+        raise ValueError("%s: expected JSON {format, activations: [...]}; move it aside to start a new one"
+                         % state_file)
+    return document
+
+
+def verify_entries(entries, audit_dir):
+    """Each entry with audit_verified / audit_problem from its audit record."""
+    cache = {}
+    out = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
+        entry = dict(entry)
+        name = entry.get("audit_file") or ""
+        problem = None
+        if not run_audit.FILE_NAME.match(name):
+            problem = "audit_file %r is not an audit chain file name" % name
+        else:
+            if name not in cache:
+                cache[name] = dict((r[4], r) for r in _records(os.path.join(audit_dir, name)))
+            record = cache[name].get(entry.get("audit_seq"))
+            if record is None:
+                problem = "no record seq %s in %s" % (entry.get("audit_seq"), name)
+            else:
+                event, fields, _, run, _, chain, chain_ok = record
+                problem = activation.check_entry_against_record(entry, fields, event, run, chain_ok)
+                if problem is None and chain != entry.get("audit_chain"):
+                    problem = "chain hash of record seq %s in %s differs from the one recorded" % (
+                        entry.get("audit_seq"), name)
+        entry["audit_verified"] = problem is None
+        entry["audit_problem"] = problem
+        out.append(entry)
+    return out
+
+
+def query(module, p, state_file):
+    out = {"changed": False, "now": int(time.time()), "audit_dir": p["audit_dir"],
+           "state_file": state_file}
+    try:
+        state = read_state(state_file)
+        out["activations"] = verify_entries(state["activations"], p["audit_dir"])
+        out["state_error"] = None
+    except ValueError as exc:
+        out["activations"] = []
+        out["state_error"] = str(exc)
+    out["runs"] = read_runs(p["audit_dir"], p["runs_limit"])
+    out["flag_store"] = read_flag_store(p["flag_store"])
+    out["pfs"] = read_pfs(p["pf_dir"])
+    if p["lock_path"]:
+        holder = deploy_lock.read_holder(p["lock_path"])
+        out["lock"] = {"holder": holder,
+                       "gone_reason": deploy_lock.gone_reason(holder, out["now"]) if holder else None}
+    module.exit_json(**out)
+
+
+def _assert_lock(module, p):
+    if p["lock_path"]:
+        try:
+            deploy_lock.assert_held(p["lock_path"], p["run_id"])
+        except deploy_lock.LockError as exc:
+            module.fail_json(msg=str(exc))
+
+
+def flags(module, p):
+    if not module.check_mode:   # a check run takes no lock
+        _assert_lock(module, p)
+    try:
+        update = flag_store.update_flags(p["flag_store"], enable=p["enable"], disable=p["disable"],
+                                         with_dependencies=True, cascade=p["cascade"], now=p["now"],
+                                         check_mode=module.check_mode)
+    except flag_store.FlagError as exc:
+        module.fail_json(msg=str(exc), details=exc.details)
+    except OSError as exc:
+        module.fail_json(msg="%s: cannot write flag store: %s" % (p["flag_store"], exc.strerror or exc))
+    if update.changed and not module.check_mode and p["audit_file"]:
+        try:
+            fields = {"flags": ",".join("%s=%s" % (c.name, "on" if c.after else "off") for c in update.plan),
+                      "access_mode": update.after.access_mode()}
+            run_audit.write(run_audit.open_audit(p), [("FLAGS_CHANGED", fields)] + run_audit.extra_events(p))
+        except (ValueError, OSError) as exc:
+            module.fail_json(msg="flags changed, but auditing it failed: %s" % exc, changed=True)
+    result = {"changed": update.changed, "changes": update.plan.as_dicts(),
+              "access_mode_before": update.before.access_mode(), "access_mode_after": update.after.access_mode()}
+    if module._diff:
+        result["diff"] = {"before": update.before_text, "after": update.after_text,
+                          "before_header": "%s (content)" % p["flag_store"],
+                          "after_header": "%s (content)" % p["flag_store"]}
+    module.exit_json(**result)
+
+
+def record(module, p, state_file):
+    entry = dict(p["entry"] or {})
+    for key in ("key", "applied_at", "applied_at_utc", "run_id", "audit_event"):
+        if key not in entry:
+            module.fail_json(msg="entry: key %s is missing; expected the entry the gate returned" % key)
+    if module.check_mode:
+        module.exit_json(changed=False, entry=entry)
+    _assert_lock(module, p)
+    if not p["audit_file"]:
+        module.fail_json(msg="audit_file is required with action=record: every activation is audited")
+    entry["audit_file"] = p["audit_file"]
+    try:
+        log = run_audit.open_audit(p)
+        written = log.records([(entry["audit_event"], activation.audit_fields(entry))] + run_audit.extra_events(p))
+        entry.update(audit_seq=written[0]["seq"], audit_chain=written[0]["chain"])
+        lock_file = state_file + ".lock"
+        with flag_store.file_lock(state_file, lock_path=lock_file):
+            state = read_state(state_file)
+            state["format"] = activation.STATE_FORMAT
+            state["activations"].append(entry)
+            write_atomic(state_file, json.dumps(state, indent=2, sort_keys=True) + "\n", mode=STATE_MODE)
+    except (ValueError, OSError, flag_store.FlagError) as exc:
+        module.fail_json(msg="recording %s in %s: %s" % (entry["key"], state_file, exc))
+    module.exit_json(changed=False, entry=entry, audit_head=written[-1])
+
+
+def audit(module, p):
+    if module.check_mode:
+        module.exit_json(changed=False)
+    try:
+        head = run_audit.write(run_audit.open_audit(p), run_audit.extra_events(p))
+    except (ValueError, OSError) as exc:
+        module.fail_json(msg="audit: %s" % exc)
+    out = {"changed": False}
+    if head:
+        out["audit_head"] = head
+    module.exit_json(**out)
+
+
+def main():
+    argument_spec = dict(
+        action=dict(type="str", choices=["query", "flags", "record", "audit"], default="query"),
+        state_file=dict(type="path"),
+        flag_store=dict(type="path", default=flag_store.DEFAULT_PATH),
+        pf_dir=dict(type="path", default="/opt/nexus-cos/pfs"),
+        lock_path=dict(type="path"),
+        runs_limit=dict(type="int", default=30),
+        enable=dict(type="list", elements="str", default=[]),
+        disable=dict(type="list", elements="str", default=[]),
+        cascade=dict(type="bool", default=False),
+        now=dict(type="str"),
+        entry=dict(type="dict"),
+    )
+    argument_spec.update(run_audit.AUDIT_ARGUMENT_SPEC)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           required_if=[("action", "record", ["entry", "run_id"]), ("action", "flags", ["run_id"])])
+    p = module.params
+    state_file = p["state_file"] or os.path.join(p["audit_dir"], activation.STATE_FILE)
+    if p["action"] == "query":
+        query(module, p, state_file)
+    elif p["action"] == "flags":
+        flags(module, p)
+    elif p["action"] == "record":
+        record(module, p, state_file)
+    else:
+        audit(module, p)
+
+
+if __name__ == "__main__":
+    main()

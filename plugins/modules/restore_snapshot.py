@@ -1,0 +1,225 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Nexus COS platform team
+# Apache License 2.0 (see LICENSE)
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: restore_snapshot
+short_description: Roll the Nexus COS flag store and PF files back to a run's snapshot
+version_added: "1.0.0"
+description:
+  - Restores the files of a snapshot taken by M(nexus_cos.launch.snapshot) byte for byte, with
+    their mode and owner, each replaced atomically; then tells the gateway to reload the flag
+    store and waits until its health endpoints report the snapshot's access mode and
+    marketplace phase.
+  - Refuses when a file changed since the snapshot by something other than the run that took
+    it (it matches neither the snapshot nor the state that run recorded), naming each file with
+    the hashes expected and found, unless O(force=true). What a forced rollback overwrites is
+    kept under the snapshot's C(displaced/) directory.
+  - Refuses, even with O(force=true), when a backup copy no longer matches its recorded hash.
+  - When every file already equals the snapshot nothing is written (the gateway is still
+    reloaded and verified), so a second rollback changes nothing.
+  - Audits C(ROLLBACK_START), C(ROLLBACK_FILE_RESTORED) per file, C(ROLLBACK_VERIFIED) or
+    C(ROLLBACK_FAILED), and C(ROLLBACK_COMPLETE) with duration and status.
+author: Nexus COS platform team
+extends_documentation_fragment:
+  - nexus_cos.launch.audit
+options:
+  snapshot:
+    description: The snapshot directory (C(<backup_dir>/<stamp>)). Give this or O(backup_dir).
+    type: path
+  backup_dir:
+    description: Directory of snapshots, searched for O(run) when O(snapshot) is not given.
+    type: path
+  run:
+    description: With O(backup_dir), the snapshot to restore, by stamp or run id; C(latest) is the newest.
+    type: str
+    default: latest
+  force:
+    description: Restore even files someone else changed since the snapshot.
+    type: bool
+    default: false
+  gateway_url:
+    description: Gateway to reload and verify. Without it the gateway is not checked.
+    type: str
+  verify_timeout:
+    description: Seconds to wait for the gateway to report the snapshot's state.
+    type: int
+    default: 30
+  lock_path:
+    description: When given, refuse unless O(run_id) holds this deployment lock.
+    type: path
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: full
+notes:
+  - In check mode nothing is written and the gateway is not contacted; with C(--diff) the
+    unified diff of every file that would change is shown.
+  - The same restore runs without Ansible on the host through C(rollback-<stamp>.sh).
+seealso:
+  - module: nexus_cos.launch.snapshot
+'''
+
+EXAMPLES = r'''
+- name: Roll back to the newest snapshot
+  nexus_cos.launch.restore_snapshot:
+    backup_dir: "{{ nexus_backup_dir }}"
+    gateway_url: "{{ nexus_gateway_url }}"
+    lock_path: "{{ nexus_lock_path }}"
+    audit_dir: "{{ nexus_audit_dir }}"
+    audit_file: "rollback-{{ nexus_run_stamp }}.log"
+    run_id: "{{ nexus_run_id }}"
+
+- name: Roll back a named run's snapshot even over someone else's changes
+  nexus_cos.launch.restore_snapshot:
+    snapshot: /opt/nexus-cos/backups/phase4/20260115T103045Z
+    force: true
+    gateway_url: http://localhost:4000
+'''
+
+RETURN = r'''
+changed:
+  description: Whether files were (or in check mode would be) restored.
+  returned: always
+  type: bool
+state:
+  description: C(restored) or C(already-restored) (every file already equalled the snapshot).
+  returned: success
+  type: str
+restored:
+  description: Paths restored (written or removed).
+  returned: always
+  type: list
+  elements: str
+forced:
+  description: Paths restored over changes by someone else (O(force=true)).
+  returned: success
+  type: list
+  elements: str
+files:
+  description: Each file of the snapshot with its status before the rollback (unchanged, restore, conflict).
+  returned: success
+  type: list
+  elements: dict
+snapshot:
+  description: The snapshot directory used.
+  returned: always
+  type: str
+snapshot_run_id:
+  description: Run id of the run that took the snapshot.
+  returned: success
+  type: str
+displaced:
+  description: Directory holding what the rollback replaced or removed.
+  returned: when files were restored
+  type: str
+verify:
+  description: What the gateway answered, C({reload, access_mode, marketplace_phase, elapsed_ms}), or C({skipped}).
+  returned: success
+  type: dict
+conflicts:
+  description: On refusal, each file changed by someone else, C({path, expected, found}).
+  returned: on refusal
+  type: list
+  elements: dict
+audit_head:
+  description: The audit chain head after this module's records.
+  returned: when audited and not in check mode
+  type: dict
+'''
+
+import difflib
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.nexus_cos.launch.plugins.module_utils import deploy_lock, run_audit, snapshot
+
+MAX_DIFF_BYTES = 256 * 1024
+
+
+def _text(data):
+    if data is None:
+        return ""
+    if len(data) > MAX_DIFF_BYTES or b"\0" in data:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def _diffs(plans, force):
+    out = []
+    for plan in plans:
+        if plan.status == "unchanged" or (plan.status == "conflict" and not force):
+            continue
+        before, after = _text(plan.current_bytes()), _text(plan.target_bytes())
+        if before is None or after is None:
+            out.append({"prepared": "%s: binary or large file differs; restored byte for byte" % plan.path})
+            continue
+        text = "".join(difflib.unified_diff(
+            before.splitlines(True), after.splitlines(True),
+            "%s (now)" % plan.path if plan.current["exists"] else "/dev/null",
+            "%s (snapshot)" % plan.path if plan.entry["exists"] else "/dev/null"))
+        out.append({"prepared": text})
+    return out
+
+
+def main():
+    argument_spec = dict(
+        snapshot=dict(type="path"),
+        backup_dir=dict(type="path"),
+        run=dict(type="str", default="latest"),
+        force=dict(type="bool", default=False),
+        gateway_url=dict(type="str"),
+        verify_timeout=dict(type="int", default=30),
+        lock_path=dict(type="path"),
+    )
+    argument_spec.update(run_audit.AUDIT_ARGUMENT_SPEC)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           required_one_of=[("snapshot", "backup_dir")],
+                           mutually_exclusive=[("snapshot", "backup_dir")])
+    p = module.params
+    out = dict(changed=False, restored=[], snapshot=p["snapshot"])
+    if p["verify_timeout"] < 0:
+        module.fail_json(msg="verify_timeout must be 0 or more seconds, got %d" % p["verify_timeout"], **out)
+    try:
+        log = None if module.check_mode else run_audit.open_audit(p)
+        extra = run_audit.extra_events(p)
+        snapshot_dir = p["snapshot"] or snapshot.find_snapshot(p["backup_dir"], p["run"])
+        out["snapshot"] = snapshot_dir
+        if p["lock_path"] and not module.check_mode:
+            deploy_lock.assert_held(p["lock_path"], p["run_id"])
+        if module._diff:
+            _, plans = snapshot.plan_restore(snapshot_dir)
+            diffs = _diffs(plans, p["force"])
+        try:
+            result = snapshot.restore(snapshot_dir, force=p["force"], check_mode=module.check_mode,
+                                      gateway_url=p["gateway_url"], verify_timeout=p["verify_timeout"],
+                                      audit=log, via="ansible")
+        finally:
+            head = run_audit.write(log, extra)
+    except snapshot.RollbackRefused as exc:
+        module.fail_json(msg=str(exc), conflicts=exc.conflicts, tampered=exc.tampered, **out)
+    except snapshot.RollbackVerifyFailed as exc:
+        out.update(changed=bool(exc.result.get("restored")), restored=exc.result.get("restored", []),
+                   seen=exc.seen)
+        module.fail_json(msg="files restored, but %s" % exc, **out)
+    except (snapshot.SnapshotError, deploy_lock.LockError) as exc:
+        module.fail_json(msg=str(exc), **out)
+    except (OSError, ValueError) as exc:
+        module.fail_json(msg="rollback of %s: %s" % (out["snapshot"], exc), **out)
+    out.update(result)
+    if module._diff:
+        out["diff"] = diffs
+    if head:
+        out["audit_head"] = head
+    module.exit_json(**out)
+
+
+if __name__ == "__main__":
+    main()

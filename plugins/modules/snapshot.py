@@ -1,0 +1,291 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Nexus COS platform team
+# Apache License 2.0 (see LICENSE)
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: snapshot
+short_description: Snapshot the Nexus COS flag store and PF files and write the run's rollback
+version_added: "1.0.0"
+description:
+  - Copies each file a launch run may touch into C(<backup_dir>/<stamp>/files/) with its
+    sha256, mode and owner, records the gateway state they produce (access mode, marketplace
+    phase), and writes C(snapshot.json) last, so a snapshot with a manifest is complete.
+  - In the same execution writes the rollback command's runtime under C(<backup_dir>/<stamp>/lib/),
+    the rollback shell script C(<audit_dir>/rollback-<stamp>.sh) (0750) and the rollback
+    playbook C(<audit_dir>/rollback-<stamp>.yml) (0640), and audits C(SNAPSHOT_CREATED) and
+    C(ROLLBACK_SCRIPT_GENERATED).
+  - With O(record=after), records the state the run left the files in (C(after.json)), so a
+    rollback can tell the run's own changes from anyone else's. Activation runs do this at
+    their end; a run that changes nothing does not need to.
+  - The companion action plugin fills O(runtime_files) from the collection on the controller.
+  - Rollback rules and the snapshot layout are in docs/rollback.md.
+author: Nexus COS platform team
+extends_documentation_fragment:
+  - nexus_cos.launch.audit
+options:
+  files:
+    description: Absolute paths of the files to snapshot. A missing file is recorded as absent.
+    type: list
+    elements: path
+    default:
+      - /opt/nexus-cos/config/feature-flags.json
+      - /opt/nexus-cos/pfs/marketplace-phase3.yaml
+      - /opt/nexus-cos/pfs/global-launch.yaml
+      - /opt/nexus-cos/pfs/founder-public-transition.yaml
+      - /opt/nexus-cos/pfs/jurisdiction-engine.yaml
+  flag_store:
+    description:
+      - Which of O(files) is the flag store; the gateway state before the run is computed from
+        it. Default the one named C(feature-flags.json).
+    type: path
+  backup_dir:
+    description: Directory of snapshots; this one goes to C(<backup_dir>/<stamp>).
+    type: path
+    default: /opt/nexus-cos/backups/phase4
+  stamp:
+    description: UTC stamp of the run (C(20260115T103045Z)). Default the stamp that starts O(run_id).
+    type: str
+  gateway_url:
+    description: Gateway base URL, recorded in the manifest for the rollback.
+    type: str
+  record:
+    description:
+      - C(before) takes the snapshot (a complete snapshot of the same run is kept as it is).
+      - C(after) records the current state of the snapshot's files in C(after.json).
+    type: str
+    choices: [before, after]
+    default: before
+  rollback_script:
+    description: Content of C(rollback-<stamp>.sh), rendered on the controller. Not written when omitted.
+    type: str
+  rollback_playbook:
+    description: Content of C(rollback-<stamp>.yml), rendered on the controller. Not written when omitted.
+    type: str
+  runtime_files:
+    description:
+      - Files of the rollback command, a mapping of path under C(lib/) to content. Filled in by the
+        action plugin.
+    type: dict
+    default: {}
+attributes:
+  check_mode:
+    support: full
+  diff_mode:
+    support: none
+notes:
+  - A snapshot and its rollback files are records of a run, not configuration, so the module
+    reports C(changed=false) and a second run of a play shows no change.
+  - Backup copies are written 0640 in 0750 directories whatever the source's mode; the source's
+    mode and owner are recorded and restored by a rollback.
+seealso:
+  - module: nexus_cos.launch.restore_snapshot
+'''
+
+EXAMPLES = r'''
+- name: Snapshot before changing anything, and render the rollback
+  nexus_cos.launch.snapshot:
+    files:
+      - "{{ nexus_flag_store }}"
+      - "{{ nexus_pf_dir }}/marketplace-phase3.yaml"
+    backup_dir: "{{ nexus_backup_dir }}"
+    stamp: "{{ nexus_run_stamp }}"
+    gateway_url: "{{ nexus_gateway_url }}"
+    rollback_script: "{{ lookup('ansible.builtin.template', 'rollback.sh.j2') }}"
+    rollback_playbook: "{{ lookup('ansible.builtin.template', 'rollback.yml.j2') }}"
+    audit_dir: "{{ nexus_audit_dir }}"
+    audit_file: "deployment-{{ nexus_run_stamp }}.log"
+    run_id: "{{ nexus_run_id }}"
+
+- name: At the end of an activation run, record what it changed
+  nexus_cos.launch.snapshot:
+    record: after
+    backup_dir: "{{ nexus_backup_dir }}"
+    stamp: "{{ nexus_run_stamp }}"
+    audit_file: "activation-{{ nexus_run_stamp }}.log"
+    run_id: "{{ nexus_run_id }}"
+'''
+
+RETURN = r'''
+snapshot_dir:
+  description: The snapshot directory.
+  returned: always
+  type: str
+  sample: /opt/nexus-cos/backups/phase4/20260115T103045Z
+manifest_sha256:
+  description: sha256 of C(snapshot.json) (also on the C(SNAPSHOT_CREATED) record).
+  returned: when the snapshot exists (not in check mode)
+  type: str
+files:
+  description: Each file as snapshotted, C({path, exists, sha256, size, mode, uid, gid, copy}).
+  returned: always
+  type: list
+  elements: dict
+gateway:
+  description: Gateway state the snapshot restores, C({access_mode, marketplace_phase}).
+  returned: with record=before
+  type: dict
+  sample: {access_mode: founder_beta, marketplace_phase: 0}
+rollback_script:
+  description: Path of the rollback shell script on the host.
+  returned: when O(rollback_script) is given
+  type: str
+  sample: /var/log/nexus-cos/phase4-audit/rollback-20260115T103045Z.sh
+rollback_playbook:
+  description: Path of the rollback playbook on the host.
+  returned: when O(rollback_playbook) is given
+  type: str
+after:
+  description: The state recorded in C(after.json).
+  returned: with record=after
+  type: list
+  elements: dict
+audit_head:
+  description: The audit chain head after this module's records.
+  returned: when audited
+  type: dict
+'''
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, run_audit, snapshot
+from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import write_atomic
+
+DEFAULT_FILES = [
+    "/opt/nexus-cos/config/feature-flags.json",
+    "/opt/nexus-cos/pfs/marketplace-phase3.yaml",
+    "/opt/nexus-cos/pfs/global-launch.yaml",
+    "/opt/nexus-cos/pfs/founder-public-transition.yaml",
+    "/opt/nexus-cos/pfs/jurisdiction-engine.yaml",
+]
+
+
+def _write_if_different(path, content, mode):
+    """Rollback files are rewritten only when their content differs."""
+    data = content.encode("utf-8")
+    try:
+        with open(path, "rb") as handle:
+            if handle.read() == data and (os.stat(path).st_mode & 0o7777) == mode:
+                return
+    except FileNotFoundError:
+        pass
+    write_atomic(path, data, mode=mode)
+
+
+def _stamp(params):
+    if params["stamp"]:
+        return params["stamp"]
+    run_id = params.get("run_id") or ""
+    return run_id[:16]
+
+
+def main():
+    argument_spec = dict(
+        files=dict(type="list", elements="path", default=list(DEFAULT_FILES)),
+        flag_store=dict(type="path"),
+        backup_dir=dict(type="path", default="/opt/nexus-cos/backups/phase4"),
+        stamp=dict(type="str"),
+        gateway_url=dict(type="str"),
+        record=dict(type="str", choices=["before", "after"], default="before"),
+        rollback_script=dict(type="str"),
+        rollback_playbook=dict(type="str"),
+        runtime_files=dict(type="dict", default={}),
+    )
+    argument_spec.update(run_audit.AUDIT_ARGUMENT_SPEC)
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
+                           required_one_of=[("stamp", "run_id")])
+    p = module.params
+    stamp = _stamp(p)
+    snapshot_dir = os.path.join(p["backup_dir"], stamp)
+    out = dict(changed=False, snapshot_dir=snapshot_dir)
+    try:
+        snapshot.check_stamp(stamp)
+        log = None if module.check_mode else run_audit.open_audit(p)
+        extra = run_audit.extra_events(p)
+    except (ValueError, snapshot.SnapshotError) as exc:
+        module.fail_json(msg="snapshot: %s" % exc, **out)
+
+    try:
+        if p["record"] == "after":
+            if module.check_mode:
+                manifest = snapshot.load(snapshot_dir)
+                after = [dict(path=e["path"], **snapshot.current_state(e["path"])) for e in manifest["files"]]
+            else:
+                after = snapshot.record_after(snapshot_dir)["files"]
+            out["after"] = after
+            out["files"] = after
+            events = [("SNAPSHOT_AFTER_RECORDED", {"dir": snapshot_dir, "files": len(after),
+                                                   "changed_files": ",".join(_changed(snapshot_dir, after))})]
+        else:
+            if not p["run_id"]:
+                module.fail_json(msg="snapshot: run_id is required to take a snapshot", **out)
+            if module.check_mode:
+                manifest = _preview(p, stamp)
+            else:
+                manifest = snapshot.take(p["files"], p["backup_dir"], p["run_id"], stamp,
+                                         gateway_url=p["gateway_url"], runtime_files=p["runtime_files"],
+                                         flag_store_path=p["flag_store"])
+                out["manifest_sha256"] = snapshot.manifest_sha256(snapshot_dir)
+            out["files"] = manifest["files"]
+            out["gateway"] = manifest["gateway"]
+            events = [("SNAPSHOT_CREATED", {"dir": snapshot_dir, "files": len(manifest["files"]),
+                                            "manifest_sha256": out.get("manifest_sha256", "check-mode"),
+                                            "access_mode": manifest["gateway"].get("access_mode") or "unknown",
+                                            "marketplace_phase": _phase(manifest)})]
+            generated = {}
+            for key, suffix, mode in (("rollback_script", "sh", 0o750), ("rollback_playbook", "yml", 0o640)):
+                if p[key] is None:
+                    continue
+                path = os.path.join(p["audit_dir"], "rollback-%s.%s" % (stamp, suffix))
+                out[key] = generated[key] = path
+                if not module.check_mode:
+                    audit_log.ensure_audit_dir(p["audit_dir"])
+                    _write_if_different(path, p[key], mode)
+            if generated:
+                events.append(("ROLLBACK_SCRIPT_GENERATED",
+                               {"script": generated.get("rollback_script", "-"),
+                                "playbook": generated.get("rollback_playbook", "-")}))
+        head = run_audit.write(log, events + extra)
+    except snapshot.SnapshotError as exc:
+        module.fail_json(msg="snapshot: %s" % exc, **out)
+    except (OSError, ValueError) as exc:
+        module.fail_json(msg="snapshot %s: %s" % (snapshot_dir, exc), **out)
+    if head:
+        out["audit_head"] = head
+    module.exit_json(**out)
+
+
+def _phase(manifest):
+    phase = manifest["gateway"].get("marketplace_phase")
+    return "unknown" if phase is None else phase
+
+
+def _changed(snapshot_dir, after):
+    before = dict((e["path"], e.get("sha256") if e["exists"] else None)
+                  for e in snapshot.load(snapshot_dir)["files"])
+    return [a["path"] for a in after if (a["sha256"] if a["exists"] else None) != before.get(a["path"])]
+
+
+def _preview(p, stamp):
+    """What take() would record, without writing anything (check mode)."""
+    snapshot_dir = os.path.join(p["backup_dir"], stamp)
+    if os.path.exists(os.path.join(snapshot_dir, snapshot.SNAPSHOT_FILE)):
+        return snapshot.load(snapshot_dir)
+    files, gateway = [], {"access_mode": None, "marketplace_phase": None}
+    store = p["flag_store"] or next((f for f in p["files"] if os.path.basename(f) == snapshot.FLAG_STORE_NAME),
+                                    None)
+    for path in p["files"]:
+        data, st = snapshot.read_regular(path)
+        files.append({"path": path, "exists": data is not None,
+                      "sha256": snapshot.sha256_bytes(data) if data is not None else None})
+        if store and os.path.normpath(store) == os.path.normpath(path):
+            gateway = snapshot.gateway_state(data, path)
+    return {"files": files, "gateway": gateway}
+
+
+if __name__ == "__main__":
+    main()

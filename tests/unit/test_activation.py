@@ -1,0 +1,652 @@
+"""Activation decisions (module_utils/activation.py): the clock, the gates of
+the marketplace steps and the launch, approvals, waivers and the audit
+cross-check. Facts are built here the way module activation_state returns
+them; no host is involved."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+from passlib.hash import pbkdf2_sha256, sha512_crypt
+
+from ansible_collections.nexus_cos.launch.plugins.module_utils import activation as act
+
+DAY = 86400
+T0 = 1795862400            # 2026-11-28 10:40:00 UTC
+T_STEP1 = 1795861800       # 2026-11-28 10:30:00 UTC
+
+
+def flag(enabled=False, requires=()):
+    return {"enabled": enabled, "description": "test", "type": "boolean", "default": False,
+            "category": "test", "requires": list(requires)}
+
+
+def store_doc(**overrides):
+    flags = {
+        "JURISDICTION_ENGINE_ENABLED": flag(),
+        "MARKETPLACE_PHASE2_ENABLED": flag(),
+        "MARKETPLACE_PHASE3_ENABLED": flag(requires=["MARKETPLACE_PHASE2_ENABLED"]),
+        "FOUNDER_BETA_MODE": flag(True),
+        "PUBLIC_SOFT_LAUNCH_MODE": flag(),
+        "PUBLIC_FULL_LAUNCH_MODE": flag(),
+    }
+    for name, enabled in overrides.items():
+        flags[name]["enabled"] = enabled
+    return {"version": "1.0.0", "updated": "2026-01-01T00:00:00Z", "feature_flags": flags, "access_modes": {}}
+
+
+def pf_docs():
+    return {
+        "marketplace-phase3.yaml": {
+            "marketplace": {
+                "phase": 3, "enabled": False, "trading": False,
+                "trading_features": {"peer_to_peer": {"enabled": False}, "fixed_price_listings": {"enabled": False},
+                                     "auction_system": {"enabled": False}},
+                "progressive_access": {
+                    "founders": {"enabled": False, "daily_transaction_limit": 10000},
+                    "creators": {"enabled": False, "daily_transaction_limit": 5000},
+                    "public": {"enabled": False, "daily_transaction_limit": 1000, "kyc_level": "basic"}}},
+            "controls": {"wallet_limits": {"enabled": True}}},
+        "global-launch.yaml": {
+            "launch_gates": {"required_validations": [{"name": "infrastructure_capacity", "status": "passed"},
+                                                      {"name": "security_audit", "status": "pending"}]},
+            "feature_flags": {"public_signup": False, "founder_mode": True, "soft_launch_mode": False,
+                              "full_public_mode": False, "component_visibility": {"signup_form": False}},
+            "visibility_control": {"seo_enabled": False},
+            "deployment": {"team_approval": "founder_and_technical_lead"}},
+        "founder-public-transition.yaml": {
+            "transition_phases": {"founder": {"active": True}, "public_soft": {"active": False},
+                                  "public_full": {"active": False}},
+            "feature_flags": {"transition_control": {"founder_mode": True, "soft_launch_mode": False,
+                                                     "full_public_mode": False}}},
+        "jurisdiction-engine.yaml": {"jurisdiction_engine": {"regions": {}}},
+    }
+
+
+def prepare_run(completed=T0 - 3600, status="success", precheck="pass", **extra):
+    run = {"kind": "deployment", "file": "deployment-20261128T093000Z.log", "run_id": "20261128T093000Z-aaaaaa",
+           "playbook": "phase4", "started": T0 - 7200, "completed": completed, "status": status,
+           "precheck_status": precheck}
+    run.update(extra)
+    return run
+
+
+def facts(store=None, pfs=None, activations=(), runs=None, now=T0):
+    return {"now": now, "audit_dir": "/var/log/nexus-cos/phase4-audit",
+            "flag_store": {"path": "/opt/nexus-cos/config/feature-flags.json", "document": store or store_doc(),
+                           "error": None},
+            "pfs": {name: {"document": doc} for name, doc in (pfs or pf_docs()).items()},
+            "activations": list(activations), "runs": [prepare_run()] if runs is None else runs}
+
+
+def entry(key, applied_at, verified=True, run_id="20261128T103000Z-bbbbbb"):
+    return {"key": key, "applied_at": applied_at, "run_id": run_id, "audit_verified": verified,
+            "audit_problem": None if verified else "no record seq 9 in activation-x.log"}
+
+
+def after_step(step):
+    """Flag store and PF documents as they are once steps 1..step ran."""
+    store = store_doc(MARKETPLACE_PHASE2_ENABLED=True, MARKETPLACE_PHASE3_ENABLED=True)
+    pfs = pf_docs()
+    m = pfs["marketplace-phase3.yaml"]["marketplace"]
+    m["enabled"] = True
+    m["progressive_access"]["founders"]["enabled"] = True
+    if step >= 2:
+        m["trading_features"]["fixed_price_listings"]["enabled"] = True
+        m["progressive_access"]["creators"]["enabled"] = True
+    if step >= 3:
+        m["trading_features"]["peer_to_peer"]["enabled"] = True
+        m["trading"] = True
+        m["progressive_access"]["public"]["enabled"] = True
+    return store, pfs
+
+
+# ---------------------------------------------------------------- the clock
+
+@pytest.mark.parametrize("value, expected", [
+    (T0, T0),
+    (float(T0) + 0.5, T0 + 0.5),
+    (str(T0), T0),
+    ("2026-11-28T10:40:00Z", T0),
+    ("2026-11-28T10:40:00+00:00", T0),
+    ("2026-11-28T11:40:00+01:00", T0),
+    ("2026-11-28T10:40:00", T0),            # no zone: UTC
+    ("2026-11-28 10:40:00z", T0),
+])
+def test_clock_accepts_epoch_and_iso(value, expected):
+    assert act.parse_clock(value) == expected
+
+
+@pytest.mark.parametrize("value", [None, "", "   "])
+def test_empty_clock_means_no_override(value):
+    assert act.parse_clock(value) is None
+
+
+@pytest.mark.parametrize("value, fragment", [
+    (True, "expected epoch seconds"),
+    ("next tuesday", "is not epoch seconds or an ISO 8601 time"),
+    (T0 * 1000, "milliseconds"),
+    ("12", "not a plausible time"),
+])
+def test_bad_clock_names_the_variable(value, fragment):
+    with pytest.raises(act.ActivationError) as exc:
+        act.parse_clock(value)
+    assert str(exc.value).startswith("nexus_clock_now: ")
+    assert fragment in str(exc.value)
+
+
+def test_time_formats():
+    assert act.format_utc(T_STEP1) == "2026-11-28 10:30 UTC"
+    assert act.iso_utc(T_STEP1) == "2026-11-28T10:30:00Z"
+    assert act.audit_epoch("2026-11-28 10:30:00") == T_STEP1
+
+
+# ---------------------------------------------------------------- marketplace gates
+
+def test_step1_open_with_a_recent_passing_prepare_run():
+    d = act.evaluate_marketplace(1, facts())
+    assert d.open and not d.already_applied
+    assert d.as_dict()["enable"] == ["MARKETPLACE_PHASE2_ENABLED", "MARKETPLACE_PHASE3_ENABLED"]
+    assert d.settings == {"marketplace-phase3.yaml": {"marketplace.enabled": True,
+                                                      "marketplace.progressive_access.founders.enabled": True}}
+    assert d.expect == {"access_mode": "founder_beta", "marketplace_phase": 3}
+    assert [c["name"] for c in d.flag_changes] == ["MARKETPLACE_PHASE2_ENABLED", "MARKETPLACE_PHASE3_ENABLED"]
+    assert d.events[-1] == ("ACTIVATION_GATE", {"activation": "marketplace_step_1", "status": "open"})
+
+
+def test_step1_refused_without_prepare_run():
+    d = act.evaluate_marketplace(1, facts(runs=[]))
+    assert not d.open
+    assert d.message() == ("no completed Phase 4 prepare run with prechecks found in /var/log/nexus-cos/phase4-audit; "
+                           "run ansible-playbook playbooks/phase4.yml (nexusctl deploy) first; " + act.FORCE_HINT)
+    assert d.events[-1][1]["status"] == "refused"
+
+
+def test_step1_refused_when_newest_prepare_run_failed():
+    runs = [prepare_run(status="failed", precheck="fail", run_id="new"), prepare_run(run_id="old")]
+    d = act.evaluate_marketplace(1, facts(runs=runs))
+    assert "the newest Phase 4 prepare run new" in d.message()
+    assert "PRECHECK_COMPLETE status=fail" in d.message()
+
+
+def test_prepare_run_search_skips_incomplete_and_other_runs():
+    runs = [prepare_run(completed=None, status=None, run_id="killed"),
+            dict(prepare_run(run_id="activation"), kind="activation", playbook="marketplace"),
+            prepare_run(precheck=None, run_id="validate-only"),
+            prepare_run(run_id="good")]
+    refusal, evidence = act.check_prepare_run(runs, T0, 24)
+    assert refusal is None and evidence["run_id"] == "good"
+
+
+def test_prepare_run_too_old():
+    refusal, _ = act.check_prepare_run([prepare_run(completed=T0 - 30 * 3600)], T0, 24)
+    assert refusal == ("the newest passing Phase 4 prepare run 20261128T093000Z-aaaaaa finished 2026-11-27 04:40 UTC, "
+                       "30 h before now; expected one within 24 h (activation_gate_prepare_max_age_hours); run "
+                       "ansible-playbook playbooks/phase4.yml (nexusctl deploy) again")
+    assert act.check_prepare_run([prepare_run(completed=T0 - 30 * 3600)], T0, 48)[0] is None
+
+
+def test_step2_refused_before_seven_days_with_the_open_date():
+    store, pfs = after_step(1)
+    f = facts(store, pfs, [entry("marketplace_step_1", T_STEP1)], now=T_STEP1 + 7 * DAY - 1)
+    d = act.evaluate_marketplace(2, f)
+    assert d.message() == ("step 2 opens 2026-12-05 10:30 UTC (7 days after step 1 at 2026-11-28 10:30 UTC); "
+                           "force it with -e activation_force_reason=TEXT")
+
+
+def test_step2_opens_at_seven_days_and_with_an_injected_clock():
+    store, pfs = after_step(1)
+    f = facts(store, pfs, [entry("marketplace_step_1", T_STEP1)], now=T_STEP1 + 60)
+    assert act.evaluate_marketplace(2, dict(f, now=T_STEP1 + 7 * DAY)).open
+    d = act.evaluate_marketplace(2, f, clock_override=T_STEP1 + 8 * DAY)
+    assert d.open
+    assert d.events[0] == ("CLOCK_OVERRIDE", {"now": "2026-12-06T10:30:00Z", "host_now": "2026-11-28T10:31:00Z"})
+    assert d.now == T_STEP1 + 8 * DAY
+
+
+def test_wait_days_is_a_parameter():
+    store, pfs = after_step(1)
+    f = facts(store, pfs, [entry("marketplace_step_1", T_STEP1)], now=T_STEP1 + 2 * DAY)
+    assert act.evaluate_marketplace(2, f, wait_days=1).open
+    assert "(3 days after step 1" in act.evaluate_marketplace(2, f, wait_days=3).message()
+
+
+def test_step3_counts_from_step2_and_step4_only_needs_step3():
+    store, pfs = after_step(2)
+    entries = [entry("marketplace_step_1", T_STEP1), entry("marketplace_step_2", T_STEP1 + 8 * DAY)]
+    d = act.evaluate_marketplace(3, facts(store, pfs, entries, now=T_STEP1 + 10 * DAY))
+    assert d.message().startswith("step 3 opens 2026-12-13 10:30 UTC (7 days after step 2 at 2026-12-06 10:30 UTC)")
+    store, pfs = after_step(3)
+    entries.append(entry("marketplace_step_3", T_STEP1 + 15 * DAY))
+    assert act.evaluate_marketplace(4, facts(store, pfs, entries, now=T_STEP1 + 15 * DAY + 1)).open
+
+
+def test_step_needs_the_previous_one_recorded():
+    store, pfs = after_step(1)
+    d = act.evaluate_marketplace(2, facts(store, pfs, [], now=T0 + 30 * DAY))
+    assert d.message() == "step 2 needs step 1 first: no recorded activation of step 1; " + act.FORCE_HINT
+
+
+def test_the_operators_word_is_not_enough_the_audit_record_must_match():
+    store, pfs = after_step(1)
+    d = act.evaluate_marketplace(2, facts(store, pfs, [entry("marketplace_step_1", T_STEP1, verified=False)],
+                                          now=T0 + 30 * DAY))
+    assert "does not match the audit trail (no record seq 9 in activation-x.log)" in d.message()
+
+
+def test_previous_step_rolled_back_is_not_in_effect():
+    store, pfs = after_step(0)[0], pf_docs()
+    store = store_doc()   # flags back off: step 1 was rolled back
+    d = act.evaluate_marketplace(2, facts(store, pfs, [entry("marketplace_step_1", T_STEP1)], now=T0 + 30 * DAY))
+    assert "step 1 (applied 2026-11-28 10:30 UTC by run 20261128T103000Z-bbbbbb) is no longer in effect" in d.message()
+    assert "flag MARKETPLACE_PHASE3_ENABLED is off, expected on" in d.message()
+
+
+def test_force_needs_a_reason_and_is_audited():
+    store, pfs = after_step(1)
+    f = facts(store, pfs, [entry("marketplace_step_1", T_STEP1)], now=T_STEP1 + DAY)
+    assert not act.evaluate_marketplace(2, f, force_reason="   ").open
+    d = act.evaluate_marketplace(2, f, force_reason=" creators onboarded early ")
+    assert d.open
+    forced = [e for e in d.events if e[0] == "GATE_FORCED"]
+    assert forced == [("GATE_FORCED", {"gate": "marketplace_step_2", "reason": "creators onboarded early",
+                                       "refusal": "step 2 opens 2026-12-05 10:30 UTC (7 days after step 1 at "
+                                                  "2026-11-28 10:30 UTC)"})]
+    assert d.entry_details["forced_reason"] == "creators onboarded early"
+
+
+def test_force_reason_on_an_open_gate_forces_nothing():
+    d = act.evaluate_marketplace(1, facts(), force_reason="because")
+    assert d.open and not d.forced
+    assert not [e for e in d.events if e[0] == "GATE_FORCED"]
+
+
+def test_already_applied_step_is_a_no_op_even_when_its_gate_would_refuse():
+    store, pfs = after_step(1)
+    d = act.evaluate_marketplace(1, facts(store, pfs, [entry("marketplace_step_1", T_STEP1)], runs=[]))
+    assert d.open and d.already_applied and not d.flag_changes and not d.differences
+    assert d.notes[0].startswith("marketplace step 1 already applied at 2026-11-28 10:30 UTC")
+
+
+def test_flags_holding_without_a_record_are_applied_and_recorded():
+    store, pfs = after_step(1)
+    d = act.evaluate_marketplace(1, facts(store, pfs, []))
+    assert d.open and not d.already_applied and not d.differences
+
+
+def test_daily_limit_must_match_the_table():
+    pfs = pf_docs()
+    pfs["marketplace-phase3.yaml"]["marketplace"]["progressive_access"]["founders"]["daily_transaction_limit"] = 8000
+    d = act.evaluate_marketplace(1, facts(pfs=pfs))
+    assert d.message().startswith("marketplace-phase3.yaml: marketplace.progressive_access.founders."
+                                  "daily_transaction_limit is 8000; expected 10000 NexCoin for founders "
+                                  "(activation_gate_daily_limits.founders)")
+    assert act.evaluate_marketplace(1, facts(pfs=pfs), daily_limits={"founders": 8000}).open
+
+
+def test_step3_needs_basic_kyc():
+    store, pfs = after_step(2)
+    pfs["marketplace-phase3.yaml"]["marketplace"]["progressive_access"]["public"]["kyc_level"] = "none"
+    entries = [entry("marketplace_step_1", T_STEP1), entry("marketplace_step_2", T_STEP1 + 8 * DAY)]
+    d = act.evaluate_marketplace(3, facts(store, pfs, entries, now=T_STEP1 + 16 * DAY))
+    assert "kyc_level is \"none\"; expected \"basic\"" in d.message()
+
+
+def test_step3_settings():
+    store, pfs = after_step(2)
+    entries = [entry("marketplace_step_1", T_STEP1), entry("marketplace_step_2", T_STEP1 + 8 * DAY)]
+    d = act.evaluate_marketplace(3, facts(store, pfs, entries, now=T_STEP1 + 16 * DAY))
+    assert d.open
+    assert d.settings["marketplace-phase3.yaml"] == {
+        "marketplace.trading_features.peer_to_peer.enabled": True, "marketplace.trading": True,
+        "marketplace.progressive_access.public.enabled": True, "controls.wallet_limits.enabled": True}
+
+
+def test_step4_leaves_auctions_off_until_phase4_is_live():
+    store, pfs = after_step(3)
+    entries = [entry("marketplace_step_%d" % n, T_STEP1 + n * 8 * DAY) for n in (1, 2, 3)]
+    d = act.evaluate_marketplace(4, facts(store, pfs, entries, now=T_STEP1 + 40 * DAY))
+    assert d.open and "auction_system.enabled" not in str(d.settings)
+    assert any(n.startswith("auctions stay off") for n in d.notes)
+    store["feature_flags"]["PUBLIC_FULL_LAUNCH_MODE"]["enabled"] = True
+    d = act.evaluate_marketplace(4, facts(store, pfs, entries, now=T_STEP1 + 40 * DAY))
+    assert d.settings["marketplace-phase3.yaml"] == {"marketplace.trading_features.auction_system.enabled": True}
+    assert d.expect == {"access_mode": "public_full", "marketplace_phase": 3}
+
+
+def test_unknown_step_and_phase():
+    with pytest.raises(act.ActivationError, match="expected 1, 2, 3 or 4"):
+        act.evaluate_marketplace(5, facts())
+    with pytest.raises(act.ActivationError, match="only Phase 3 has progressive steps"):
+        act.evaluate_marketplace(1, facts(), phase=4)
+
+
+def test_required_pf_key_missing_is_a_hard_refusal():
+    pfs = pf_docs()
+    del pfs["marketplace-phase3.yaml"]["marketplace"]["progressive_access"]["founders"]["enabled"]
+    d = act.evaluate_marketplace(1, facts(pfs=pfs))
+    assert d.message().startswith("marketplace-phase3.yaml: key marketplace.progressive_access.founders.enabled is "
+                                  "missing; expected it")
+    assert act.FORCE_HINT not in d.message()
+
+
+def test_unreadable_flag_store_refuses():
+    f = facts()
+    f["flag_store"] = {"path": "/x/feature-flags.json", "document": None, "error": "/x/feature-flags.json: invalid JSON"}
+    assert act.evaluate_marketplace(1, f).message() == "/x/feature-flags.json: invalid JSON"
+
+
+# ---------------------------------------------------------------- approvals
+
+def approvers(**extra):
+    table = {"alice": {"role": "founder", "password_hash": pbkdf2_sha256.hash("alice-test-secret")},
+             "bob": {"role": "technical_lead", "password_hash": pbkdf2_sha256.hash("bob-test-secret")},
+             "carol": {"role": "technical_lead", "password_hash": sha512_crypt.using(rounds=5000).hash(
+                 "carol-test-secret")}}
+    table.update(extra)
+    return table
+
+
+ROLES = ["founder", "technical_lead"]
+ALICE = {"name": "alice", "secret": "alice-test-secret"}
+BOB = {"name": "bob", "secret": "bob-test-secret"}
+
+
+def test_required_roles_from_the_pf():
+    assert act.required_roles("founder_and_technical_lead") == ROLES
+    assert act.required_roles("cto") == ["cto"]
+    with pytest.raises(act.ActivationError, match="deployment.team_approval"):
+        act.required_roles("")
+
+
+def test_two_distinct_approvers_with_both_roles():
+    approved, problems = act.verify_approvals([ALICE, BOB], approvers(), ROLES)
+    assert problems == []
+    assert approved == [{"name": "alice", "role": "founder"}, {"name": "bob", "role": "technical_lead"}]
+
+
+def test_sha512_crypt_hash_is_accepted():
+    approved, problems = act.verify_approvals([ALICE, {"name": "carol", "secret": "carol-test-secret"}],
+                                              approvers(), ROLES)
+    assert problems == [] and approved[1] == {"name": "carol", "role": "technical_lead"}
+
+
+def test_one_approver_is_not_enough():
+    approved, problems = act.verify_approvals([ALICE], approvers(), ROLES)
+    assert approved == []
+    assert problems == [
+        "the launch needs approvals by 2 distinct approvers (founder and technical_lead, as global-launch.yaml "
+        "deployment.team_approval says); verified 1 (alice)",
+        "no verified approval from a technical_lead (approvers holding that role: bob, carol)"]
+
+
+def test_the_same_approver_twice_counts_once():
+    _, problems = act.verify_approvals([ALICE, ALICE], approvers(), ROLES)
+    assert "approver alice is given twice; the approvals must come from distinct people" in problems
+
+
+def test_wrong_secret():
+    _, problems = act.verify_approvals([ALICE, dict(BOB, secret="guess")], approvers(), ROLES)
+    assert "approver bob: the secret does not match nexus_launch_approvers.bob.password_hash" in problems
+    assert not any("guess" in p for p in problems)
+
+
+def test_unknown_approver_and_missing_secret():
+    _, problems = act.verify_approvals([ALICE, {"name": "mallory", "secret": "x"}, {"name": "bob"}],
+                                       approvers(), ROLES)
+    assert "approver mallory is not in nexus_launch_approvers (known: alice, bob, carol)" in problems
+    assert "approver bob: no secret given" in problems
+
+
+def test_two_approvers_with_the_same_role_do_not_cover_both_roles():
+    _, problems = act.verify_approvals([BOB, {"name": "carol", "secret": "carol-test-secret"}], approvers(), ROLES)
+    assert "no verified approval from a founder (approvers holding that role: alice)" in problems
+
+
+def test_one_person_holding_both_roles_still_needs_a_second_approver():
+    table = approvers(dave={"roles": ["founder", "technical_lead"], "password_hash": pbkdf2_sha256.hash("d")})
+    _, problems = act.verify_approvals([{"name": "dave", "secret": "d"}], table, ROLES)
+    assert problems[0].startswith("the launch needs approvals by 2 distinct approvers")
+    approved, problems = act.verify_approvals([{"name": "dave", "secret": "d"}, ALICE], table, ROLES)
+    assert problems == [] and approved == [{"name": "alice", "role": "founder"},
+                                           {"name": "dave", "role": "technical_lead"}]
+
+
+@pytest.mark.parametrize("bad_hash", ["alice-test-secret", "$1$abc$def", "{SSHA}xyz", "$pbkdf2-sha256$broken"])
+def test_hash_formats_that_are_not_accepted(bad_hash):
+    table = approvers(alice={"role": "founder", "password_hash": bad_hash})
+    _, problems = act.verify_approvals([ALICE, BOB], table, ROLES)
+    assert any(p.startswith("nexus_launch_approvers.alice.password_hash: ") for p in problems)
+    assert not any("alice-test-secret" in p for p in problems)
+
+
+def test_malformed_approver_entries():
+    table = approvers(alice={"password_hash": "x"})
+    _, problems = act.verify_approvals([ALICE, BOB], table, ROLES)
+    assert "nexus_launch_approvers.alice: expected {role: ROLE, password_hash: HASH}" in problems
+    _, problems = act.verify_approvals([ALICE, BOB], {}, ROLES)
+    assert problems[0].startswith("nexus_launch_approvers is empty")
+    _, problems = act.verify_approvals("alice", approvers(), ROLES)
+    assert problems == ["nexus_launch_approvals: expected a list of {name, secret}"]
+
+
+# ---------------------------------------------------------------- waivers
+
+GATES = [{"name": "infrastructure_capacity", "status": "passed"}, {"name": "security_audit", "status": "pending"},
+         {"name": "compliance_review", "status": "waived"}]
+
+
+def test_pending_gate_needs_a_waiver():
+    waived, refusals, _ = act.check_launch_gates(GATES, {})
+    assert waived == []
+    assert refusals[0] == ("launch gate security_audit is pending in global-launch.yaml launch_gates."
+                           "required_validations; expected passed, or waive it with a reason: -e '{\"launch_waivers\": "
+                           "{\"security_audit\": \"REASON\"}}' (nexusctl launch --waive security_audit=REASON)")
+    assert len(refusals) == 2      # a PF "waived" without our reason is not enough
+
+
+def test_waivers_with_reasons():
+    waivers = {"security_audit": "external audit booked", "compliance_review": " legal signed ",
+               "infrastructure_capacity": "not needed"}
+    waived, refusals, notes = act.check_launch_gates(GATES, waivers)
+    assert refusals == []
+    assert waived == [("security_audit", "external audit booked"), ("compliance_review", "legal signed")]
+    assert notes == ["launch gate infrastructure_capacity has passed; its waiver is not needed"]
+
+
+def test_waiver_for_an_unknown_gate_or_without_reason():
+    _, refusals, _ = act.check_launch_gates(GATES, {"securty_audit": "typo", "security_audit": " ",
+                                                    "compliance_review": "ok"})
+    assert refusals == [
+        "launch_waivers.security_audit: the reason is empty; give the reason in words",
+        "launch_waivers names securty_audit, which is not a launch gate in global-launch.yaml (gates: "
+        "infrastructure_capacity, security_audit, compliance_review)"]
+    assert act.check_launch_gates(GATES, ["security_audit"])[1][0].startswith("launch_waivers: expected a mapping")
+
+
+# ---------------------------------------------------------------- the launch
+
+def launch(mode="global", **kwargs):
+    args = dict(confirm=True, approvals=[ALICE, BOB], approvers=approvers(),
+                waivers={"security_audit": "booked for next week"})
+    args.update(kwargs)
+    f = args.pop("facts", None) or facts()
+    return act.evaluate_launch(mode, f, **args)
+
+
+def test_global_launch_plan():
+    d = launch()
+    assert d.open, d.message()
+    out = d.as_dict()
+    assert out["enable"] == ["PUBLIC_FULL_LAUNCH_MODE", "JURISDICTION_ENGINE_ENABLED"]
+    assert out["disable"] == ["FOUNDER_BETA_MODE", "PUBLIC_SOFT_LAUNCH_MODE"]
+    assert d.expect == {"access_mode": "public_full", "marketplace_phase": 0, "jurisdiction": True}
+    assert d.settings["global-launch.yaml"]["feature_flags.component_visibility.signup_form"] is True
+    assert d.settings["founder-public-transition.yaml"]["transition_phases.public_full.active"] is True
+    events = [e for e, _ in d.events]
+    assert events == ["LAUNCH_APPROVED", "LAUNCH_APPROVED", "LAUNCH_GATE_WAIVED", "ACTIVATION_GATE"]
+    assert d.entry_details == {"approvers": "alice:founder,bob:technical_lead", "waived": "security_audit"}
+    assert "secret" not in repr(d.events) and "alice-test-secret" not in repr(d.as_dict())
+
+
+def test_soft_launch_plan():
+    d = launch("soft")
+    assert d.expect["access_mode"] == "public_soft"
+    assert d.settings["global-launch.yaml"]["feature_flags.soft_launch_mode"] is True
+    assert d.settings["global-launch.yaml"]["feature_flags.full_public_mode"] is False
+
+
+def test_optional_signup_form_key_is_left_out_when_absent():
+    pfs = pf_docs()
+    del pfs["global-launch.yaml"]["feature_flags"]["component_visibility"]
+    d = launch(facts=facts(pfs=pfs))
+    assert d.open and "feature_flags.component_visibility.signup_form" not in d.settings["global-launch.yaml"]
+
+
+def test_launch_without_confirm_cannot_be_forced():
+    d = launch(confirm=False, force_reason="hurry")
+    assert d.message() == ("the Phase 4 launch changes public access and needs an explicit confirmation: nexusctl "
+                           "launch --confirm, or -e nexus_launch_confirm=true")
+
+
+def test_launch_refusals_are_listed_together():
+    d = launch(approvals=[ALICE], waivers={}, facts=facts(runs=[]))
+    msg = d.message()
+    assert "verified 1 (alice)" in msg and "launch gate security_audit is pending" in msg
+    assert "no completed Phase 4 prepare run" in msg and act.FORCE_HINT not in msg
+    assert not [e for e in d.events if e[0] in ("LAUNCH_APPROVED", "LAUNCH_GATE_WAIVED")]
+
+
+def test_launch_prepare_gate_alone_can_be_forced():
+    d = launch(facts=facts(runs=[]))
+    assert d.message().endswith(act.FORCE_HINT)
+    assert launch(facts=facts(runs=[]), force_reason="prechecks ran on the standby").open
+
+
+def test_launch_already_applied():
+    store = store_doc(FOUNDER_BETA_MODE=False, PUBLIC_FULL_LAUNCH_MODE=True, JURISDICTION_ENGINE_ENABLED=True)
+    pfs = pf_docs()
+    d = launch()
+    for name, settings in d.settings.items():
+        for key, value in settings.items():
+            node = pfs[name]
+            parts = key.split(".")
+            for part in parts[:-1]:
+                node = node[part]
+            node[parts[-1]] = value
+    again = launch(approvals=[], facts=facts(store, pfs, [entry("launch_global", T0 - 10)]))
+    assert again.open and again.already_applied
+
+
+# ---------------------------------------------------------------- emergency
+
+@pytest.mark.parametrize("flags, from_mode", [
+    (dict(FOUNDER_BETA_MODE=False, PUBLIC_FULL_LAUNCH_MODE=True, MARKETPLACE_PHASE2_ENABLED=True,
+          MARKETPLACE_PHASE3_ENABLED=True), "public_full"),
+    (dict(FOUNDER_BETA_MODE=False, PUBLIC_SOFT_LAUNCH_MODE=True), "public_soft"),
+    (dict(FOUNDER_BETA_MODE=False), "none"),
+])
+def test_emergency_from_any_state(flags, from_mode):
+    d = act.evaluate_emergency(facts(store_doc(**flags)), reason="fraud wave")
+    assert d.open
+    assert d.expect["access_mode"] == "founder_beta"
+    assert d.expect["marketplace_phase"] in (0, 2)
+    assert d.entry_details == {"from_mode": from_mode, "reason": "fraud wave"}
+    assert d.settings["global-launch.yaml"]["feature_flags.public_signup"] is False
+    assert d.settings["marketplace-phase3.yaml"]["marketplace.trading"] is False
+
+
+def test_emergency_when_already_in_emergency_state():
+    store = store_doc()
+    pfs = pf_docs()
+    d = act.evaluate_emergency(facts(store, pfs))
+    assert d.open and d.differences == [] and d.notes[0].startswith("the emergency state already holds")
+
+
+# ---------------------------------------------------------------- audit cross-check
+
+def test_entry_matches_its_record():
+    e = {"key": "marketplace_step_1", "applied_at": T_STEP1, "run_id": "r1"}
+    fields = {"key": "marketplace_step_1", "applied_at": str(T_STEP1)}
+    assert act.check_entry_against_record(e, fields, "ACTIVATION_STEP_APPLIED", "r1", True) is None
+
+
+@pytest.mark.parametrize("change, problem", [
+    (dict(event="DEPLOYMENT_START"), "event is DEPLOYMENT_START, expected ACTIVATION_STEP_APPLIED"),
+    (dict(run="r2"), "run is r2, expected r1"),
+    (dict(applied_at=str(T_STEP1 - DAY)), "applied_at is %d, expected %d" % (T_STEP1 - DAY, T_STEP1)),
+    (dict(chain_ok=False), "its chain hash does not match its content"),
+])
+def test_entry_differs_from_its_record(change, problem):
+    e = {"key": "marketplace_step_1", "applied_at": T_STEP1, "run_id": "r1"}
+    args = dict(fields={"key": "marketplace_step_1", "applied_at": str(T_STEP1)}, event="ACTIVATION_STEP_APPLIED",
+                run="r1", chain_ok=True)
+    if "applied_at" in change:
+        args["fields"] = dict(args["fields"], applied_at=change.pop("applied_at"))
+    args.update(change)
+    assert act.check_entry_against_record(e, args["fields"], args["event"], args["run"], args["chain_ok"]) == problem
+
+
+def test_latest_entries_ignore_unverified_ones():
+    entries = [entry("marketplace_step_1", 100), entry("marketplace_step_1", 300, verified=False),
+               entry("marketplace_step_1", 200)]
+    assert act.latest_entries(entries)["marketplace_step_1"]["applied_at"] == 200
+    assert act.newest_entry(entries, "marketplace_step_1")["applied_at"] == 300
+
+
+def test_new_entry_and_its_audit_fields():
+    e = act.new_entry("launch_global", T0, "r1", "activation-20261128T104000Z.log", forced_reason="",
+                      clock_override=True, details={"approvers": "alice:founder,bob:technical_lead"})
+    assert e["audit_event"] == "ACTIVATION_STEP_APPLIED" and e["applied_at_utc"] == "2026-11-28T10:40:00Z"
+    assert act.audit_fields(e) == {"key": "launch_global", "applied_at": T0, "applied_at_utc": "2026-11-28T10:40:00Z",
+                                   "forced": False, "clock_override": True,
+                                   "approvers": "alice:founder,bob:technical_lead"}
+    assert act.new_entry("emergency", T0, "r", "f")["audit_event"] == "EMERGENCY_SWITCH"
+
+
+def test_summarize_run():
+    records = [("DEPLOYMENT_START", {"playbook": "phase4"}, 100, "r1"),
+               ("PRECHECK_COMPLETE", {"status": "pass"}, 150, "r1"),
+               ("DEPLOYMENT_COMPLETE", {"status": "success"}, 200, "r1")]
+    assert act.summarize_run(records) == {"run_id": "r1", "playbook": "phase4", "started": 100, "completed": 200,
+                                          "status": "success", "precheck_status": "pass"}
+
+
+# ---------------------------------------------------------------- the gateway's answers
+
+def test_read_health_variants():
+    seen = act.read_health(marketplace=(200, {"phase": "3"}), launch=(200, {"mode": "public_full"}),
+                           jurisdiction=(503, {}))
+    assert seen["marketplace_phase"] == 3 and seen["access_mode"] == "public_full" and seen["jurisdiction"] is False
+    assert act.read_health(marketplace=(503, {"phase": 0}))["marketplace_phase"] == 0
+    assert act.read_health(marketplace=(503, None))["marketplace_phase"] == 0
+    assert act.read_health(marketplace=(500, {"phase": 3}))["marketplace_phase"] is None
+    assert act.read_health(launch=(200, {"currentMode": "founder_beta"}))["access_mode"] == "founder_beta"
+    assert act.read_health(launch=(0, None))["access_mode"] is None
+
+
+def test_gateway_mismatch_and_descriptions():
+    expect = {"marketplace_phase": 3, "access_mode": "founder_beta"}
+    seen = act.read_health(marketplace=(200, {"phase": 2}), launch=(200, {"currentMode": "founder_beta"}))
+    assert act.gateway_mismatch(expect, seen) == ["marketplace_phase"]
+    assert act.describe_expect(expect) == "marketplace phase 3, access mode founder_beta"
+    assert act.describe_seen(seen) == "marketplace phase 2 (HTTP 200), access mode founder_beta (HTTP 200)"
+    assert act.gateway_mismatch({"access_mode": None}, {}) == []
+
+
+# ---------------------------------------------------------------- status
+
+def test_status_summary():
+    store, pfs = after_step(1)
+    f = facts(store, pfs, [entry("marketplace_step_1", T_STEP1)], now=T_STEP1 + DAY)
+    s = act.status_summary(f)
+    assert s["step"] == 1 and s["marketplace_phase"] == 3 and s["access_mode"] == "founder_beta"
+    assert s["gates"] == [{"step": 2, "opens": T_STEP1 + 7 * DAY, "state": "opens 2026-12-05 10:30 UTC"}]
+    assert s["flags"]["MARKETPLACE_PHASE3_ENABLED"] is True
+
+
+def test_status_reports_a_tampered_entry():
+    f = facts(activations=[entry("marketplace_step_1", T_STEP1, verified=False)])
+    s = act.status_summary(copy.deepcopy(f))
+    assert s["step"] == 0 and "does not match the audit trail" in s["problems"][0]

@@ -1,0 +1,243 @@
+"""The snapshot and restore_snapshot modules, and the snapshot action
+plugin, run in-process with patched module arguments."""
+
+from __future__ import annotations
+
+import json
+import os
+from unittest import mock
+
+import pytest
+from ansible.module_utils import basic
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.nexus_cos.launch.plugins.action import snapshot as snapshot_action
+from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, deploy_lock, snapshot
+from ansible_collections.nexus_cos.launch.plugins.modules import restore_snapshot as restore_module
+from ansible_collections.nexus_cos.launch.plugins.modules import snapshot as snapshot_module
+
+STAMP = "20260115T103045Z"
+RUN_ID = STAMP + "-1a2b3c"
+FLAGS = {"version": "1", "updated": "2026-01-01T00:00:00Z", "feature_flags": {
+    "FOUNDER_BETA_MODE": {"enabled": True, "requires": []},
+    "PUBLIC_FULL_LAUNCH_MODE": {"enabled": False, "requires": []}}}
+
+
+class Exit(Exception):
+    def __init__(self, result, failed):
+        super().__init__(result.get("msg", ""))
+        self.result = result
+        self.failed = failed
+
+
+def _exit_json(self, **result):
+    raise Exit(result, False)
+
+
+def _fail_json(self, msg, **result):
+    result["msg"] = msg
+    raise Exit(result, True)
+
+
+@pytest.fixture(autouse=True)
+def exits(monkeypatch):
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", _exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", _fail_json)
+
+
+def run(module, args, check=False, diff=False):
+    args = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
+    with patch_module_args(args):
+        with pytest.raises(Exit) as info:
+            module.main()
+    return info.value
+
+
+@pytest.fixture
+def host(tmp_path):
+    repo = tmp_path / "repo"
+    (repo / "config").mkdir(parents=True)
+    (repo / "pfs").mkdir()
+    flag_store = str(repo / "config" / "feature-flags.json")
+    pf = str(repo / "pfs" / "global-launch.yaml")
+    with open(flag_store, "w") as handle:
+        handle.write(json.dumps(FLAGS, indent=2) + "\n")
+    with open(pf, "w") as handle:
+        handle.write("launch:\n  mode: founder_beta\n")
+    return {"tmp": tmp_path, "flag_store": flag_store, "pf": pf, "files": [flag_store, pf],
+            "backup_dir": str(tmp_path / "backups"), "audit_dir": str(tmp_path / "audit"),
+            "snapshot_dir": str(tmp_path / "backups" / STAMP)}
+
+
+def snapshot_args(host, **extra):
+    args = {"files": host["files"], "backup_dir": host["backup_dir"], "stamp": STAMP, "run_id": RUN_ID,
+            "gateway_url": "http://localhost:4000", "rollback_script": "#!/bin/bash\necho rollback\n",
+            "rollback_playbook": "---\n- import_playbook: nexus_cos.launch.rollback\n",
+            "runtime_files": {"lib.py": "pass\n"}, "audit_dir": host["audit_dir"],
+            "audit_file": "deployment-%s.log" % STAMP}
+    args.update(extra)
+    return args
+
+
+def activate(host):
+    with open(host["flag_store"], "w") as handle:
+        handle.write(json.dumps(dict(FLAGS, feature_flags=dict(
+            FLAGS["feature_flags"], PUBLIC_FULL_LAUNCH_MODE={"enabled": True, "requires": []})), indent=2) + "\n")
+
+
+# ---------------------------------------------------------------- snapshot
+
+def test_snapshot_module_writes_snapshot_script_playbook_and_records(host):
+    out = run(snapshot_module, snapshot_args(host))
+    result = out.result
+    assert not out.failed and result["changed"] is False
+    assert result["snapshot_dir"] == host["snapshot_dir"]
+    assert result["gateway"] == {"access_mode": "founder_beta", "marketplace_phase": 0}
+    script = os.path.join(host["audit_dir"], "rollback-%s.sh" % STAMP)
+    playbook = os.path.join(host["audit_dir"], "rollback-%s.yml" % STAMP)
+    assert result["rollback_script"] == script and result["rollback_playbook"] == playbook
+    assert os.stat(script).st_mode & 0o777 == 0o750 and os.stat(playbook).st_mode & 0o777 == 0o640
+    assert open(os.path.join(host["snapshot_dir"], "lib", "lib.py")).read() == "pass\n"
+    entries, _ = audit_log.read_trail(host["audit_dir"])
+    assert [e.record.event for e in entries] == ["SNAPSHOT_CREATED", "ROLLBACK_SCRIPT_GENERATED"]
+    created = entries[0].record.fields
+    assert created["manifest_sha256"] == result["manifest_sha256"] == snapshot.manifest_sha256(host["snapshot_dir"])
+    assert created["files"] == "2" and created["dir"] == host["snapshot_dir"]
+    assert entries[1].record.fields == {"script": script, "playbook": playbook}
+    assert result["audit_head"]["seq"] == 2
+
+
+def test_snapshot_module_again_keeps_the_snapshot_and_files(host):
+    run(snapshot_module, snapshot_args(host))
+    script = os.path.join(host["audit_dir"], "rollback-%s.sh" % STAMP)
+    inode = os.stat(script).st_ino
+    activate(host)
+    second = run(snapshot_module, snapshot_args(host)).result
+    assert second["changed"] is False and second["gateway"]["access_mode"] == "founder_beta"
+    assert os.stat(script).st_ino == inode
+
+
+def test_snapshot_module_check_mode_writes_nothing(host):
+    out = run(snapshot_module, snapshot_args(host), check=True)
+    assert not out.failed and out.result["gateway"]["access_mode"] == "founder_beta"
+    assert not os.path.exists(host["backup_dir"]) and not os.path.exists(host["audit_dir"])
+
+
+def test_snapshot_module_stamp_from_run_id(host):
+    args = snapshot_args(host)
+    del args["stamp"]
+    assert run(snapshot_module, args).result["snapshot_dir"] == host["snapshot_dir"]
+
+
+def test_snapshot_module_failure_names_the_problem(host):
+    out = run(snapshot_module, snapshot_args(host, files=["relative/path"]))
+    assert out.failed and "not an absolute path" in out.result["msg"]
+    out = run(snapshot_module, snapshot_args(host, stamp="yesterday"))
+    assert out.failed and "expected a UTC stamp" in out.result["msg"]
+
+
+def test_snapshot_module_records_after(host):
+    run(snapshot_module, snapshot_args(host))
+    activate(host)
+    out = run(snapshot_module, {"record": "after", "backup_dir": host["backup_dir"], "stamp": STAMP,
+                                "run_id": RUN_ID, "audit_dir": host["audit_dir"],
+                                "audit_file": "activation-%s.log" % STAMP})
+    assert not out.failed
+    assert os.path.exists(os.path.join(host["snapshot_dir"], snapshot.AFTER_FILE))
+    last = audit_log.read_trail(host["audit_dir"])[0][-1].record
+    assert last.event == "SNAPSHOT_AFTER_RECORDED" and last.fields["changed_files"] == host["flag_store"]
+
+
+# ---------------------------------------------------------------- restore_snapshot
+
+def restore_args(host, **extra):
+    args = {"snapshot": host["snapshot_dir"], "audit_dir": host["audit_dir"],
+            "audit_file": "rollback-20260116T000000Z.log", "run_id": "20260116T000000Z-abcdef"}
+    args.update(extra)
+    return args
+
+
+def test_restore_module_restores_then_reports_no_change(host):
+    snapshot.take(host["files"], host["backup_dir"], RUN_ID, STAMP)
+    original = open(host["flag_store"]).read()
+    activate(host)
+    snapshot.record_after(host["snapshot_dir"])
+    first = run(restore_module, restore_args(host)).result
+    assert first["changed"] is True and first["restored"] == [host["flag_store"]] and first["state"] == "restored"
+    assert open(host["flag_store"]).read() == original
+    assert first["audit_head"]["file"] == "rollback-20260116T000000Z.log"
+    second = run(restore_module, restore_args(host)).result
+    assert second["changed"] is False and second["state"] == "already-restored"
+
+
+def test_restore_module_check_mode_and_diff(host):
+    snapshot.take(host["files"], host["backup_dir"], RUN_ID, STAMP)
+    activate(host)
+    snapshot.record_after(host["snapshot_dir"])
+    changed = open(host["flag_store"]).read()
+    result = run(restore_module, restore_args(host), check=True, diff=True).result
+    assert result["changed"] is True and open(host["flag_store"]).read() == changed
+    assert len(result["diff"]) == 1
+    text = result["diff"][0]["prepared"]
+    assert text.startswith("--- %s (now)\n+++ %s (snapshot)\n" % (host["flag_store"], host["flag_store"]))
+    assert '-      "enabled": true,\n' in text and '+      "enabled": false,\n' in text
+    assert not os.path.exists(host["audit_dir"])
+
+
+def test_restore_module_refusal_lists_conflicts(host):
+    snapshot.take(host["files"], host["backup_dir"], RUN_ID, STAMP)
+    activate(host)
+    out = run(restore_module, restore_args(host))
+    assert out.failed and "rollback refused" in out.result["msg"]
+    assert out.result["conflicts"][0]["path"] == host["flag_store"]
+    forced = run(restore_module, restore_args(host, force=True)).result
+    assert forced["changed"] is True and forced["forced"] == [host["flag_store"]]
+
+
+def test_restore_module_finds_the_latest_snapshot(host):
+    snapshot.take(host["files"], host["backup_dir"], RUN_ID, STAMP)
+    args = restore_args(host, backup_dir=host["backup_dir"])
+    del args["snapshot"]
+    assert run(restore_module, args).result["snapshot"] == host["snapshot_dir"]
+
+
+def test_restore_module_needs_the_lock_when_told(host):
+    snapshot.take(host["files"], host["backup_dir"], RUN_ID, STAMP)
+    lock = str(host["tmp"] / "deploy.lock")
+    out = run(restore_module, restore_args(host, lock_path=lock))
+    assert out.failed and "does not hold the deployment lock" in out.result["msg"]
+    deploy_lock.acquire(lock, {"run_id": "20260116T000000Z-abcdef"}, 600)
+    assert not run(restore_module, restore_args(host, lock_path=lock)).failed
+
+
+def test_restore_module_verify_failure_says_files_were_restored(host):
+    snapshot.take(host["files"], host["backup_dir"], RUN_ID, STAMP)
+    activate(host)
+    snapshot.record_after(host["snapshot_dir"])
+    out = run(restore_module, restore_args(host, gateway_url="http://127.0.0.1:9", verify_timeout=0))
+    assert out.failed and out.result["msg"].startswith("files restored, but gateway http://127.0.0.1:9 did not")
+    assert out.result["changed"] is True and out.result["restored"] == [host["flag_store"]]
+
+
+# ---------------------------------------------------------------- the action plugin
+
+def test_action_plugin_supplies_the_runtime_and_trims_the_echo():
+    task = mock.MagicMock()
+    task.args = {"stamp": STAMP, "run_id": RUN_ID}
+    task.async_val = 0
+    task.check_mode = False
+    task.diff = False
+    action = snapshot_action.ActionModule(task, mock.MagicMock(), mock.MagicMock(), mock.MagicMock(),
+                                          mock.MagicMock(), mock.MagicMock())
+    seen = {}
+
+    def execute_module(module_name, module_args, task_vars):
+        seen.update(name=module_name, args=module_args)
+        return {"changed": False, "invocation": {"module_args": dict(module_args)}}
+
+    action._execute_module = execute_module
+    result = action.run(task_vars={})
+    assert seen["name"] == "nexus_cos.launch.snapshot"
+    files = seen["args"]["runtime_files"]
+    assert set(files) == set(snapshot.runtime_files(snapshot_action.MODULE_UTILS_DIR))
+    assert result["invocation"]["module_args"]["runtime_files"].endswith(" bytes)")
