@@ -2,7 +2,13 @@
 # Copyright: Nexus COS platform team
 # Apache License 2.0 (see LICENSE)
 """Fills in who takes the deployment lock (controller host, the
-ansible-playbook process, the user), then runs the module on the host."""
+ansible-playbook process, the user), then runs the module on the host.
+
+When the lock is refused and its holder is a run from this very controller
+whose ansible-playbook process has exited (a run cut off by a lost
+connection never reaches its release), the holder is known to be gone: the
+lock is taken over at once, and the module audits the takeover. This costs
+a second round trip only in that case."""
 
 from __future__ import annotations
 
@@ -26,6 +32,24 @@ class ActionModule(ActionBase):
         holder.setdefault("pid", os.getppid())
         holder.setdefault("user", os.environ.get("NEXUS_OPERATOR") or getpass.getuser())
         args["holder"] = holder
-        result.update(self._execute_module(module_name="nexus_cos.launch.deploy_lock", module_args=args,
-                                           task_vars=task_vars))
+        outcome = self._execute_module(module_name="nexus_cos.launch.deploy_lock", module_args=args,
+                                       task_vars=task_vars)
+        gone = self._gone_here(outcome.get("holder")) if outcome.get("lock") == "refused" else None
+        if gone:
+            args.update(recover_run=outcome["holder"]["run_id"], reason=gone)
+            outcome = self._execute_module(module_name="nexus_cos.launch.deploy_lock", module_args=args,
+                                           task_vars=task_vars)
+        result.update(outcome)
         return result
+
+    @staticmethod
+    def _gone_here(holder):
+        if not holder or holder.get("controller") != socket.gethostname() or not holder.get("run_id"):
+            return None
+        try:
+            os.kill(int(holder.get("pid")), 0)
+        except ProcessLookupError:
+            return "controller process %s on %s has exited" % (holder["pid"], holder["controller"])
+        except (PermissionError, TypeError, ValueError):
+            return None
+        return None

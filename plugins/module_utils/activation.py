@@ -683,8 +683,9 @@ class Decision(object):
     def message(self):
         if self.open:
             return ""
+        # One refusal a line; the force hint closes the last one.
         parts = self.hard_refusals + self.refusals
-        text = "; ".join(parts)
+        text = "\n".join(parts)
         if self.refusals and not self.hard_refusals:
             text += "; " + FORCE_HINT
         return text

@@ -124,12 +124,16 @@ def _link_new(path, holder):
         os.unlink(tmp)
 
 
-def acquire(path, holder, lease_seconds, now=None, check_mode=False):
+def acquire(path, holder, lease_seconds, now=None, check_mode=False, recover=None):
     """Take the lock for ``holder`` (run_id, user, controller, pid).
 
     Returns (state, previous) where state is 'acquired', 'recovered' (a gone
     holder's lock was taken over; previous is that holder with a 'reason') or
-    'held' (already ours: the same run id). Raises LockHeld otherwise."""
+    'held' (already ours: the same run id). Raises LockHeld otherwise.
+
+    ``recover`` is ``(run_id, reason)``: the caller has established that the
+    run holding the lock is gone (its controller process exited) and takes it
+    over if, and only if, that run still holds it."""
     now = time.time() if now is None else now
     record = dict(holder, since=now, expires=now + lease_seconds, lock_host=socket.gethostname())
     directory = os.path.dirname(path) or "."
@@ -142,6 +146,8 @@ def acquire(path, holder, lease_seconds, now=None, check_mode=False):
             if current.get("run_id") == holder["run_id"]:
                 return "held", None
             reason = gone_reason(current, now)
+            if reason is None and recover and current.get("run_id") == recover[0]:
+                reason = recover[1]
             if reason is None:
                 raise LockHeld(path, current, now)
             previous = dict(current, reason=reason)

@@ -42,6 +42,12 @@ options:
   reason:
     description: Why the lock is broken (audited). Required with O(state=broken).
     type: str
+  recover_run:
+    description:
+      - Run id whose lock may be taken over because its holder is known to be gone. The
+        action plugin sets it when the holder ran on this controller and its process has
+        exited (a run cut off by a lost connection), and says why in O(reason).
+    type: str
 attributes:
   check_mode:
     support: full
@@ -103,6 +109,7 @@ def main():
         lease_seconds=dict(type="int", default=1800),
         holder=dict(type="dict", default={}),
         reason=dict(type="str"),
+        recover_run=dict(type="str"),
     )
     argument_spec.update(run_audit.AUDIT_ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
@@ -125,7 +132,9 @@ def main():
             holder = dict(p["holder"], run_id=p["run_id"])
             now = time.time()
             try:
-                state, previous = deploy_lock.acquire(p["path"], holder, p["lease_seconds"], now, module.check_mode)
+                recover = (p["recover_run"], p["reason"] or "holder gone") if p["recover_run"] else None
+                state, previous = deploy_lock.acquire(p["path"], holder, p["lease_seconds"], now, module.check_mode,
+                                                      recover)
             except deploy_lock.LockHeld as exc:
                 if log:
                     run_audit.write(log, [("LOCK_REFUSED", {"holder_run": exc.holder.get("run_id", "?"),

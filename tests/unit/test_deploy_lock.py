@@ -123,3 +123,12 @@ def test_concurrent_acquire_has_exactly_one_winner(path):
     outcomes = [queue.get()[1] for _ in procs]
     assert outcomes.count("acquired") == 1
     assert outcomes.count("refused") == 7
+
+
+def test_recover_takes_over_only_the_named_run(path):
+    deploy_lock.acquire(path, HOLDER, 600, now=1000.0)
+    with pytest.raises(deploy_lock.LockHeld):
+        deploy_lock.acquire(path, dict(HOLDER, run_id="r3"), 600, now=1001.0, recover=("r2", "gone"))
+    state, previous = deploy_lock.acquire(path, dict(HOLDER, run_id="r3"), 600, now=1001.0,
+                                          recover=("r1", "controller process 4242 on laptop has exited"))
+    assert state == "recovered" and previous["reason"] == "controller process 4242 on laptop has exited"

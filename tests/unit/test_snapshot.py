@@ -8,12 +8,15 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shlex
 import subprocess
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import jinja2
 import pytest
+import yaml
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, deploy_lock, flag_store, snapshot
 
@@ -613,11 +616,6 @@ def test_runtime_files_hold_the_package_and_its_imports():
 def render(name, **variables):
     """Render a roles/snapshot template as the template lookup does
     (trim_blocks), with the two Ansible filters it uses."""
-    import shlex
-
-    import jinja2
-    import yaml  # noqa: F401  (the test below parses the playbook)
-
     env = jinja2.Environment(trim_blocks=True, keep_trailing_newline=True, undefined=jinja2.StrictUndefined,
                              loader=jinja2.FileSystemLoader(os.path.join(ROOT, "roles", "snapshot", "templates")))
     env.filters["quote"] = shlex.quote
@@ -632,8 +630,6 @@ def template_vars(host, gateway_url="http://127.0.0.1:9"):
 
 
 def test_rendered_playbook_imports_the_rollback_playbook_for_this_snapshot(host):
-    import yaml
-
     play = yaml.safe_load(render("rollback.yml.j2", **template_vars(host)))
     assert play[0]["ansible.builtin.import_playbook"] == "nexus_cos.launch.rollback"
     variables = play[0]["vars"]
