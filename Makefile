@@ -24,7 +24,7 @@ export PY_COLORS           ?= $(if $(CI),0,1)
 DEB_PACKAGES := python3 python3-venv python3-pip git curl ca-certificates podman runc \
                 debootstrap uidmap slirp4netns fuse-overlayfs iptables openssl
 
-.PHONY: help demo test lint unit molecule bench deps venv engine image sandbox-up sandbox-down clean
+.PHONY: help demo test lint unit molecule bench docs deps venv engine image sandbox-up sandbox-down clean
 
 help:
 	@echo "make demo          build the sandbox VPS (first run) and run playbooks/phase4.yml against it"
@@ -84,6 +84,9 @@ test: lint unit molecule
 
 bench: sandbox-up
 	$(BIN)/python tests/bench/phase4_bench.py --inventory inventories/sandbox
+
+docs: venv
+	$(BIN)/python docs/render_variables.py
 
 clean:
 	rm -rf artifacts .cache/stamps

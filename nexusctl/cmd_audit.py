@@ -34,7 +34,11 @@ def register(subparsers):
         "verify", help="check the hash chain; exit 0 intact, 1 tampered, 2 usage",
         description="Check every record of every chain file in DIR: order, gaps, edits, inserted lines, "
                     "and (with --head) that nothing was cut off after the exported head.")
-    verify.add_argument("--dir", required=True, metavar="DIR", help="audit directory")
+    where = verify.add_mutually_exclusive_group(required=True)
+    where.add_argument("--dir", metavar="DIR", help="an audit directory on this machine (or a copy)")
+    where.add_argument("-i", "--inventory", metavar="INVENTORY",
+                       help="verify on the hosts of this inventory, against the chain heads kept in artifacts/")
+    verify.add_argument("-l", "--limit", help="with -i: limit to these hosts or groups")
     verify.add_argument("--head", metavar="FILE",
                         help="exported head (JSON with seq and chain) copied to the controller after a run")
     verify.add_argument("--format", choices=("text", "json"), default="text",
@@ -56,6 +60,10 @@ def _usage(parser):
 
 
 def run_verify(args):
+    if args.inventory:
+        from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import run_playbook
+        args.extra_vars, args.verbose = [], 0
+        return run_playbook("audit_verify.yml", args)
     head = None
     if args.head:
         try:

@@ -1,0 +1,131 @@
+# -*- coding: utf-8 -*-
+# Copyright: Nexus COS platform team
+# Apache License 2.0 (see LICENSE)
+"""nexusctl launch --mode global|soft --confirm --approver NAME ...: the
+Phase 4 public launch (playbooks/launch.yml).
+
+Each approver's secret is read from NEXUS_APPROVER_<NAME>_SECRET or, on a
+terminal, asked for without echo. Secrets never go on a command line or
+into an environment ansible-runner records: they are handed to the run in a
+file only its owner can read, named by NEXUS_LAUNCH_APPROVALS_FILE and
+removed when the run ends; the run's extra vars carry the names only."""
+
+from __future__ import annotations
+
+import contextlib
+import getpass
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import (EXIT_REFUSED, EXIT_USAGE,
+                                                                        add_target_arguments, run_playbook)
+from ansible_collections.nexus_cos.launch.plugins.action.activation_gate import SECRETS_FILE_ENV, secret_env_name
+
+CONFIRM_REFUSAL = ("the Phase 4 launch changes public access and needs an explicit confirmation: nexusctl launch "
+                   "--confirm, or -e nexus_launch_confirm=true")
+
+
+def register(subparsers):
+    parser = subparsers.add_parser(
+        "launch", help="the Phase 4 public launch (gated: --confirm, prechecks, two approvals, PF launch gates)",
+        description="Needs --confirm, a passing Phase 4 prepare run of the last 24 h, approvals by distinct "
+                    "approvers holding the roles global-launch.yaml names (their secrets checked against the "
+                    "password hashes in the inventory's nexus_launch_approvers), and every PF launch gate "
+                    "passed or waived with a reason. The gateway must confirm the new access mode or the "
+                    "change is rolled back automatically.")
+    add_target_arguments(parser)
+    parser.add_argument("--mode", choices=["global", "soft"], required=True,
+                        help="global: full public launch; soft: the throttled soft launch")
+    parser.add_argument("--confirm", action="store_true", help="confirm the launch (required)")
+    parser.add_argument("--approver", action="append", default=[], metavar="NAME",
+                        help="an approver (repeat for each); secret from NEXUS_APPROVER_<NAME>_SECRET or a prompt")
+    parser.add_argument("--waive", action="append", default=[], metavar="GATE=REASON",
+                        help="waive a PF launch gate with a reason (audited; repeatable)")
+    parser.add_argument("--force-reason", metavar="TEXT",
+                        help="force the prepare-run gate, giving the reason (approvals and launch gates are never forced)")
+    parser.add_argument("--check", action="store_true", help="show the changes the launch would make; change nothing")
+    parser.set_defaults(func=run_launch)
+    return parser
+
+
+def parse_waivers(items):
+    waivers = {}
+    for item in items:
+        gate, sep, reason = item.partition("=")
+        if not sep or not gate.strip() or not reason.strip():
+            raise ValueError("--waive %r: expected GATE=REASON with a reason in words" % item)
+        waivers[gate.strip()] = reason.strip()
+    return waivers
+
+
+def read_secrets(names, environ=None, ask=None, interactive=None):
+    """{name: secret}: from the environment, else asked on the terminal."""
+    environ = os.environ if environ is None else environ
+    ask = ask or (lambda prompt: getpass.getpass(prompt))
+    interactive = sys.stdin.isatty() if interactive is None else interactive
+    secrets = {}
+    for name in names:
+        secret = environ.get(secret_env_name(name))
+        if not secret:
+            if not interactive:
+                raise ValueError("no secret for approver %s: set %s, or run on a terminal to be asked"
+                                 % (name, secret_env_name(name)))
+            secret = ask("secret of approver %s: " % name)
+        if not secret:
+            raise ValueError("approver %s: empty secret" % name)
+        secrets[name] = secret
+    return secrets
+
+
+@contextlib.contextmanager
+def secrets_file(secrets, environ=None):
+    """A 0600 file holding the secrets, named in the environment for the
+    length of the run; NEXUS_APPROVER_* variables leave the environment so
+    ansible-runner never records them."""
+    environ = os.environ if environ is None else environ
+    base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
+    directory = tempfile.mkdtemp(prefix="nexusctl-approvals-", dir=base)
+    path = os.path.join(directory, "approvals.json")
+    removed = dict((k, environ.pop(k)) for k in list(environ) if k.startswith("NEXUS_APPROVER_"))
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(secrets, handle)
+        environ[SECRETS_FILE_ENV] = path
+        yield path
+    finally:
+        environ.pop(SECRETS_FILE_ENV, None)
+        shutil.rmtree(directory, ignore_errors=True)
+        environ.update(removed)
+
+
+def launch_vars(args):
+    names = []
+    for name in args.approver:
+        if name in names:
+            raise ValueError("--approver %s is given twice; the approvals must come from distinct people" % name)
+        names.append(name)
+    extra = {"nexus_launch_confirm": bool(args.confirm), "launch_global_mode": args.mode,
+             "nexus_launch_approvals": [{"name": n} for n in names], "launch_waivers": parse_waivers(args.waive)}
+    if args.force_reason is not None:
+        if not args.force_reason.strip():
+            raise ValueError("--force-reason is empty; give the reason in words")
+        extra["activation_force_reason"] = args.force_reason.strip()
+    return extra, names
+
+
+def run_launch(args):
+    if not args.confirm:
+        print("nexusctl launch: %s" % CONFIRM_REFUSAL, file=sys.stderr)
+        return EXIT_REFUSED
+    try:
+        extra, names = launch_vars(args)
+        secrets = read_secrets(names)
+    except ValueError as exc:
+        print("nexusctl launch: %s" % exc, file=sys.stderr)
+        return EXIT_USAGE
+    with secrets_file(secrets):
+        return run_playbook("launch.yml", args, extravars=extra, check=args.check, diff=args.check)
