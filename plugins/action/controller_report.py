@@ -30,7 +30,13 @@ class ActionModule(ActionBase):
             raise AnsibleActionFail("controller_report: 'files' must be a mapping of path to content")
         written = []
         for path, content in files.items():
-            path = os.path.abspath(os.path.expanduser(to_text(path)))
+            path = to_text(path)
+            if "{{" in path:
+                # Mapping keys are not templated; a key with a template in it
+                # would become a directory named after the template.
+                raise AnsibleActionFail("controller_report: file name %r is an untemplated expression; "
+                                        "build the mapping in an expression instead" % path)
+            path = os.path.abspath(os.path.expanduser(path))
             if self._task.check_mode:
                 continue
             try:
