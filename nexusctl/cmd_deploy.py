@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: Nexus COS platform team
 # Apache License 2.0 (see LICENSE)
-"""nexusctl deploy / precheck: the Phase 4 prepare run, or its prechecks."""
+"""nexusctl deploy / precheck / unlock: the Phase 4 prepare run, its\nprechecks alone, and breaking the lock of a dead run."""
 
 from __future__ import annotations
 
@@ -21,6 +21,11 @@ def register(subparsers):
     precheck.add_argument("--warn-only", action="append", default=[], metavar="CHECK",
                           help="downgrade a precheck's failure to a warning (audited; repeatable)")
     precheck.set_defaults(func=_precheck)
+
+    unlock = subparsers.add_parser("unlock", help="break the deployment lock of a dead run (audited)")
+    add_target_arguments(unlock)
+    unlock.add_argument("--reason", required=True, help="why the lock is broken; written to the audit trail")
+    unlock.set_defaults(func=lambda args: run_playbook("unlock.yml", args, extravars={"unlock_reason": args.reason}))
 
 
 def _precheck(args):

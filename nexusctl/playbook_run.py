@@ -50,6 +50,11 @@ class Progress(object):
         changed = " changed" if res.get("changed") else ""
         line = "%-11s %-24s %s%s" % (mark, data.get("host", ""), data.get("task", ""), changed)
         self._say(line)
+        if mark == "ok" and data.get("task_action") in ("debug", "ansible.builtin.debug") and "msg" in res:
+            # What a play says to the operator (tables, where the logs are).
+            msg = res["msg"]
+            for part in (msg if isinstance(msg, list) else str(msg).splitlines()):
+                self._say("            %s" % part)
         if mark in ("FAILED", "UNREACHABLE") and not data.get("ignore_errors"):
             msg = res.get("msg", "")
             if isinstance(msg, list):
