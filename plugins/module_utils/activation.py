@@ -983,8 +983,16 @@ def status_summary(facts, now=None, wait_days=DEFAULT_WAIT_DAYS):
                 out["gates"].append({"step": 4, "opens": None, "state": "open"})
     for key in ("launch_global", "launch_soft"):
         if key in latest and (out["launch"] is None or latest[key]["applied_at"] > out["launch"]["applied_at"]):
-            out["launch"] = latest[key]
-    out["emergency"] = latest.get("emergency")
+            out["launch"] = dict(latest[key])
+    if out["launch"] is not None:
+        mode = out["launch"]["key"].replace("launch_", "")
+        out["launch"]["in_effect"] = out["access_mode"] == ("public_full" if mode == "global" else "public_soft")
+    if "emergency" in latest:
+        out["emergency"] = dict(latest["emergency"])
+        try:
+            out["emergency"]["in_effect"] = store is not None and not differences(emergency_plan(), store, pfs)
+        except ActivationError:
+            out["emergency"]["in_effect"] = False
     out["last_runs"] = list(facts.get("runs") or [])[:5]
     return out
 

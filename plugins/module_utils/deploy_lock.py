@@ -24,8 +24,9 @@ import fcntl
 import json
 import os
 import socket
-import tempfile
 import time
+
+from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import create_atomic
 
 
 class LockHeld(Exception):
@@ -110,18 +111,7 @@ def gone_reason(holder, now, hostname=None):
 
 
 def _link_new(path, holder):
-    directory = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(prefix=".lock.", dir=directory)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            json.dump(holder, handle, sort_keys=True)
-            handle.write("\n")
-            handle.flush()
-            os.fchmod(handle.fileno(), 0o644)
-            os.fsync(handle.fileno())
-        os.link(tmp, path)
-    finally:
-        os.unlink(tmp)
+    create_atomic(path, json.dumps(holder, sort_keys=True) + "\n", mode=0o644)
 
 
 def acquire(path, holder, lease_seconds, now=None, check_mode=False, recover=None):

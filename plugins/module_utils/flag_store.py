@@ -5,14 +5,9 @@
 
 Runs on the managed host, so it uses the standard library only.
 
-The semantics follow the gateway:
-
-* a flag is effectively on only if ``enabled`` is true and every flag in its
-  ``requires`` is effectively on, recursively;
-* enabling a flag whose ``requires`` are not on is refused, as are unknown names;
-* the access mode is ``public_full`` / ``public_soft`` / ``founder_beta`` / ``none``
-  from the first of PUBLIC_FULL_LAUNCH_MODE, PUBLIC_SOFT_LAUNCH_MODE,
-  FOUNDER_BETA_MODE that is effectively on.
+What the flags mean (effective state, access mode) is ``flag_semantics``;
+this module adds what the gateway accepts as a change: enabling a flag whose
+``requires`` are not on is refused, as are unknown names.
 
 Edits keep the file's own text: only the changed ``enabled`` values and
 ``updated`` are rewritten in place, so a flag change is a minimal diff even
@@ -20,36 +15,35 @@ when the file was not written by ``json.dumps`` (the platform's copy has inline
 ``requires`` arrays).  The result is re-parsed and compared with the intended
 document before anything is written.
 
-Also home of the file-update primitives (sidecar lock, atomic write) that
-``pf_document`` reuses.
+Writes take the sidecar edit lock and replace the file atomically
+(``atomic_file``), keeping the file's mode and owner.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime
-import errno
-import fcntl
 import json
-import os
 import re
-import stat
-import tempfile
-import time
 from collections import namedtuple
 from json.decoder import scanstring
 
+from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import (
+    EDIT_LOCK_TIMEOUT,
+    EditLockError,
+    edit_lock,
+    write_atomic,
+)
+from ansible_collections.nexus_cos.launch.plugins.module_utils.flag_semantics import (
+    access_mode,
+    effective_flags,
+    find_cycles,
+    marketplace_phase,
+)
+
 DEFAULT_PATH = '/opt/nexus-cos/config/feature-flags.json'
 
-# Order matters: the first effectively-on flag decides the mode.
-ACCESS_MODE_FLAGS = (
-    ('public_full', 'PUBLIC_FULL_LAUNCH_MODE'),
-    ('public_soft', 'PUBLIC_SOFT_LAUNCH_MODE'),
-    ('founder_beta', 'FOUNDER_BETA_MODE'),
-)
-NO_ACCESS_MODE = 'none'
-
-LOCK_TIMEOUT = 30.0
+# The sidecar edit lock, as flag store callers import it (raises EditLockError, an OSError).
+file_lock = edit_lock
 
 
 class FlagError(Exception):
@@ -122,50 +116,19 @@ class FlagStore:
     def requires(self, name):
         return list(self.flags.get(name, {}).get('requires') or [])
 
-    def _reachable(self, name):
-        """Every flag reachable from ``name`` through ``requires`` (including it),
-        and whether a cycle is reachable."""
-        seen = set()
-        on_path = set()
-        cycle = []
-
-        def visit(node, path):
-            if node in on_path:
-                if not cycle:
-                    cycle.extend(path[path.index(node):])
-                return
-            if node in seen:
-                return
-            seen.add(node)
-            on_path.add(node)
-            for req in self.requires(node):
-                visit(req, path + [req])
-            on_path.discard(node)
-
-        visit(name, [name])
-        return seen, cycle
-
     def effective(self, name):
-        """True when the flag and everything it requires, recursively, is enabled.
-
-        A flag that can reach a ``requires`` cycle is never effective: the
-        recursion has no base case, and the gateway could not prove it on.
-        """
-        if name not in self.flags:
-            return False
-        reachable, cycle = self._reachable(name)
-        if cycle:
-            return False
-        return all(n in self.flags and self.is_enabled(n) for n in reachable)
+        """True when the flag and everything it requires, recursively, is
+        enabled (never for a flag that reaches a ``requires`` cycle)."""
+        return effective_flags(self.data).get(name, False)
 
     def effective_all(self):
-        return dict((name, self.effective(name)) for name in self.flags)
+        return effective_flags(self.data)
 
     def access_mode(self):
-        for mode, flag in ACCESS_MODE_FLAGS:
-            if self.effective(flag):
-                return mode
-        return NO_ACCESS_MODE
+        return access_mode(self.data)
+
+    def marketplace_phase(self):
+        return marketplace_phase(self.data)
 
     def closure(self, name):
         """The flags ``name`` requires, recursively, requirements first
@@ -217,17 +180,8 @@ class FlagStore:
         return [f for f in found if self.is_enabled(f)]
 
     def requires_cycles(self):
-        """Each distinct requires cycle, as a list of names ending where it starts."""
-        cycles = []
-        keys = set()
-        for name in self.flags:
-            _, cyc = self._reachable(name)
-            if cyc:
-                key = frozenset(cyc)
-                if key not in keys:
-                    keys.add(key)
-                    cycles.append(cyc)
-        return cycles
+        """Each requires cycle, as a list of names ending where it starts."""
+        return find_cycles(self.data)
 
 
 def _describe(value):
@@ -542,112 +496,6 @@ class _JsonSpans:
 
 
 # ---------------------------------------------------------------------------
-# File update primitives (shared with pf_document)
-
-
-@contextlib.contextmanager
-def file_lock(path, timeout=LOCK_TIMEOUT, lock_path=None):
-    """Hold an exclusive flock on the sidecar ``<path>.lock`` for a read-modify-write.
-
-    The sidecar is removed on release, so no lock file is left in the
-    repository checkout; a waiter that wakes up holding a removed file notices
-    (inode no longer at the path) and locks the new one instead.
-    """
-    lock_path = lock_path or path + '.lock'
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | getattr(os, 'O_CLOEXEC', 0), 0o600)
-        except OSError as exc:
-            raise FlagError('%s: cannot create lock file %s: %s' % (path, lock_path, exc.strerror or exc))
-        try:
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except OSError as exc:
-                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                        raise
-                    if time.monotonic() >= deadline:
-                        raise FlagError('%s: timed out after %.0fs waiting for lock %s (another change in progress?)'
-                                        % (path, timeout, lock_path))
-                    time.sleep(0.05)
-            try:
-                current = os.stat(lock_path)
-            except FileNotFoundError:
-                current = None
-            if current is not None and current.st_ino == os.fstat(fd).st_ino:
-                break
-        except BaseException:
-            os.close(fd)
-            raise
-        os.close(fd)
-    try:
-        yield lock_path
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(lock_path)
-        os.close(fd)
-
-
-def _fsync_dir(dirname):
-    try:
-        dfd = os.open(dirname, os.O_RDONLY | getattr(os, 'O_DIRECTORY', 0))
-    except OSError:
-        return
-    try:
-        os.fsync(dfd)
-    except OSError:
-        # Some filesystems refuse fsync on directories; the rename is still atomic.
-        pass
-    finally:
-        os.close(dfd)
-
-
-def write_atomic(path, content, prepare=None):
-    """Replace ``path`` with ``content`` so readers see the old or the new file, never part.
-
-    Temp file in the same directory, fsync, mode and owner copied from the
-    file being replaced, os.replace, fsync of the directory. ``prepare(tmp,
-    path)`` runs just before the rename (e.g. to copy an SELinux context).
-    On any error the temp file is removed and the original is left as it was.
-    """
-    if isinstance(content, str):
-        content = content.encode('utf-8')
-    path = os.path.abspath(path)
-    dirname, basename = os.path.split(path)
-    try:
-        reference = os.stat(path)
-    except FileNotFoundError:
-        reference = None
-    fd, tmp = tempfile.mkstemp(prefix='.%s.' % basename, suffix='.tmp', dir=dirname)
-    try:
-        with os.fdopen(fd, 'wb') as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if reference is not None:
-            os.chmod(tmp, stat.S_IMODE(reference.st_mode))
-            if (reference.st_uid, reference.st_gid) != (os.geteuid(), os.getegid()):
-                try:
-                    os.chown(tmp, reference.st_uid, reference.st_gid)
-                except PermissionError:
-                    pass
-        else:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-        if prepare is not None:
-            prepare(tmp, path)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(dirname)
-
-
-# ---------------------------------------------------------------------------
 # The whole change
 
 
@@ -661,7 +509,7 @@ class FlagUpdate(namedtuple('FlagUpdate', ['before', 'after', 'plan', 'before_te
 
 
 def update_flags(path, enable=(), disable=(), with_dependencies=False, cascade=False,
-                 now=None, check_mode=False, backup=None, prepare=None, lock_timeout=LOCK_TIMEOUT):
+                 now=None, check_mode=False, backup=None, prepare=None, lock_timeout=EDIT_LOCK_TIMEOUT):
     """Plan and (unless ``check_mode``) write a flag change to the store at ``path``.
 
     Reads without a lock first, so a request whose state already holds
@@ -676,13 +524,16 @@ def update_flags(path, enable=(), disable=(), with_dependencies=False, cascade=F
         text = render(store, plan, now_text)
         after = loads(text, path) if plan.changed else store
         return FlagUpdate(store, after, plan, store.text, text, None, False)
-    with file_lock(path, timeout=lock_timeout):
-        store = load(path)
-        plan = plan_change(store, enable, disable, with_dependencies, cascade)
-        text = render(store, plan, now_text)
-        if not plan.changed:
-            return FlagUpdate(store, store, plan, store.text, text, None, False)
-        after = loads(text, path)
-        backup_file = backup(path) if backup is not None else None
-        write_atomic(path, text, prepare=prepare)
+    try:
+        with edit_lock(path, timeout=lock_timeout):
+            store = load(path)
+            plan = plan_change(store, enable, disable, with_dependencies, cascade)
+            text = render(store, plan, now_text)
+            if not plan.changed:
+                return FlagUpdate(store, store, plan, store.text, text, None, False)
+            after = loads(text, path)
+            backup_file = backup(path) if backup is not None else None
+            write_atomic(path, text, mode=None, prepare=prepare)
+    except EditLockError as exc:
+        raise FlagError(str(exc))
     return FlagUpdate(store, after, plan, store.text, text, backup_file, True)

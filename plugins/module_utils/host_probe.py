@@ -60,14 +60,8 @@ class LocalHost(object):
 
     def read_text(self, path, limit=READ_LIMIT):
         """File text (UTF-8, replace on error) or None when it does not exist."""
-        try:
-            with open(path, "rb") as handle:
-                data = handle.read(limit + 1)
-        except FileNotFoundError:
-            return None
-        if len(data) > limit:
-            raise ProbeError("%s is larger than %d bytes" % (path, limit))
-        return data.decode("utf-8", "replace")
+        data = self.read_bytes(path, limit)
+        return None if data is None else data.decode("utf-8", "replace")
 
     def read_bytes(self, path, limit=READ_LIMIT):
         try:

@@ -36,6 +36,20 @@ import os
 import re
 import stat
 
+# The gateway's flag semantics, shared with flag_store; the validator's
+# callers use them from here too (nexus_config.access_mode, ...).
+from ansible_collections.nexus_cos.launch.plugins.module_utils.flag_semantics import (  # noqa: F401
+    ACCESS_MODE_FLAGS,
+    access_mode,
+    effective_flags,
+    find_cycles,
+    flag_effective,
+    flag_table,
+    reachable,
+    requires_graph,
+    requires_of,
+)
+
 try:
     import yaml
     HAS_YAML = True
@@ -51,12 +65,6 @@ MAX_DEPTH = 64
 
 FLAG_NAME_RE = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
-# Access mode ladder, highest first (the gateway's currentMode).
-ACCESS_MODE_FLAGS = (
-    ("public_full", "PUBLIC_FULL_LAUNCH_MODE"),
-    ("public_soft", "PUBLIC_SOFT_LAUNCH_MODE"),
-    ("founder_beta", "FOUNDER_BETA_MODE"),
-)
 # Flags the launch steps switch; the flag store must define them.
 REQUIRED_FLAGS = (
     "FOUNDER_BETA_MODE",
@@ -588,121 +596,6 @@ def _check(value, spec, path, found):
 
 
 # --------------------------------------------------------------------------
-# Flag semantics (as the gateway implements them)
-# --------------------------------------------------------------------------
-
-
-def _flag_table(flags):
-    """Accept the whole store or its ``feature_flags`` mapping (no flag can
-    be called ``feature_flags``: names are upper case)."""
-    if not isinstance(flags, dict):
-        return {}
-    if "feature_flags" in flags:
-        table = flags["feature_flags"]
-        return table if isinstance(table, dict) else {}
-    return flags
-
-
-def _requires(flag):
-    """The names a flag requires, or None when ``requires`` is malformed."""
-    if not isinstance(flag, dict):
-        return None
-    requires = flag.get("requires", [])
-    if not isinstance(requires, list) or not all(isinstance(r, str) for r in requires):
-        return None
-    return requires
-
-
-def effective_flags(flags):
-    """``{name: bool}``: on only if ``enabled`` is true and every required
-    flag is effectively on, recursively. Unknown requirements, malformed
-    entries and cycles count as off (the gateway could never enable them)."""
-    table = _flag_table(flags)
-    state = {}
-
-    def resolve(name, visiting):
-        if name in state:
-            return state[name]
-        flag = table.get(name)
-        requires = _requires(flag)
-        if name in visiting or requires is None or flag.get("enabled") is not True:
-            on = False
-        else:
-            on = all(dep in table and resolve(dep, visiting | {name}) for dep in requires)
-        if name not in visiting:
-            state[name] = on
-        return on
-
-    for flag_name in table:
-        resolve(flag_name, frozenset())
-    return state
-
-
-def flag_effective(flags, name):
-    """Whether flag ``name`` is effectively on. ``flags`` is the store or its
-    ``feature_flags`` mapping. Raises KeyError for an unknown flag name."""
-    table = _flag_table(flags)
-    if name not in table:
-        raise KeyError("unknown flag %r; known flags: %s" % (name, ", ".join(sorted(table))))
-    return effective_flags(table)[name]
-
-
-def access_mode(flags):
-    """``public_full``, ``public_soft``, ``founder_beta`` or ``none``."""
-    state = effective_flags(flags)
-    for mode, flag in ACCESS_MODE_FLAGS:
-        if state.get(flag):
-            return mode
-    return "none"
-
-
-def _edges(table):
-    return {name: sorted(set(d for d in (_requires(flag) or []) if d in table))
-            for name, flag in table.items()}
-
-
-def _reachable(graph, start):
-    seen, stack = set(), list(graph[start])
-    while stack:
-        node = stack.pop()
-        if node not in seen:
-            seen.add(node)
-            stack.extend(graph[node])
-    return seen
-
-
-def _shortest_cycle(graph, start, members):
-    parent, queue = {}, [start]
-    while queue:
-        node = queue.pop(0)
-        for nxt in graph[node]:
-            if nxt == start:
-                path = [node]
-                while path[-1] != start:
-                    path.append(parent[path[-1]])
-                return [start] + path[::-1][1:] + [start]
-            if nxt in members and nxt not in parent:
-                parent[nxt] = node
-                queue.append(nxt)
-    return [start, start]  # unreachable for a real cycle member
-
-
-def find_cycles(flags):
-    """Dependency cycles, one per strongly connected group, each a path that
-    starts and ends at its alphabetically first flag: ``[A, B, A]``."""
-    graph = _edges(_flag_table(flags))
-    reach = {name: _reachable(graph, name) for name in graph}
-    cycles, done = [], set()
-    for name in sorted(graph):
-        if name in done or name not in reach[name]:
-            continue
-        members = set(m for m in reach[name] if name in reach[m])
-        done |= members
-        cycles.append(_shortest_cycle(graph, name, members))
-    return cycles
-
-
-# --------------------------------------------------------------------------
 # Validation
 # --------------------------------------------------------------------------
 
@@ -752,9 +645,9 @@ def check_flag_store(store, display, report):
             report.error(display, key_path(base, "default"), "%s; expected a boolean for a "
                          "flag of type boolean" % _describe(flag["default"]))
         if flag.get("enabled") is True and not state.get(name) and name not in in_cycle \
-                and _requires(flag) is not None:
+                and requires_of(flag) is not None:
             off = ", ".join("%s (%s)" % (d, "off" if d in table else "unknown")
-                            for d in _requires(flag) if not state.get(d))
+                            for d in requires_of(flag) if not state.get(d))
             report.error(display, key_path(base, "enabled"),
                          "is true but %s is not effectively on: it requires %s; expected "
                          "every required flag on (the gateway refuses this state)"
@@ -873,7 +766,7 @@ def _check_marketplace_flags(data, display, table, state, mode, store_display, r
             report.error(store_display, key_path("feature_flags", needed),
                          "missing; expected it because %s requires_phase is %d"
                          % (display, requires_phase))
-        elif phase_flag in table and needed not in _reachable(_edges(table), phase_flag):
+        elif phase_flag in table and needed not in reachable(requires_graph(table), phase_flag):
             report.error(store_display, key_path(key_path("feature_flags", phase_flag),
                                                  "requires"),
                          "does not include %s; expected it because %s requires_phase is %d"
@@ -964,7 +857,7 @@ def validate_repo(repo_dir, pf_dir=None, flag_store=None):
     if store is not None:
         check_flag_store(store, store_display, report)
         check_cross_file(pfs, store, store_display, report)
-        table = _flag_table(store)
+        table = flag_table(store)
         report.facts["access_mode"] = access_mode(table)
         report.facts["effective_flags"] = effective_flags(table)
     return report

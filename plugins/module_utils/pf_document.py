@@ -25,10 +25,10 @@ from collections import namedtuple
 
 import yaml
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils.flag_store import (
-    LOCK_TIMEOUT,
-    FlagError,
-    file_lock,
+from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import (
+    EDIT_LOCK_TIMEOUT,
+    EditLockError,
+    edit_lock,
     write_atomic,
 )
 
@@ -436,7 +436,7 @@ class PFUpdate(namedtuple('PFUpdate', ['changes', 'before_text', 'after_text', '
         return bool(self.changes)
 
 
-def update_settings(path, settings, check_mode=False, backup=None, prepare=None, lock_timeout=LOCK_TIMEOUT):
+def update_settings(path, settings, check_mode=False, backup=None, prepare=None, lock_timeout=EDIT_LOCK_TIMEOUT):
     """Apply ``settings`` to the PF file at ``path`` and write it atomically.
 
     A request whose values already hold touches nothing; a real change is
@@ -451,14 +451,14 @@ def update_settings(path, settings, check_mode=False, backup=None, prepare=None,
     if not changes or check_mode:
         return PFUpdate(changes, before_text, document.text, None, False)
     try:
-        with file_lock(path, timeout=lock_timeout):
+        with edit_lock(path, timeout=lock_timeout):
             document = load(path)
             before_text = document.text
             changes = apply_settings(document, settings)
             if not changes:
                 return PFUpdate(changes, before_text, document.text, None, False)
             backup_file = backup(path) if backup is not None else None
-            write_atomic(path, document.text, prepare=prepare)
-    except FlagError as exc:
+            write_atomic(path, document.text, mode=None, prepare=prepare)
+    except EditLockError as exc:
         raise PFEditError(str(exc))
     return PFUpdate(changes, before_text, document.text, backup_file, True)

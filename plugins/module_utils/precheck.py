@@ -27,6 +27,8 @@ SKIP = "SKIP"
 
 SEVERITIES = ("error", "warn")
 
+GIB = 1024 ** 3
+
 REGISTRY = {}
 
 
@@ -55,6 +57,11 @@ class Check(object):
 
     def run(self, ctx):  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+def gib(value):
+    """A size in bytes the way checks report it: ``3.8 GiB``."""
+    return "%.1f GiB" % (value / float(GIB))
 
 
 def register(cls):

@@ -17,16 +17,11 @@ import stat
 import time
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck import (
-    Check, CheckFailed, register)
+    GIB, Check, CheckFailed, gib, register)
 
-GIB = 1024 ** 3
 DIR_MODE = 0o750
 MARKER_MODE = 0o640
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-
-
-def gib(value):
-    return "%.1f GiB" % (value / float(GIB))
 
 
 def marker_path(backup_dir, run_id):

@@ -6,13 +6,7 @@
 from __future__ import annotations
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck import (
-    Check, CheckFailed, register)
-
-GIB = 1024 ** 3
-
-
-def gib(value):
-    return "%.1f GiB" % (value / float(GIB))
+    GIB, Check, CheckFailed, gib, register)
 
 
 @register

@@ -6,19 +6,13 @@
 from __future__ import annotations
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck import (
-    Check, CheckFailed, register)
-
-GIB = 1024 ** 3
+    GIB, Check, CheckFailed, gib, register)
 
 # MemTotal is the RAM left after the kernel's boot reservations (kernel image,
 # crash kernel, firmware), a few percent below the installed size: a 4 GiB
 # VPS reports about 3.8 GiB. A machine counts as having N GiB when MemTotal
 # reaches this share of N, so the thresholds mean the size the VPS was sold as.
 MEMTOTAL_SHARE = 0.9
-
-
-def gib(value):
-    return "%.1f GiB" % (value / float(GIB))
 
 
 @register

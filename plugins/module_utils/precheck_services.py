@@ -6,6 +6,8 @@ configuration passes ``nginx -t``."""
 
 from __future__ import annotations
 
+import re
+
 from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck import (
     Check, CheckFailed, register)
 
@@ -22,8 +24,11 @@ def nginx_error_line(stderr):
     every line to stderr, the error first ("[emerg]" / "[alert]" / ...)
     and the generic "test failed" last."""
     for line in (stderr or "").splitlines():
-        if any(tag in line for tag in ("[emerg]", "[alert]", "[crit]", "[error]")):
-            return line.strip()
+        for tag in ("[emerg]", "[alert]", "[crit]", "[error]"):
+            if tag in line:
+                # Drop nginx's "2026/01/15 10:30:45 [emerg] 6460#6460: " prefix:
+                # the time and pid say nothing about the fix.
+                return tag + " " + re.sub(r"^\d+#\d+: ", "", line.split(tag, 1)[1].strip())
     return first_line(stderr)
 
 

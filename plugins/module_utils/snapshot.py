@@ -50,7 +50,7 @@ import urllib.request
 from datetime import datetime, timezone
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, deploy_lock, flag_store
-from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import fsync_dir, write_atomic
+from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import edit_lock, fsync_dir, write_atomic
 
 FORMAT_VERSION = 1
 SNAPSHOT_FILE = "snapshot.json"
@@ -65,11 +65,7 @@ FLAG_STORE_NAME = "feature-flags.json"
 
 # What the rollback command imports, copied into every snapshot's lib/.
 PACKAGE = "ansible_collections.nexus_cos.launch.plugins.module_utils"
-RUNTIME_MODULES = ("snapshot", "audit_log", "atomic_file", "flag_store", "deploy_lock")
-
-# The gateway's /api/pf/marketplace/health: phase 3 when that flag is
-# effectively on, else 2, else 0 (answered with 503).
-MARKETPLACE_PHASE_FLAGS = ((3, "MARKETPLACE_PHASE3_ENABLED"), (2, "MARKETPLACE_PHASE2_ENABLED"))
+RUNTIME_MODULES = ("snapshot", "audit_log", "atomic_file", "flag_semantics", "flag_store", "deploy_lock")
 
 RELOAD_PATH = "/api/feature-flags/reload"
 LAUNCH_HEALTH_PATH = "/api/pf/launch/health"
@@ -194,13 +190,6 @@ def _dump_json(document):
     return json.dumps(document, indent=2, sort_keys=False) + "\n"
 
 
-def marketplace_phase(store):
-    for phase, name in MARKETPLACE_PHASE_FLAGS:
-        if store.effective(name):
-            return phase
-    return 0
-
-
 def gateway_state(data, source):
     """The state the gateway reports for flag store content ``data``:
     {access_mode, marketplace_phase}, or both None with ``error`` when the
@@ -211,7 +200,7 @@ def gateway_state(data, source):
         store = flag_store.loads(data, source=source)
     except flag_store.FlagError as exc:
         return {"access_mode": None, "marketplace_phase": None, "error": str(exc)}
-    return {"access_mode": store.access_mode(), "marketplace_phase": marketplace_phase(store)}
+    return {"access_mode": store.access_mode(), "marketplace_phase": store.marketplace_phase()}
 
 
 # ---------------------------------------------------------------- taking
@@ -505,12 +494,12 @@ def _refusal(manifest, snapshot_dir, conflicts, tampered):
 
 @contextlib.contextmanager
 def _file_locks(paths):
-    """The flag store's sidecar locks on every file whose directory exists,
-    in a fixed order, so no feature_flag / pf_setting change interleaves."""
+    """The sidecar edit locks on every file whose directory exists, in a
+    fixed order, so no feature_flag / pf_setting change interleaves."""
     with contextlib.ExitStack() as stack:
         for path in sorted(paths):
             if os.path.isdir(os.path.dirname(path)):
-                stack.enter_context(flag_store.file_lock(path))
+                stack.enter_context(edit_lock(path))
         yield
 
 

@@ -7,23 +7,26 @@ from __future__ import annotations
 DOCUMENTATION = r'''
 ---
 module: activation_state
-short_description: Read and record the activation state of a Nexus COS host
+short_description: Read, apply and record the activation state of a Nexus COS host
 version_added: "1.0.0"
 description:
   - The host side of activation (marketplace Phase 3 steps, the Phase 4 launch, the emergency
     switch). The decisions are made on the controller by M(nexus_cos.launch.activation_gate);
-    this module reads the facts they need and writes what they decide.
+    this module reads the facts they need and carries out what they decide.
   - C(action=query) reads, changing nothing, the flag store, the four PF files, the recorded
     activations (each cross-checked against its audit record), a summary of recent runs from
     the audit trail and the deployment lock's holder.
-  - C(action=flags) changes the flag store in one atomic write (all flags of an activation
-    at once, so an interrupted run leaves the store as it was before or after, never between).
+  - C(action=apply) makes an activation's changes. It works out every new file first; with
+    O(snapshot_dir) it writes the hashes the change will leave into the snapshot's C(after.json)
+    before the first write, so that a run killed halfway leaves each file as it was before or
+    as predicted and its rollback restores without force. Then all flag changes in one atomic
+    write of the flag store (with the semantics of M(nexus_cos.launch.feature_flag)), then the PF
+    values round-trip (as M(nexus_cos.launch.pf_setting)). Audits C(FLAGS_CHANGED) and
+    C(PF_SETTINGS_CHANGED).
   - C(action=record) records an activation, first as an audit record
     (C(ACTIVATION_STEP_APPLIED), or C(EMERGENCY_SWITCH)), then in the state file
     C(activation-state.json) of the audit directory, written atomically.
   - C(action=audit) writes O(audit_events) only (gate decisions made on the controller).
-  - C(action=flags) audits C(FLAGS_CHANGED) with each flag's new value when it changed something
-    and O(audit_file) is given.
 author: Nexus COS platform team
 extends_documentation_fragment:
   - nexus_cos.launch.audit
@@ -31,7 +34,7 @@ options:
   action:
     description: What to do.
     type: str
-    choices: [query, flags, record, audit]
+    choices: [query, apply, record, audit]
     default: query
   state_file:
     description: The activation state file. Defaults to C(activation-state.json) in O(audit_dir).
@@ -46,7 +49,7 @@ options:
     default: /opt/nexus-cos/pfs
   lock_path:
     description:
-      - The deployment lock. With C(action=query) its holder is reported; with C(flags) and
+      - The deployment lock. With C(action=query) its holder is reported; with C(apply) and
         C(record) the module refuses to act unless O(run_id) holds it.
     type: path
   runs_limit:
@@ -54,35 +57,43 @@ options:
     type: int
     default: 30
   enable:
-    description: Flags to turn on (C(action=flags)); flags they require are turned on first.
+    description: Flags to turn on (C(action=apply)); flags they require are turned on first.
     type: list
     elements: str
     default: []
   disable:
-    description: Flags to turn off (C(action=flags)).
+    description: Flags to turn off (C(action=apply)).
     type: list
     elements: str
     default: []
   cascade:
-    description: Also turn off enabled flags that depend on a disabled one (C(action=flags)).
+    description: Also turn off enabled flags that depend on a disabled one (C(action=apply)).
     type: bool
     default: false
   now:
     description: ISO 8601 time written to the flag store's C(updated) when it changes.
     type: str
+  pf_settings:
+    description: PF values to set (C(action=apply)), C([{file, settings}]) with C(file) a name in O(pf_dir).
+    type: list
+    elements: dict
+    default: []
+  snapshot_dir:
+    description: The run's snapshot; C(action=apply) writes the predicted C(after.json) there first.
+    type: path
   entry:
     description:
-      - The activation to record (C(action=record)), as returned by the gate in C(record).
+      - The activation to record (C(action=record)), as returned by the gate in C(entry).
         Keys C(key), C(applied_at), C(applied_at_utc), C(run_id), C(audit_event) and optional
         C(forced_reason), C(clock_override), C(approvers), C(waived), C(reason), C(from_mode).
     type: dict
 attributes:
   check_mode:
     support: full
-    details: C(flags) reports the change and its diff; nothing is written in check mode.
+    details: C(apply) reports the change and its diffs; nothing is written in check mode.
   diff_mode:
     support: full
-    details: C(flags) only.
+    details: C(apply) only.
 notes:
   - Recording and audit writes are records of a run, not configuration, and report
     C(changed=false) so that a second identical run reports no change.
@@ -95,11 +106,15 @@ EXAMPLES = r'''
     lock_path: /var/lock/nexus-cos-phase4-deploy.lock
   register: facts
 
-- name: Switch the launch flags in one write
+- name: Switch the launch flags in one write, then the PF values
   nexus_cos.launch.activation_state:
-    action: flags
+    action: apply
     enable: [PUBLIC_FULL_LAUNCH_MODE, JURISDICTION_ENGINE_ENABLED]
     disable: [FOUNDER_BETA_MODE, PUBLIC_SOFT_LAUNCH_MODE]
+    pf_settings:
+      - file: global-launch.yaml
+        settings: {feature_flags.public_signup: true, visibility_control.seo_enabled: true}
+    snapshot_dir: "/opt/nexus-cos/backups/phase4/{{ nexus_run_stamp }}"
     lock_path: /var/lock/nexus-cos-phase4-deploy.lock
     run_id: "{{ nexus_run_id }}"
 '''
@@ -116,8 +131,8 @@ activations:
   elements: dict
 runs:
   description:
-    - Runs found in the audit trail, newest first, C({kind, file, run_id, playbook, started, completed,
-      status, precheck_status}) (epoch seconds).
+    - Runs found in the audit trail, newest first, C({kind, file, run_id, playbook, started,
+      completed, status, precheck_status}) (epoch seconds).
   returned: action=query
   type: list
   elements: dict
@@ -135,12 +150,22 @@ lock:
   type: dict
 changes:
   description: Flags whose C(enabled) changes, C([{name, before, after}]).
-  returned: action=flags
+  returned: action=apply
   type: list
   elements: dict
+pf_changes:
+  description: PF values that change, C([{file, key, before, after}]).
+  returned: action=apply
+  type: list
+  elements: dict
+files:
+  description: Files the change writes.
+  returned: action=apply
+  type: list
+  elements: str
 access_mode_after:
   description: The access mode the flag store gives after the change.
-  returned: action=flags
+  returned: action=apply, when it wrote
   type: str
 entry:
   description: The entry as recorded, with C(audit_seq) and C(audit_chain).
@@ -152,6 +177,7 @@ audit_head:
   type: dict
 '''
 
+import hashlib
 import json
 import os
 import re
@@ -160,7 +186,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import (activation, audit_log, deploy_lock, flag_store,
-                                                                       nexus_config, run_audit)
+                                                                       nexus_config, pf_document, run_audit, snapshot)
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import write_atomic
 
 STATE_MODE = 0o640
@@ -216,7 +242,10 @@ def _records(path):
 
 
 def read_runs(audit_dir, limit):
-    """Summaries of the runs in the newest ``limit`` chain files, newest first."""
+    """Summaries of the runs in the newest ``limit`` chain files, newest
+    first: one per run id and file (a run writes its records to its own
+    chain file; several plays of one ansible-playbook invocation may share
+    a run id but not a file)."""
     try:
         names = [n for n in os.listdir(audit_dir) if RUN_FILE.match(n)]
     except OSError:
@@ -224,17 +253,18 @@ def read_runs(audit_dir, limit):
     names.sort(key=lambda n: (RUN_FILE.match(n).group(2), n), reverse=True)
     runs = []
     for name in names[:limit]:
-        by_run = {}
-        order = []
-        for event, fields, epoch, run, _, _, _ in _records(os.path.join(audit_dir, name)):
+        by_run, order = {}, []
+        for event, fields, epoch, run, seq, _, _ in _records(os.path.join(audit_dir, name)):
             if run not in by_run:
                 by_run[run] = []
                 order.append(run)
-            by_run[run].append((event, fields, epoch, run))
-        for run in reversed(order):
-            summary = activation.summarize_run(by_run[run])
-            summary.update(kind=RUN_FILE.match(name).group(1), file=name)
+            by_run[run].append((seq, event, fields, epoch, run))
+        for run in order:
+            items = sorted(by_run[run], key=lambda r: r[0])
+            summary = activation.summarize_run([(e, f, t, r) for _, e, f, t, r in items])
+            summary.update(kind=RUN_FILE.match(name).group(1), file=name, first_seq=items[0][0])
             runs.append(summary)
+    runs.sort(key=lambda r: r["first_seq"], reverse=True)
     return runs
 
 
@@ -313,30 +343,82 @@ def _assert_lock(module, p):
             module.fail_json(msg=str(exc))
 
 
-def flags(module, p):
+def _sha256(text):
+    return hashlib.sha256(text.encode("utf-8") if isinstance(text, str) else text).hexdigest()
+
+
+def _predict_after(snapshot_dir, texts, run_id):
+    """Write the snapshot's after.json with the hashes the change will leave,
+    before the first write: a run killed halfway leaves each file as before
+    or as predicted, and its rollback restores without force."""
+    manifest = snapshot.load(snapshot_dir)
+    files = []
+    for entry in manifest["files"]:
+        if entry["path"] in texts:
+            files.append({"path": entry["path"], "exists": True, "sha256": _sha256(texts[entry["path"]])})
+        else:
+            files.append(dict(path=entry["path"], **snapshot.current_state(entry["path"])))
+    document = {"run_id": run_id, "recorded": activation.iso_utc(time.time()), "predicted": True, "files": files}
+    write_atomic(os.path.join(snapshot_dir, snapshot.AFTER_FILE), json.dumps(document, indent=2) + "\n",
+                 mode=snapshot.FILE_MODE)
+
+
+def apply(module, p):
+    """All flag changes in one write of the flag store, then the PF values."""
     if not module.check_mode:   # a check run takes no lock
         _assert_lock(module, p)
+    store_path = p["flag_store"]
     try:
-        update = flag_store.update_flags(p["flag_store"], enable=p["enable"], disable=p["disable"],
-                                         with_dependencies=True, cascade=p["cascade"], now=p["now"],
-                                         check_mode=module.check_mode)
-    except flag_store.FlagError as exc:
-        module.fail_json(msg=str(exc), details=exc.details)
-    except OSError as exc:
-        module.fail_json(msg="%s: cannot write flag store: %s" % (p["flag_store"], exc.strerror or exc))
-    if update.changed and not module.check_mode and p["audit_file"]:
-        try:
-            fields = {"flags": ",".join("%s=%s" % (c.name, "on" if c.after else "off") for c in update.plan),
-                      "access_mode": update.after.access_mode()}
-            run_audit.write(run_audit.open_audit(p), [("FLAGS_CHANGED", fields)] + run_audit.extra_events(p))
-        except (ValueError, OSError) as exc:
-            module.fail_json(msg="flags changed, but auditing it failed: %s" % exc, changed=True)
-    result = {"changed": update.changed, "changes": update.plan.as_dicts(),
-              "access_mode_before": update.before.access_mode(), "access_mode_after": update.after.access_mode()}
+        store = flag_store.load(store_path)
+        plan = flag_store.plan_change(store, p["enable"], p["disable"], with_dependencies=True, cascade=p["cascade"])
+        now_text = flag_store.format_timestamp(p["now"])
+        texts, diffs, pf_changes = {}, [], []
+        if plan.changed:
+            texts[store_path] = flag_store.render(store, plan, now_text)
+            diffs.append({"before": store.text, "after": texts[store_path],
+                          "before_header": "%s (content)" % store_path, "after_header": "%s (content)" % store_path})
+        for item in p["pf_settings"]:
+            path = os.path.join(p["pf_dir"], item["file"])
+            document = pf_document.load(path)
+            before = document.text
+            changes = pf_document.apply_settings(document, item["settings"])
+            if changes:
+                texts[path] = document.text
+                diffs.append({"before": before, "after": document.text,
+                              "before_header": "%s (content)" % path, "after_header": "%s (content)" % path})
+                pf_changes.extend({"file": item["file"], "key": c.key, "before": c.before, "after": c.after}
+                                  for c in changes)
+    except (flag_store.FlagError, pf_document.PFEditError) as exc:
+        module.fail_json(msg=str(exc))
+    result = {"changed": bool(texts), "changes": plan.as_dicts(), "pf_changes": pf_changes,
+              "files": sorted(texts), "access_mode_before": store.access_mode()}
     if module._diff:
-        result["diff"] = {"before": update.before_text, "after": update.after_text,
-                          "before_header": "%s (content)" % p["flag_store"],
-                          "after_header": "%s (content)" % p["flag_store"]}
+        result["diff"] = diffs
+    if module.check_mode or not texts:
+        module.exit_json(**result)
+    try:
+        if p["snapshot_dir"]:
+            _predict_after(p["snapshot_dir"], texts, p["run_id"])
+        update = flag_store.update_flags(store_path, enable=p["enable"], disable=p["disable"], with_dependencies=True,
+                                         cascade=p["cascade"], now=now_text)
+        result["access_mode_after"] = update.after.access_mode()
+        for item in p["pf_settings"]:
+            pf_document.update_settings(os.path.join(p["pf_dir"], item["file"]), item["settings"])
+        if p["audit_file"]:
+            events = []
+            if plan.changed:
+                events.append(("FLAGS_CHANGED", {
+                    "flags": ",".join("%s=%s" % (c.name, "on" if c.after else "off") for c in update.plan),
+                    "access_mode": update.after.access_mode()}))
+            if pf_changes:
+                events.append(("PF_SETTINGS_CHANGED", {
+                    "files": ",".join(sorted(set(c["file"] for c in pf_changes))),
+                    "keys": ",".join("%s:%s" % (c["file"], c["key"]) for c in pf_changes)}))
+            head = run_audit.write(run_audit.open_audit(p), events + run_audit.extra_events(p))
+            if head:
+                result["audit_head"] = head
+    except (flag_store.FlagError, pf_document.PFEditError, snapshot.SnapshotError, ValueError, OSError) as exc:
+        module.fail_json(msg="applying the change: %s" % exc, **result)
     module.exit_json(**result)
 
 
@@ -353,11 +435,14 @@ def record(module, p, state_file):
     entry["audit_file"] = p["audit_file"]
     try:
         log = run_audit.open_audit(p)
-        written = log.records([(entry["audit_event"], activation.audit_fields(entry))] + run_audit.extra_events(p))
-        entry.update(audit_seq=written[0]["seq"], audit_chain=written[0]["chain"])
-        lock_file = state_file + ".lock"
-        with flag_store.file_lock(state_file, lock_path=lock_file):
+        audit_log.ensure_audit_dir(p["audit_dir"])
+        with flag_store.file_lock(state_file, lock_path=state_file + ".lock"):
+            # Read first: a state file that cannot be extended stops the run
+            # before its audit record is written.
             state = read_state(state_file)
+            written = log.records([(entry["audit_event"], activation.audit_fields(entry))]
+                                  + run_audit.extra_events(p))
+            entry.update(audit_seq=written[0]["seq"], audit_chain=written[0]["chain"])
             state["format"] = activation.STATE_FORMAT
             state["activations"].append(entry)
             write_atomic(state_file, json.dumps(state, indent=2, sort_keys=True) + "\n", mode=STATE_MODE)
@@ -381,7 +466,7 @@ def audit(module, p):
 
 def main():
     argument_spec = dict(
-        action=dict(type="str", choices=["query", "flags", "record", "audit"], default="query"),
+        action=dict(type="str", choices=["query", "apply", "record", "audit"], default="query"),
         state_file=dict(type="path"),
         flag_store=dict(type="path", default=flag_store.DEFAULT_PATH),
         pf_dir=dict(type="path", default="/opt/nexus-cos/pfs"),
@@ -391,17 +476,19 @@ def main():
         disable=dict(type="list", elements="str", default=[]),
         cascade=dict(type="bool", default=False),
         now=dict(type="str"),
+        pf_settings=dict(type="list", elements="dict", default=[]),
+        snapshot_dir=dict(type="path"),
         entry=dict(type="dict"),
     )
     argument_spec.update(run_audit.AUDIT_ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_if=[("action", "record", ["entry", "run_id"]), ("action", "flags", ["run_id"])])
+                           required_if=[("action", "record", ["entry", "run_id"]), ("action", "apply", ["run_id"])])
     p = module.params
     state_file = p["state_file"] or os.path.join(p["audit_dir"], activation.STATE_FILE)
     if p["action"] == "query":
         query(module, p, state_file)
-    elif p["action"] == "flags":
-        flags(module, p)
+    elif p["action"] == "apply":
+        apply(module, p)
     elif p["action"] == "record":
         record(module, p, state_file)
     else:

@@ -65,16 +65,8 @@ options:
         (for example C(2025-01-15T10:30:00Z)); a time without zone is taken as UTC.
       - Defaults to the current time on the managed host. Lets tests and replays use an injected clock.
     type: str
-  backup:
-    description:
-      - Keep a copy of the original file, named with a timestamp, when it changes.
-    type: bool
-    default: false
-  lock_timeout:
-    description:
-      - Seconds to wait for the lock held by another change of the same file.
-    type: float
-    default: 30
+extends_documentation_fragment:
+  - nexus_cos.launch.file_change
 notes:
   - Check mode reports the changes and, with C(--diff), the new file text, without touching the file.
   - The access mode follows the flags PUBLIC_FULL_LAUNCH_MODE, PUBLIC_SOFT_LAUNCH_MODE and FOUNDER_BETA_MODE,
@@ -182,22 +174,16 @@ details:
 
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.nexus_cos.launch.plugins.module_utils.file_change import (
+    FILE_CHANGE_ARGUMENT_SPEC,
+    add_file_change,
+    file_change_options,
+)
 from ansible_collections.nexus_cos.launch.plugins.module_utils.flag_store import (
     DEFAULT_PATH,
     FlagError,
     update_flags,
 )
-
-
-def _selinux_context_keeper(module):
-    """Give the temp file the replaced file's SELinux context, as atomic_move would."""
-    if not module.selinux_enabled():
-        return None
-
-    def prepare(tmp, dest):
-        module.set_context_if_different(tmp, module.selinux_context(dest), False)
-
-    return prepare
 
 
 def run_module():
@@ -209,8 +195,7 @@ def run_module():
             dependencies=dict(type='str', choices=['refuse', 'enable'], default='refuse'),
             cascade=dict(type='bool', default=False),
             now=dict(type='str'),
-            backup=dict(type='bool', default=False),
-            lock_timeout=dict(type='float', default=30),
+            **FILE_CHANGE_ARGUMENT_SPEC
         ),
         supports_check_mode=True,
     )
@@ -230,10 +215,7 @@ def run_module():
             with_dependencies=params['dependencies'] == 'enable',
             cascade=params['cascade'],
             now=params['now'],
-            check_mode=module.check_mode,
-            backup=module.backup_local if params['backup'] else None,
-            prepare=_selinux_context_keeper(module),
-            lock_timeout=params['lock_timeout'],
+            **file_change_options(module)
         )
     except FlagError as exc:
         module.fail_json(msg=str(exc), details=exc.details, path=path)
@@ -250,16 +232,7 @@ def run_module():
         effective=dict((name, update.after.effective(name)) for name in touched),
         updated=update.after.data.get('updated'),
     )
-    if update.backup_file:
-        result['backup_file'] = update.backup_file
-    if module._diff:
-        result['diff'] = dict(
-            before=update.before_text,
-            after=update.after_text,
-            before_header='%s (content)' % path,
-            after_header='%s (content)' % path,
-        )
-    module.exit_json(**result)
+    module.exit_json(**add_file_change(module, result, path, update))
 
 
 def main():

@@ -38,16 +38,8 @@ options:
       - Applied in order; nothing is written if any of them is refused.
     type: dict
     required: true
-  backup:
-    description:
-      - Keep a copy of the original file, named with a timestamp, when it changes.
-    type: bool
-    default: false
-  lock_timeout:
-    description:
-      - Seconds to wait for the lock held by another change of the same file.
-    type: float
-    default: 30
+extends_documentation_fragment:
+  - nexus_cos.launch.file_change
 notes:
   - Check mode reports the changes and, with C(--diff), the new file text, without touching the file.
   - Values are written with their YAML type; quote a value in the playbook to write a string
@@ -127,6 +119,12 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.nexus_cos.launch.plugins.module_utils.file_change import (
+    FILE_CHANGE_ARGUMENT_SPEC,
+    add_file_change,
+    file_change_options,
+)
+
 try:
     import yaml  # noqa: F401 pylint: disable=unused-import
 except ImportError:
@@ -141,17 +139,6 @@ if YAML_IMPORT_ERROR is None:
     )
 
 
-def _selinux_context_keeper(module):
-    """Give the temp file the replaced file's SELinux context, as atomic_move would."""
-    if not module.selinux_enabled():
-        return None
-
-    def prepare(tmp, dest):
-        module.set_context_if_different(tmp, module.selinux_context(dest), False)
-
-    return prepare
-
-
 def _plain(value):
     # YAML dates and timestamps are not JSON; report them as written.
     if value is None or isinstance(value, (str, int, float, bool)):
@@ -164,8 +151,7 @@ def run_module():
         argument_spec=dict(
             path=dict(type='path', required=True),
             settings=dict(type='dict', required=True),
-            backup=dict(type='bool', default=False),
-            lock_timeout=dict(type='float', default=30),
+            **FILE_CHANGE_ARGUMENT_SPEC
         ),
         supports_check_mode=True,
     )
@@ -177,10 +163,7 @@ def run_module():
         update = update_settings(
             path,
             module.params['settings'],
-            check_mode=module.check_mode,
-            backup=module.backup_local if module.params['backup'] else None,
-            prepare=_selinux_context_keeper(module),
-            lock_timeout=module.params['lock_timeout'],
+            **file_change_options(module)
         )
     except PFEditError as exc:
         module.fail_json(msg=str(exc), path=path)
@@ -192,16 +175,7 @@ def run_module():
         path=path,
         changes=[dict(key=c.key, before=_plain(c.before), after=_plain(c.after)) for c in update.changes],
     )
-    if update.backup_file:
-        result['backup_file'] = update.backup_file
-    if module._diff:
-        result['diff'] = dict(
-            before=update.before_text,
-            after=update.after_text,
-            before_header='%s (content)' % path,
-            after_header='%s (content)' % path,
-        )
-    module.exit_json(**result)
+    module.exit_json(**add_file_change(module, result, path, update))
 
 
 def main():

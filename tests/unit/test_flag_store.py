@@ -10,20 +10,19 @@ import threading
 
 import pytest
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import flag_store
+from ansible_collections.nexus_cos.launch.plugins.module_utils import atomic_file
 from ansible_collections.nexus_cos.launch.plugins.module_utils.flag_store import (
     FlagError,
     FlagStore,
     dumps,
-    file_lock,
     format_timestamp,
     load,
     loads,
     plan_change,
     render,
     update_flags,
-    write_atomic,
 )
+from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import edit_lock
 
 CORPUS = '/work/shared/fixtures/nexus-cos/config/feature-flags.json'
 NOW = '2025-03-01T12:00:00Z'
@@ -546,7 +545,7 @@ def test_crash_during_rename_keeps_original_and_leaves_no_temp(store_file, monke
     def broken_replace(src, dst):
         raise OSError(28, 'No space left on device')
 
-    monkeypatch.setattr(flag_store.os, 'replace', broken_replace)
+    monkeypatch.setattr(atomic_file.os, 'replace', broken_replace)
     with pytest.raises(OSError):
         update_flags(str(store_file), enable=['SEO_ENABLED'], now=NOW)
     assert store_file.read_bytes() == before
@@ -559,46 +558,18 @@ def test_crash_while_writing_temp_keeps_original(store_file, monkeypatch):
     def broken_fsync(fd):
         raise OSError(5, 'Input/output error')
 
-    monkeypatch.setattr(flag_store.os, 'fsync', broken_fsync)
+    monkeypatch.setattr(atomic_file.os, 'fsync', broken_fsync)
     with pytest.raises(OSError):
         update_flags(str(store_file), enable=['SEO_ENABLED'], now=NOW)
     assert store_file.read_bytes() == before
     assert listing(store_file.parent) == ['feature-flags.json']
 
 
-def test_interrupt_during_write_cleans_up(tmp_path, monkeypatch):
-    target = tmp_path / 'f.json'
-    target.write_text('old\n')
-
-    def interrupted(tmp, dest):
-        raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        write_atomic(str(target), 'new\n', prepare=interrupted)
-    assert target.read_text() == 'old\n'
-    assert listing(tmp_path) == ['f.json']
-
-
-def test_write_atomic_creates_new_file_with_umask_mode(tmp_path):
-    target = tmp_path / 'new.json'
-    old = os.umask(0o027)
-    try:
-        write_atomic(str(target), '{}\n')
-    finally:
-        os.umask(old)
-    assert target.read_text() == '{}\n'
-    assert stat.S_IMODE(os.stat(str(target)).st_mode) == 0o640
-
-
-def test_lock_times_out_while_held(tmp_path):
-    target = str(tmp_path / 'f.json')
-    with file_lock(target):
-        with pytest.raises(FlagError, match='timed out .* waiting for lock .*f.json.lock'):
-            with file_lock(target, timeout=0.2):
-                pass
-    assert not os.path.exists(target + '.lock')
-    with file_lock(target):  # free again
-        pass
+def test_lock_timeout_is_a_flag_error(store_file):
+    with edit_lock(str(store_file)):
+        with pytest.raises(FlagError, match='timed out .* waiting for lock .*feature-flags.json.lock'):
+            update_flags(str(store_file), enable=['SEO_ENABLED'], now=NOW, lock_timeout=0.2)
+    assert listing(store_file.parent) == ['feature-flags.json']
 
 
 def test_concurrent_updates_both_land(store_file):

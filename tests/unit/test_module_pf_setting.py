@@ -3,78 +3,24 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.common.text.converters import to_bytes
-
 from ansible_collections.nexus_cos.launch.plugins.modules import pf_setting
 
-
-# --- module harness --------------------------------------------------------
-
-
-class AnsibleExitJson(Exception):
-    """exit_json was called; args[0] is the result."""
+from module_harness import module_failed, module_succeeded
 
 
-class AnsibleFailJson(Exception):
-    """fail_json was called; args[0] is the result."""
-
-
-@contextlib.contextmanager
-def set_module_args(args):
-    try:
-        from ansible.module_utils.testing import patch_module_args
-    except ImportError:  # ansible-core < 2.19
-        old = basic._ANSIBLE_ARGS
-        basic._ANSIBLE_ARGS = to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args}))
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = old
-    else:
-        with patch_module_args(args):
-            yield
-
-
-def exit_json(self, **kwargs):
-    kwargs.setdefault('changed', False)
-    raise AnsibleExitJson(kwargs)
-
-
-def fail_json(self, **kwargs):
-    kwargs['failed'] = True
-    raise AnsibleFailJson(kwargs)
-
-
-@pytest.fixture(autouse=True)
-def module_exits(monkeypatch):
-    monkeypatch.setattr(basic.AnsibleModule, 'exit_json', exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, 'fail_json', fail_json)
-
-
-def run(args):
-    with set_module_args(args):
-        with pytest.raises((AnsibleExitJson, AnsibleFailJson)) as outcome:
-            pf_setting.main()
-    return outcome.type is AnsibleExitJson, outcome.value.args[0]
+pytestmark = pytest.mark.usefixtures('module_exits')
 
 
 def succeeded(args):
-    ok, result = run(args)
-    assert ok, result
-    return result
+    return module_succeeded(pf_setting.main, args)
 
 
 def failed(args):
-    ok, result = run(args)
-    assert not ok, result
-    return result
+    return module_failed(pf_setting.main, args)
 
 
 # --- fixtures --------------------------------------------------------------

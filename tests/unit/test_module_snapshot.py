@@ -8,13 +8,13 @@ import os
 from unittest import mock
 
 import pytest
-from ansible.module_utils import basic
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.nexus_cos.launch.plugins.action import snapshot as snapshot_action
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, deploy_lock, snapshot
 from ansible_collections.nexus_cos.launch.plugins.modules import restore_snapshot as restore_module
 from ansible_collections.nexus_cos.launch.plugins.modules import snapshot as snapshot_module
+
+from module_harness import run_module
 
 STAMP = "20260115T103045Z"
 RUN_ID = STAMP + "-1a2b3c"
@@ -23,34 +23,11 @@ FLAGS = {"version": "1", "updated": "2026-01-01T00:00:00Z", "feature_flags": {
     "PUBLIC_FULL_LAUNCH_MODE": {"enabled": False, "requires": []}}}
 
 
-class Exit(Exception):
-    def __init__(self, result, failed):
-        super().__init__(result.get("msg", ""))
-        self.result = result
-        self.failed = failed
-
-
-def _exit_json(self, **result):
-    raise Exit(result, False)
-
-
-def _fail_json(self, msg, **result):
-    result["msg"] = msg
-    raise Exit(result, True)
-
-
-@pytest.fixture(autouse=True)
-def exits(monkeypatch):
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", _exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", _fail_json)
+pytestmark = pytest.mark.usefixtures("module_exits")
 
 
 def run(module, args, check=False, diff=False):
-    args = dict(args, _ansible_check_mode=check, _ansible_diff=diff)
-    with patch_module_args(args):
-        with pytest.raises(Exit) as info:
-            module.main()
-    return info.value
+    return run_module(module.main, dict(args, _ansible_check_mode=check, _ansible_diff=diff))
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import flag_store
+from ansible_collections.nexus_cos.launch.plugins.module_utils import atomic_file
 from ansible_collections.nexus_cos.launch.plugins.module_utils.pf_document import (
     PFDocument,
     PFEditError,
@@ -406,11 +406,18 @@ def test_update_crash_keeps_original(pf_file, monkeypatch):
     def broken_replace(src, dst):
         raise OSError(28, 'No space left on device')
 
-    monkeypatch.setattr(flag_store.os, 'replace', broken_replace)
+    monkeypatch.setattr(atomic_file.os, 'replace', broken_replace)
     with pytest.raises(OSError):
         update_settings(str(pf_file), {'exchange.enabled': True})
     assert pf_file.read_text() == SAMPLE
     assert sorted(os.listdir(str(pf_file.parent))) == ['exchange.yaml']
+
+
+def test_update_lock_timeout_is_a_pf_edit_error(pf_file):
+    with atomic_file.edit_lock(str(pf_file)):
+        with pytest.raises(PFEditError, match='timed out .* waiting for lock .*exchange.yaml.lock'):
+            update_settings(str(pf_file), {'stage': 2}, lock_timeout=0.2)
+    assert pf_file.read_text() == SAMPLE
 
 
 def test_update_backup(pf_file):

@@ -51,13 +51,13 @@ def test_one_inactive_unit():
 def test_nginx_config_error_names_the_first_error_line():
     r = services(host_with(nginx=NGINX_BROKEN))
     assert r["status"] == "FAIL"
-    assert r["msg"] == ('nginx -t failed: nginx: [emerg] unknown directive "sever_name" in '
+    assert r["msg"] == ('nginx -t failed: [emerg] unknown directive "sever_name" in '
                         '/etc/nginx/sites-enabled/nexus-cos:4')
 
 
 def test_inactive_unit_and_broken_config_are_both_reported():
     r = services(host_with(states=(3, "active\nfailed\n", ""), nginx=NGINX_BROKEN))
-    assert r["msg"].startswith("nginx is failed; expected active; nginx -t failed: nginx: [emerg]")
+    assert r["msg"].startswith("nginx is failed; expected active; nginx -t failed: [emerg]")
 
 
 def test_nginx_test_without_error_tag_uses_first_stderr_line():
@@ -106,3 +106,10 @@ def test_units_are_a_parameter():
 
 def test_warn_severity_downgrades():
     assert services(host_with(states=(3, "active\ninactive\n", "")), severity="warn")["status"] == "WARN"
+
+
+def test_nginx_time_and_pid_prefix_is_dropped():
+    from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck_services import nginx_error_line
+    line = ('2026/11/28 06:06:48 [emerg] 6460#6460: SSL_CTX_use_PrivateKey("/etc/nginx/ssl/nexus-cos.key") failed\n'
+            "nginx: configuration file /etc/nginx/nginx.conf test failed\n")
+    assert nginx_error_line(line) == '[emerg] SSL_CTX_use_PrivateKey("/etc/nginx/ssl/nexus-cos.key") failed'

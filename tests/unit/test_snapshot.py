@@ -136,7 +136,7 @@ class FakeGateway(object):
                 if self.path == snapshot.LAUNCH_HEALTH_PATH:
                     return self.answer(200, {"status": "active", "currentMode": store.access_mode()})
                 if self.path == snapshot.MARKETPLACE_HEALTH_PATH:
-                    phase = snapshot.marketplace_phase(store)
+                    phase = store.marketplace_phase()
                     return self.answer(200 if phase else 503, {"service": "marketplace", "phase": phase})
                 self.answer(404, {})
 

@@ -1,0 +1,141 @@
+"""nexusctl marketplace / launch / rollback / status: arguments to extra vars,
+approver secrets (never on a command line, a 0600 file for the length of
+the run), and the status table. No playbook runs here."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import stat
+
+import pytest
+
+from ansible_collections.nexus_cos.launch.nexusctl import cmd_launch, cmd_marketplace, cmd_rollback, cmd_status
+
+T_STEP1 = 1795861800   # 2026-11-28 10:30:00 UTC
+
+
+def parse(*argv):
+    parser = argparse.ArgumentParser(prog="nexusctl")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for module in (cmd_marketplace, cmd_launch, cmd_rollback, cmd_status):
+        module.register(commands)
+    return parser.parse_args(list(argv))
+
+
+def test_marketplace_enable_vars():
+    args = parse("marketplace", "enable", "--phase", "3", "--step", "2", "--force-reason", " early ")
+    assert cmd_marketplace.step_vars(args) == {"marketplace_step_phase": 3, "marketplace_step_number": 2,
+                                               "activation_force_reason": "early"}
+    assert parse("marketplace", "enable", "--phase", "3", "--step", "1").check is False
+
+
+@pytest.mark.parametrize("argv", [["--phase", "2", "--step", "1"], ["--phase", "3", "--step", "5"], ["--step", "1"]])
+def test_marketplace_enable_usage_errors(argv):
+    with pytest.raises(SystemExit) as exc:
+        parse("marketplace", "enable", *argv)
+    assert exc.value.code == 2
+
+
+def test_blank_force_reason_is_a_usage_error(capsys):
+    args = parse("marketplace", "enable", "--phase", "3", "--step", "2", "--force-reason", "  ")
+    assert args.func(args) == 2
+    assert "--force-reason is empty" in capsys.readouterr().err
+
+
+def test_launch_without_confirm_is_refused_before_asking_anything(monkeypatch, capsys):
+    monkeypatch.setattr(cmd_launch, "read_secrets", lambda *a: pytest.fail("asked for secrets"))
+    args = parse("launch", "--mode", "global", "--approver", "alice")
+    assert args.func(args) == 1
+    assert capsys.readouterr().err == "nexusctl launch: %s\n" % cmd_launch.CONFIRM_REFUSAL
+
+
+def test_launch_vars_carry_names_only():
+    args = parse("launch", "--mode", "soft", "--confirm", "--approver", "alice", "--approver", "bob",
+                 "--waive", "security_audit=external audit booked", "--waive", "support_readiness = rota ")
+    extra, names = cmd_launch.launch_vars(args)
+    assert names == ["alice", "bob"]
+    assert extra == {"nexus_launch_confirm": True, "launch_global_mode": "soft",
+                     "nexus_launch_approvals": [{"name": "alice"}, {"name": "bob"}],
+                     "launch_waivers": {"security_audit": "external audit booked", "support_readiness": "rota"}}
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--approver", "alice", "--approver", "alice"], "given twice"),
+    (["--waive", "security_audit"], "expected GATE=REASON"),
+    (["--waive", "security_audit= "], "expected GATE=REASON"),
+])
+def test_launch_usage_errors(argv, message):
+    args = parse("launch", "--mode", "global", "--confirm", *argv)
+    with pytest.raises(ValueError, match=message):
+        cmd_launch.launch_vars(args)
+
+
+def test_secrets_from_environment_or_prompt():
+    env = {"NEXUS_APPROVER_ALICE_SECRET": "a-secret"}
+    asked = []
+    secrets = cmd_launch.read_secrets(["alice", "bob"], env, ask=lambda p: asked.append(p) or "b-secret",
+                                      interactive=True)
+    assert secrets == {"alice": "a-secret", "bob": "b-secret"}
+    assert asked == ["secret of approver bob: "]
+    with pytest.raises(ValueError, match="set NEXUS_APPROVER_BOB_SECRET, or run on a terminal"):
+        cmd_launch.read_secrets(["bob"], {}, interactive=False)
+
+
+def test_secrets_file_is_private_and_gone_after_the_run():
+    env = {"NEXUS_APPROVER_ALICE_SECRET": "a-secret", "PATH": "/bin"}
+    with cmd_launch.secrets_file({"alice": "a-secret"}, env) as path:
+        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+        assert env["NEXUS_LAUNCH_APPROVALS_FILE"] == path
+        assert "NEXUS_APPROVER_ALICE_SECRET" not in env     # ansible-runner records its environment
+        assert open(path).read() == '{"alice": "a-secret"}'
+    assert not os.path.exists(path) and not os.path.exists(os.path.dirname(path))
+    assert env == {"NEXUS_APPROVER_ALICE_SECRET": "a-secret", "PATH": "/bin"}
+
+
+def test_rollback_plans():
+    assert cmd_rollback.rollback_plan(parse("rollback")) == ("rollback.yml", {"rollback_force": False})
+    assert cmd_rollback.rollback_plan(parse("rollback", "20261128T103000Z", "--force")) == (
+        "rollback.yml", {"rollback_force": True, "rollback_run": "20261128T103000Z"})
+    assert cmd_rollback.rollback_plan(parse("rollback", "--emergency", "--reason", "fraud")) == (
+        "emergency.yml", {"emergency_switch_break_lock": True, "emergency_switch_reason": "fraud"})
+    assert cmd_rollback.rollback_plan(parse("rollback", "--emergency", "--keep-lock"))[1] == {
+        "emergency_switch_break_lock": False}
+    for argv in (["RUN", "--emergency"], ["--force", "--emergency"], ["--reason", "x"]):
+        with pytest.raises(ValueError):
+            cmd_rollback.rollback_plan(parse("rollback", *argv))
+
+
+def facts():
+    def flag(enabled, requires=()):
+        return {"enabled": enabled, "requires": list(requires)}
+    store = {"version": "1", "updated": "2026-01-01T00:00:00Z", "feature_flags": {
+        "MARKETPLACE_PHASE2_ENABLED": flag(True), "MARKETPLACE_PHASE3_ENABLED": flag(True, ["MARKETPLACE_PHASE2_ENABLED"]),
+        "FOUNDER_BETA_MODE": flag(True), "PUBLIC_SOFT_LAUNCH_MODE": flag(False), "PUBLIC_FULL_LAUNCH_MODE": flag(False),
+        "JURISDICTION_ENGINE_ENABLED": flag(False)}}
+    market = {"marketplace": {"enabled": True, "progressive_access": {"founders": {"enabled": True}}}}
+    return {"now": T_STEP1 + 86400, "flag_store": {"document": store},
+            "pfs": {"marketplace-phase3.yaml": {"document": market}},
+            "activations": [{"key": "marketplace_step_1", "applied_at": T_STEP1, "run_id": "r1", "audit_verified": True}],
+            "runs": [{"kind": "activation", "playbook": "marketplace", "completed": T_STEP1, "status": "success",
+                      "run_id": "r1"}],
+            "lock": {"holder": None, "gone_reason": None}}
+
+
+def test_status_table():
+    text = cmd_status.render("vps1", facts())
+    assert text.splitlines()[:6] == [
+        "vps1",
+        "  access mode        founder_beta",
+        "  marketplace        phase 3 (step 1 of 4, applied 2026-11-28 10:30 UTC)",
+        "  next gate          step 2: opens 2026-12-05 10:30 UTC",
+        "  launch             not launched",
+        "  deployment lock    free"]
+    assert "    MARKETPLACE_PHASE3_ENABLED         on" in text
+    assert "    2026-11-28 10:30 UTC activation marketplace success  r1" in text
+
+
+def test_marketplace_status_shows_the_marketplace_only():
+    text = cmd_status.render("vps1", facts(), sections=("marketplace",))
+    assert "access mode" not in text and "FOUNDER_BETA_MODE" not in text
+    assert "MARKETPLACE_PHASE2_ENABLED" in text

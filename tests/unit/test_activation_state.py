@@ -1,0 +1,246 @@
+"""Module activation_state run in-process: query reads the host's facts and
+cross-checks recorded activations with the audit trail; apply writes the flag
+store once and predicts after.json first; record writes the audit record
+then the state file. Also the approval secret lookup of the activation_gate
+action plugin."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible.module_utils.common.text.converters import to_bytes
+
+from ansible_collections.nexus_cos.launch.plugins.action import activation_gate
+from ansible_collections.nexus_cos.launch.plugins.module_utils import activation, audit_log, flag_store, snapshot
+from ansible_collections.nexus_cos.launch.plugins.modules import activation_state
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FIXTURE = os.path.join(ROOT, "tests", "fixtures", "config", "valid")
+RUN = "20261128T103000Z-abc123"
+AUDIT_FILE = "activation-20261128T103000Z.log"
+
+
+class Exit(Exception):
+    pass
+
+
+class Fail(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def module_args(args):
+    try:
+        from ansible.module_utils.testing import patch_module_args
+    except ImportError:  # ansible-core < 2.19
+        old = basic._ANSIBLE_ARGS
+        basic._ANSIBLE_ARGS = to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+        try:
+            yield
+        finally:
+            basic._ANSIBLE_ARGS = old
+    else:
+        with patch_module_args(args):
+            yield
+
+
+@pytest.fixture(autouse=True)
+def exits(monkeypatch):
+    def exit_json(self, **kwargs):
+        kwargs.setdefault("changed", False)
+        raise Exit(kwargs)
+
+    def fail_json(self, **kwargs):
+        raise Fail(kwargs)
+
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+
+
+def run(args, check=False):
+    if check:
+        args = dict(args, _ansible_check_mode=True)
+    with module_args(args):
+        with pytest.raises((Exit, Fail)) as exc:
+            activation_state.main()
+    if exc.type is Fail:
+        return dict(exc.value.args[0], failed=True)
+    return exc.value.args[0]
+
+
+@pytest.fixture
+def host(tmp_path):
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURE, repo)
+    audit = tmp_path / "audit"
+    return {"repo": repo, "audit": audit, "flag_store": str(repo / "config" / "feature-flags.json"),
+            "pf_dir": str(repo / "pfs"), "audit_dir": str(audit), "backup": tmp_path / "backups"}
+
+
+def base(host, **extra):
+    args = {"audit_dir": host["audit_dir"], "flag_store": host["flag_store"], "pf_dir": host["pf_dir"]}
+    args.update(extra)
+    return args
+
+
+def write_prepare_run(host, status="success", precheck="pass"):
+    log = audit_log.AuditLog(host["audit_dir"], "20261128T090000Z-prep01", "deployment-20261128T090000Z.log")
+    log.records([("DEPLOYMENT_START", {"playbook": "phase4"}), ("PRECHECK_COMPLETE", {"status": precheck}),
+                 ("DEPLOYMENT_COMPLETE", {"status": status})])
+
+
+def record_step(host, key="marketplace_step_1", applied_at=1795861800):
+    entry = activation.new_entry(key, applied_at, RUN, AUDIT_FILE)
+    return run(base(host, action="record", entry=entry, run_id=RUN, audit_file=AUDIT_FILE))
+
+
+def test_query_reads_everything_and_changes_nothing(host):
+    write_prepare_run(host)
+    before = open(host["flag_store"], "rb").read()
+    facts = run(base(host))
+    assert facts["changed"] is False
+    assert facts["flag_store"]["error"] is None
+    assert facts["flag_store"]["document"]["feature_flags"]["FOUNDER_BETA_MODE"]["enabled"] is True
+    assert set(facts["pfs"]) == set(activation.PF_FILES)
+    assert facts["pfs"]["global-launch.yaml"]["document"]["deployment"]["team_approval"] == "founder_and_technical_lead"
+    assert facts["activations"] == [] and facts["state_error"] is None
+    assert facts["runs"][0]["playbook"] == "phase4" and facts["runs"][0]["precheck_status"] == "pass"
+    assert activation.check_prepare_run(facts["runs"], facts["runs"][0]["completed"] + 60, 24)[0] is None
+    assert open(host["flag_store"], "rb").read() == before
+
+
+def test_record_then_query_cross_checks_the_audit_record(host):
+    out = record_step(host)
+    assert out["changed"] is False and out["entry"]["audit_seq"] == 1
+    state = json.load(open(os.path.join(host["audit_dir"], activation.STATE_FILE)))
+    assert state["activations"][0]["key"] == "marketplace_step_1"
+    assert oct(os.stat(os.path.join(host["audit_dir"], activation.STATE_FILE)).st_mode & 0o777) == "0o640"
+    facts = run(base(host))
+    assert facts["activations"][0]["audit_verified"] is True
+    assert audit_log.verify_dir(host["audit_dir"]).ok
+
+
+def test_an_edited_state_file_is_not_believed(host):
+    record_step(host)
+    path = os.path.join(host["audit_dir"], activation.STATE_FILE)
+    state = json.load(open(path))
+    state["activations"][0]["applied_at"] -= 8 * 86400      # pretend step 1 ran a week earlier
+    json.dump(state, open(path, "w"))
+    entry = run(base(host))["activations"][0]
+    assert entry["audit_verified"] is False
+    assert entry["audit_problem"] == "applied_at is 1795861800, expected 1795170600"
+
+
+def test_an_entry_without_its_record_is_not_believed(host):
+    record_step(host)
+    path = os.path.join(host["audit_dir"], activation.STATE_FILE)
+    state = json.load(open(path))
+    state["activations"].append(dict(state["activations"][0], key="marketplace_step_2", audit_seq=99))
+    json.dump(state, open(path, "w"))
+    entries = run(base(host))["activations"]
+    assert entries[1]["audit_problem"] == "no record seq 99 in %s" % AUDIT_FILE
+
+
+def test_a_broken_state_file_is_reported_not_overwritten(host):
+    os.makedirs(host["audit_dir"])
+    path = os.path.join(host["audit_dir"], activation.STATE_FILE)
+    open(path, "w").write("{not json")
+    assert "cannot read the activation state" in run(base(host))["state_error"]
+    out = record_step(host)
+    assert out["failed"] and open(path).read() == "{not json"
+    assert audit_log.read_trail(host["audit_dir"])[0] == []
+
+
+def test_record_refuses_without_the_lock(host, tmp_path):
+    entry = activation.new_entry("marketplace_step_1", 1795861800, RUN, AUDIT_FILE)
+    out = run(base(host, action="record", entry=entry, run_id=RUN, audit_file=AUDIT_FILE,
+                   lock_path=str(tmp_path / "deploy.lock")))
+    assert out["failed"] and "does not hold the deployment lock" in out["msg"]
+
+
+def take_snapshot(host):
+    files = [host["flag_store"]] + [os.path.join(host["pf_dir"], n) for n in activation.PF_FILES]
+    snapshot.take(files, str(host["backup"]), RUN, RUN[:16])
+    return os.path.join(str(host["backup"]), RUN[:16])
+
+
+LAUNCH_PF = [{"file": "global-launch.yaml", "settings": {"feature_flags.public_signup": True,
+                                                         "visibility_control.seo_enabled": True}}]
+
+
+def apply_args(host, **extra):
+    return base(host, action="apply", enable=["PUBLIC_FULL_LAUNCH_MODE", "JURISDICTION_ENGINE_ENABLED"],
+                disable=["FOUNDER_BETA_MODE"], pf_settings=LAUNCH_PF, now="2026-11-28T10:30:00Z", run_id=RUN,
+                audit_file=AUDIT_FILE, **extra)
+
+
+def test_apply_in_check_mode_shows_diffs_and_writes_nothing(host):
+    before = open(host["flag_store"], "rb").read()
+    out = run(dict(apply_args(host), _ansible_diff=True), check=True)
+    assert out["changed"] is True
+    assert [c["name"] for c in out["changes"]] == ["FOUNDER_BETA_MODE", "PUBLIC_FULL_LAUNCH_MODE",
+                                                   "JURISDICTION_ENGINE_ENABLED"]
+    assert len(out["diff"]) == 2 and '"updated": "2026-11-28T10:30:00Z"' in out["diff"][0]["after"]
+    assert open(host["flag_store"], "rb").read() == before
+    assert not os.path.exists(host["audit_dir"])
+
+
+def test_apply_predicts_after_json_then_writes(host):
+    snap = take_snapshot(host)
+    out = run(apply_args(host, snapshot_dir=snap))
+    assert out["changed"] is True and out["access_mode_after"] == "public_full"
+    store = flag_store.load(host["flag_store"])
+    assert store.access_mode() == "public_full" and store.data["updated"] == "2026-11-28T10:30:00Z"
+    predicted = json.load(open(os.path.join(snap, "after.json")))
+    assert predicted["predicted"] is True
+    actual = dict((f["path"], f["sha256"]) for f in snapshot.record_after(snap)["files"])
+    assert dict((f["path"], f["sha256"]) for f in predicted["files"]) == actual
+    events = [r.record.event for r in audit_log.read_trail(host["audit_dir"])[0]]
+    assert events == ["FLAGS_CHANGED", "PF_SETTINGS_CHANGED"]
+    again = run(apply_args(host, snapshot_dir=snap))
+    assert again["changed"] is False and again["files"] == []
+
+
+def test_apply_refuses_a_missing_pf_key_before_writing_anything(host):
+    before = open(host["flag_store"], "rb").read()
+    bad = [{"file": "global-launch.yaml", "settings": {"feature_flags.no_such_key": True}}]
+    out = run(dict(apply_args(host), pf_settings=bad))
+    assert out["failed"] and "no_such_key" in out["msg"]
+    assert open(host["flag_store"], "rb").read() == before
+
+
+def test_audit_action_writes_only_the_given_events(host):
+    out = run(base(host, action="audit", run_id=RUN, audit_file=AUDIT_FILE,
+                   audit_events=[{"event": "GATE_FORCED", "fields": {"gate": "marketplace_step_2", "reason": "r"}}]))
+    assert out["audit_head"]["seq"] == 1
+    assert run(base(host, action="audit", run_id=RUN, audit_file=AUDIT_FILE,
+                    audit_events=[{"event": "X", "fields": {}}]), check=True) == {"changed": False}
+
+
+# ---------------------------------------------------------------- approval secrets (action plugin)
+
+def test_secret_env_names():
+    assert activation_gate.secret_env_name("alice") == "NEXUS_APPROVER_ALICE_SECRET"
+    assert activation_gate.secret_env_name("j.doe-2") == "NEXUS_APPROVER_J_DOE_2_SECRET"
+
+
+def test_secrets_come_from_the_item_the_file_or_the_environment(tmp_path):
+    path = tmp_path / "approvals.json"
+    path.write_text(json.dumps({"bob": "from-file"}))
+    env = {"NEXUS_LAUNCH_APPROVALS_FILE": str(path), "NEXUS_APPROVER_CAROL_SECRET": "from-env",
+           "NEXUS_APPROVER_BOB_SECRET": "env-loses-to-file"}
+    out = activation_gate.resolve_secrets([{"name": "alice", "secret": "given"}, {"name": "bob"}, "carol",
+                                           {"name": "dave"}], env)
+    assert out == [{"name": "alice", "secret": "given"}, {"name": "bob", "secret": "from-file"},
+                   {"name": "carol", "secret": "from-env"}, {"name": "dave"}]
+
+
+def test_unreadable_secrets_file(tmp_path):
+    with pytest.raises(activation.ActivationError, match="cannot read the approvals file"):
+        activation_gate.resolve_secrets([{"name": "a"}], {"NEXUS_LAUNCH_APPROVALS_FILE": str(tmp_path / "none")})
