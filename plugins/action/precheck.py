@@ -25,6 +25,7 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         args = dict(self._task.args)
         report_dir = args.get("report_dir")
+        fail_on_error = bool(args.pop("fail_on_error", False))
         if "plan" not in args:
             checks = args.pop("checks", None) or list(CHECK_ORDER)
             try:
@@ -50,6 +51,9 @@ class ActionModule(ActionBase):
                 raise AnsibleActionFail("precheck: could not write the controller reports in %s: %s"
                                         % (report_dir, exc))
             result["controller_reports"] = [base + ".json", base + ".junit.xml"]
+        if fail_on_error and not result["summary"]["ok"]:
+            # After the reports: a failed run still leaves its evidence.
+            result.update(failed=True, msg=result["failures"])
         return result
 
     def _resolve(self, var):

@@ -53,7 +53,7 @@ options:
         C(record) the module refuses to act unless O(run_id) holds it.
     type: path
   runs_limit:
-    description: How many of the newest audit chain files C(action=query) summarizes.
+    description: How many of the newest audit chain files of each kind (deployment, activation, rollback) C(action=query) summarizes.
     type: int
     default: 30
   enable:
@@ -242,8 +242,8 @@ def _records(path):
 
 
 def read_runs(audit_dir, limit):
-    """Summaries of the runs in the newest ``limit`` chain files, newest
-    first: one per run id and file (a run writes its records to its own
+    """Summaries of the runs in the newest ``limit`` chain files of each
+    kind, newest first: one per run id and file (a run writes its records to its own
     chain file; several plays of one ansible-playbook invocation may share
     a run id but not a file)."""
     try:
@@ -251,8 +251,13 @@ def read_runs(audit_dir, limit):
     except OSError:
         return []
     names.sort(key=lambda n: (RUN_FILE.match(n).group(2), n), reverse=True)
+    # The newest files of each kind: many activation runs must not push the
+    # prepare run the gates look for out of the window.
+    kept = []
+    for kind in ("deployment", "activation", "rollback"):
+        kept.extend([n for n in names if n.startswith(kind + "-")][:limit])
     runs = []
-    for name in names[:limit]:
+    for name in kept:
         by_run, order = {}, []
         for event, fields, epoch, run, seq, _, _ in _records(os.path.join(audit_dir, name)):
             if run not in by_run:

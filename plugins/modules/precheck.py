@@ -33,6 +33,18 @@ options:
       - "The checks with their parameters, C({name: {severity, params}}). Built by the action
         plugin from O(checks) when not given."
     type: dict
+  workers:
+    description:
+      - How many checks run side by side on the host. They are independent and mostly wait on
+        commands and sockets; C(1) runs them one after another.
+    type: int
+    default: 4
+  fail_on_error:
+    description:
+      - Action plugin only. Fail the task, listing each error-severity failure with its fix and
+        the variables that skip or downgrade it, after the reports are written.
+    type: bool
+    default: false
   skip:
     description: Names of checks the operator skips. Audited.
     type: list
@@ -143,6 +155,7 @@ def audit_events(results, summary, params, report_name, report_sha):
 def main():
     argument_spec = dict(
         checks=dict(type="list", elements="str"),
+        workers=dict(type="int", default=4),
         plan=dict(type="dict", required=True),
         skip=dict(type="list", elements="str", default=[]),
         warn_only=dict(type="list", elements="str", default=[]),
@@ -158,7 +171,8 @@ def main():
     for entry in params["plan"].values():
         entry.setdefault("params", {}).update(run_id=params["run_id"], check_mode=module.check_mode)
     try:
-        results = run_checks(params["plan"], LocalHost(), params["skip"], params["warn_only"])
+        results = run_checks(params["plan"], LocalHost(), params["skip"], params["warn_only"],
+                             workers=params["workers"])
     except (ValueError, KeyError) as exc:
         module.fail_json(msg="precheck plan: %s" % exc)
     summary = summarize(results)

@@ -244,3 +244,66 @@ def test_secrets_come_from_the_item_the_file_or_the_environment(tmp_path):
 def test_unreadable_secrets_file(tmp_path):
     with pytest.raises(activation.ActivationError, match="cannot read the approvals file"):
         activation_gate.resolve_secrets([{"name": "a"}], {"NEXUS_LAUNCH_APPROVALS_FILE": str(tmp_path / "none")})
+
+
+# ---------------------------------------------------------------- the platform's own files
+
+SHARED = os.environ.get("NEXUS_COS_FIXTURES",
+                        os.path.join(os.path.dirname(ROOT), "shared", "fixtures", "nexus-cos"))
+
+
+@pytest.mark.skipif(not os.path.isdir(os.path.join(SHARED, "pfs")), reason="shared platform fixtures absent")
+def test_every_activation_applies_to_the_platforms_real_files(tmp_path):
+    """Each plan finds its keys in the platform's own PF files (which have
+    keys the sandbox sample lacks) and applies in order, step 1 to the
+    emergency switch, on a copy."""
+    repo = tmp_path / "repo"
+    shutil.copytree(SHARED, repo)
+    host = {"flag_store": str(repo / "config" / "feature-flags.json"), "pf_dir": str(repo / "pfs"),
+            "audit_dir": str(tmp_path / "audit")}
+    write_prepare_run(host)
+    t0 = run(base(host))["runs"][0]["completed"]
+    plans = [("marketplace", 1, t0), ("marketplace", 2, t0 + 8 * 86400), ("marketplace", 3, t0 + 16 * 86400),
+             ("launch", "global", t0 + 60), ("marketplace", 4, t0 + 17 * 86400), ("emergency", None, t0 + 18 * 86400)]
+    for kind, arg, now in plans:
+        facts = run(base(host))
+        if kind == "marketplace":
+            decision = activation.evaluate_marketplace(arg, facts, clock_override=now)
+        elif kind == "launch":
+            gates = facts["pfs"]["global-launch.yaml"]["document"]["launch_gates"]["required_validations"]
+            decision = activation.evaluate_launch(
+                arg, facts, confirm=True, approvals=[{"name": "a", "secret": "s"}, {"name": "b", "secret": "s"}],
+                approvers={"a": {"role": "founder", "password_hash": "x"},
+                           "b": {"role": "technical_lead", "password_hash": "x"}},
+                waivers=dict((g["name"], "test") for g in gates), clock_override=t0 + 60,
+                verify=lambda secret, hashed: True)
+        else:
+            decision = activation.evaluate_emergency(facts, clock_override=now)
+        assert decision.open, (kind, arg, decision.message())
+        out = decision.as_dict()
+        applied = run(base(host, action="apply", enable=out["enable"], disable=out["disable"], cascade=out["cascade"],
+                           pf_settings=out["pf_settings"], now=out["now_utc"], run_id=RUN))
+        assert not applied.get("failed"), applied
+        entry = activation.new_entry(out["key"], decision.now, RUN, AUDIT_FILE)
+        run(base(host, action="record", entry=entry, run_id=RUN, audit_file=AUDIT_FILE))
+        store = activation.load_store(flag_store.load(host["flag_store"]).data)
+        assert activation.gateway_state(store)["access_mode"] == out["expect"]["access_mode"]
+        settings = dict((item["file"], item["settings"]) for item in out["pf_settings"])
+        if kind == "launch":
+            assert "feature_flags.component_visibility.signup_form" in settings["global-launch.yaml"]
+        if kind == "marketplace" and arg == 4:
+            assert settings["marketplace-phase3.yaml"]["marketplace.trading_features.auction_system.enabled"] is True
+            assert "controls.transaction_monitoring.real_time_analysis" in settings["marketplace-phase3.yaml"]
+    final = run(base(host))
+    assert activation.status_summary(final)["access_mode"] == "founder_beta"
+
+
+def test_many_activation_runs_do_not_hide_the_prepare_run(host):
+    write_prepare_run(host)
+    for n in range(5):
+        log = audit_log.AuditLog(host["audit_dir"], "20261129T0000%02dZ-act%03d" % (n, n),
+                                 "activation-20261129T0000%02dZ.log" % n)
+        log.records([("DEPLOYMENT_START", {"playbook": "marketplace"}), ("DEPLOYMENT_COMPLETE", {"status": "success"})])
+    runs = run(base(host, runs_limit=2))["runs"]
+    assert [r["kind"] for r in runs] == ["activation", "activation", "deployment"]
+    assert activation.check_prepare_run(runs, runs[-1]["completed"] + 60, 24)[0] is None

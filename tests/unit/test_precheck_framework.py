@@ -119,3 +119,37 @@ def test_register_twice_is_refused(registry):
         name, number = "alpha", 9
     with pytest.raises(ValueError):
         precheck.register(Again)
+
+
+def test_parallel_run_gives_the_same_results_in_order(registry):
+    entries = plan(delta="error", alpha="error", beta="error", gamma="error")
+    serial = run_checks(entries, host=None)
+    parallel = run_checks(entries, host=None, workers=4)
+    strip = [{k: v for k, v in r.items() if k != "duration_ms"} for r in serial]
+    assert [{k: v for k, v in r.items() if k != "duration_ms"} for r in parallel] == strip
+    assert [r["name"] for r in parallel] == ["alpha", "beta", "gamma", "delta"]
+
+
+def test_checks_overlap_when_run_side_by_side(monkeypatch):
+    import threading
+    import time as _time
+    reg = {}
+    monkeypatch.setattr(precheck, "REGISTRY", reg)
+    inside, peak, lock = [0], [0], threading.Lock()
+
+    def make(n):
+        class Slow(Check):
+            name, number, title = "slow%d" % n, n, "Slow"
+
+            def run(self, ctx):
+                with lock:
+                    inside[0] += 1
+                    peak[0] = max(peak[0], inside[0])
+                _time.sleep(0.05)
+                with lock:
+                    inside[0] -= 1
+        return Slow
+    for n in range(1, 5):
+        precheck.register(make(n))
+    run_checks({"slow%d" % n: {} for n in range(1, 5)}, host=None, workers=4)
+    assert peak[0] > 1
