@@ -668,24 +668,25 @@ def _seen(status, body, error, key):
     return "HTTP %d %s %s" % (status, key, value if value is not None else "?")
 
 
-def verify_gateway(gateway_url, expected, timeout=30, sleep=None):
-    """Tell the gateway to reload the flag store and wait until its health
-    endpoints report ``expected`` {access_mode, marketplace_phase}. Returns
-    {reload, access_mode, marketplace_phase, elapsed_ms, attempts}; raises
+def verify_gateway(gateway_url, expected, timeout=30, sleep=None, reload=True):
+    """Tell the gateway to reload the flag store (unless ``reload`` is
+    false: then only ask) and wait until its health endpoints report
+    ``expected`` {access_mode, marketplace_phase}. Returns {reload,
+    access_mode, marketplace_phase, elapsed_ms, attempts}; raises
     RollbackVerifyFailed with what was seen."""
     sleep = sleep or time.sleep
     base = gateway_url.rstrip("/")
     started = time.monotonic()
     deadline = started + max(float(timeout), 0.0)
     want_mode, want_phase = expected.get("access_mode"), expected.get("marketplace_phase")
-    reloaded, attempts = False, 0
-    seen = {}
+    reloaded, attempts = not reload, 0
+    seen = {} if reload else {"reload": "not asked"}
     while True:
         attempts += 1
         per_request = max(0.5, min(5.0, deadline - time.monotonic()))
         # Asked again now and then: a gateway that restarted or missed the
         # first reload still gets to reread the restored file.
-        if not reloaded or attempts % RELOAD_EVERY == 0:
+        if reload and (not reloaded or attempts % RELOAD_EVERY == 0):
             status, body, error = _http("POST", base + RELOAD_PATH, per_request)
             reloaded = status == 200 and not (isinstance(body, dict) and body.get("success") is False)
             seen["reload"] = "HTTP %d" % status if status else "no answer (%s)" % error

@@ -64,6 +64,18 @@ options:
   rollback_playbook:
     description: Content of C(rollback-<stamp>.yml), rendered on the controller. Not written when omitted.
     type: str
+  confirm_gateway:
+    description:
+      - After the snapshot, ask the gateway (no reload) whether it serves the access mode and
+        marketplace phase of the flag store just snapshotted, within O(confirm_timeout), and fail
+        if it does not. A run that changes no flag validates the deployment this way, in the same
+        module execution (C(POSTDEPLOY_VALIDATED) or C(GATEWAY_NOT_CONFIRMED)).
+    type: bool
+    default: false
+  confirm_timeout:
+    description: Seconds the gateway may take to confirm.
+    type: float
+    default: 15
   runtime_files:
     description:
       - Files of the rollback command, a mapping of path under C(lib/) to content. Filled in by the
@@ -128,6 +140,10 @@ gateway:
   returned: with record=before
   type: dict
   sample: {access_mode: founder_beta, marketplace_phase: 0}
+gateway_confirmed:
+  description: What the gateway reported, with O(confirm_gateway).
+  returned: when confirmed
+  type: dict
 rollback_script:
   description: Path of the rollback shell script on the host.
   returned: when O(rollback_script) is given
@@ -183,6 +199,28 @@ def _stamp(params):
     return run_id[:16]
 
 
+def _confirm(module, p, manifest, out, events):
+    """With confirm_gateway: ask (no reload) whether the gateway serves the
+    state just snapshotted. In the same module execution as the snapshot, so
+    a run that changes no flag validates the deployment without another
+    round trip. Returns the failure message, or None."""
+    if not p["confirm_gateway"] or module.check_mode:
+        return None
+    if not p["gateway_url"]:
+        return "snapshot: confirm_gateway needs gateway_url"
+    try:
+        seen = snapshot.verify_gateway(p["gateway_url"], manifest["gateway"], timeout=p["confirm_timeout"],
+                                       reload=False)
+    except snapshot.RollbackVerifyFailed as exc:
+        events.append(("GATEWAY_NOT_CONFIRMED", {"expected_mode": manifest["gateway"].get("access_mode") or "-",
+                                                 "expected_phase": _phase(manifest)}))
+        return str(exc).replace("the snapshot's state", "the state of the flag store")
+    out["gateway_confirmed"] = seen
+    events.append(("POSTDEPLOY_VALIDATED", {"access_mode": seen["access_mode"],
+                                            "marketplace_phase": _phase(manifest), "elapsed_ms": seen["elapsed_ms"]}))
+    return None
+
+
 def main():
     argument_spec = dict(
         files=dict(type="list", elements="path", default=list(DEFAULT_FILES)),
@@ -194,6 +232,8 @@ def main():
         rollback_script=dict(type="str"),
         rollback_playbook=dict(type="str"),
         runtime_files=dict(type="dict", default={}),
+        confirm_gateway=dict(type="bool", default=False),
+        confirm_timeout=dict(type="float", default=15),
     )
     argument_spec.update(run_audit.AUDIT_ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
@@ -249,7 +289,10 @@ def main():
                 events.append(("ROLLBACK_SCRIPT_GENERATED",
                                {"script": generated.get("rollback_script", "-"),
                                 "playbook": generated.get("rollback_playbook", "-")}))
+            confirm_error = _confirm(module, p, manifest, out, events)
         head = run_audit.write(log, events + extra)
+        if p["record"] == "before" and confirm_error:
+            module.fail_json(msg=confirm_error, **out)
     except snapshot.SnapshotError as exc:
         module.fail_json(msg="snapshot: %s" % exc, **out)
     except (OSError, ValueError) as exc:

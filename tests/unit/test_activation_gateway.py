@@ -1,0 +1,146 @@
+"""Module gateway_verify against the sandbox's gateway double, run
+in-process on a loopback port: a reload that is confirmed, one that never is
+(the double's stale_reload knob), a refused reload and no gateway at all."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import json
+import os
+import threading
+
+import pytest
+
+from ansible.module_utils import basic
+from ansible.module_utils.common.text.converters import to_bytes
+
+from ansible_collections.nexus_cos.launch.plugins.modules import gateway_verify
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+GATEWAY_FILE = os.path.join(ROOT, "sandbox", "gateway", "nexus_gateway.py")
+SAMPLE_STORE = os.path.join(ROOT, "sandbox", "sample", "config", "feature-flags.json")
+
+
+def load_double():
+    # Test equipment, loaded by path: product code never imports it.
+    spec = importlib.util.spec_from_file_location("nexus_gateway_double", GATEWAY_FILE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class Exit(Exception):
+    pass
+
+
+class Fail(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def module_args(args):
+    try:
+        from ansible.module_utils.testing import patch_module_args
+    except ImportError:  # ansible-core < 2.19
+        old = basic._ANSIBLE_ARGS
+        basic._ANSIBLE_ARGS = to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
+        try:
+            yield
+        finally:
+            basic._ANSIBLE_ARGS = old
+    else:
+        with patch_module_args(args):
+            yield
+
+
+@pytest.fixture(autouse=True)
+def exits(monkeypatch):
+    def exit_json(self, **kwargs):
+        raise Exit(kwargs)
+
+    def fail_json(self, **kwargs):
+        raise Fail(kwargs)
+
+    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
+    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+
+
+@pytest.fixture
+def gateway(tmp_path):
+    double = load_double()
+    store = tmp_path / "feature-flags.json"
+    store.write_bytes(open(SAMPLE_STORE, "rb").read())
+    faults = tmp_path / "faults.json"
+    server = double.GatewayServer(("127.0.0.1", 0), double.Gateway(str(store), str(faults)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    class Handle:
+        url = "http://127.0.0.1:%d" % server.server_address[1]
+
+        @staticmethod
+        def enable(*names):
+            document = json.loads(store.read_text())
+            for name in names:
+                document["feature_flags"][name]["enabled"] = True
+            store.write_text(json.dumps(document, indent=2))
+
+        @staticmethod
+        def fault(**knobs):
+            faults.write_text(json.dumps(knobs))
+
+    yield Handle
+    server.shutdown()
+    server.server_close()
+
+
+def verify(url, expect, timeout=2.0, check=False):
+    args = {"url": url, "expect": expect, "timeout": timeout, "interval": 0.05}
+    if check:
+        args["_ansible_check_mode"] = True
+    with module_args(args):
+        with pytest.raises((Exit, Fail)) as exc:
+            gateway_verify.main()
+    return exc.type is Exit, exc.value.args[0]
+
+
+def test_reload_then_confirm(gateway):
+    gateway.enable("MARKETPLACE_PHASE2_ENABLED", "MARKETPLACE_PHASE3_ENABLED")
+    ok, result = verify(gateway.url, {"marketplace_phase": 3, "access_mode": "founder_beta", "jurisdiction": False})
+    assert ok, result
+    assert result["changed"] is False and result["reload"] == "HTTP 200"
+    assert result["seen"]["marketplace_phase"] == 3 and result["seen"]["access_mode"] == "founder_beta"
+
+
+def test_a_gateway_that_never_rereads_the_flags(gateway):
+    gateway.fault(stale_reload=True)
+    gateway.enable("MARKETPLACE_PHASE2_ENABLED", "MARKETPLACE_PHASE3_ENABLED")
+    ok, result = verify(gateway.url, {"marketplace_phase": 3, "access_mode": "founder_beta"}, timeout=0.5)
+    assert not ok
+    assert result["msg"] == ("gateway %s did not confirm the change within 0.5 s: expected marketplace phase 3, "
+                             "access mode founder_beta; saw marketplace phase 0 (HTTP 503), access mode founder_beta "
+                             "(HTTP 200)" % gateway.url)
+    assert result["attempts"] > 1
+
+
+def test_a_refused_reload_is_retried_then_reported(gateway):
+    gateway.fault(reload_status=500)
+    ok, result = verify(gateway.url, {"access_mode": "founder_beta"}, timeout=0.3)
+    assert not ok
+    assert result["msg"].endswith("expected access mode founder_beta; the reload was refused (HTTP 500)")
+
+
+def test_no_gateway_at_all():
+    ok, result = verify("http://127.0.0.1:9", {"access_mode": "public_full"}, timeout=0.2)
+    assert not ok and result["msg"].endswith("the reload was refused (no answer)")
+
+
+def test_check_mode_contacts_nothing():
+    ok, result = verify("http://127.0.0.1:9", {"access_mode": "public_full"}, check=True)
+    assert ok and result["reload"] == "not sent (check mode)"
+
+
+def test_unknown_expectation_is_refused(gateway):
+    ok, result = verify(gateway.url, {"mode": "public_full"})
+    assert not ok and result["msg"].startswith("expect: unknown key mode")
