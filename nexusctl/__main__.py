@@ -16,7 +16,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ansible_collections.nexus_cos.launch.nexusctl import cmd_audit, cmd_deploy, cmd_validate
+from ansible_collections.nexus_cos.launch.nexusctl import (
+    cmd_audit, cmd_deploy, cmd_launch, cmd_marketplace, cmd_rollback, cmd_status, cmd_validate)
 
 EXIT_CODES = __doc__[__doc__.index("Exit codes"):]
 
@@ -26,7 +27,7 @@ def build_parser():
         prog="nexusctl", description="Nexus COS Phase 4 launch: prechecks, audit, activation, rollback.",
         epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (cmd_deploy, cmd_validate, cmd_audit):
+    for module in (cmd_deploy, cmd_marketplace, cmd_launch, cmd_rollback, cmd_status, cmd_validate, cmd_audit):
         module.register(commands)
     return parser
 

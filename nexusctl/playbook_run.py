@@ -50,6 +50,8 @@ class Progress(object):
         changed = " changed" if res.get("changed") else ""
         line = "%-11s %-24s %s%s" % (mark, data.get("host", ""), data.get("task", ""), changed)
         self._say(line)
+        for diff in (res.get("diff") or []) if isinstance(res.get("diff"), list) else [res.get("diff")]:
+            self._diff(diff)
         if mark == "ok" and data.get("task_action") in ("debug", "ansible.builtin.debug") and "msg" in res:
             # What a play says to the operator (tables, where the logs are).
             msg = res["msg"]
@@ -63,6 +65,22 @@ class Progress(object):
                 self._say("            %s" % part)
             self.failures.append((data.get("host"), data.get("task"), msg))
         return True
+
+    def _diff(self, diff):
+        """A task's --diff, as ansible-playbook would show it."""
+        if not isinstance(diff, dict):
+            return
+        if diff.get("prepared"):
+            text = diff["prepared"]
+        elif "before" in diff and "after" in diff and isinstance(diff["before"], str):
+            import difflib
+            text = "".join(difflib.unified_diff(
+                diff["before"].splitlines(True), diff["after"].splitlines(True),
+                diff.get("before_header", "before"), diff.get("after_header", "after")))
+        else:
+            return
+        for part in text.splitlines():
+            self._say("            %s" % part)
 
     def _say(self, text):
         self.stream.write(text + "\n")

@@ -139,3 +139,16 @@ def test_marketplace_status_shows_the_marketplace_only():
     text = cmd_status.render("vps1", facts(), sections=("marketplace",))
     assert "access mode" not in text and "FOUNDER_BETA_MODE" not in text
     assert "MARKETPLACE_PHASE2_ENABLED" in text
+
+
+def test_progress_prints_a_tasks_diff():
+    import io
+    from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import Progress
+    out = io.StringIO()
+    Progress(stream=out)({"event": "runner_on_ok", "event_data": {
+        "host": "vps1", "task": "Enable", "res": {"changed": True, "diff": [
+            {"before": '"enabled": false\n', "after": '"enabled": true\n',
+             "before_header": "feature-flags.json (before)", "after_header": "feature-flags.json (after)"}]}}})
+    text = out.getvalue()
+    assert "-\"enabled\": false" in text and "+\"enabled\": true" in text
+    assert "feature-flags.json (before)" in text
