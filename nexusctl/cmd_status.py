@@ -13,11 +13,10 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 
 from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import (EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE,
                                                                         EXIT_USAGE, ROOT, add_target_arguments,
-                                                                        parse_extra_vars)
+                                                                        parse_extra_vars, runner_environment)
 from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
 
 # Module arguments, templated with each host's inventory variables (the
@@ -115,13 +114,7 @@ def query(args):
             failures.append((event["event"], data.get("host"), (data.get("res") or {}).get("msg", "")))
         return True
 
-    env = {"ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg"),
-           "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
-           "ANSIBLE_COLLECTIONS_PATH": os.path.join(ROOT, ".collections") + os.pathsep + os.environ.get(
-               "ANSIBLE_COLLECTIONS_PATH", os.path.expanduser("~/.ansible/collections"))}
-    base = os.path.join(ROOT, "artifacts", "runner")
-    os.makedirs(base, exist_ok=True)
-    private = tempfile.mkdtemp(prefix="nexusctl-status-", dir=base)
+    private, env = runner_environment("nexusctl-status-")
     ansible_runner.run(private_data_dir=private, project_dir=ROOT, module="nexus_cos.launch.activation_state",
                        module_args=json.dumps(QUERY_ARGS), host_pattern="nexus_vps", inventory=inventory,
                        limit=args.limit, extravars=extra or None, cmdline="--become", envvars=env, quiet=True,

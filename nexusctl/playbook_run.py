@@ -111,6 +111,20 @@ def parse_extra_vars(items):
     return merged
 
 
+def runner_environment(prefix):
+    """(private_data_dir, envvars) for one ansible-runner run: a new
+    directory ``artifacts/runner/<prefix>*``, and variables that make the run
+    use this collection's ansible.cfg, this venv's binaries and this checkout
+    as nexus_cos.launch."""
+    env = {"ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg"),
+           "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
+           "ANSIBLE_COLLECTIONS_PATH": os.path.join(ROOT, ".collections") + os.pathsep + os.environ.get(
+               "ANSIBLE_COLLECTIONS_PATH", os.path.expanduser("~/.ansible/collections"))}
+    base = os.path.join(ROOT, "artifacts", "runner")
+    os.makedirs(base, exist_ok=True)
+    return tempfile.mkdtemp(prefix=prefix, dir=base), env
+
+
 def run_playbook(playbook, args, extravars=None, check=False, diff=False, quiet=False, tags=None):
     """Run ``playbooks/<playbook>`` and return nexusctl's exit code."""
     import ansible_runner
@@ -131,13 +145,7 @@ def run_playbook(playbook, args, extravars=None, check=False, diff=False, quiet=
     if diff:
         cmdline.append("--diff")
     progress = Progress(verbose=args.verbose)
-    env = {"ANSIBLE_CONFIG": os.path.join(ROOT, "ansible.cfg"),
-           "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""),
-           "ANSIBLE_COLLECTIONS_PATH": os.path.join(ROOT, ".collections") + os.pathsep + os.environ.get(
-               "ANSIBLE_COLLECTIONS_PATH", os.path.expanduser("~/.ansible/collections"))}
-    base = os.path.join(ROOT, "artifacts", "runner")
-    os.makedirs(base, exist_ok=True)
-    private = tempfile.mkdtemp(prefix="nexusctl-", dir=base)
+    private, env = runner_environment("nexusctl-")
     result = ansible_runner.run(
         private_data_dir=private, project_dir=ROOT, playbook=os.path.join(ROOT, "playbooks", playbook),
         inventory=inventory, limit=args.limit, extravars=variables, cmdline=" ".join(cmdline) or None,

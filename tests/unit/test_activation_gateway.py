@@ -4,7 +4,6 @@ in-process on a loopback port: a reload that is confirmed, one that never is
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import json
 import os
@@ -12,10 +11,9 @@ import threading
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.common.text.converters import to_bytes
-
 from ansible_collections.nexus_cos.launch.plugins.modules import gateway_verify
+
+from module_harness import run_module
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GATEWAY_FILE = os.path.join(ROOT, "sandbox", "gateway", "nexus_gateway.py")
@@ -30,40 +28,7 @@ def load_double():
     return module
 
 
-class Exit(Exception):
-    pass
-
-
-class Fail(Exception):
-    pass
-
-
-@contextlib.contextmanager
-def module_args(args):
-    try:
-        from ansible.module_utils.testing import patch_module_args
-    except ImportError:  # ansible-core < 2.19
-        old = basic._ANSIBLE_ARGS
-        basic._ANSIBLE_ARGS = to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = old
-    else:
-        with patch_module_args(args):
-            yield
-
-
-@pytest.fixture(autouse=True)
-def exits(monkeypatch):
-    def exit_json(self, **kwargs):
-        raise Exit(kwargs)
-
-    def fail_json(self, **kwargs):
-        raise Fail(kwargs)
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+pytestmark = pytest.mark.usefixtures("module_exits")
 
 
 @pytest.fixture
@@ -99,10 +64,8 @@ def verify(url, expect, timeout=2.0, check=False):
     args = {"url": url, "expect": expect, "timeout": timeout, "interval": 0.05}
     if check:
         args["_ansible_check_mode"] = True
-    with module_args(args):
-        with pytest.raises((Exit, Fail)) as exc:
-            gateway_verify.main()
-    return exc.type is Exit, exc.value.args[0]
+    outcome = run_module(gateway_verify.main, args)
+    return not outcome.failed, outcome.result
 
 
 def test_reload_then_confirm(gateway):

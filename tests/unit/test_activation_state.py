@@ -6,19 +6,17 @@ action plugin."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
 
 import pytest
 
-from ansible.module_utils import basic
-from ansible.module_utils.common.text.converters import to_bytes
-
 from ansible_collections.nexus_cos.launch.plugins.action import activation_gate
 from ansible_collections.nexus_cos.launch.plugins.module_utils import activation, audit_log, flag_store, snapshot
 from ansible_collections.nexus_cos.launch.plugins.modules import activation_state
+
+from module_harness import run_module
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIXTURE = os.path.join(ROOT, "tests", "fixtures", "config", "valid")
@@ -26,52 +24,13 @@ RUN = "20261128T103000Z-abc123"
 AUDIT_FILE = "activation-20261128T103000Z.log"
 
 
-class Exit(Exception):
-    pass
-
-
-class Fail(Exception):
-    pass
-
-
-@contextlib.contextmanager
-def module_args(args):
-    try:
-        from ansible.module_utils.testing import patch_module_args
-    except ImportError:  # ansible-core < 2.19
-        old = basic._ANSIBLE_ARGS
-        basic._ANSIBLE_ARGS = to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = old
-    else:
-        with patch_module_args(args):
-            yield
-
-
-@pytest.fixture(autouse=True)
-def exits(monkeypatch):
-    def exit_json(self, **kwargs):
-        kwargs.setdefault("changed", False)
-        raise Exit(kwargs)
-
-    def fail_json(self, **kwargs):
-        raise Fail(kwargs)
-
-    monkeypatch.setattr(basic.AnsibleModule, "exit_json", exit_json)
-    monkeypatch.setattr(basic.AnsibleModule, "fail_json", fail_json)
+pytestmark = pytest.mark.usefixtures("module_exits")
 
 
 def run(args, check=False):
     if check:
         args = dict(args, _ansible_check_mode=True)
-    with module_args(args):
-        with pytest.raises((Exit, Fail)) as exc:
-            activation_state.main()
-    if exc.type is Fail:
-        return dict(exc.value.args[0], failed=True)
-    return exc.value.args[0]
+    return run_module(activation_state.main, args).result
 
 
 @pytest.fixture
