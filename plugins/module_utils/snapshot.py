@@ -641,8 +641,10 @@ def _expected(manifest):
 
 # ---------------------------------------------------------------- the gateway
 
-def _http(method, url, timeout):
-    """(status, parsed JSON or None, error text). Status 0: nothing answered."""
+def gateway_request(method, url, timeout):
+    """One request to the gateway API, without proxies: (status, parsed JSON
+    or None, error text). Status 0: nothing answered. Shared with the
+    gateway_verify module."""
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     request = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None,
                                      headers={"Accept": "application/json"})
@@ -687,12 +689,12 @@ def verify_gateway(gateway_url, expected, timeout=30, sleep=None, reload=True):
         # Asked again now and then: a gateway that restarted or missed the
         # first reload still gets to reread the restored file.
         if reload and (not reloaded or attempts % RELOAD_EVERY == 0):
-            status, body, error = _http("POST", base + RELOAD_PATH, per_request)
+            status, body, error = gateway_request("POST", base + RELOAD_PATH, per_request)
             reloaded = status == 200 and not (isinstance(body, dict) and body.get("success") is False)
             seen["reload"] = "HTTP %d" % status if status else "no answer (%s)" % error
         if reloaded:
-            l_status, l_body, l_error = _http("GET", base + LAUNCH_HEALTH_PATH, per_request)
-            m_status, m_body, m_error = _http("GET", base + MARKETPLACE_HEALTH_PATH, per_request)
+            l_status, l_body, l_error = gateway_request("GET", base + LAUNCH_HEALTH_PATH, per_request)
+            m_status, m_body, m_error = gateway_request("GET", base + MARKETPLACE_HEALTH_PATH, per_request)
             mode = (l_body.get("currentMode", l_body.get("mode")) if isinstance(l_body, dict) else None)
             phase = m_body.get("phase") if isinstance(m_body, dict) else None
             seen.update(launch=_seen(l_status, l_body, l_error, "mode"),

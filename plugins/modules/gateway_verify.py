@@ -84,37 +84,22 @@ reload:
   type: str
 '''
 
-import json
 import time
-import urllib.error
-import urllib.request
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
+from ansible_collections.nexus_cos.launch.plugins.module_utils import activation, snapshot
 
-RELOAD = "/api/feature-flags/reload"
-MARKETPLACE = "/api/pf/marketplace/health"
-LAUNCH = "/api/pf/launch/health"
+RELOAD = snapshot.RELOAD_PATH
+MARKETPLACE = snapshot.MARKETPLACE_HEALTH_PATH
+LAUNCH = snapshot.LAUNCH_HEALTH_PATH
 JURISDICTION = "/api/pf/jurisdiction/health"
 
 
 def http(method, url, timeout):
     """(status, parsed JSON body or None); status 0 when nothing answered."""
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    request = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None,
-                                     headers={"Accept": "application/json"})
-    try:
-        with opener.open(request, timeout=timeout) as response:
-            status, raw = response.status, response.read(65536)
-    except urllib.error.HTTPError as exc:
-        status, raw = exc.code, exc.read(65536)
-    except (urllib.error.URLError, OSError, ValueError):
-        return 0, None
-    try:
-        return status, json.loads(raw.decode("utf-8"))
-    except ValueError:
-        return status, None
+    status, body, _error = snapshot.gateway_request(method, url, timeout)
+    return status, body
 
 
 def main():
