@@ -32,7 +32,7 @@ import re
 import time
 from datetime import datetime, timezone
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import flag_store
+from ansible_collections.nexus_cos.launch.plugins.module_utils import flag_store, gateway
 
 DAY = 86400
 STATE_FILE = "activation-state.json"
@@ -156,20 +156,9 @@ def load_store(document, source="feature-flags.json"):
         raise ActivationError(str(exc))
 
 
-def marketplace_phase(store):
-    """The phase the gateway's marketplace health reports for ``store``."""
-    if store.effective(PHASE3_FLAG):
-        return 3
-    if store.effective(PHASE2_FLAG):
-        return 2
-    return 0
-
-
 def gateway_state(store):
-    """{access_mode, marketplace_phase, jurisdiction} the gateway reports
-    for a flag store."""
-    return {"access_mode": store.access_mode(), "marketplace_phase": marketplace_phase(store),
-            "jurisdiction": store.effective(JURISDICTION_FLAG)}
+    """What the gateway serves for a flag store (gateway.served_state)."""
+    return gateway.served_state(store.data)
 
 
 # ---------------------------------------------------------------- plans
@@ -338,7 +327,10 @@ def expected_state(plan, store):
     change = flag_change(plan, store)
     after = load_store(flag_store.apply_plan(store, change), store.source) if change.changed else store
     state = gateway_state(after)
-    expect = {"access_mode": state["access_mode"], "marketplace_phase": state["marketplace_phase"]}
+    # The flag count tells a gateway that serves nothing (a store it could
+    # not parse at reload) from one that serves this store.
+    expect = {"access_mode": state["access_mode"], "marketplace_phase": state["marketplace_phase"],
+              "flags": state["flags"]}
     if plan.expect_jurisdiction is not None:
         expect["jurisdiction"] = state["jurisdiction"]
     return expect
@@ -995,90 +987,3 @@ def status_summary(facts, now=None, wait_days=DEFAULT_WAIT_DAYS):
             out["emergency"]["in_effect"] = False
     out["last_runs"] = list(facts.get("runs") or [])[:5]
     return out
-
-
-# ---------------------------------------------------------------- the gateway's answers
-
-MODE_KEYS = ("currentMode", "mode", "access_mode", "accessMode")
-
-
-def _int_or_none(value):
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
-    return None
-
-
-def read_health(marketplace=None, launch=None, jurisdiction=None):
-    """What the gateway reports, from (status, body) answers of its health
-    endpoints (status 0: nothing answered). Tolerant of the shapes a real
-    gateway may use: a phase as a number or numeric string, the mode under
-    currentMode, mode or access_mode."""
-    seen = {}
-    if marketplace is not None:
-        status, body = marketplace
-        phase = _int_or_none(body.get("phase")) if isinstance(body, dict) else None
-        if status == 503 and phase in (None, 0):
-            phase = 0
-        elif status != 200:
-            phase = None
-        seen["marketplace_phase"] = phase
-        seen["marketplace_http"] = status
-    if launch is not None:
-        status, body = launch
-        mode = None
-        if status == 200 and isinstance(body, dict):
-            mode = next((body[k] for k in MODE_KEYS if isinstance(body.get(k), str)), None)
-        seen["access_mode"] = mode
-        seen["launch_http"] = status
-    if jurisdiction is not None:
-        status, body = jurisdiction
-        enabled = None
-        if status in (200, 503):
-            enabled = body.get("enabled") if isinstance(body, dict) and isinstance(body.get("enabled"), bool) \
-                else status == 200
-        seen["jurisdiction"] = enabled
-        seen["jurisdiction_http"] = status
-    return seen
-
-
-def gateway_mismatch(expect, seen):
-    """The expected values the gateway does not report, as [name]."""
-    return [name for name in ("marketplace_phase", "access_mode", "jurisdiction")
-            if expect.get(name) is not None and seen.get(name) != expect[name]]
-
-
-def _http_text(status):
-    return "no answer" if not status else "HTTP %d" % status
-
-
-def describe_expect(expect):
-    parts = []
-    if expect.get("marketplace_phase") is not None:
-        parts.append("marketplace phase %s" % expect["marketplace_phase"])
-    if expect.get("access_mode") is not None:
-        parts.append("access mode %s" % expect["access_mode"])
-    if expect.get("jurisdiction") is not None:
-        parts.append("jurisdiction engine %s" % ("on" if expect["jurisdiction"] else "off"))
-    return ", ".join(parts) or "nothing"
-
-
-def describe_seen(seen):
-    parts = []
-    if "marketplace_http" in seen:
-        parts.append("marketplace phase %s (%s)" % (_unknown(seen.get("marketplace_phase")),
-                                                    _http_text(seen["marketplace_http"])))
-    if "launch_http" in seen:
-        parts.append("access mode %s (%s)" % (_unknown(seen.get("access_mode")), _http_text(seen["launch_http"])))
-    if "jurisdiction_http" in seen:
-        value = seen.get("jurisdiction")
-        parts.append("jurisdiction engine %s (%s)" % ("unknown" if value is None else ("on" if value else "off"),
-                                                      _http_text(seen["jurisdiction_http"])))
-    return ", ".join(parts) or "nothing"
-
-
-def _unknown(value):
-    return "unknown" if value is None else value

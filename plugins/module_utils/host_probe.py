@@ -19,12 +19,7 @@ import ssl
 import subprocess
 import time
 
-try:  # Python 3 only on managed hosts; urllib is stdlib
-    from urllib.request import Request, urlopen
-    from urllib.error import HTTPError, URLError
-except ImportError:  # pragma: no cover
-    raise
-
+from ansible_collections.nexus_cos.launch.plugins.module_utils import gateway
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import write_atomic
 
 READ_LIMIT = 1024 * 1024
@@ -113,20 +108,13 @@ class LocalHost(object):
         return os.geteuid()
 
     def http_get(self, url, timeout=5.0):
-        """(status, body, elapsed_ms); status 0 with the reason as body when
-        nothing answered."""
-        started = time.monotonic()
-        try:
-            with urlopen(Request(url, headers={"User-Agent": "nexus-cos-precheck"}), timeout=timeout) as resp:
-                body = resp.read(READ_LIMIT).decode("utf-8", "replace")
-                status = resp.status
-        except HTTPError as exc:
-            body = exc.read(READ_LIMIT).decode("utf-8", "replace") if exc.fp else ""
-            status = exc.code
-        except (URLError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            return 0, str(reason), int((time.monotonic() - started) * 1000)
-        return status, body, int(round((time.monotonic() - started) * 1000))
+        """(status, body, elapsed_ms) through the collection's one gateway
+        client: body is the parsed JSON (None when not JSON); status 0 with
+        the reason as body when nothing answered."""
+        answer = gateway.fetch(url, "GET", timeout)
+        if not answer.status:
+            return 0, answer.error, answer.elapsed_ms
+        return answer.status, answer.body, answer.elapsed_ms
 
     def sleep(self, seconds):
         time.sleep(seconds)

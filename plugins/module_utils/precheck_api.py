@@ -2,12 +2,18 @@
 # Copyright: Nexus COS platform team
 # Apache License 2.0 (see LICENSE)
 """Precheck 8: the gateway's health endpoint answers 200 within a time
-budget (retried), and its median latency is under the launch gate."""
+budget (retried), its median latency is under the launch gate, and it
+serves the flag store (``GET /api/feature-flags``: the access mode and as
+many flags as the file holds; the platform's service keeps answering
+/health while it serves no flags after a reload of a file it could not
+parse)."""
 
 from __future__ import annotations
 
+import json
 import re
 
+from ansible_collections.nexus_cos.launch.plugins.module_utils import gateway
 from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck import (
     Check, CheckFailed, register)
 
@@ -111,8 +117,9 @@ class ApiCheck(Check):
                 hint="the gateway is flapping: read its log and check what restarts it",
                 details=evidence)
         evidence["latency_gate_ms"] = gate
+        served = self._served(ctx, evidence)
         if not latencies:
-            evidence["summary"] = "%s answered 200 on attempt %d; latency not sampled" % (url, attempts)
+            evidence["summary"] = "%s answered 200 on attempt %d; latency not sampled; %s" % (url, attempts, served)
             return evidence
         middle = int(round(median(latencies)))
         evidence["median_ms"] = middle
@@ -124,9 +131,50 @@ class ApiCheck(Check):
                 hint="find what slows the gateway (its log, docker stats, the database) before launch; "
                      "change precheck_api_latency_gate_ms only if the launch gate itself changed",
                 details=evidence)
-        evidence["summary"] = "%s answered 200 on attempt %d; median latency %d ms over %d requests (gate %s ms)" % (
-            url, attempts, middle, len(latencies), _number(gate))
+        evidence["summary"] = "%s answered 200 on attempt %d; median latency %d ms over %d requests (gate %s ms); %s" % (
+            url, attempts, middle, len(latencies), _number(gate), served)
         return evidence
+
+    @staticmethod
+    def _served(ctx, evidence):
+        """What the gateway serves (access mode, flags) against the flag
+        store on the host; raises CheckFailed when it serves none of it."""
+        host = ctx.host
+        base = ctx.param("gateway_url")
+        url = health_url(base, gateway.FLAGS_PATH)
+        status, body, _ms = host.http_get(url, timeout=SAMPLE_TIMEOUT)
+        mode, count = gateway.read_flags(gateway.Answer(status, body if status else None))
+        evidence.update(access_mode=mode, flags_served=count)
+        if count is None:
+            raise CheckFailed(
+                "gateway answers its health endpoint, but %s answered %s; expected 200 with {flags, currentMode} "
+                "(the platform's flag service)" % (gateway.FLAGS_PATH, reason_of(status, body) if status != 200
+                                                  else "HTTP 200 without a flags list"),
+                hint="check that the gateway at %s mounts the platform's feature flag routes (curl %s)" % (base, url),
+                details=evidence)
+        path = ctx.param("flag_store")
+        in_store = _store_flags(host, path) if path else None
+        evidence["flags_in_store"] = in_store
+        if count == 0 and in_store:
+            raise CheckFailed(
+                "gateway serves no flags at all (currentMode %s) while %s holds %d: the platform's flag service "
+                "does this after a reload of a flag store it could not parse, and still answers /health"
+                % (mode or "unknown", path, in_store),
+                hint="the file parses now (precheck 7 says so), so the gateway read it while it was broken: reload "
+                     "it with curl -X POST %s, then run again" % health_url(base, gateway.RELOAD_PATH),
+                details=evidence)
+        return "serves access mode %s with %d flags" % (mode, count)
+
+
+def _store_flags(host, path):
+    """How many flags the flag store at ``path`` holds, or None when it
+    cannot be read (precheck 7 reports that)."""
+    text = host.read_text(path)
+    try:
+        table = json.loads(text).get("feature_flags") if text else None
+    except (ValueError, AttributeError):
+        return None
+    return len(table) if isinstance(table, dict) else None
 
 
 def _number(value):

@@ -49,7 +49,7 @@ import urllib.error
 import urllib.request
 from datetime import datetime, timezone
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, deploy_lock, flag_store
+from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, deploy_lock, flag_store, gateway
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import edit_lock, fsync_dir, write_atomic
 
 FORMAT_VERSION = 1
@@ -65,11 +65,8 @@ FLAG_STORE_NAME = "feature-flags.json"
 
 # What the rollback command imports, copied into every snapshot's lib/.
 PACKAGE = "ansible_collections.nexus_cos.launch.plugins.module_utils"
-RUNTIME_MODULES = ("snapshot", "audit_log", "atomic_file", "flag_semantics", "flag_store", "deploy_lock")
+RUNTIME_MODULES = ("snapshot", "audit_log", "atomic_file", "flag_semantics", "flag_store", "deploy_lock", "gateway")
 
-RELOAD_PATH = "/api/feature-flags/reload"
-LAUNCH_HEALTH_PATH = "/api/pf/launch/health"
-MARKETPLACE_HEALTH_PATH = "/api/pf/marketplace/health"
 VERIFY_INTERVAL = 0.25
 RELOAD_EVERY = 8
 LOCK_LEASE_SECONDS = 1800
@@ -91,6 +88,31 @@ class RollbackRefused(SnapshotError):
         super().__init__(message)
         self.conflicts = conflicts or []
         self.tampered = tampered or []
+
+
+class RollbackIncomplete(SnapshotError):
+    """A restore that stopped part-way. Every file is either as the
+    snapshot has it or as it was; running the rollback again finishes it."""
+
+    def __init__(self, cause, restored, left):
+        self.cause = cause
+        self.restored = list(restored)
+        self.left = list(left)
+        self.result = {}
+        reason = cause.strerror if isinstance(cause, OSError) and cause.strerror else str(cause)
+        where = " (%s)" % cause.filename if isinstance(cause, OSError) and cause.filename else ""
+        super().__init__("rollback stopped part-way: %s%s. Restored: %s; not restored: %s. Each file is either "
+                         "as the snapshot has it or untouched; run the rollback again to finish it once the cause "
+                         "is fixed" % (reason, where, ", ".join(self.restored) or "none",
+                                       ", ".join(self.left) or "none"))
+
+
+def restored_text(restored):
+    """'restored a, b' or 'no file needed restoring': what a restore did,
+    for messages that must not claim more."""
+    if restored:
+        return "restored %s" % ", ".join(restored)
+    return "no file needed restoring (each already equalled the snapshot)"
 
 
 class RollbackVerifyFailed(SnapshotError):
@@ -191,16 +213,16 @@ def _dump_json(document):
 
 
 def gateway_state(data, source):
-    """The state the gateway reports for flag store content ``data``:
-    {access_mode, marketplace_phase}, or both None with ``error`` when the
+    """What the gateway serves for flag store content ``data``
+    (gateway.served_state), or every value None with ``error`` when the
     content is absent or not a flag store."""
     if data is None:
-        return {"access_mode": None, "marketplace_phase": None, "error": "%s does not exist" % source}
+        return dict(dict.fromkeys(gateway.STATES), error="%s does not exist" % source)
     try:
         store = flag_store.loads(data, source=source)
     except flag_store.FlagError as exc:
-        return {"access_mode": None, "marketplace_phase": None, "error": str(exc)}
-    return {"access_mode": store.access_mode(), "marketplace_phase": store.marketplace_phase()}
+        return dict(dict.fromkeys(gateway.STATES), error=str(exc))
+    return gateway.served_state(store.data)
 
 
 # ---------------------------------------------------------------- taking
@@ -301,7 +323,7 @@ def take(files, backup_dir, run_id, stamp, gateway_url=None, runtime_files=None,
         raise SnapshotError("flag store %s is not among the files to snapshot" % flag_store_path)
 
     entries = []
-    gateway = {"access_mode": None, "marketplace_phase": None, "error": "no flag store among the files"}
+    served = dict(dict.fromkeys(gateway.STATES), error="no flag store among the files")
     for path in paths:
         data, st = read_regular(path)
         entry = {"path": path, "exists": data is not None, "sha256": None, "size": None,
@@ -314,7 +336,7 @@ def take(files, backup_dir, run_id, stamp, gateway_url=None, runtime_files=None,
             entry.update(sha256=sha256_bytes(data), size=len(data), mode="%04o" % stat.S_IMODE(st.st_mode),
                          uid=st.st_uid, gid=st.st_gid, copy=copy)
         if flag_store_path and path == os.path.normpath(flag_store_path):
-            gateway = gateway_state(data, path)
+            served = gateway_state(data, path)
         entries.append(entry)
 
     lib = {}
@@ -334,7 +356,7 @@ def take(files, backup_dir, run_id, stamp, gateway_url=None, runtime_files=None,
         "host": socket.gethostname(),
         "gateway_url": gateway_url,
         "flag_store": flag_store_path,
-        "gateway": gateway,
+        "gateway": served,
         "files": entries,
         "lib": lib,
     }
@@ -574,11 +596,13 @@ def restore(snapshot_dir, force=False, check_mode=False, gateway_url=None, verif
     todo = [p for p in plans if p.status != "unchanged"]
     displaced_dir = os.path.join(snapshot_dir, DISPLACED_DIR, stamp)
     files = [{"path": p.path, "status": p.status, "sha256": _key(p.before)} for p in plans]
-    result = {"changed": bool(todo), "restored": [p.path for p in todo],
+    # In check mode: what would be restored; else filled in file by file,
+    # so a failure half-way reports exactly what was done.
+    result = {"changed": bool(todo), "restored": [p.path for p in todo] if check_mode else [],
               "state": "restored" if todo else "already-restored", "files": files,
               "snapshot": snapshot_dir, "snapshot_stamp": manifest.get("stamp"),
               "snapshot_run_id": manifest.get("run_id"), "forced": [c["path"] for c in conflicts],
-              "displaced": displaced_dir if todo else None, "expected": _expected(manifest),
+              "displaced": displaced_dir if todo else None, "expected": expected_state(manifest),
               "verify": {"skipped": "check mode" if check_mode else "no gateway_url"}}
     if check_mode:
         result["displaced"] = None
@@ -601,11 +625,13 @@ def restore(snapshot_dir, force=False, check_mode=False, gateway_url=None, verif
                               "forced": again.status == "conflict"}
                     if displaced:
                         fields["displaced"] = displaced
+                    result["restored"].append(p.path)
                     record(("ROLLBACK_FILE_RESTORED", fields))
+            result["changed"] = bool(result["restored"])
         if gateway_url:
             try:
                 result["verify"] = verify_gateway(gateway_url, result["expected"], verify_timeout,
-                                                  sleep=sleep)
+                                                  sleep=sleep, store_path=manifest.get("flag_store"))
             except RollbackVerifyFailed as exc:
                 exc.result = result
                 record(("ROLLBACK_FAILED", {"reason": "gateway did not confirm the snapshot's state",
@@ -621,9 +647,16 @@ def restore(snapshot_dir, force=False, check_mode=False, gateway_url=None, verif
         complete("refused", "refused")
         raise
     except (SnapshotError, OSError, flag_store.FlagError) as exc:
-        record(("ROLLBACK_FAILED", {"reason": str(exc)[:500]}))
-        complete("failed", "partial")
-        raise
+        left = [p.path for p in todo if p.path not in result["restored"]]
+        incomplete = RollbackIncomplete(exc, result["restored"], left)
+        incomplete.result = result
+        try:
+            record(("ROLLBACK_FAILED", {"reason": str(exc)[:500], "restored": ",".join(result["restored"]) or "-",
+                                        "not_restored": ",".join(left) or "-"}))
+            complete("failed", "partial")
+        except (OSError, audit_log.AuditFormatError):
+            pass    # the restore's own error says more than a failed record would
+        raise incomplete
     complete("success", result["state"])
     if heads:
         result["audit_head"] = heads[-1]
@@ -634,94 +667,33 @@ def _field(value):
     return "unknown" if value is None else value
 
 
-def _expected(manifest):
-    gateway = manifest.get("gateway") or {}
-    return {"access_mode": gateway.get("access_mode"), "marketplace_phase": gateway.get("marketplace_phase")}
+def expected_state(manifest):
+    """What the gateway must serve once the snapshot is restored: what it
+    served for the snapshotted flag store (older snapshots recorded only
+    the mode and the phase)."""
+    served = manifest.get("gateway") or {}
+    return dict((name, served.get(name)) for name in gateway.STATES)
 
 
 # ---------------------------------------------------------------- the gateway
 
-def gateway_request(method, url, timeout):
-    """One request to the gateway API, without proxies: (status, parsed JSON
-    or None, error text). Status 0: nothing answered. Shared with the
-    gateway_verify module."""
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    request = urllib.request.Request(url, method=method, data=b"" if method == "POST" else None,
-                                     headers={"Accept": "application/json"})
+def verify_gateway(gateway_url, expected, timeout=30, sleep=None, reload=True, store_path=None):
+    """Have the gateway reload the flag store (unless ``reload`` is false:
+    then only ask) and wait until it serves ``expected`` (gateway.STATES).
+    Returns {reload, access_mode, marketplace_phase, flags, elapsed_ms,
+    attempts, compared}; raises RollbackVerifyFailed with what was seen."""
+    client = gateway.Gateway(gateway_url)
     try:
-        with opener.open(request, timeout=timeout) as response:
-            status, raw = response.status, response.read(65536)
-    except urllib.error.HTTPError as exc:
-        status, raw = exc.code, exc.read(65536)
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        return 0, None, str(getattr(exc, "reason", exc))
-    try:
-        return status, json.loads(raw.decode("utf-8")), ""
-    except ValueError:
-        return status, None, "answer is not JSON"
-
-
-def _seen(status, body, error, key):
-    if status == 0:
-        return "no answer (%s)" % error
-    value = body.get(key) if isinstance(body, dict) else None
-    if key == "mode" and isinstance(body, dict):
-        value = body.get("currentMode", body.get("mode"))
-    return "HTTP %d %s %s" % (status, key, value if value is not None else "?")
-
-
-def verify_gateway(gateway_url, expected, timeout=30, sleep=None, reload=True):
-    """Tell the gateway to reload the flag store (unless ``reload`` is
-    false: then only ask) and wait until its health endpoints report
-    ``expected`` {access_mode, marketplace_phase}. Returns {reload,
-    access_mode, marketplace_phase, elapsed_ms, attempts}; raises
-    RollbackVerifyFailed with what was seen."""
-    sleep = sleep or time.sleep
-    base = gateway_url.rstrip("/")
-    started = time.monotonic()
-    deadline = started + max(float(timeout), 0.0)
-    want_mode, want_phase = expected.get("access_mode"), expected.get("marketplace_phase")
-    reloaded, attempts = not reload, 0
-    seen = {} if reload else {"reload": "not asked"}
-    while True:
-        attempts += 1
-        per_request = max(0.5, min(5.0, deadline - time.monotonic()))
-        # Asked again now and then: a gateway that restarted or missed the
-        # first reload still gets to reread the restored file.
-        if reload and (not reloaded or attempts % RELOAD_EVERY == 0):
-            status, body, error = gateway_request("POST", base + RELOAD_PATH, per_request)
-            reloaded = status == 200 and not (isinstance(body, dict) and body.get("success") is False)
-            seen["reload"] = "HTTP %d" % status if status else "no answer (%s)" % error
-        if reloaded:
-            l_status, l_body, l_error = gateway_request("GET", base + LAUNCH_HEALTH_PATH, per_request)
-            m_status, m_body, m_error = gateway_request("GET", base + MARKETPLACE_HEALTH_PATH, per_request)
-            mode = (l_body.get("currentMode", l_body.get("mode")) if isinstance(l_body, dict) else None)
-            phase = m_body.get("phase") if isinstance(m_body, dict) else None
-            seen.update(launch=_seen(l_status, l_body, l_error, "mode"),
-                        marketplace=_seen(m_status, m_body, m_error, "phase"),
-                        access_mode=mode, marketplace_phase=phase)
-            mode_ok = l_status == 200 and (want_mode is None or mode == want_mode)
-            if want_phase is None:
-                phase_ok = m_status in (200, 503)
-            elif want_phase == 0:
-                phase_ok = m_status == 503 and phase in (0, None)
-            else:
-                phase_ok = m_status == 200 and phase == want_phase
-            if mode_ok and phase_ok:
-                return {"reload": seen["reload"], "access_mode": mode, "marketplace_phase": phase,
-                        "elapsed_ms": int((time.monotonic() - started) * 1000), "attempts": attempts,
-                        "compared": want_mode is not None}
-        if time.monotonic() + VERIFY_INTERVAL > deadline:
-            break
-        sleep(VERIFY_INTERVAL)
-    want = "mode %s, marketplace phase %s" % (want_mode or "(not recorded)",
-                                              "%s (HTTP %s)" % (want_phase, 503 if want_phase == 0 else 200)
-                                              if want_phase is not None else "(not recorded)")
-    summary = "reload: %s; launch health: %s; marketplace health: %s" % (
-        seen.get("reload"), seen.get("launch", "not asked"), seen.get("marketplace", "not asked"))
-    seen["summary"] = summary
-    raise RollbackVerifyFailed("gateway %s did not confirm the snapshot's state within %s s: expected %s; "
-                               "seen %s" % (base, _seconds(timeout), want, summary), seen)
+        done = client.confirm(expected, timeout=timeout, interval=VERIFY_INTERVAL, reload=reload,
+                              reload_every=RELOAD_EVERY, sleep=sleep, store_path=store_path)
+    except gateway.NotConfirmed as exc:
+        seen = dict(exc.seen, reload=exc.reload, summary=exc.summary())
+        raise RollbackVerifyFailed(str(exc), seen)
+    seen = done["seen"]
+    return {"reload": done["reload"], "access_mode": seen.get("access_mode"),
+            "marketplace_phase": seen.get("marketplace_phase"), "flags": seen.get("flags"),
+            "elapsed_ms": done["elapsed_ms"], "attempts": done["attempts"],
+            "compared": expected.get("access_mode") is not None}
 
 
 def _seconds(value):
@@ -738,7 +710,7 @@ def _print(text=""):
 def _describe_plan(manifest, plans, snapshot_dir):
     _print("snapshot %s of run %s, taken %s on %s"
            % (snapshot_dir, manifest.get("run_id"), manifest.get("created"), manifest.get("host")))
-    expected = _expected(manifest)
+    expected = expected_state(manifest)
     _print("state to restore: access mode %s, marketplace phase %s"
            % (expected["access_mode"], expected["marketplace_phase"]))
     for p in plans:
@@ -799,7 +771,10 @@ def _cmd_restore(args):
     except RollbackVerifyFailed as exc:
         for path in exc.result.get("restored", []):
             _print("  restored                 %s" % path)
-        sys.stderr.write("rollback: files restored, but %s\n" % exc)
+        sys.stderr.write("rollback: %s, but %s\n" % (restored_text(exc.result.get("restored")), exc))
+        return 1
+    except RollbackIncomplete as exc:
+        sys.stderr.write("rollback: %s\n" % exc)
         return 1
     finally:
         if locked:
@@ -817,8 +792,9 @@ def _cmd_restore(args):
     if "skipped" in verify:
         _print("gateway check: skipped (%s)" % verify["skipped"])
     else:
-        _print("gateway check: reload %s; access mode %s, marketplace phase %s (%d ms)"
-               % (verify["reload"], verify["access_mode"], verify["marketplace_phase"], verify["elapsed_ms"]))
+        _print("gateway check: reload %s; serves access mode %s, marketplace phase %s, %s flags (%d ms)"
+               % (verify["reload"], verify["access_mode"], verify["marketplace_phase"], verify.get("flags"),
+                  verify["elapsed_ms"]))
     if result["state"] == "already-restored":
         _print("nothing to do: every file already equals the snapshot")
     _print("rollback %s in %.2f s%s" % ("checked" if args.dry_run else "done", time.monotonic() - started,

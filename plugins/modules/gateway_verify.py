@@ -10,13 +10,19 @@ module: gateway_verify
 short_description: Make the Nexus COS gateway reload its flags and confirm an expected state
 version_added: "1.0.0"
 description:
-  - Tells the gateway to reread the flag store (C(POST /api/feature-flags/reload)), then polls its
-    health endpoints until they report the expected state, or fails when O(timeout) runs out,
-    saying what was expected and what was seen.
-  - Marketplace phase from C(GET /api/pf/marketplace/health) (C(phase); 503 means phase 0),
-    access mode from C(GET /api/pf/launch/health) (C(currentMode), C(mode) or C(access_mode)),
-    the jurisdiction engine from C(GET /api/pf/jurisdiction/health) (200 on, 503 off).
+  - Tells the gateway to reread the flag store (C(POST /api/feature-flags/reload)), then polls it
+    until it serves the expected state, or fails when O(timeout) runs out, saying what was expected,
+    what it served and the likely cause.
+  - What the answers mean is the collection's one gateway client (module_utils C(gateway)), the
+    platform's flag service contract (DESIGN section 3). Access mode and the number of flags served
+    from C(GET /api/feature-flags) (C(currentMode), C(flags)); marketplace phase from
+    C(GET /api/pf/marketplace/health) (C(phase); 503 means phase 0); the jurisdiction engine from
+    C(GET /api/pf/jurisdiction/health) (200 on, 503 off).
+  - The platform's service answers a reload with success even when it cannot parse the flag store,
+    and then serves no flags at all. Expecting O(expect.flags) catches that, and the failure says
+    so, naming whether O(flag_store) parses now.
   - A reload that is refused is retried at every poll until the timeout.
+  - With an empty O(expect) and O(reload=false), only reads what the gateway serves (C(nexusctl status)).
 author: Nexus COS platform team
 options:
   url:
@@ -29,10 +35,15 @@ options:
     default: true
   expect:
     description:
-      - The state to confirm, C({marketplace_phase, access_mode, jurisdiction}); a key left out or
-        null is not checked.
+      - The state to confirm, C({marketplace_phase, access_mode, jurisdiction, flags}); a key left out or
+        null is not checked. C(flags) is the number of flags the gateway must list.
     type: dict
-    required: true
+    default: {}
+  flag_store:
+    description:
+      - The flag store on the host the gateway reads. Only read when the gateway does not confirm, to
+        tell a file it could not parse from a gateway that is behind.
+    type: path
   timeout:
     description: Seconds to wait for the gateway to confirm.
     type: float
@@ -62,12 +73,21 @@ EXAMPLES = r'''
     expect:
       marketplace_phase: 3
       access_mode: founder_beta
+      flags: 9
+    flag_store: /opt/nexus-cos/config/feature-flags.json
     timeout: 30
+
+- name: Read what the gateway serves, change nothing
+  nexus_cos.launch.gateway_verify:
+    reload: false
+    timeout: 0
 '''
 
 RETURN = r'''
 seen:
-  description: What the gateway reported last, C({marketplace_phase, access_mode, jurisdiction, *_http}).
+  description:
+    - What the gateway served last, C({access_mode, flags, marketplace_phase, jurisdiction}), each endpoint's
+      answer as text under C(*_http), and C(launch_health) (whether the optional launch endpoint is served).
   returned: always
   type: dict
 elapsed_ms:
@@ -79,35 +99,27 @@ attempts:
   returned: always
   type: int
 reload:
-  description: The reload's answer, e.g. C(HTTP 200).
+  description: The reload's answer, e.g. C(HTTP 200), or C(not asked).
   returned: always
+  type: str
+cause:
+  description: The likely cause when the gateway did not confirm, in words (empty when unknown).
+  returned: failure
   type: str
 '''
 
-import time
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import activation, snapshot
-
-RELOAD = snapshot.RELOAD_PATH
-MARKETPLACE = snapshot.MARKETPLACE_HEALTH_PATH
-LAUNCH = snapshot.LAUNCH_HEALTH_PATH
-JURISDICTION = "/api/pf/jurisdiction/health"
-
-
-def http(method, url, timeout):
-    """(status, parsed JSON body or None); status 0 when nothing answered."""
-    status, body, _error = snapshot.gateway_request(method, url, timeout)
-    return status, body
+from ansible_collections.nexus_cos.launch.plugins.module_utils import gateway
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            url=dict(type="str", default="http://localhost:4000"),
+            url=dict(type="str", default=gateway.DEFAULT_URL),
             reload=dict(type="bool", default=True),
-            expect=dict(type="dict", required=True),
+            expect=dict(type="dict", default={}),
+            flag_store=dict(type="path"),
             timeout=dict(type="float", default=30),
             interval=dict(type="float", default=0.5),
             request_timeout=dict(type="float", default=5),
@@ -115,49 +127,32 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    expect = dict((k, v) for k, v in p["expect"].items() if v is not None)
-    unknown = sorted(set(expect) - {"marketplace_phase", "access_mode", "jurisdiction"})
+    expect = dict((k, v) for k, v in (p["expect"] or {}).items() if v is not None)
+    unknown = sorted(set(expect) - set(gateway.STATES))
     if unknown:
-        module.fail_json(msg="expect: unknown key %s; expected marketplace_phase, access_mode, jurisdiction"
-                         % ", ".join(unknown))
-    if "marketplace_phase" in expect:
-        expect["marketplace_phase"] = int(expect["marketplace_phase"])
+        module.fail_json(msg="expect: unknown key %s; expected some of %s" % (", ".join(unknown),
+                                                                            ", ".join(gateway.STATES)))
+    for key in ("marketplace_phase", "flags"):
+        if key in expect:
+            try:
+                expect[key] = int(expect[key])
+            except (TypeError, ValueError):
+                module.fail_json(msg="expect.%s: expected a whole number, found %r" % (key, expect[key]))
+    if "jurisdiction" in expect and not isinstance(expect["jurisdiction"], bool):
+        module.fail_json(msg="expect.jurisdiction: expected true or false, found %r" % (expect["jurisdiction"],))
+    if p["timeout"] < 0 or p["interval"] <= 0 or p["request_timeout"] <= 0:
+        module.fail_json(msg="timeout must be 0 or more, interval and request_timeout more than 0 seconds")
     if module.check_mode:
         module.exit_json(changed=False, seen={}, elapsed_ms=0, attempts=0, reload="not sent (check mode)")
-    base = p["url"].rstrip("/")
-    started = time.monotonic()
-    deadline = started + max(p["timeout"], 0)
-    reloaded = not p["reload"]
-    reload_text = "not asked"
-    attempts = 0
-    seen = {}
-    while True:
-        attempts += 1
-        per_request = max(0.5, min(p["request_timeout"], deadline - time.monotonic()))
-        if not reloaded:
-            status, body = http("POST", base + RELOAD, per_request)
-            reloaded = status == 200 and not (isinstance(body, dict) and body.get("success") is False)
-            reload_text = "no answer" if not status else "HTTP %d" % status
-        if reloaded:
-            seen = activation.read_health(
-                marketplace=http("GET", base + MARKETPLACE, per_request) if "marketplace_phase" in expect else None,
-                launch=http("GET", base + LAUNCH, per_request) if "access_mode" in expect else None,
-                jurisdiction=http("GET", base + JURISDICTION, per_request) if "jurisdiction" in expect else None)
-            if not activation.gateway_mismatch(expect, seen):
-                module.exit_json(changed=False, seen=seen, attempts=attempts, reload=reload_text,
-                                 elapsed_ms=int((time.monotonic() - started) * 1000))
-        if time.monotonic() + p["interval"] > deadline:
-            break
-        time.sleep(p["interval"])
-    if not reloaded:
-        what = "the reload was refused (%s)" % reload_text
-    else:
-        what = "saw %s" % activation.describe_seen(seen)
-    module.fail_json(msg="gateway %s did not confirm the change within %s s: expected %s; %s"
-                     % (base, ("%.1f" % p["timeout"]).rstrip("0").rstrip("."), activation.describe_expect(expect),
-                        what),
-                     seen=seen, attempts=attempts, reload=reload_text,
-                     elapsed_ms=int((time.monotonic() - started) * 1000))
+    client = gateway.Gateway(p["url"], request_timeout=p["request_timeout"])
+    try:
+        done = client.confirm(expect, timeout=p["timeout"], interval=p["interval"], reload=p["reload"],
+                              store_path=p["flag_store"])
+    except gateway.NotConfirmed as exc:
+        module.fail_json(msg=str(exc), seen=exc.seen, attempts=exc.attempts, reload=exc.reload,
+                         elapsed_ms=exc.elapsed_ms, cause=exc.cause)
+    module.exit_json(changed=False, seen=done["seen"], attempts=done["attempts"], reload=done["reload"],
+                     elapsed_ms=done["elapsed_ms"])
 
 
 if __name__ == "__main__":

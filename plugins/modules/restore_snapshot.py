@@ -100,6 +100,11 @@ forced:
   returned: success
   type: list
   elements: str
+not_restored:
+  description: When the restore stopped part-way, the files it did not get to (running it again finishes them).
+  returned: on a restore that stopped part-way
+  type: list
+  elements: str
 files:
   description: Each file of the snapshot with its status before the rollback (unchanged, restore, conflict).
   returned: success
@@ -118,7 +123,7 @@ displaced:
   returned: when files were restored
   type: str
 verify:
-  description: What the gateway answered, C({reload, access_mode, marketplace_phase, elapsed_ms}), or C({skipped}).
+  description: What the gateway served, C({reload, access_mode, marketplace_phase, flags, elapsed_ms, attempts}), or C({skipped}).
   returned: success
   type: dict
 conflicts:
@@ -208,7 +213,10 @@ def main():
     except snapshot.RollbackVerifyFailed as exc:
         out.update(changed=bool(exc.result.get("restored")), restored=exc.result.get("restored", []),
                    seen=exc.seen)
-        module.fail_json(msg="files restored, but %s" % exc, **out)
+        module.fail_json(msg="%s, but %s" % (snapshot.restored_text(out["restored"]), exc), **out)
+    except snapshot.RollbackIncomplete as exc:
+        out.update(changed=bool(exc.restored), restored=exc.restored, not_restored=exc.left)
+        module.fail_json(msg=str(exc), **out)
     except (snapshot.SnapshotError, deploy_lock.LockError) as exc:
         module.fail_json(msg=str(exc), **out)
     except (OSError, ValueError) as exc:

@@ -209,12 +209,14 @@ def _confirm(module, p, manifest, out, events):
     if not p["gateway_url"]:
         return "snapshot: confirm_gateway needs gateway_url"
     try:
-        seen = snapshot.verify_gateway(p["gateway_url"], manifest["gateway"], timeout=p["confirm_timeout"],
-                                       reload=False)
+        seen = snapshot.verify_gateway(p["gateway_url"], snapshot.expected_state(manifest),
+                                       timeout=p["confirm_timeout"], reload=False,
+                                       store_path=manifest.get("flag_store"))
     except snapshot.RollbackVerifyFailed as exc:
         events.append(("GATEWAY_NOT_CONFIRMED", {"expected_mode": manifest["gateway"].get("access_mode") or "-",
-                                                 "expected_phase": _phase(manifest)}))
-        return str(exc).replace("the snapshot's state", "the state of the flag store")
+                                                 "expected_phase": _phase(manifest),
+                                                 "seen": exc.seen.get("summary", "")}))
+        return "post-deployment validation: %s" % exc
     out["gateway_confirmed"] = seen
     events.append(("POSTDEPLOY_VALIDATED", {"access_mode": seen["access_mode"],
                                             "marketplace_phase": _phase(manifest), "elapsed_ms": seen["elapsed_ms"]}))
@@ -318,7 +320,7 @@ def _preview(p, stamp):
     snapshot_dir = os.path.join(p["backup_dir"], stamp)
     if os.path.exists(os.path.join(snapshot_dir, snapshot.SNAPSHOT_FILE)):
         return snapshot.load(snapshot_dir)
-    files, gateway = [], {"access_mode": None, "marketplace_phase": None}
+    files, gateway = [], {"access_mode": None, "marketplace_phase": None}  # as take() without a flag store
     store = p["flag_store"] or next((f for f in p["files"] if os.path.basename(f) == snapshot.FLAG_STORE_NAME),
                                     None)
     for path in p["files"]:

@@ -150,7 +150,7 @@ def test_step1_open_with_a_recent_passing_prepare_run():
     assert d.as_dict()["enable"] == ["MARKETPLACE_PHASE2_ENABLED", "MARKETPLACE_PHASE3_ENABLED"]
     assert d.settings == {"marketplace-phase3.yaml": {"marketplace.enabled": True,
                                                       "marketplace.progressive_access.founders.enabled": True}}
-    assert d.expect == {"access_mode": "founder_beta", "marketplace_phase": 3}
+    assert d.expect == {"access_mode": "founder_beta", "marketplace_phase": 3, "flags": 6}
     assert [c["name"] for c in d.flag_changes] == ["MARKETPLACE_PHASE2_ENABLED", "MARKETPLACE_PHASE3_ENABLED"]
     assert d.events[-1] == ("ACTIVATION_GATE", {"activation": "marketplace_step_1", "status": "open"})
 
@@ -312,7 +312,7 @@ def test_step4_leaves_auctions_off_until_phase4_is_live():
     store["feature_flags"]["PUBLIC_FULL_LAUNCH_MODE"]["enabled"] = True
     d = act.evaluate_marketplace(4, facts(store, pfs, entries, now=T_STEP1 + 40 * DAY))
     assert d.settings["marketplace-phase3.yaml"] == {"marketplace.trading_features.auction_system.enabled": True}
-    assert d.expect == {"access_mode": "public_full", "marketplace_phase": 3}
+    assert d.expect == {"access_mode": "public_full", "marketplace_phase": 3, "flags": 6}
 
 
 def test_unknown_step_and_phase():
@@ -481,7 +481,7 @@ def test_global_launch_plan():
     out = d.as_dict()
     assert out["enable"] == ["PUBLIC_FULL_LAUNCH_MODE", "JURISDICTION_ENGINE_ENABLED"]
     assert out["disable"] == ["FOUNDER_BETA_MODE", "PUBLIC_SOFT_LAUNCH_MODE"]
-    assert d.expect == {"access_mode": "public_full", "marketplace_phase": 0, "jurisdiction": True}
+    assert d.expect == {"access_mode": "public_full", "marketplace_phase": 0, "jurisdiction": True, "flags": 6}
     assert d.settings["global-launch.yaml"]["feature_flags.component_visibility.signup_form"] is True
     assert d.settings["founder-public-transition.yaml"]["transition_phases.public_full.active"] is True
     events = [e for e, _ in d.events]
@@ -611,28 +611,6 @@ def test_summarize_run():
                ("DEPLOYMENT_COMPLETE", {"status": "success"}, 200, "r1")]
     assert act.summarize_run(records) == {"run_id": "r1", "playbook": "phase4", "started": 100, "completed": 200,
                                           "status": "success", "precheck_status": "pass"}
-
-
-# ---------------------------------------------------------------- the gateway's answers
-
-def test_read_health_variants():
-    seen = act.read_health(marketplace=(200, {"phase": "3"}), launch=(200, {"mode": "public_full"}),
-                           jurisdiction=(503, {}))
-    assert seen["marketplace_phase"] == 3 and seen["access_mode"] == "public_full" and seen["jurisdiction"] is False
-    assert act.read_health(marketplace=(503, {"phase": 0}))["marketplace_phase"] == 0
-    assert act.read_health(marketplace=(503, None))["marketplace_phase"] == 0
-    assert act.read_health(marketplace=(500, {"phase": 3}))["marketplace_phase"] is None
-    assert act.read_health(launch=(200, {"currentMode": "founder_beta"}))["access_mode"] == "founder_beta"
-    assert act.read_health(launch=(0, None))["access_mode"] is None
-
-
-def test_gateway_mismatch_and_descriptions():
-    expect = {"marketplace_phase": 3, "access_mode": "founder_beta"}
-    seen = act.read_health(marketplace=(200, {"phase": 2}), launch=(200, {"currentMode": "founder_beta"}))
-    assert act.gateway_mismatch(expect, seen) == ["marketplace_phase"]
-    assert act.describe_expect(expect) == "marketplace phase 3, access mode founder_beta"
-    assert act.describe_seen(seen) == "marketplace phase 2 (HTTP 200), access mode founder_beta (HTTP 200)"
-    assert act.gateway_mismatch({"access_mode": None}, {}) == []
 
 
 # ---------------------------------------------------------------- status

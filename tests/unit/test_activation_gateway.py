@@ -81,9 +81,9 @@ def test_a_gateway_that_never_rereads_the_flags(gateway):
     gateway.enable("MARKETPLACE_PHASE2_ENABLED", "MARKETPLACE_PHASE3_ENABLED")
     ok, result = verify(gateway.url, {"marketplace_phase": 3, "access_mode": "founder_beta"}, timeout=0.5)
     assert not ok
-    assert result["msg"] == ("gateway %s did not confirm the change within 0.5 s: expected marketplace phase 3, "
-                             "access mode founder_beta; saw marketplace phase 0 (HTTP 503), access mode founder_beta "
-                             "(HTTP 200)" % gateway.url)
+    assert result["msg"] == ("gateway %s did not confirm access mode founder_beta, marketplace phase 3 within 0.5 s: "
+                             "reload HTTP 200; it serves access mode founder_beta, 9 flags (HTTP 200), marketplace "
+                             "phase 0 (HTTP 503)" % gateway.url)
     assert result["attempts"] > 1
 
 
@@ -91,12 +91,14 @@ def test_a_refused_reload_is_retried_then_reported(gateway):
     gateway.fault(reload_status=500)
     ok, result = verify(gateway.url, {"access_mode": "founder_beta"}, timeout=0.3)
     assert not ok
-    assert result["msg"].endswith("expected access mode founder_beta; the reload was refused (HTTP 500)")
+    assert result["msg"].endswith("did not confirm access mode founder_beta within 0.3 s: the reload was not "
+                                  "accepted (HTTP 500)")
 
 
 def test_no_gateway_at_all():
     ok, result = verify("http://127.0.0.1:9", {"access_mode": "public_full"}, timeout=0.2)
-    assert not ok and result["msg"].endswith("the reload was refused (no answer)")
+    assert not ok and "the reload was not accepted (no answer (connection refused)). Nothing answers at the " \
+                      "gateway's address" in result["msg"]
 
 
 def test_check_mode_contacts_nothing():

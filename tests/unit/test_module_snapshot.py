@@ -69,7 +69,8 @@ def test_snapshot_module_writes_snapshot_script_playbook_and_records(host):
     result = out.result
     assert not out.failed and result["changed"] is False
     assert result["snapshot_dir"] == host["snapshot_dir"]
-    assert result["gateway"] == {"access_mode": "founder_beta", "marketplace_phase": 0}
+    assert result["gateway"] == {"access_mode": "founder_beta", "marketplace_phase": 0, "jurisdiction": False,
+                                 "flags": 2}
     script = os.path.join(host["audit_dir"], "rollback-%s.sh" % STAMP)
     playbook = os.path.join(host["audit_dir"], "rollback-%s.yml" % STAMP)
     assert result["rollback_script"] == script and result["rollback_playbook"] == playbook
@@ -192,8 +193,17 @@ def test_restore_module_verify_failure_says_files_were_restored(host):
     activate(host)
     snapshot.record_after(host["snapshot_dir"])
     out = run(restore_module, restore_args(host, gateway_url="http://127.0.0.1:9", verify_timeout=0))
-    assert out.failed and out.result["msg"].startswith("files restored, but gateway http://127.0.0.1:9 did not")
+    assert out.failed and out.result["msg"].startswith("restored %s, but gateway http://127.0.0.1:9 did not"
+                                                       % host["flag_store"])
     assert out.result["changed"] is True and out.result["restored"] == [host["flag_store"]]
+
+
+def test_restore_module_verify_failure_with_nothing_restored_does_not_claim_a_restore(host):
+    snapshot.take(host["files"], host["backup_dir"], RUN_ID, STAMP)
+    out = run(restore_module, restore_args(host, gateway_url="http://127.0.0.1:9", verify_timeout=0))
+    assert out.failed and out.result["msg"].startswith(
+        "no file needed restoring (each already equalled the snapshot), but gateway http://127.0.0.1:9 did not")
+    assert out.result["restored"] == [] and out.result["changed"] is False
 
 
 # ---------------------------------------------------------------- the action plugin

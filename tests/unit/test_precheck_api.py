@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck import run_checks
@@ -15,21 +17,34 @@ OK = (200, '{"status":"ok"}', 12)
 REFUSED = (0, "[Errno 111] Connection refused", 1)
 
 
+FLAGS_URL = "http://localhost:4000/api/feature-flags"
+STORE = "/opt/nexus-cos/config/feature-flags.json"
+STORE_TEXT = json.dumps({"feature_flags": {"FOUNDER_BETA_MODE": {"enabled": True}, "X": {"enabled": False}}})
+SERVED = (200, {"flags": [{"name": "FOUNDER_BETA_MODE", "enabled": True}, {"name": "X", "enabled": False}],
+                "currentMode": "founder_beta"}, 5)
+NOTHING_SERVED = (200, {"flags": [], "currentMode": "none"}, 5)
+
+
 class RecordingHost(FakeHost):
-    """Counts HTTP requests and the timeout each was given."""
+    """Counts health requests and the timeout each was given; the gateway
+    serves the flag store unless told otherwise."""
 
     def __init__(self, *args, **kwargs):
+        kwargs.setdefault("files", {STORE: STORE_TEXT})
         super().__init__(*args, **kwargs)
+        self.http.setdefault(FLAGS_URL, [SERVED])
         self.requests = []
 
     def http_get(self, url, timeout=5.0):
-        self.requests.append((url, timeout))
+        if not url.endswith("/api/feature-flags"):
+            self.requests.append((url, timeout))
         return super().http_get(url, timeout)
 
 
 def api(host, severity="warn", **params):
     base = {"gateway_url": "http://localhost:4000", "health_path": "/health", "timeout": 120.0,
-            "retries": 3, "retry_delay": 5.0, "latency_samples": 5, "latency_gate_ms": 200.0}
+            "retries": 3, "retry_delay": 5.0, "latency_samples": 5, "latency_gate_ms": 200.0,
+            "flag_store": STORE}
     return run_checks({"api": {"severity": severity, "params": dict(base, **params)}}, host)[0]
 
 
@@ -38,7 +53,9 @@ def test_passes_first_time_and_records_latencies():
     r = api(host)
     assert r["status"] == "PASS", r
     assert r["msg"] == ("http://localhost:4000/health answered 200 on attempt 1; "
-                        "median latency 11 ms over 5 requests (gate 200 ms)")
+                        "median latency 11 ms over 5 requests (gate 200 ms); "
+                        "serves access mode founder_beta with 2 flags")
+    assert r["details"]["access_mode"] == "founder_beta" and r["details"]["flags_served"] == 2
     assert r["details"]["latencies_ms"] == [10, 14, 9, 30, 11]
     assert r["details"]["median_ms"] == 11 and r["details"]["max_ms"] == 30
     assert len(host.requests) == 6
@@ -131,12 +148,13 @@ def test_no_latency_samples():
     host = RecordingHost(http={URL: [OK]})
     r = api(host, latency_samples=0)
     assert r["status"] == "PASS"
-    assert r["msg"] == "http://localhost:4000/health answered 200 on attempt 1; latency not sampled"
+    assert r["msg"] == ("http://localhost:4000/health answered 200 on attempt 1; latency not sampled; "
+                        "serves access mode founder_beta with 2 flags")
     assert len(host.requests) == 1
 
 
 def test_health_path_and_trailing_slash():
-    host = RecordingHost(http={"http://gw:4000/api/status": [OK]})
+    host = RecordingHost(http={"http://gw:4000/api/status": [OK], "http://gw:4000/api/feature-flags": [SERVED]})
     r = api(host, gateway_url="http://gw:4000/", health_path="api/status", latency_samples=1)
     assert r["status"] == "PASS", r
     assert host.requests[0][0] == "http://gw:4000/api/status"
@@ -150,3 +168,36 @@ def test_helpers():
     assert reason_of(404, "x") == "HTTP 404"
     assert median([5, 1, 3]) == 3
     assert median([1, 2, 3, 4]) == 2.5
+
+
+def test_a_gateway_that_serves_no_flags_is_named_with_the_fix():
+    # The platform's flag service after a reload of a file it could not
+    # parse: /health 200, no flags, currentMode none.
+    host = RecordingHost(http={URL: [OK, (200, "", 10)], FLAGS_URL: [NOTHING_SERVED]})
+    r = api(host, severity="error")
+    assert r["status"] == "FAIL"
+    assert r["msg"] == ("gateway serves no flags at all (currentMode none) while %s holds 2: the platform's flag "
+                        "service does this after a reload of a flag store it could not parse, and still answers "
+                        "/health" % STORE)
+    assert r["hint"].startswith("the file parses now (precheck 7 says so), so the gateway read it while it was "
+                                "broken: reload it with curl -X POST http://localhost:4000/api/feature-flags/reload")
+    assert r["details"]["flags_served"] == 0 and r["details"]["flags_in_store"] == 2
+
+
+def test_no_flags_served_from_an_unreadable_store_is_left_to_precheck_7():
+    host = RecordingHost(files={STORE: "{not json"}, http={URL: [OK, (200, "", 10)], FLAGS_URL: [NOTHING_SERVED]})
+    r = api(host)
+    assert r["status"] == "PASS" and r["msg"].endswith("serves access mode none with 0 flags")
+
+
+@pytest.mark.parametrize("answer, found", [
+    ((0, "connection refused", 1), "connection refused"),
+    ((404, None, 2), "HTTP 404"),
+    ((200, {"status": "ok"}, 2), "HTTP 200 without a flags list"),
+])
+def test_a_gateway_without_the_flag_routes(answer, found):
+    host = RecordingHost(http={URL: [OK, (200, "", 10)], FLAGS_URL: [answer]})
+    r = api(host)
+    assert r["status"] == "WARN"
+    assert r["msg"] == ("gateway answers its health endpoint, but /api/feature-flags answered %s; expected 200 with "
+                        "{flags, currentMode} (the platform's flag service)" % found)

@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, deploy_lock, flag_store, snapshot
+from ansible_collections.nexus_cos.launch.plugins.module_utils import gateway as gateway_client
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODULE_UTILS = os.path.join(ROOT, "plugins", "module_utils")
@@ -124,7 +125,7 @@ class FakeGateway(object):
                 self.wfile.write(data)
 
             def do_POST(self):  # noqa: N802
-                if self.path == snapshot.RELOAD_PATH:
+                if self.path == gateway_client.RELOAD_PATH:
                     gateway.reloads += 1
                     if not gateway.stale:
                         gateway.store = flag_store.load(gateway.path)
@@ -133,11 +134,14 @@ class FakeGateway(object):
 
             def do_GET(self):  # noqa: N802
                 store = gateway.store
-                if self.path == snapshot.LAUNCH_HEALTH_PATH:
-                    return self.answer(200, {"status": "active", "currentMode": store.access_mode()})
-                if self.path == snapshot.MARKETPLACE_HEALTH_PATH:
+                if self.path == gateway_client.FLAGS_PATH:
+                    return self.answer(200, {"flags": [dict(flag, name=name) for name, flag in store.flags.items()],
+                                             "currentMode": store.access_mode()})
+                if self.path == gateway_client.PF_HEALTH_PATHS["marketplace"]:
                     phase = store.marketplace_phase()
                     return self.answer(200 if phase else 503, {"service": "marketplace", "phase": phase})
+                if self.path == gateway_client.PF_HEALTH_PATHS["jurisdiction"]:
+                    return self.answer(200 if store.effective_all().get("JURISDICTION_ENGINE_ENABLED") else 503, {})
                 self.answer(404, {})
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -174,7 +178,8 @@ def test_take_copies_files_and_records_the_manifest(host):
     assert entry["copy"] == "files" + host.pf
     assert manifest["run_id"] == RUN_ID and manifest["stamp"] == STAMP
     assert manifest["created"].endswith("Z") and manifest["gateway_url"] == "http://localhost:4000"
-    assert manifest["gateway"] == {"access_mode": "founder_beta", "marketplace_phase": 0}
+    assert manifest["gateway"] == {"access_mode": "founder_beta", "marketplace_phase": 0, "jurisdiction": False,
+                                   "flags": 5}
     assert json.loads(read(os.path.join(host.snapshot_dir, "snapshot.json"))) == manifest
 
 
@@ -204,7 +209,8 @@ def test_manifest_is_written_last(host, monkeypatch):
 ])
 def test_gateway_state_follows_the_flag_semantics(host, enabled, mode, phase):
     write(host.flag_store, flags_text(**enabled))
-    assert host.take()["gateway"] == {"access_mode": mode, "marketplace_phase": phase}
+    assert host.take()["gateway"] == {"access_mode": mode, "marketplace_phase": phase, "jurisdiction": False,
+                                      "flags": 5}
 
 
 def test_unreadable_flag_store_records_unknown_state(host):
@@ -397,9 +403,13 @@ def test_interrupted_rollback_is_never_partial_and_a_rerun_completes(host, monke
         return real_replace(src, dst, *args, **kwargs)
 
     monkeypatch.setattr(os, "replace", failing_replace)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(snapshot.RollbackIncomplete, match="No space left") as info:
         snapshot.restore(host.snapshot_dir)
     monkeypatch.setattr(os, "replace", real_replace)
+    # It says what it did and what it did not, and that a re-run finishes it.
+    assert info.value.restored == [host.files[0]] and info.value.left == [host.pf, host.pf2]
+    assert "Restored: %s; not restored: %s, %s" % (host.files[0], host.pf, host.pf2) in str(info.value)
+    assert "run the rollback again to finish it" in str(info.value)
     now = host.state()
     for path in host.files:
         assert now[path] in (snap[path], after[path]), path
@@ -457,16 +467,17 @@ def test_stale_gateway_fails_verification_saying_what_it_saw(host, gateway):
     with pytest.raises(snapshot.RollbackVerifyFailed) as info:
         snapshot.restore(host.snapshot_dir, gateway_url=gateway.url, verify_timeout=0.3)
     msg = str(info.value)
-    assert "did not confirm the snapshot's state within 0.3 s" in msg
-    assert "expected mode founder_beta, marketplace phase 0 (HTTP 503)" in msg
-    assert "launch health: HTTP 200 mode public_full" in msg and "marketplace health: HTTP 200 phase 3" in msg
+    assert "did not confirm access mode founder_beta, marketplace phase 0, jurisdiction engine off, 5 flags " \
+           "within 0.3 s: reload HTTP 200; it serves access mode public_full, 5 flags (HTTP 200), marketplace " \
+           "phase 3 (HTTP 200), jurisdiction engine off (HTTP 503)" in msg
     assert info.value.result["restored"] == [host.flag_store, host.pf]
     assert read(host.flag_store) == flags_text().encode()
 
 
 def test_gateway_down_fails_verification(host):
     host.take()
-    with pytest.raises(snapshot.RollbackVerifyFailed, match=r"reload: no answer"):
+    with pytest.raises(snapshot.RollbackVerifyFailed, match=r"within 0.2 s: the reload was not accepted \(no "
+                                                          r"answer \(connection refused\)\)\. Nothing answers at"):
         snapshot.verify_gateway("http://127.0.0.1:9", {"access_mode": "founder_beta", "marketplace_phase": 0},
                                 timeout=0.2, sleep=no_sleep)
 
@@ -537,7 +548,7 @@ def test_cli_restores_and_exits_0(host, gateway, capsys):
     assert cli(host, "--gateway-url", gateway.url) == 0
     out = capsys.readouterr().out
     assert "changed by the run" in out and "restored                 %s" % host.pf in out
-    assert "gateway check: reload HTTP 200; access mode founder_beta, marketplace phase 0" in out
+    assert "gateway check: reload HTTP 200; serves access mode founder_beta, marketplace phase 0, 5 flags" in out
     entries, _ = audit_log.read_trail(host.audit_dir)
     assert entries[0].file == "rollback-20260116T000000Z.log"
     assert [e.record.event for e in entries] == ["ROLLBACK_START", "ROLLBACK_FILE_RESTORED", "ROLLBACK_FILE_RESTORED",
