@@ -137,7 +137,7 @@ class ActionModule(ActionBase):
                 force_reason=to_text(args.get("force_reason") or ""),
                 prepare_max_age_hours=float(args.get("prepare_max_age_hours",
                                                      activation.DEFAULT_PREPARE_MAX_AGE_HOURS)))
-        return activation.evaluate_emergency(facts, clock_override=clock, reason=to_text(args.get("reason") or ""))
+        raise activation.ActivationError("kind %r: expected marketplace or launch" % kind)
 
     @staticmethod
     def _current(facts):

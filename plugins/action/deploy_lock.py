@@ -12,11 +12,9 @@ a second round trip only in that case."""
 
 from __future__ import annotations
 
-import getpass
-import os
-import socket
-
 from ansible.plugins.action import ActionBase
+
+from ansible_collections.nexus_cos.launch.plugins.plugin_utils import lock_holder
 
 
 class ActionModule(ActionBase):
@@ -26,30 +24,13 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         args = dict(self._task.args)
-        holder = dict(args.get("holder") or {})
-        holder.setdefault("controller", socket.gethostname())
-        # The worker running this plugin is a child of ansible-playbook.
-        holder.setdefault("pid", os.getppid())
-        holder.setdefault("user", os.environ.get("NEXUS_OPERATOR") or getpass.getuser())
-        args["holder"] = holder
+        args["holder"] = lock_holder.fill(args.get("holder"))
         outcome = self._execute_module(module_name="nexus_cos.launch.deploy_lock", module_args=args,
                                        task_vars=task_vars)
-        gone = self._gone_here(outcome.get("holder")) if outcome.get("lock") == "refused" else None
+        gone = lock_holder.gone_here(outcome.get("holder")) if outcome.get("lock") == "refused" else None
         if gone:
             args.update(recover_run=outcome["holder"]["run_id"], reason=gone)
             outcome = self._execute_module(module_name="nexus_cos.launch.deploy_lock", module_args=args,
                                            task_vars=task_vars)
         result.update(outcome)
         return result
-
-    @staticmethod
-    def _gone_here(holder):
-        if not holder or holder.get("controller") != socket.gethostname() or not holder.get("run_id"):
-            return None
-        try:
-            os.kill(int(holder.get("pid")), 0)
-        except ProcessLookupError:
-            return "controller process %s on %s has exited" % (holder["pid"], holder["controller"])
-        except (PermissionError, TypeError, ValueError):
-            return None
-        return None

@@ -53,7 +53,7 @@ JURISDICTION_FLAG = "JURISDICTION_ENGINE_ENABLED"
 
 STEPS = (1, 2, 3, 4)
 LAUNCH_MODES = ("global", "soft")
-KINDS = ("marketplace", "launch", "emergency")
+KINDS = ("marketplace", "launch")
 # DESIGN section 6: audience daily limits in NexCoin, checked against the PF.
 DEFAULT_DAILY_LIMITS = {"founders": 10000, "creators": 5000, "public": 1000}
 STEP_AUDIENCE = {1: "founders", 2: "creators", 3: "public"}
@@ -286,9 +286,10 @@ def launch_plan(mode):
                 expect_jurisdiction=True)
 
 
-def emergency_plan():
+def emergency_plan(with_pf=True):
     """The kill switch: public signups off, new transactions frozen, founder
-    mode, whatever the state."""
+    mode, whatever the state. ``with_pf=False``: the flags only (what the
+    gateway serves), for a host that cannot edit the PF files."""
     g, t, m = GLOBAL_PF, TRANSITION_PF, MARKETPLACE_PF
     settings = [
         Setting(g, "feature_flags.public_signup", False),
@@ -309,7 +310,7 @@ def emergency_plan():
         Setting(m, "marketplace.trading_features.auction_system.enabled", False),
     ]
     return Plan("emergency", "emergency switch", enable=[FOUNDER_FLAG],
-                disable=[FULL_FLAG, SOFT_FLAG, PHASE3_FLAG], cascade=True, settings=settings)
+                disable=[FULL_FLAG, SOFT_FLAG, PHASE3_FLAG], cascade=True, settings=settings if with_pf else ())
 
 
 def flag_change(plan, store):
@@ -903,10 +904,10 @@ def evaluate_launch(mode, facts, confirm=False, approvals=None, approvers=None, 
     return decision
 
 
-def evaluate_emergency(facts, clock_override=None, reason=""):
+def evaluate_emergency(facts, clock_override=None, reason="", with_pf=True):
     """The emergency switch has no gate; it only needs a flag store it can
     change."""
-    plan = emergency_plan()
+    plan = emergency_plan(with_pf)
     now = clock_override if clock_override is not None else facts.get("now", time.time())
     decision = Decision(plan, now)
     _clock_event(decision, clock_override, facts.get("now"))

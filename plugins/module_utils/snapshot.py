@@ -9,8 +9,9 @@ A snapshot is a directory ``{backup_dir}/{stamp}/``::
     snapshot.json     manifest, written last: its presence = a complete snapshot
     after.json        state after the run's changes (activation runs only)
     files/<path>      exact copy of each file as it was before the run
-    lib/              this module and what it imports, so the rollback script
-                      runs on the host with nothing but python3
+    lib/              this module, the kill switch and what they import, so
+                      the rollback and emergency scripts run on the host
+                      with nothing but python3
     displaced/<stamp>/files/<path>
                       what a rollback replaced or removed (kept, never lost)
 
@@ -38,15 +39,15 @@ import argparse
 import contextlib
 import errno
 import hashlib
+import importlib.util
 import json
 import os
+import py_compile
 import shutil
 import socket
 import stat
 import sys
 import time
-import urllib.error
-import urllib.request
 from datetime import datetime, timezone
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, deploy_lock, flag_store, gateway
@@ -65,7 +66,9 @@ FLAG_STORE_NAME = "feature-flags.json"
 
 # What the rollback command imports, copied into every snapshot's lib/.
 PACKAGE = "ansible_collections.nexus_cos.launch.plugins.module_utils"
-RUNTIME_MODULES = ("snapshot", "audit_log", "atomic_file", "flag_semantics", "flag_store", "deploy_lock", "gateway")
+RUNTIME_MODULES = ("snapshot", "audit_log", "atomic_file", "flag_semantics", "flag_store", "deploy_lock", "gateway",
+                   "emergency", "activation", "activation_change", "activation_record", "run_audit", "host_scripts",
+                   "nexus_config", "pf_document")
 
 VERIFY_INTERVAL = 0.25
 RELOAD_EVERY = 8
@@ -248,6 +251,20 @@ def _check_files(files):
     return seen
 
 
+def _precompile(path):
+    """Byte-compile a lib/ source with this host's python3, so the on-host
+    scripts (which run with -B and write nothing) start fast: the kill
+    switch is timed in fractions of a second. Best effort: a source that
+    changes later is recompiled in memory by its mtime."""
+    if not path.endswith(".py"):
+        return
+    try:
+        py_compile.compile(path, doraise=True)
+        os.chmod(importlib.util.cache_from_source(path), FILE_MODE)
+    except (py_compile.PyCompileError, OSError, ValueError):
+        pass
+
+
 def _check_relpath(relpath):
     norm = os.path.normpath(relpath)
     if os.path.isabs(relpath) or norm.startswith("..") or norm == ".":
@@ -339,15 +356,7 @@ def take(files, backup_dir, run_id, stamp, gateway_url=None, runtime_files=None,
             served = gateway_state(data, path)
         entries.append(entry)
 
-    lib = {}
-    for relpath, content in sorted((runtime_files or {}).items()):
-        relpath = _check_relpath(relpath)
-        data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
-        target = os.path.join(snapshot_dir, LIB_DIR, relpath)
-        _mkdirs(os.path.dirname(target))
-        write_atomic(target, data, mode=FILE_MODE)
-        lib[relpath] = sha256_bytes(data)
-
+    lib = _write_lib(snapshot_dir, runtime_files)
     manifest = {
         "format": FORMAT_VERSION,
         "run_id": run_id,
@@ -365,6 +374,31 @@ def take(files, backup_dir, run_id, stamp, gateway_url=None, runtime_files=None,
     return manifest
 
 
+def _write_lib(snapshot_dir, runtime_files):
+    lib = {}
+    for relpath, content in sorted((runtime_files or {}).items()):
+        relpath = _check_relpath(relpath)
+        data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
+        target = os.path.join(snapshot_dir, LIB_DIR, relpath)
+        _mkdirs(os.path.dirname(target))
+        write_atomic(target, data, mode=FILE_MODE)
+        lib[relpath] = sha256_bytes(data)
+        _precompile(target)
+    return lib
+
+
+def add_runtime(snapshot_dir, runtime_files):
+    """Add the on-host runtime to a complete snapshot taken without one,
+    then rewrite its manifest with the lib's hashes. The kill switch does
+    this after the switch is confirmed, to keep the copies out of the
+    seconds that count; a snapshot without lib/ is still restored by
+    playbooks/rollback.yml."""
+    manifest = load(snapshot_dir)
+    manifest["lib"] = _write_lib(snapshot_dir, runtime_files)
+    write_atomic(os.path.join(snapshot_dir, SNAPSHOT_FILE), _dump_json(manifest), mode=FILE_MODE)
+    return manifest
+
+
 def record_after(snapshot_dir, clock=None):
     """Record the state the run left its files in (``after.json``), so a
     rollback can tell the run's own changes from anyone else's. Returns the
@@ -377,16 +411,30 @@ def record_after(snapshot_dir, clock=None):
     return document
 
 
-def runtime_files(module_utils_dir):
-    """{relpath under lib/: source} for the rollback command: the modules it
-    imports, in their package, with empty __init__.py files along the way."""
+def runtime_files(module_utils_dir=None):
+    """{relpath under lib/: source} of the on-host commands (rollback and
+    emergency scripts): the modules they import, in their package, with empty
+    __init__.py files along the way. Read from ``module_utils_dir``, or by
+    default from wherever this code was loaded (a checkout, a snapshot's
+    lib/, or the zip a module runs from on the host), so a module never
+    has to be sent its own sources."""
     parts = PACKAGE.split(".")
     out = {}
     for depth in range(1, len(parts) + 1):
         out[os.path.join(*(parts[:depth] + ["__init__.py"]))] = ""
     for name in RUNTIME_MODULES:
-        with open(os.path.join(module_utils_dir, name + ".py"), "r", encoding="utf-8") as handle:
-            out[os.path.join(*(parts + [name + ".py"]))] = handle.read()
+        relpath = os.path.join(*(parts + [name + ".py"]))
+        if module_utils_dir:
+            with open(os.path.join(module_utils_dir, name + ".py"), "r", encoding="utf-8") as handle:
+                out[relpath] = handle.read()
+            continue
+        fullname = PACKAGE + "." + name
+        # find_spec does not run the module (pf_document needs PyYAML to import).
+        spec = importlib.util.find_spec(fullname)
+        source = spec.loader.get_source(fullname) if spec is not None and spec.loader is not None else None
+        if source is None:
+            raise SnapshotError("the on-host runtime is incomplete: no source for %s where this code runs" % fullname)
+        out[relpath] = source
     return out
 
 

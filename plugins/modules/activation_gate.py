@@ -33,7 +33,7 @@ options:
   kind:
     description: Which activation.
     type: str
-    choices: [marketplace, launch, emergency]
+    choices: [marketplace, launch]
     required: true
   step:
     description: Marketplace step, 1 to 4 (O(kind=marketplace)).
@@ -81,9 +81,6 @@ options:
   daily_limits:
     description: Daily NexCoin limits the PF must show, C({founders, creators, public}).
     type: dict
-  reason:
-    description: Why the emergency switch is pulled (audited).
-    type: str
   state_file:
     description: The activation state file (default C(activation-state.json) in O(audit_dir)).
     type: path

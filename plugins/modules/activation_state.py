@@ -177,162 +177,29 @@ audit_head:
   type: dict
 '''
 
-import hashlib
-import json
 import os
-import re
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import (activation, audit_log, deploy_lock, flag_store,
-                                                                       nexus_config, pf_document, run_audit, snapshot)
-from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import write_atomic
-
-STATE_MODE = 0o640
-RUN_FILE = re.compile(r"^(deployment|activation|rollback)-([0-9]{8}T[0-9]{6}Z)[A-Za-z0-9._-]*\.log$")
-
-
-def _plain(value):
-    """JSON-safe copy of a YAML document (dates become ISO text)."""
-    if isinstance(value, dict):
-        return dict((str(k), _plain(v)) for k, v in value.items())
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)
-
-
-def read_pfs(pf_dir):
-    out = {}
-    for name in activation.PF_FILES:
-        path = os.path.join(pf_dir, name)
-        try:
-            out[name] = {"path": path, "document": _plain(nexus_config.load_yaml_file(path, path)), "error": None}
-        except nexus_config.ConfigError as exc:
-            out[name] = {"path": path, "document": None, "error": str(exc)}
-    return out
-
-
-def read_flag_store(path):
-    try:
-        return {"path": path, "document": flag_store.load(path).data, "error": None}
-    except flag_store.FlagError as exc:
-        return {"path": path, "document": None, "error": str(exc)}
-
-
-def _records(path):
-    """[(event, fields, epoch, run, seq, chain, chain_ok)] of a chain file; lines that are not records are skipped."""
-    out = []
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError:
-        return out
-    for line in data.split(b"\n"):
-        if not line:
-            continue
-        try:
-            rec = audit_log.parse_record(line)
-        except audit_log.AuditFormatError:
-            continue
-        out.append((rec.event, rec.fields, rec.epoch, rec.run, rec.seq, rec.chain, rec.chain_ok()))
-    return out
-
-
-def read_runs(audit_dir, limit):
-    """Summaries of the runs in the newest ``limit`` chain files of each
-    kind, newest first: one per run id and file (a run writes its records to its own
-    chain file; several plays of one ansible-playbook invocation may share
-    a run id but not a file)."""
-    try:
-        names = [n for n in os.listdir(audit_dir) if RUN_FILE.match(n)]
-    except OSError:
-        return []
-    names.sort(key=lambda n: (RUN_FILE.match(n).group(2), n), reverse=True)
-    # The newest files of each kind: many activation runs must not push the
-    # prepare run the gates look for out of the window.
-    kept = []
-    for kind in ("deployment", "activation", "rollback"):
-        kept.extend([n for n in names if n.startswith(kind + "-")][:limit])
-    runs = []
-    for name in kept:
-        by_run, order = {}, []
-        for event, fields, epoch, run, seq, _, _ in _records(os.path.join(audit_dir, name)):
-            if run not in by_run:
-                by_run[run] = []
-                order.append(run)
-            by_run[run].append((seq, event, fields, epoch, run))
-        for run in order:
-            items = sorted(by_run[run], key=lambda r: r[0])
-            summary = activation.summarize_run([(e, f, t, r) for _, e, f, t, r in items])
-            summary.update(kind=RUN_FILE.match(name).group(1), file=name, first_seq=items[0][0])
-            runs.append(summary)
-    runs.sort(key=lambda r: r["first_seq"], reverse=True)
-    return runs
-
-
-def read_state(state_file):
-    """The state document, {format, activations}; empty when absent."""
-    try:
-        with open(state_file, "r", encoding="utf-8") as handle:
-            document = json.load(handle)
-    except FileNotFoundError:
-        return {"format": activation.STATE_FORMAT, "activations": []}
-    except (OSError, ValueError) as exc:
-        raise ValueError("%s: cannot read the activation state (%s); expected JSON {format, activations}. "
-                         "Move it aside to start a new one: the audit trail keeps every activation"
-                         % (state_file, exc))
-    if not isinstance(document, dict) or not isinstance(document.get("activations"), list):
-        raise ValueError("%s: expected JSON {format, activations: [...]}; move it aside to start a new one"
-                         % state_file)
-    return document
-
-
-def verify_entries(entries, audit_dir):
-    """Each entry with audit_verified / audit_problem from its audit record."""
-    cache = {}
-    out = []
-    for entry in entries:
-        if not isinstance(entry, dict):
-            continue
-        entry = dict(entry)
-        name = entry.get("audit_file") or ""
-        problem = None
-        if not run_audit.FILE_NAME.match(name):
-            problem = "audit_file %r is not an audit chain file name" % name
-        else:
-            if name not in cache:
-                cache[name] = dict((r[4], r) for r in _records(os.path.join(audit_dir, name)))
-            record = cache[name].get(entry.get("audit_seq"))
-            if record is None:
-                problem = "no record seq %s in %s" % (entry.get("audit_seq"), name)
-            else:
-                event, fields, _, run, _, chain, chain_ok = record
-                problem = activation.check_entry_against_record(entry, fields, event, run, chain_ok)
-                if problem is None and chain != entry.get("audit_chain"):
-                    problem = "chain hash of record seq %s in %s differs from the one recorded" % (
-                        entry.get("audit_seq"), name)
-        entry["audit_verified"] = problem is None
-        entry["audit_problem"] = problem
-        out.append(entry)
-    return out
+from ansible_collections.nexus_cos.launch.plugins.module_utils import (activation, activation_change, activation_record,
+                                                                       deploy_lock, flag_store, pf_document, run_audit,
+                                                                       snapshot)
 
 
 def query(module, p, state_file):
     out = {"changed": False, "now": int(time.time()), "audit_dir": p["audit_dir"],
            "state_file": state_file}
     try:
-        state = read_state(state_file)
-        out["activations"] = verify_entries(state["activations"], p["audit_dir"])
+        state = activation_record.read_state(state_file)
+        out["activations"] = activation_record.verify_entries(state["activations"], p["audit_dir"])
         out["state_error"] = None
     except ValueError as exc:
         out["activations"] = []
         out["state_error"] = str(exc)
-    out["runs"] = read_runs(p["audit_dir"], p["runs_limit"])
-    out["flag_store"] = read_flag_store(p["flag_store"])
-    out["pfs"] = read_pfs(p["pf_dir"])
+    out["runs"] = activation_record.read_runs(p["audit_dir"], p["runs_limit"])
+    out["flag_store"] = activation_change.read_flag_store(p["flag_store"])
+    out["pfs"] = activation_change.read_pfs(p["pf_dir"])
     if p["lock_path"]:
         holder = deploy_lock.read_holder(p["lock_path"])
         out["lock"] = {"holder": holder,
@@ -348,80 +215,29 @@ def _assert_lock(module, p):
             module.fail_json(msg=str(exc))
 
 
-def _sha256(text):
-    return hashlib.sha256(text.encode("utf-8") if isinstance(text, str) else text).hexdigest()
-
-
-def _predict_after(snapshot_dir, texts, run_id):
-    """Write the snapshot's after.json with the hashes the change will leave,
-    before the first write: a run killed halfway leaves each file as before
-    or as predicted, and its rollback restores without force."""
-    manifest = snapshot.load(snapshot_dir)
-    files = []
-    for entry in manifest["files"]:
-        if entry["path"] in texts:
-            files.append({"path": entry["path"], "exists": True, "sha256": _sha256(texts[entry["path"]])})
-        else:
-            files.append(dict(path=entry["path"], **snapshot.current_state(entry["path"])))
-    document = {"run_id": run_id, "recorded": activation.iso_utc(time.time()), "predicted": True, "files": files}
-    write_atomic(os.path.join(snapshot_dir, snapshot.AFTER_FILE), json.dumps(document, indent=2) + "\n",
-                 mode=snapshot.FILE_MODE)
-
-
 def apply(module, p):
     """All flag changes in one write of the flag store, then the PF values."""
     if not module.check_mode:   # a check run takes no lock
         _assert_lock(module, p)
-    store_path = p["flag_store"]
+    args = dict(enable=p["enable"], disable=p["disable"], cascade=p["cascade"], pf_settings=p["pf_settings"])
     try:
-        store = flag_store.load(store_path)
-        plan = flag_store.plan_change(store, p["enable"], p["disable"], with_dependencies=True, cascade=p["cascade"])
-        now_text = flag_store.format_timestamp(p["now"])
-        texts, diffs, pf_changes = {}, [], []
-        if plan.changed:
-            texts[store_path] = flag_store.render(store, plan, now_text)
-            diffs.append({"before": store.text, "after": texts[store_path],
-                          "before_header": "%s (content)" % store_path, "after_header": "%s (content)" % store_path})
-        for item in p["pf_settings"]:
-            path = os.path.join(p["pf_dir"], item["file"])
-            document = pf_document.load(path)
-            before = document.text
-            changes = pf_document.apply_settings(document, item["settings"])
-            if changes:
-                texts[path] = document.text
-                diffs.append({"before": before, "after": document.text,
-                              "before_header": "%s (content)" % path, "after_header": "%s (content)" % path})
-                pf_changes.extend({"file": item["file"], "key": c.key, "before": c.before, "after": c.after}
-                                  for c in changes)
+        change = activation_change.prepare(p["flag_store"], p["pf_dir"], now=p["now"], **args)
     except (flag_store.FlagError, pf_document.PFEditError) as exc:
         module.fail_json(msg=str(exc))
-    result = {"changed": bool(texts), "changes": plan.as_dicts(), "pf_changes": pf_changes,
-              "files": sorted(texts), "access_mode_before": store.access_mode()}
+    result = dict(change.summary(), changed=change.changed)
     if module._diff:
-        result["diff"] = diffs
-    if module.check_mode or not texts:
+        result["diff"] = change.diffs
+    if module.check_mode or not change.changed:
         module.exit_json(**result)
     try:
         if p["snapshot_dir"]:
-            _predict_after(p["snapshot_dir"], texts, p["run_id"])
-        update = flag_store.update_flags(store_path, enable=p["enable"], disable=p["disable"], with_dependencies=True,
-                                         cascade=p["cascade"], now=now_text)
-        result["access_mode_after"] = update.after.access_mode()
-        for item in p["pf_settings"]:
-            pf_document.update_settings(os.path.join(p["pf_dir"], item["file"]), item["settings"])
-        if p["audit_file"]:
-            events = []
-            if plan.changed:
-                events.append(("FLAGS_CHANGED", {
-                    "flags": ",".join("%s=%s" % (c.name, "on" if c.after else "off") for c in update.plan),
-                    "access_mode": update.after.access_mode()}))
-            if pf_changes:
-                events.append(("PF_SETTINGS_CHANGED", {
-                    "files": ",".join(sorted(set(c["file"] for c in pf_changes))),
-                    "keys": ",".join("%s:%s" % (c["file"], c["key"]) for c in pf_changes)}))
-            head = run_audit.write(run_audit.open_audit(p), events + run_audit.extra_events(p))
-            if head:
-                result["audit_head"] = head
+            activation_change.predict_after(p["snapshot_dir"], change.texts, p["run_id"])
+        events = activation_change.write(change, p["flag_store"], p["pf_dir"], **args)
+        result["access_mode_after"] = flag_store.load(p["flag_store"]).access_mode()
+        head = run_audit.write(run_audit.open_audit(p), events + run_audit.extra_events(p)) if p["audit_file"] \
+            else None
+        if head:
+            result["audit_head"] = head
     except (flag_store.FlagError, pf_document.PFEditError, snapshot.SnapshotError, ValueError, OSError) as exc:
         module.fail_json(msg="applying the change: %s" % exc, **result)
     module.exit_json(**result)
@@ -439,18 +255,7 @@ def record(module, p, state_file):
         module.fail_json(msg="audit_file is required with action=record: every activation is audited")
     entry["audit_file"] = p["audit_file"]
     try:
-        log = run_audit.open_audit(p)
-        audit_log.ensure_audit_dir(p["audit_dir"])
-        with flag_store.file_lock(state_file, lock_path=state_file + ".lock"):
-            # Read first: a state file that cannot be extended stops the run
-            # before its audit record is written.
-            state = read_state(state_file)
-            written = log.records([(entry["audit_event"], activation.audit_fields(entry))]
-                                  + run_audit.extra_events(p))
-            entry.update(audit_seq=written[0]["seq"], audit_chain=written[0]["chain"])
-            state["format"] = activation.STATE_FORMAT
-            state["activations"].append(entry)
-            write_atomic(state_file, json.dumps(state, indent=2, sort_keys=True) + "\n", mode=STATE_MODE)
+        written = activation_record.append(state_file, entry, run_audit.open_audit(p), run_audit.extra_events(p))
     except (ValueError, OSError, flag_store.FlagError) as exc:
         module.fail_json(msg="recording %s in %s: %s" % (entry["key"], state_file, exc))
     module.exit_json(changed=False, entry=entry, audit_head=written[-1])
@@ -489,7 +294,7 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_if=[("action", "record", ["entry", "run_id"]), ("action", "apply", ["run_id"])])
     p = module.params
-    state_file = p["state_file"] or os.path.join(p["audit_dir"], activation.STATE_FILE)
+    state_file = activation_record.state_path(p["audit_dir"], p["state_file"])
     if p["action"] == "query":
         query(module, p, state_file)
     elif p["action"] == "apply":

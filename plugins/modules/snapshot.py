@@ -13,14 +13,15 @@ description:
   - Copies each file a launch run may touch into C(<backup_dir>/<stamp>/files/) with its
     sha256, mode and owner, records the gateway state they produce (access mode, marketplace
     phase), and writes C(snapshot.json) last, so a snapshot with a manifest is complete.
-  - In the same execution writes the rollback command's runtime under C(<backup_dir>/<stamp>/lib/),
-    the rollback shell script C(<audit_dir>/rollback-<stamp>.sh) (0750) and the rollback
-    playbook C(<audit_dir>/rollback-<stamp>.yml) (0640), and audits C(SNAPSHOT_CREATED) and
+  - In the same execution writes the on-host runtime under C(<backup_dir>/<stamp>/lib/), and with
+    O(scripts=true) the two scripts for the hour the controller cannot reach the host, both rendered
+    here, 0750, needing only python3; C(<audit_dir>/rollback-<stamp>.sh) restores this snapshot and
+    C(<audit_dir>/emergency-<stamp>.sh) pulls the kill switch. With O(rollback_playbook), the rollback
+    playbook C(<audit_dir>/rollback-<stamp>.yml) (0640). Audits C(SNAPSHOT_CREATED) and
     C(ROLLBACK_SCRIPT_GENERATED).
   - With O(record=after), records the state the run left the files in (C(after.json)), so a
     rollback can tell the run's own changes from anyone else's. Activation runs do this at
     their end; a run that changes nothing does not need to.
-  - The companion action plugin fills O(runtime_files) from the collection on the controller.
   - Rollback rules and the snapshot layout are in docs/rollback.md.
 author: Nexus COS platform team
 extends_documentation_fragment:
@@ -58,9 +59,27 @@ options:
     type: str
     choices: [before, after]
     default: before
-  rollback_script:
-    description: Content of C(rollback-<stamp>.sh), rendered on the controller. Not written when omitted.
+  scripts:
+    description:
+      - Write C(rollback-<stamp>.sh) and C(emergency-<stamp>.sh) into O(audit_dir). They use O(gateway_url),
+        O(lock_path), O(pf_dir), O(flag_store) and O(script_verify_timeout).
+    type: bool
+    default: false
+  pf_dir:
+    description: Directory of the PF files (the emergency script edits them).
+    type: path
+    default: /opt/nexus-cos/pfs
+  lock_path:
+    description: The deployment lock the scripts hold while they change files.
+    type: path
+    default: /var/lock/nexus-cos-phase4-deploy.lock
+  host_name:
+    description: The host's name as the inventory knows it, written into the scripts' comments.
     type: str
+  script_verify_timeout:
+    description: Seconds the scripts wait for the gateway to serve the restored (or founder) state.
+    type: int
+    default: 20
   rollback_playbook:
     description: Content of C(rollback-<stamp>.yml), rendered on the controller. Not written when omitted.
     type: str
@@ -78,8 +97,8 @@ options:
     default: 15
   runtime_files:
     description:
-      - Files of the rollback command, a mapping of path under C(lib/) to content. Filled in by the
-        action plugin.
+      - Files of the on-host runtime, a mapping of path under C(lib/) to content. Default the sources of
+        the modules the scripts import, as this module carries them.
     type: dict
     default: {}
 attributes:
@@ -105,7 +124,10 @@ EXAMPLES = r'''
     backup_dir: "{{ nexus_backup_dir }}"
     stamp: "{{ nexus_run_stamp }}"
     gateway_url: "{{ nexus_gateway_url }}"
-    rollback_script: "{{ lookup('ansible.builtin.template', 'rollback.sh.j2') }}"
+    scripts: true
+    pf_dir: "{{ nexus_pf_dir }}"
+    lock_path: "{{ nexus_lock_path }}"
+    host_name: "{{ inventory_hostname }}"
     rollback_playbook: "{{ lookup('ansible.builtin.template', 'rollback.yml.j2') }}"
     audit_dir: "{{ nexus_audit_dir }}"
     audit_file: "deployment-{{ nexus_run_stamp }}.log"
@@ -136,19 +158,24 @@ files:
   type: list
   elements: dict
 gateway:
-  description: Gateway state the snapshot restores, C({access_mode, marketplace_phase}).
+  description: What the gateway serves for the snapshotted flag store, C({access_mode, marketplace_phase, jurisdiction, flags}).
   returned: with record=before
   type: dict
-  sample: {access_mode: founder_beta, marketplace_phase: 0}
+  sample: {access_mode: founder_beta, marketplace_phase: 0, jurisdiction: false, flags: 9}
 gateway_confirmed:
   description: What the gateway reported, with O(confirm_gateway).
   returned: when confirmed
   type: dict
 rollback_script:
   description: Path of the rollback shell script on the host.
-  returned: when O(rollback_script) is given
+  returned: with O(scripts=true)
   type: str
   sample: /var/log/nexus-cos/phase4-audit/rollback-20260115T103045Z.sh
+emergency_script:
+  description: Path of the on-host kill switch script.
+  returned: with O(scripts=true)
+  type: str
+  sample: /var/log/nexus-cos/phase4-audit/emergency-20260115T103045Z.sh
 rollback_playbook:
   description: Path of the rollback playbook on the host.
   returned: when O(rollback_playbook) is given
@@ -168,7 +195,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, run_audit, snapshot
+from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, emergency, run_audit, snapshot
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import write_atomic
 
 DEFAULT_FILES = [
@@ -190,6 +217,31 @@ def _write_if_different(path, content, mode):
     except FileNotFoundError:
         pass
     write_atomic(path, data, mode=mode)
+
+
+def _write_rollback_files(module, p, stamp, snapshot_dir):
+    """The scripts (rendered here) and the playbook (rendered on the
+    controller); in check mode only their paths."""
+    generated = {}
+    if p["scripts"]:
+        flag_store = p["flag_store"] or next((f for f in p["files"]
+                                              if os.path.basename(f) == snapshot.FLAG_STORE_NAME), None)
+        if module.check_mode:
+            generated.update(rollback_script=os.path.join(p["audit_dir"], "rollback-%s.sh" % stamp),
+                             emergency_script=os.path.join(p["audit_dir"], "emergency-%s.sh" % stamp))
+        else:
+            audit_log.ensure_audit_dir(p["audit_dir"])
+            generated.update(emergency.write_scripts(
+                snapshot_dir, p["run_id"], stamp, p["host_name"] or "this host", flag_store, p["pf_dir"],
+                p["backup_dir"], p["gateway_url"] or "http://localhost:4000", p["audit_dir"], p["lock_path"],
+                p["script_verify_timeout"]))
+    if p["rollback_playbook"] is not None:
+        path = os.path.join(p["audit_dir"], "rollback-%s.yml" % stamp)
+        generated["rollback_playbook"] = path
+        if not module.check_mode:
+            audit_log.ensure_audit_dir(p["audit_dir"])
+            _write_if_different(path, p["rollback_playbook"], 0o640)
+    return generated
 
 
 def _stamp(params):
@@ -231,7 +283,11 @@ def main():
         stamp=dict(type="str"),
         gateway_url=dict(type="str"),
         record=dict(type="str", choices=["before", "after"], default="before"),
-        rollback_script=dict(type="str"),
+        scripts=dict(type="bool", default=False),
+        pf_dir=dict(type="path", default="/opt/nexus-cos/pfs"),
+        lock_path=dict(type="path", default="/var/lock/nexus-cos-phase4-deploy.lock"),
+        host_name=dict(type="str"),
+        script_verify_timeout=dict(type="int", default=20),
         rollback_playbook=dict(type="str"),
         runtime_files=dict(type="dict", default={}),
         confirm_gateway=dict(type="bool", default=False),
@@ -269,7 +325,8 @@ def main():
                 manifest = _preview(p, stamp)
             else:
                 manifest = snapshot.take(p["files"], p["backup_dir"], p["run_id"], stamp,
-                                         gateway_url=p["gateway_url"], runtime_files=p["runtime_files"],
+                                         gateway_url=p["gateway_url"],
+                                         runtime_files=p["runtime_files"] or snapshot.runtime_files(),
                                          flag_store_path=p["flag_store"])
                 out["manifest_sha256"] = snapshot.manifest_sha256(snapshot_dir)
             out["files"] = manifest["files"]
@@ -278,18 +335,12 @@ def main():
                                             "manifest_sha256": out.get("manifest_sha256", "check-mode"),
                                             "access_mode": manifest["gateway"].get("access_mode") or "unknown",
                                             "marketplace_phase": _phase(manifest)})]
-            generated = {}
-            for key, suffix, mode in (("rollback_script", "sh", 0o750), ("rollback_playbook", "yml", 0o640)):
-                if p[key] is None:
-                    continue
-                path = os.path.join(p["audit_dir"], "rollback-%s.%s" % (stamp, suffix))
-                out[key] = generated[key] = path
-                if not module.check_mode:
-                    audit_log.ensure_audit_dir(p["audit_dir"])
-                    _write_if_different(path, p[key], mode)
+            generated = _write_rollback_files(module, p, stamp, snapshot_dir)
+            out.update(generated)
             if generated:
                 events.append(("ROLLBACK_SCRIPT_GENERATED",
                                {"script": generated.get("rollback_script", "-"),
+                                "emergency_script": generated.get("emergency_script", "-"),
                                 "playbook": generated.get("rollback_playbook", "-")}))
             confirm_error = _confirm(module, p, manifest, out, events)
         head = run_audit.write(log, events + extra)

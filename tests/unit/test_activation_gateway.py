@@ -4,60 +4,22 @@ in-process on a loopback port: a reload that is confirmed, one that never is
 
 from __future__ import annotations
 
-import importlib.util
-import json
-import os
-import threading
-
 import pytest
 
 from ansible_collections.nexus_cos.launch.plugins.modules import gateway_verify
 
+from gateway_double import Double, sample_repo
 from module_harness import run_module
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-GATEWAY_FILE = os.path.join(ROOT, "sandbox", "gateway", "nexus_gateway.py")
-SAMPLE_STORE = os.path.join(ROOT, "sandbox", "sample", "config", "feature-flags.json")
-
-
-def load_double():
-    # Test equipment, loaded by path: product code never imports it.
-    spec = importlib.util.spec_from_file_location("nexus_gateway_double", GATEWAY_FILE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 pytestmark = pytest.mark.usefixtures("module_exits")
 
 
 @pytest.fixture
 def gateway(tmp_path):
-    double = load_double()
-    store = tmp_path / "feature-flags.json"
-    store.write_bytes(open(SAMPLE_STORE, "rb").read())
-    faults = tmp_path / "faults.json"
-    server = double.GatewayServer(("127.0.0.1", 0), double.Gateway(str(store), str(faults)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-
-    class Handle:
-        url = "http://127.0.0.1:%d" % server.server_address[1]
-
-        @staticmethod
-        def enable(*names):
-            document = json.loads(store.read_text())
-            for name in names:
-                document["feature_flags"][name]["enabled"] = True
-            store.write_text(json.dumps(document, indent=2))
-
-        @staticmethod
-        def fault(**knobs):
-            faults.write_text(json.dumps(knobs))
-
-    yield Handle
-    server.shutdown()
-    server.server_close()
+    repo = sample_repo(tmp_path)
+    double = Double(repo["flag_store"], str(tmp_path / "faults.json"))
+    yield double
+    double.close()
 
 
 def verify(url, expect, timeout=2.0, check=False):

@@ -9,7 +9,6 @@ from unittest import mock
 
 import pytest
 
-from ansible_collections.nexus_cos.launch.plugins.action import snapshot as snapshot_action
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, deploy_lock, snapshot
 from ansible_collections.nexus_cos.launch.plugins.modules import restore_snapshot as restore_module
 from ansible_collections.nexus_cos.launch.plugins.modules import snapshot as snapshot_module
@@ -48,7 +47,8 @@ def host(tmp_path):
 
 def snapshot_args(host, **extra):
     args = {"files": host["files"], "backup_dir": host["backup_dir"], "stamp": STAMP, "run_id": RUN_ID,
-            "gateway_url": "http://localhost:4000", "rollback_script": "#!/bin/bash\necho rollback\n",
+            "gateway_url": "http://localhost:4000", "scripts": True, "pf_dir": str(host["tmp"]),
+            "lock_path": str(host["tmp"] / "deploy.lock"), "host_name": "vps-1",
             "rollback_playbook": "---\n- import_playbook: nexus_cos.launch.rollback\n",
             "runtime_files": {"lib.py": "pass\n"}, "audit_dir": host["audit_dir"],
             "audit_file": "deployment-%s.log" % STAMP}
@@ -73,15 +73,19 @@ def test_snapshot_module_writes_snapshot_script_playbook_and_records(host):
                                  "flags": 2}
     script = os.path.join(host["audit_dir"], "rollback-%s.sh" % STAMP)
     playbook = os.path.join(host["audit_dir"], "rollback-%s.yml" % STAMP)
+    emergency_script = os.path.join(host["audit_dir"], "emergency-%s.sh" % STAMP)
     assert result["rollback_script"] == script and result["rollback_playbook"] == playbook
+    assert result["emergency_script"] == emergency_script
     assert os.stat(script).st_mode & 0o777 == 0o750 and os.stat(playbook).st_mode & 0o777 == 0o640
+    assert os.stat(emergency_script).st_mode & 0o777 == 0o750
+    assert "python3 -m" not in open(script).read() and "emergency pull" in open(emergency_script).read()
     assert open(os.path.join(host["snapshot_dir"], "lib", "lib.py")).read() == "pass\n"
     entries, _ = audit_log.read_trail(host["audit_dir"])
     assert [e.record.event for e in entries] == ["SNAPSHOT_CREATED", "ROLLBACK_SCRIPT_GENERATED"]
     created = entries[0].record.fields
     assert created["manifest_sha256"] == result["manifest_sha256"] == snapshot.manifest_sha256(host["snapshot_dir"])
     assert created["files"] == "2" and created["dir"] == host["snapshot_dir"]
-    assert entries[1].record.fields == {"script": script, "playbook": playbook}
+    assert entries[1].record.fields == {"script": script, "emergency_script": emergency_script, "playbook": playbook}
     assert result["audit_head"]["seq"] == 2
 
 
@@ -206,25 +210,35 @@ def test_restore_module_verify_failure_with_nothing_restored_does_not_claim_a_re
     assert out.result["restored"] == [] and out.result["changed"] is False
 
 
-# ---------------------------------------------------------------- the action plugin
+# ---------------------------------------------------------------- the on-host runtime
 
-def test_action_plugin_supplies_the_runtime_and_trims_the_echo():
-    task = mock.MagicMock()
-    task.args = {"stamp": STAMP, "run_id": RUN_ID}
-    task.async_val = 0
-    task.check_mode = False
-    task.diff = False
-    action = snapshot_action.ActionModule(task, mock.MagicMock(), mock.MagicMock(), mock.MagicMock(),
-                                          mock.MagicMock(), mock.MagicMock())
-    seen = {}
+def test_the_module_carries_the_runtime_itself(host):
+    """No runtime_files given: the sources come from where the code was
+    loaded (on a host, the module's own zip), so nothing large is sent."""
+    args = snapshot_args(host)
+    del args["runtime_files"]
+    out = run(snapshot_module, args)
+    assert not out.failed, out.result
+    lib = os.path.join(host["snapshot_dir"], "lib")
+    here = os.path.dirname(snapshot.__file__)
+    for relpath, source in snapshot.runtime_files(here).items():
+        with open(os.path.join(lib, relpath)) as handle:
+            assert handle.read() == source, relpath
 
-    def execute_module(module_name, module_args, task_vars):
-        seen.update(name=module_name, args=module_args)
-        return {"changed": False, "invocation": {"module_args": dict(module_args)}}
 
-    action._execute_module = execute_module
-    result = action.run(task_vars={})
-    assert seen["name"] == "nexus_cos.launch.snapshot"
-    files = seen["args"]["runtime_files"]
-    assert set(files) == set(snapshot.runtime_files(snapshot_action.MODULE_UTILS_DIR))
-    assert result["invocation"]["module_args"]["runtime_files"].endswith(" bytes)")
+def test_runtime_from_a_zip_like_a_module_on_a_host(tmp_path):
+    """What AnsiballZ does: the package imported from a zip file."""
+    import subprocess
+    import sys
+    import zipfile
+    here = os.path.dirname(snapshot.__file__)
+    archive = tmp_path / "payload.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        for relpath, source in snapshot.runtime_files(here).items():
+            handle.writestr(relpath, source)
+    code = ("import json; from ansible_collections.nexus_cos.launch.plugins.module_utils import snapshot; "
+            "print(json.dumps(snapshot.runtime_files()))")
+    proc = subprocess.run([sys.executable, "-s", "-c", code], env={"PYTHONPATH": str(archive), "PATH": "/usr/bin"},
+                          capture_output=True, text=True, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == snapshot.runtime_files(here)

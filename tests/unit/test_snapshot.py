@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shlex
 import subprocess
 import sys
 import threading
@@ -20,6 +19,7 @@ import yaml
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, deploy_lock, flag_store, snapshot
 from ansible_collections.nexus_cos.launch.plugins.module_utils import gateway as gateway_client
+from ansible_collections.nexus_cos.launch.plugins.module_utils import host_scripts
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODULE_UTILS = os.path.join(ROOT, "plugins", "module_utils")
@@ -629,7 +629,6 @@ def render(name, **variables):
     (trim_blocks), with the two Ansible filters it uses."""
     env = jinja2.Environment(trim_blocks=True, keep_trailing_newline=True, undefined=jinja2.StrictUndefined,
                              loader=jinja2.FileSystemLoader(os.path.join(ROOT, "roles", "snapshot", "templates")))
-    env.filters["quote"] = shlex.quote
     env.filters["to_json"] = json.dumps
     return env.get_template(name).render(**variables)
 
@@ -655,7 +654,9 @@ def test_rendered_script_restores_with_python3_alone(host, gateway, tmp_path):
     host.activate()
     gateway.store = flag_store.load(host.flag_store)
     script = str(tmp_path / ("rollback-%s.sh" % STAMP))
-    write(script, render("rollback.sh.j2", **template_vars(host, gateway.url)), 0o750)
+    values = template_vars(host, gateway.url)
+    write(script, host_scripts.rollback_script(host.snapshot_dir, RUN_ID, "vps-1", gateway.url, host.audit_dir,
+                                               values["nexus_lock_path"], 5), 0o750)
     env = {"PATH": "/usr/bin:/bin"}
 
     def run(*args):
@@ -667,7 +668,7 @@ def test_rendered_script_restores_with_python3_alone(host, gateway, tmp_path):
     first = run()
     assert first.returncode == 0, first.stderr
     assert "restored                 %s" % host.pf in first.stdout
-    assert "access mode founder_beta, marketplace phase 0" in first.stdout
+    assert "serves access mode founder_beta, marketplace phase 0" in first.stdout
     assert read(host.flag_store) == flags_text().encode()
     again = run()
     assert again.returncode == 0 and "nothing to do" in again.stdout

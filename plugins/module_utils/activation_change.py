@@ -1,0 +1,157 @@
+# -*- coding: utf-8 -*-
+# Copyright: Nexus COS platform team
+# Apache License 2.0 (see LICENSE)
+"""Carrying out an activation on the host: the facts a decision needs
+(flag store and PF documents), the new content of every file the change
+touches worked out before anything is written, the hashes it will leave
+predicted into the snapshot, then all flags in one atomic write of the flag
+store and the PF values round-trip.
+
+Used by the activation_state module (marketplace steps, the launch) and by
+the kill switch (module kill_switch and the on-host emergency script), so a
+change is made one way whatever starts it. PF files need PyYAML on the host;
+without it the flag store is still read and changed (``pf_document`` is
+imported only when a PF file is touched).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+
+from ansible_collections.nexus_cos.launch.plugins.module_utils import activation, flag_store, snapshot
+from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import write_atomic
+
+
+def _plain(value):
+    """JSON-safe copy of a YAML document (dates become ISO text)."""
+    if isinstance(value, dict):
+        return dict((str(k), _plain(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def read_pfs(pf_dir):
+    """{name: {path, document, error}} of the four PF files."""
+    from ansible_collections.nexus_cos.launch.plugins.module_utils import nexus_config
+    out = {}
+    for name in activation.PF_FILES:
+        path = os.path.join(pf_dir, name)
+        try:
+            out[name] = {"path": path, "document": _plain(nexus_config.load_yaml_file(path, path)), "error": None}
+        except nexus_config.ConfigError as exc:
+            out[name] = {"path": path, "document": None, "error": str(exc)}
+    return out
+
+
+def read_flag_store(path):
+    try:
+        return {"path": path, "document": flag_store.load(path).data, "error": None}
+    except flag_store.FlagError as exc:
+        return {"path": path, "document": None, "error": str(exc)}
+
+
+def sha256(text):
+    return hashlib.sha256(text.encode("utf-8") if isinstance(text, str) else text).hexdigest()
+
+
+class Change(object):
+    """What a change writes: ``texts`` {path: new content}, ``diffs`` (as
+    Ansible shows them), ``flags`` (flag_store.Plan), ``pf_changes``
+    [{file, key, before, after}], ``store`` (the flag store before)."""
+
+    def __init__(self, store, flags, texts, diffs, pf_changes, now_text):
+        self.store = store
+        self.flags = flags
+        self.texts = texts
+        self.diffs = diffs
+        self.pf_changes = pf_changes
+        self.now_text = now_text
+
+    @property
+    def changed(self):
+        return bool(self.texts)
+
+    def summary(self):
+        """{changes, pf_changes, files, access_mode_before}: what a module returns."""
+        return {"changes": self.flags.as_dicts(), "pf_changes": list(self.pf_changes), "files": sorted(self.texts),
+                "access_mode_before": self.store.access_mode()}
+
+    def flags_text(self):
+        return ",".join("%s=%s" % (c.name, "on" if c.after else "off") for c in self.flags) or "-"
+
+    def keys_text(self):
+        return ",".join("%s:%s" % (c["file"], c["key"]) for c in self.pf_changes) or "-"
+
+
+def prepare(store_path, pf_dir, enable=(), disable=(), cascade=False, pf_settings=(), now=None):
+    """The Change that ``enable``/``disable`` (dependencies first, and
+    dependants too with ``cascade``) and ``pf_settings`` [{file, settings}]
+    make, computed from the files as they are; nothing is written. Raises
+    flag_store.FlagError or pf_document.PFEditError."""
+    store = flag_store.load(store_path)
+    plan = flag_store.plan_change(store, enable, disable, with_dependencies=True, cascade=cascade)
+    now_text = flag_store.format_timestamp(now)
+    texts, diffs, pf_changes = {}, [], []
+    if plan.changed:
+        texts[store_path] = flag_store.render(store, plan, now_text)
+        diffs.append(_diff(store_path, store.text, texts[store_path]))
+    if pf_settings:
+        from ansible_collections.nexus_cos.launch.plugins.module_utils import pf_document
+        for item in pf_settings:
+            path = os.path.join(pf_dir, item["file"])
+            document = pf_document.load(path)
+            before = document.text
+            changes = pf_document.apply_settings(document, item["settings"])
+            if changes:
+                texts[path] = document.text
+                diffs.append(_diff(path, before, document.text))
+                pf_changes.extend({"file": item["file"], "key": c.key, "before": c.before, "after": c.after}
+                                  for c in changes)
+    return Change(store, plan, texts, diffs, pf_changes, now_text)
+
+
+def _diff(path, before, after):
+    return {"before": before, "after": after, "before_header": "%s (content)" % path,
+            "after_header": "%s (content)" % path}
+
+
+def predict_after(snapshot_dir, texts, run_id):
+    """Write the snapshot's after.json with the hashes the change will leave,
+    before the first write: a run killed halfway leaves each file as before
+    or as predicted, and its rollback restores without force."""
+    manifest = snapshot.load(snapshot_dir)
+    files = []
+    for entry in manifest["files"]:
+        if entry["path"] in texts:
+            files.append({"path": entry["path"], "exists": True, "sha256": sha256(texts[entry["path"]])})
+        else:
+            files.append(dict(path=entry["path"], **snapshot.current_state(entry["path"])))
+    document = {"run_id": run_id, "recorded": activation.iso_utc(time.time()), "predicted": True, "files": files}
+    write_atomic(os.path.join(snapshot_dir, snapshot.AFTER_FILE), json.dumps(document, indent=2) + "\n",
+                 mode=snapshot.FILE_MODE)
+
+
+def write(change, store_path, pf_dir, enable=(), disable=(), cascade=False, pf_settings=()):
+    """Make the change: the flags in one write of the flag store (re-planned
+    under its lock), then the PF values. Returns the audit events that say
+    what was written (FLAGS_CHANGED, PF_SETTINGS_CHANGED)."""
+    events = []
+    if change.flags.changed:
+        update = flag_store.update_flags(store_path, enable=enable, disable=disable, with_dependencies=True,
+                                         cascade=cascade, now=change.now_text)
+        events.append(("FLAGS_CHANGED", {
+            "flags": ",".join("%s=%s" % (c.name, "on" if c.after else "off") for c in update.plan),
+            "access_mode": update.after.access_mode()}))
+    if change.pf_changes:
+        from ansible_collections.nexus_cos.launch.plugins.module_utils import pf_document
+        for item in pf_settings:
+            pf_document.update_settings(os.path.join(pf_dir, item["file"]), item["settings"])
+        events.append(("PF_SETTINGS_CHANGED", {
+            "files": ",".join(sorted(set(c["file"] for c in change.pf_changes))), "keys": change.keys_text()}))
+    return events

@@ -1,0 +1,144 @@
+# -*- coding: utf-8 -*-
+# Copyright: Nexus COS platform team
+# Apache License 2.0 (see LICENSE)
+"""The host's record of activations: the state file
+``activation-state.json`` in the audit directory, each entry cross-checked
+against its audit record, and the summaries of recent runs read from the
+audit trail. The gates believe only what is recorded here.
+
+Standard library only: runs on the managed host (modules and the on-host
+emergency script).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+
+from ansible_collections.nexus_cos.launch.plugins.module_utils import activation, audit_log, flag_store, run_audit
+from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import write_atomic
+
+STATE_MODE = 0o640
+RUN_FILE = re.compile(r"^(deployment|activation|rollback)-([0-9]{8}T[0-9]{6}Z)[A-Za-z0-9._-]*\.log$")
+
+
+def state_path(audit_dir, state_file=None):
+    return state_file or os.path.join(audit_dir, activation.STATE_FILE)
+
+
+def records(path):
+    """[(event, fields, epoch, run, seq, chain, chain_ok)] of a chain file;
+    lines that are not records are skipped."""
+    out = []
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return out
+    for line in data.split(b"\n"):
+        if not line:
+            continue
+        try:
+            rec = audit_log.parse_record(line)
+        except audit_log.AuditFormatError:
+            continue
+        out.append((rec.event, rec.fields, rec.epoch, rec.run, rec.seq, rec.chain, rec.chain_ok()))
+    return out
+
+
+def read_runs(audit_dir, limit):
+    """Summaries of the runs in the newest ``limit`` chain files of each
+    kind, newest first: one per run id and file (a run writes its records to
+    its own chain file; several plays of one ansible-playbook invocation may
+    share a run id but not a file)."""
+    try:
+        names = [n for n in os.listdir(audit_dir) if RUN_FILE.match(n)]
+    except OSError:
+        return []
+    names.sort(key=lambda n: (RUN_FILE.match(n).group(2), n), reverse=True)
+    # The newest files of each kind: many activation runs must not push the
+    # prepare run the gates look for out of the window.
+    kept = []
+    for kind in ("deployment", "activation", "rollback"):
+        kept.extend([n for n in names if n.startswith(kind + "-")][:limit])
+    runs = []
+    for name in kept:
+        by_run, order = {}, []
+        for event, fields, epoch, run, seq, _, _ in records(os.path.join(audit_dir, name)):
+            if run not in by_run:
+                by_run[run] = []
+                order.append(run)
+            by_run[run].append((seq, event, fields, epoch, run))
+        for run in order:
+            items = sorted(by_run[run], key=lambda r: r[0])
+            summary = activation.summarize_run([(e, f, t, r) for _, e, f, t, r in items])
+            summary.update(kind=RUN_FILE.match(name).group(1), file=name, first_seq=items[0][0])
+            runs.append(summary)
+    runs.sort(key=lambda r: r["first_seq"], reverse=True)
+    return runs
+
+
+def read_state(state_file):
+    """The state document, {format, activations}; empty when absent.
+    Raises ValueError naming the file when it cannot be used."""
+    try:
+        with open(state_file, "r", encoding="utf-8") as handle:
+            document = json.load(handle)
+    except FileNotFoundError:
+        return {"format": activation.STATE_FORMAT, "activations": []}
+    except (OSError, ValueError) as exc:
+        raise ValueError("%s: cannot read the activation state (%s); expected JSON {format, activations}. "
+                         "Move it aside to start a new one: the audit trail keeps every activation"
+                         % (state_file, exc))
+    if not isinstance(document, dict) or not isinstance(document.get("activations"), list):
+        raise ValueError("%s: expected JSON {format, activations: [...]}; move it aside to start a new one"
+                         % state_file)
+    return document
+
+
+def verify_entries(entries, audit_dir):
+    """Each entry with audit_verified / audit_problem from its audit record."""
+    cache = {}
+    out = []
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue
+        entry = dict(entry)
+        name = entry.get("audit_file") or ""
+        problem = None
+        if not run_audit.FILE_NAME.match(name):
+            problem = "audit_file %r is not an audit chain file name" % name
+        else:
+            if name not in cache:
+                cache[name] = dict((r[4], r) for r in records(os.path.join(audit_dir, name)))
+            record = cache[name].get(entry.get("audit_seq"))
+            if record is None:
+                problem = "no record seq %s in %s" % (entry.get("audit_seq"), name)
+            else:
+                event, fields, _, run, _, chain, chain_ok = record
+                problem = activation.check_entry_against_record(entry, fields, event, run, chain_ok)
+                if problem is None and chain != entry.get("audit_chain"):
+                    problem = "chain hash of record seq %s in %s differs from the one recorded" % (
+                        entry.get("audit_seq"), name)
+        entry["audit_verified"] = problem is None
+        entry["audit_problem"] = problem
+        out.append(entry)
+    return out
+
+
+def append(state_file, entry, log, extra_events=()):
+    """Record an activation: its audit record first, then the entry (with
+    the record's seq and chain) in the state file, written atomically under
+    the state file's lock. Returns the records written."""
+    audit_log.ensure_audit_dir(os.path.dirname(state_file))
+    with flag_store.file_lock(state_file, lock_path=state_file + ".lock"):
+        # Read first: a state file that cannot be extended stops the run
+        # before its audit record is written.
+        state = read_state(state_file)
+        written = log.records([(entry["audit_event"], activation.audit_fields(entry))] + list(extra_events))
+        entry.update(audit_seq=written[0]["seq"], audit_chain=written[0]["chain"])
+        state["format"] = activation.STATE_FORMAT
+        state["activations"].append(entry)
+        write_atomic(state_file, json.dumps(state, indent=2, sort_keys=True) + "\n", mode=STATE_MODE)
+    return written

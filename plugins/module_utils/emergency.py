@@ -1,0 +1,450 @@
+# -*- coding: utf-8 -*-
+# Copyright: Nexus COS platform team
+# Apache License 2.0 (see LICENSE)
+"""The kill switch on the host (DESIGN section 7): public signups off, new
+transactions frozen, founder mode, whatever state things are in.
+
+One code path, whoever pulls it: the kill_switch module (``nexusctl
+rollback --emergency``, ``playbooks/emergency.yml``) and, with no controller
+at all, the on-host ``emergency-<stamp>.sh`` every run renders:
+
+    python3 -m ansible_collections.nexus_cos.launch.plugins.module_utils.emergency \\
+        pull --flag-store F --pf-dir D --backup-dir B --audit-dir A --lock L [--reason TEXT]
+
+In order: the deployment lock (a holder that is gone is taken over; a live
+one is broken unless told to keep it: the switch does not wait; both are
+audited), ``DEPLOYMENT_START``, the decision (``activation.evaluate_emergency``:
+no gate), a snapshot with its own rollback and emergency scripts (so the
+switch can be rolled back in turn), the flags in one atomic write and the
+PF values, the gateway reloaded and polled until it serves founder mode,
+then the activation recorded (``EMERGENCY_SWITCH``).
+
+The switch is the one change that is never undone automatically. When the
+gateway does not confirm it, it stays applied: restoring the state before
+it would reopen the platform in the middle of an incident. That is audited
+(``EMERGENCY_SWITCH_UNCONFIRMED``: what was written, what the gateway
+served) and the run fails saying what to check.
+
+An audit record that cannot be written (a full disk) does not stop the
+switch: every such failure is reported with the path and the reason.
+
+Standard library only, apart from PyYAML for the PF files: without it the
+flags (what the gateway serves) are still switched and the PF files are
+named as not edited.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+import time
+
+from ansible_collections.nexus_cos.launch.plugins.module_utils import (activation, activation_change,
+                                                                       activation_record, audit_log, deploy_lock,
+                                                                       flag_store, gateway, host_scripts, snapshot)
+
+UNCONFIRMED_EVENT = "EMERGENCY_SWITCH_UNCONFIRMED"
+LEASE_SECONDS = 1800
+VERIFY_INTERVAL = 0.1
+
+
+class SwitchFailed(Exception):
+    """The switch could not be pulled, or is pulled but not confirmed.
+    ``result`` holds what was done."""
+
+    def __init__(self, message, result=None):
+        super().__init__(message)
+        self.result = result or {}
+
+
+class SwitchNotConfirmed(SwitchFailed):
+    """Applied and kept, but the gateway did not serve it in time."""
+
+
+def pf_editing_available():
+    """(True, '') when this host can edit PF files, else (False, why)."""
+    try:
+        import yaml  # noqa: F401  (pf_document needs it)
+    except ImportError:
+        return False, "python3-yaml is not installed on this host (apt-get install python3-yaml)"
+    return True, ""
+
+
+class _Trail(object):
+    """The switch's audit records, kept in order and written together at
+    the points that matter (before the first file changes, after the
+    writes, at the end): each write is fsync'd, and the switch is timed in
+    fractions of a second. A record that cannot be written is kept in
+    ``errors`` and the switch goes on."""
+
+    def __init__(self, audit_dir, run_id, filename):
+        self.errors = []
+        self.heads = []
+        self.pending = []
+        self.path = os.path.join(audit_dir, filename)
+        try:
+            self.log = audit_log.AuditLog(audit_dir, run_id, filename)
+        except (OSError, ValueError) as exc:
+            self.log = None
+            self._failed(exc)
+
+    def _failed(self, exc):
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        self.errors.append("%s: %s" % (getattr(exc, "filename", None) or self.path, reason))
+
+    def __call__(self, *events):
+        self.pending.extend(events)
+
+    def flush(self):
+        events, self.pending = self.pending, []
+        if self.log is None or not events:
+            return
+        try:
+            self.heads.extend(self.log.records(events))
+        except (OSError, audit_log.AuditFormatError) as exc:
+            self._failed(exc)
+
+
+def _take_lock(lock_path, holder, lease_seconds, break_lock, recover, trail, result):
+    try:
+        state, previous = deploy_lock.acquire(lock_path, holder, lease_seconds, recover=recover)
+    except deploy_lock.LockHeld as exc:
+        if not break_lock:
+            result["previous_holder"] = exc.holder
+            trail(("LOCK_REFUSED", {"holder_run": exc.holder.get("run_id", "?"),
+                                    "holder_user": exc.holder.get("user", "?")}))
+            raise SwitchFailed("emergency switch not pulled: %s (the switch was told to keep the lock: without "
+                               "that it breaks the lock and goes on)" % exc, result)
+        _, current = deploy_lock.force_break(lock_path)
+        current = current or exc.holder
+        trail(("LOCK_BROKEN", {"previous_run": current.get("run_id", "?"), "previous_user": current.get("user", "?"),
+                               "reason": "emergency switch run %s does not wait" % holder["run_id"]}))
+        result["previous_holder"] = current
+        state, previous = deploy_lock.acquire(lock_path, holder, lease_seconds)
+        state = "broken"
+    if previous:
+        result["previous_holder"] = previous
+        trail(("LOCK_STALE_RECOVERED", {"previous_run": previous.get("run_id", "?"),
+                                        "previous_user": previous.get("user", "?"), "reason": previous["reason"]}))
+    result["lock"] = state
+    if state != "held":
+        trail(("LOCK_ACQUIRED", {"pid": holder.get("pid", os.getpid()), "timestamp": int(time.time())}))
+
+
+def _errors():
+    """What a failed step of the switch raises (PF edits only where PyYAML is)."""
+    errors = (flag_store.FlagError, snapshot.SnapshotError, deploy_lock.LockError, OSError, ValueError)
+    try:
+        from ansible_collections.nexus_cos.launch.plugins.module_utils import pf_document
+    except ImportError:
+        return errors
+    return errors + (pf_document.PFEditError,)
+
+
+def _facts(flag_store_path, pf_dir, with_pf):
+    facts = {"flag_store": activation_change.read_flag_store(flag_store_path), "now": time.time()}
+    facts["pfs"] = activation_change.read_pfs(pf_dir) if with_pf else {}
+    return facts
+
+
+def pull(flag_store_path, pf_dir, audit_dir, backup_dir, lock_path, gateway_url, run_id, stamp, holder,
+         runtime_files=None, reason="", verify_timeout=20.0, break_lock=True, recover=None, check_mode=False,
+         host=None, lease_seconds=LEASE_SECONDS, sleep=None, via="ansible"):
+    """Pull the kill switch; see the module docstring. Returns {changed,
+    lock, decision, flag_changes, pf_changes, diffs, snapshot_dir,
+    rollback_script, emergency_script, confirmed, seen, audit_head,
+    audit_errors, elapsed_ms}. Raises SwitchFailed (SwitchNotConfirmed when
+    applied but not confirmed), with the result so far."""
+    started = time.monotonic()
+    host = host or socket.gethostname()
+    holder = dict(holder, run_id=run_id)
+    audit_file = "activation-%s.log" % stamp
+    with_pf, pf_problem = pf_editing_available()
+    result = {"changed": False, "run_id": run_id, "lock": None, "flag_changes": [], "pf_changes": [], "diffs": [],
+              "snapshot_dir": None, "confirmed": False, "seen": {}, "audit_file": audit_file,
+              "pf_skipped": pf_problem or None, "audit_errors": []}
+    if check_mode:
+        trail = None
+    else:
+        audit_log.ensure_audit_dir(audit_dir)
+        trail = _Trail(audit_dir, run_id, audit_file)
+    record = trail if trail is not None else (lambda *events: None)
+    flush = trail.flush if trail is not None else (lambda: None)
+    locked = False
+    status = "failed"
+    try:
+        if not check_mode:
+            _take_lock(lock_path, holder, lease_seconds, break_lock, recover, record, result)
+            locked = True
+            record(("DEPLOYMENT_START", {"playbook": "emergency", "host": host, "check_mode": False, "via": via}))
+
+        decision = activation.evaluate_emergency(_facts(flag_store_path, pf_dir, with_pf), reason=reason,
+                                                 with_pf=with_pf)
+        record(*decision.events)
+        result["decision"] = decision.as_dict()
+        if not decision.open:
+            raise SwitchFailed("emergency switch not pulled: %s" % decision.message(), result)
+        pf_settings = [{"file": name, "settings": values} for name, values in sorted(decision.settings.items())]
+        change_args = dict(enable=decision.plan.enable, disable=decision.plan.disable, cascade=True,
+                           pf_settings=pf_settings)
+        change = activation_change.prepare(flag_store_path, pf_dir, **change_args)
+        result.update(flag_changes=change.flags.as_dicts(), pf_changes=change.pf_changes, diffs=change.diffs,
+                      changed=change.changed)
+        if check_mode:
+            return result
+
+        snapshot_dir = _snapshot(flag_store_path, pf_dir, backup_dir, gateway_url, run_id, stamp, record, result)
+        flush()     # what led to the change is on disk before the change
+        if change.changed:
+            activation_change.predict_after(snapshot_dir, change.texts, run_id)
+            record(*activation_change.write(change, flag_store_path, pf_dir, **change_args))
+            if pf_problem:
+                record(("PF_SETTINGS_SKIPPED", {"reason": pf_problem}))
+        snapshot.record_after(snapshot_dir)
+        flush()
+
+        client = gateway.Gateway(gateway_url)
+        try:
+            done = client.confirm(decision.expect, timeout=verify_timeout, interval=VERIFY_INTERVAL,
+                                  store_path=flag_store_path, sleep=sleep)
+        except gateway.NotConfirmed as exc:
+            result["seen"] = exc.seen
+            record((UNCONFIRMED_EVENT, {"written": change.flags_text(), "pf_values": change.keys_text(),
+                                        "expected": gateway.describe_expect(exc.expect), "seen": exc.summary(),
+                                        "cause": exc.cause[:300] or "-", "kept": True}))
+            raise SwitchNotConfirmed(_not_confirmed(change, exc, audit_dir, stamp, result), result)
+        result.update(confirmed=True, seen=done["seen"], verify_ms=done["elapsed_ms"],
+                      confirmed_ms=int((time.monotonic() - started) * 1000))
+        entry = activation.new_entry("emergency", time.time(), run_id, audit_file,
+                                     details=dict(decision.entry_details, via=via))
+        flush()
+        if trail is not None and trail.log is not None:
+            try:
+                activation_record.append(activation_record.state_path(audit_dir), entry, trail.log)
+            except (OSError, ValueError, flag_store.FlagError) as exc:
+                trail.errors.append("recording the switch in %s: %s"
+                                    % (activation_record.state_path(audit_dir), exc))
+        status = "success"
+        return result
+    except _errors() as exc:
+        raise SwitchFailed(_failed_part_way(exc, result), result)
+    finally:
+        if result["snapshot_dir"]:
+            # Confirmed or not, the switch leaves the means to undo it and
+            # to pull it again with no controller.
+            try:
+                _leave_scripts(result["snapshot_dir"], runtime_files, run_id, stamp, host, flag_store_path, pf_dir,
+                               backup_dir, gateway_url, audit_dir, lock_path, verify_timeout, record, result)
+            except _errors() as exc:
+                result["audit_errors"].append("writing the on-host scripts of %s: %s" % (result["snapshot_dir"], exc))
+        result["elapsed_ms"] = int((time.monotonic() - started) * 1000)
+        if locked:
+            record(("DEPLOYMENT_COMPLETE", {"duration": "%.2fs" % (time.monotonic() - started), "status": status}))
+            try:
+                deploy_lock.release(lock_path, run_id)
+                record(("LOCK_RELEASED", {"timestamp": int(time.time())}))
+            except (OSError, deploy_lock.LockError) as exc:
+                result["audit_errors"].append("releasing the lock %s: %s" % (lock_path, exc))
+        if trail is not None:
+            trail.flush()
+            result["audit_errors"] = trail.errors + result["audit_errors"]
+            if trail.heads:
+                result["audit_head"] = trail.heads[-1]
+
+
+def _snapshot(flag_store_path, pf_dir, backup_dir, gateway_url, run_id, stamp, record, result):
+    """Snapshot the files the switch may change (the copies only: its
+    runtime and scripts come after the switch is confirmed)."""
+    files = [flag_store_path] + [os.path.join(pf_dir, name) for name in activation.PF_FILES]
+    manifest = snapshot.take(files, backup_dir, run_id, stamp, gateway_url=gateway_url,
+                             flag_store_path=flag_store_path)
+    snapshot_dir = os.path.join(backup_dir, stamp)
+    result["snapshot_dir"] = snapshot_dir
+    record(("SNAPSHOT_CREATED", {"dir": snapshot_dir, "files": len(manifest["files"]),
+                                 "manifest_sha256": snapshot.manifest_sha256(snapshot_dir),
+                                 "access_mode": manifest["gateway"].get("access_mode") or "unknown",
+                                 "marketplace_phase": _unknown(manifest["gateway"].get("marketplace_phase"))}))
+    return snapshot_dir
+
+
+def _leave_scripts(snapshot_dir, runtime_files, run_id, stamp, host, flag_store_path, pf_dir, backup_dir, gateway_url,
+                   audit_dir, lock_path, verify_timeout, record, result):
+    snapshot.add_runtime(snapshot_dir, runtime_files or snapshot.runtime_files())
+    written = write_scripts(snapshot_dir, run_id, stamp, host, flag_store_path, pf_dir, backup_dir, gateway_url,
+                            audit_dir, lock_path, verify_timeout)
+    result.update(written)
+    record(("ROLLBACK_SCRIPT_GENERATED", {"script": written["rollback_script"],
+                                          "emergency_script": written["emergency_script"], "playbook": "-"}))
+
+
+def write_scripts(snapshot_dir, run_id, stamp, host, flag_store_path, pf_dir, backup_dir, gateway_url, audit_dir,
+                  lock_path, verify_timeout):
+    """Write rollback-<stamp>.sh and emergency-<stamp>.sh (0750) into the
+    audit dir, unless they already hold that content. Returns their paths."""
+    from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import write_atomic
+    texts = {
+        "rollback_script": (os.path.join(audit_dir, "rollback-%s.sh" % stamp), host_scripts.rollback_script(
+            snapshot_dir, run_id, host, gateway_url, audit_dir, lock_path, verify_timeout)),
+        "emergency_script": (os.path.join(audit_dir, "emergency-%s.sh" % stamp), host_scripts.emergency_script(
+            snapshot_dir, run_id, host, flag_store_path, pf_dir, backup_dir, gateway_url, audit_dir, lock_path,
+            verify_timeout)),
+    }
+    out = {}
+    for key, (path, text) in texts.items():
+        data = text.encode("utf-8")
+        try:
+            with open(path, "rb") as handle:
+                same = handle.read() == data and (os.stat(path).st_mode & 0o7777) == 0o750
+        except FileNotFoundError:
+            same = False
+        if not same:
+            write_atomic(path, data, mode=0o750)
+        out[key] = path
+    return out
+
+
+def _unknown(value):
+    return "unknown" if value is None else value
+
+
+def _written_text(change, result):
+    parts = []
+    if change.flags.changed:
+        parts.append("flags %s" % ", ".join("%s %s" % (c.name, "on" if c.after else "off") for c in change.flags))
+    if change.pf_changes:
+        parts.append("PF values %s" % ", ".join("%s %s=%s" % (c["file"], c["key"], str(c["after"]).lower())
+                                                for c in change.pf_changes))
+    if not parts:
+        return "nothing: the files already held the emergency state"
+    text = "; ".join(parts)
+    if result.get("pf_skipped"):
+        text += " (PF files not edited: %s)" % result["pf_skipped"]
+    return text
+
+
+def _not_confirmed(change, exc, audit_dir, stamp, result):
+    check = exc.cause or ("check that the gateway runs and reads this flag store (its log, GET %s)"
+                          % gateway.FLAGS_PATH)
+    lines = [
+        "emergency switch APPLIED and KEPT, but the gateway did not confirm it. It is not undone: restoring the "
+        "state before it would reopen the platform in the middle of an incident.",
+        "  written: %s" % _written_text(change, result),
+        "  gateway: %s" % str(exc).split(". ")[0],
+        "  check:   %s" % check.rstrip("."),
+        "  then pull it again (it changes nothing and checks again): nexusctl rollback --emergency, or on the host "
+        "sudo %s" % os.path.join(audit_dir, "emergency-%s.sh" % stamp),
+    ]
+    if result.get("rollback_script"):
+        lines.append("  to undo the switch once the incident is over: sudo %s" % result["rollback_script"])
+    return "\n".join(lines)
+
+
+def _failed_part_way(exc, result):
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    where = " (%s)" % exc.filename if isinstance(exc, OSError) and exc.filename else ""
+    done = []
+    if result.get("snapshot_dir"):
+        done.append("snapshot %s taken" % result["snapshot_dir"])
+    text = "emergency switch stopped: %s%s" % (reason, where)
+    if done:
+        text += "; %s" % "; ".join(done)
+    return text + ". Nothing is undone; fix the cause and pull the switch again: it applies what is missing"
+
+
+# ---------------------------------------------------------------- the command
+
+def _print(text=""):
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="emergency-<stamp>.sh",
+        description="Pull the Nexus COS kill switch on this host: public signups off, new transactions frozen, "
+                    "founder mode.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    cmd = sub.add_parser("pull", help="pull the kill switch")
+    cmd.add_argument("--flag-store", required=True)
+    cmd.add_argument("--pf-dir", required=True)
+    cmd.add_argument("--backup-dir", required=True)
+    cmd.add_argument("--gateway-url", required=True)
+    cmd.add_argument("--audit-dir", required=True)
+    cmd.add_argument("--lock", required=True)
+    cmd.add_argument("--verify-timeout", type=float, default=20.0)
+    cmd.add_argument("--reason", default="")
+    cmd.add_argument("--keep-lock", action="store_true")
+    cmd.add_argument("--dry-run", action="store_true")
+    return parser
+
+
+def free_run_id(backup_dir, audit_dir, now=None):
+    """A run id whose stamp names no snapshot and no chain file yet: a
+    switch pulled twice in one second gets the next second's stamp (the
+    stamp names its snapshot and its audit file)."""
+    now = time.time() if now is None else now
+    for ahead in range(0, 120):
+        run_id = audit_log.new_run_id(now + ahead)
+        stamp = run_id[:16]
+        if not os.path.lexists(os.path.join(backup_dir, stamp)) \
+                and not os.path.lexists(os.path.join(audit_dir, "activation-%s.log" % stamp)):
+            return run_id
+    raise SwitchFailed("no free run stamp in the next two minutes under %s and %s" % (backup_dir, audit_dir))
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    if args.verify_timeout < 0:
+        build_parser().error("--verify-timeout must be 0 or more seconds")
+    run_id = free_run_id(args.backup_dir, args.audit_dir)
+    holder = {"user": os.environ.get("SUDO_USER") or os.environ.get("USER") or "root",
+              "controller": socket.gethostname(), "pid": os.getpid(), "via": "emergency script"}
+    _print("Nexus COS emergency switch, run %s%s" % (run_id, " (dry run: nothing is changed)" if args.dry_run else ""))
+    try:
+        result = pull(args.flag_store, args.pf_dir, args.audit_dir, args.backup_dir, args.lock, args.gateway_url,
+                      run_id, run_id[:16], holder, reason=args.reason,
+                      verify_timeout=args.verify_timeout, break_lock=not args.keep_lock, check_mode=args.dry_run,
+                      via="script")
+    except SwitchFailed as exc:
+        _report(exc.result)
+        sys.stderr.write("%s\n" % exc)
+        return 1
+    _report(result)
+    if args.dry_run:
+        _print("dry run: %s" % ("would change the files above" if result["changed"]
+                                else "the files already hold the emergency state"))
+        return 0
+    seen = result["seen"]
+    _print("gateway serves access mode %s, marketplace phase %s, %s flags (%d ms)"
+           % (seen.get("access_mode"), seen.get("marketplace_phase"), seen.get("flags"), result.get("verify_ms", 0)))
+    _print("emergency switch %s and confirmed by the gateway %.2f s after the start (%.2f s in all); audit: %s"
+           % ("pulled" if result["changed"] else "already in place", result.get("confirmed_ms", 0) / 1000.0,
+              result["elapsed_ms"] / 1000.0, os.path.join(args.audit_dir, result["audit_file"])))
+    if result.get("rollback_script"):
+        _print("to undo it once the incident is over: sudo %s" % result["rollback_script"])
+    return 0
+
+
+def _report(result):
+    if result.get("lock") == "broken":
+        holder = result.get("previous_holder") or {}
+        _print("deployment lock broken: it was held by run %s (user %s)" % (holder.get("run_id", "?"),
+                                                                            holder.get("user", "?")))
+    elif result.get("lock") == "recovered":
+        holder = result.get("previous_holder") or {}
+        _print("deployment lock taken over from run %s: %s" % (holder.get("run_id", "?"), holder.get("reason", "")))
+    for change in result.get("flag_changes") or []:
+        _print("  flag %-32s %s" % (change["name"], "on" if change["after"] else "off"))
+    for change in result.get("pf_changes") or []:
+        _print("  %-20s %s = %s" % (change["file"], change["key"], str(change["after"]).lower()))
+    if result.get("pf_skipped"):
+        _print("PF files NOT edited: %s; the flags (what the gateway serves) are switched" % result["pf_skipped"])
+    for problem in result.get("audit_errors") or []:
+        _print("AUDIT RECORD NOT WRITTEN: %s" % problem)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

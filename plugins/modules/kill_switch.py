@@ -1,0 +1,219 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: Nexus COS platform team
+# Apache License 2.0 (see LICENSE)
+from __future__ import annotations
+
+DOCUMENTATION = r'''
+---
+module: kill_switch
+short_description: Pull the Nexus COS emergency switch on the host, and keep it pulled
+version_added: "1.1.0"
+description:
+  - The kill switch of DESIGN section 7 - public signups off, new transactions frozen, founder
+    mode, whatever state things are in - as one job on the flag store host. It runs the same code
+    as the on-host C(emergency-<stamp>.sh) every run leaves (module_utils C(emergency)).
+  - Takes the deployment lock. A holder that is gone is taken over (C(LOCK_STALE_RECOVERED)); a
+    live holder's lock is broken (C(LOCK_BROKEN)) unless O(break_lock=false), as the switch does not
+    wait. Needs no passing prepare run.
+  - Snapshots the flag store and PF files first, with the snapshot's own C(rollback-<stamp>.sh) and
+    C(emergency-<stamp>.sh), so the switch can be rolled back in turn; then the flags in one atomic
+    write, the PF values round-trip, the gateway reloaded and polled until it serves founder mode.
+  - Never undone automatically. When the gateway does not confirm, the switch stays applied, the
+    module fails saying what it wrote, what the gateway served and what to check, and audits
+    C(EMERGENCY_SWITCH_UNCONFIRMED). Confirmed, it records C(EMERGENCY_SWITCH) in the activation state.
+  - An audit record that cannot be written (a full disk) does not stop the switch; it is reported
+    in RV(audit_errors).
+  - The companion action plugin fills O(holder) on the controller.
+author: Nexus COS platform team
+options:
+  flag_store:
+    description: The gateway's flag store.
+    type: path
+    default: /opt/nexus-cos/config/feature-flags.json
+  pf_dir:
+    description: Directory of the PF files.
+    type: path
+    default: /opt/nexus-cos/pfs
+  audit_dir:
+    description: The audit trail directory; records go to C(activation-<stamp>.log).
+    type: path
+    default: /var/log/nexus-cos/phase4-audit
+  backup_dir:
+    description: Directory of snapshots.
+    type: path
+    default: /opt/nexus-cos/backups/phase4
+  lock_path:
+    description: The deployment lock.
+    type: path
+    default: /var/lock/nexus-cos-phase4-deploy.lock
+  lease_seconds:
+    description: Lease of the lock while the switch holds it.
+    type: int
+    default: 1800
+  break_lock:
+    description: Break a live holder's lock instead of stopping.
+    type: bool
+    default: true
+  recover_run:
+    description: Run id of a holder the controller knows is gone (its ansible-playbook process exited).
+    type: str
+  gateway_url:
+    description: Base URL of the gateway as seen from the host.
+    type: str
+    default: http://localhost:4000
+  verify_timeout:
+    description: Seconds the gateway has to serve founder mode.
+    type: float
+    default: 20
+  reason:
+    description: Why the switch is pulled (audited).
+    type: str
+    default: ""
+  run_id:
+    description: The run's id.
+    type: str
+    required: true
+  stamp:
+    description: UTC stamp of the run. Default the stamp that starts O(run_id).
+    type: str
+  host_name:
+    description: The host's inventory name, written into the scripts' comments.
+    type: str
+  holder:
+    description: Who pulls the switch (user, controller, pid); filled in by the action plugin.
+    type: dict
+    default: {}
+  runtime_files:
+    description: The on-host runtime for the snapshot's scripts. Default the sources this module carries.
+    type: dict
+    default: {}
+attributes:
+  check_mode:
+    support: full
+    details: Shows the flag and PF changes as diffs; takes no lock and writes nothing.
+  diff_mode:
+    support: full
+'''
+
+EXAMPLES = r'''
+- name: Pull the kill switch
+  nexus_cos.launch.kill_switch:
+    run_id: "{{ nexus_run_id }}"
+    reason: fraud wave
+'''
+
+RETURN = r'''
+confirmed:
+  description: Whether the gateway served founder mode in time.
+  returned: always
+  type: bool
+seen:
+  description: What the gateway served last, C({access_mode, flags, marketplace_phase, ...}).
+  returned: always
+  type: dict
+lock:
+  description: How the lock was taken, C(acquired), C(recovered) (holder gone) or C(broken) (a live holder's).
+  returned: not in check mode
+  type: str
+previous_holder:
+  description: The holder whose lock was taken over or broken.
+  returned: when there was one
+  type: dict
+flag_changes:
+  description: Flags switched, C([{name, before, after}]).
+  returned: always
+  type: list
+  elements: dict
+pf_changes:
+  description: PF values set, C([{file, key, before, after}]).
+  returned: always
+  type: list
+  elements: dict
+pf_skipped:
+  description: Why the PF files were not edited (no PyYAML on the host), or null.
+  returned: always
+  type: str
+snapshot_dir:
+  description: The snapshot taken before the switch.
+  returned: not in check mode
+  type: str
+rollback_script:
+  description: The on-host script that undoes this switch.
+  returned: not in check mode
+  type: str
+emergency_script:
+  description: The on-host script that pulls the switch again with no controller.
+  returned: not in check mode
+  type: str
+audit_errors:
+  description: Audit records that could not be written, each with its path and reason.
+  returned: always
+  type: list
+  elements: str
+audit_head:
+  description: The audit chain head after the switch's records.
+  returned: when audited
+  type: dict
+elapsed_ms:
+  description: Time the switch took on the host.
+  returned: always
+  type: int
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.nexus_cos.launch.plugins.module_utils import emergency
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            flag_store=dict(type="path", default="/opt/nexus-cos/config/feature-flags.json"),
+            pf_dir=dict(type="path", default="/opt/nexus-cos/pfs"),
+            audit_dir=dict(type="path", default="/var/log/nexus-cos/phase4-audit"),
+            backup_dir=dict(type="path", default="/opt/nexus-cos/backups/phase4"),
+            lock_path=dict(type="path", default="/var/lock/nexus-cos-phase4-deploy.lock"),
+            lease_seconds=dict(type="int", default=1800),
+            break_lock=dict(type="bool", default=True),
+            recover_run=dict(type="str"),
+            gateway_url=dict(type="str", default="http://localhost:4000"),
+            verify_timeout=dict(type="float", default=20),
+            reason=dict(type="str", default=""),
+            run_id=dict(type="str", required=True),
+            stamp=dict(type="str"),
+            host_name=dict(type="str"),
+            holder=dict(type="dict", default={}),
+            runtime_files=dict(type="dict", default={}),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    stamp = p["stamp"] or p["run_id"][:16]
+    if p["lease_seconds"] < 60:
+        module.fail_json(msg="lease_seconds must be at least 60, got %d" % p["lease_seconds"])
+    if p["verify_timeout"] < 0:
+        module.fail_json(msg="verify_timeout must be 0 or more seconds, got %s" % p["verify_timeout"])
+    recover = (p["recover_run"], "controller process of that run has exited") if p["recover_run"] else None
+    try:
+        result = emergency.pull(
+            p["flag_store"], p["pf_dir"], p["audit_dir"], p["backup_dir"], p["lock_path"], p["gateway_url"],
+            p["run_id"], stamp, p["holder"], runtime_files=p["runtime_files"] or None, reason=p["reason"],
+            verify_timeout=p["verify_timeout"], break_lock=p["break_lock"], recover=recover,
+            check_mode=module.check_mode, host=p["host_name"], lease_seconds=p["lease_seconds"])
+    except emergency.SwitchFailed as exc:
+        module.fail_json(msg=str(exc), **_shown(module, exc.result))
+    module.exit_json(**_shown(module, result))
+
+
+def _shown(module, result):
+    out = dict(result)
+    diffs = out.pop("diffs", [])
+    out.pop("decision", None)
+    if module._diff:
+        out["diff"] = diffs
+    return out
+
+
+if __name__ == "__main__":
+    main()

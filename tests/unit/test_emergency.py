@@ -1,0 +1,262 @@
+"""The kill switch on the host (module_utils/emergency.py), against the
+sandbox's gateway double and a copy of the sample repository: pulled and
+confirmed, kept when the gateway does not confirm, the lock rules, check
+mode, a host without PyYAML, and the rendered on-host script."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from ansible_collections.nexus_cos.launch.plugins.module_utils import (activation, activation_record, audit_log,
+                                                                       deploy_lock, emergency, host_scripts, snapshot)
+
+from gateway_double import ROOT, Double, sample_repo
+
+MODULE_UTILS = os.path.join(ROOT, "plugins", "module_utils")
+RUN_ID = "20261201T100000Z-abc123"
+STAMP = RUN_ID[:16]
+HOLDER = {"user": "oncall", "controller": "laptop", "pid": 1}
+
+
+@pytest.fixture
+def host(tmp_path):
+    repo = sample_repo(tmp_path)
+    repo.update(audit_dir=str(tmp_path / "audit"), backup_dir=str(tmp_path / "backups"),
+                lock=str(tmp_path / "deploy.lock"), tmp=tmp_path)
+    double = Double(repo["flag_store"], str(tmp_path / "faults.json"))
+    # The sample launches publicly first: the switch must bring it back.
+    double.enable("PUBLIC_FULL_LAUNCH_MODE", "JURISDICTION_ENGINE_ENABLED", "MARKETPLACE_PHASE2_ENABLED",
+                  "MARKETPLACE_PHASE3_ENABLED")
+    double.enable("FOUNDER_BETA_MODE", value=False)
+    pf = os.path.join(repo["pf_dir"], "global-launch.yaml")
+    with open(pf) as handle:
+        text = handle.read()
+    with open(pf, "w") as handle:
+        handle.write(text.replace("  public_signup: false", "  public_signup: true")
+                     .replace("  founder_mode: true", "  founder_mode: false")
+                     .replace("  full_public_mode: false", "  full_public_mode: true"))
+    double.server.gateway.reload()
+    repo["gateway"] = double
+    yield repo
+    double.close()
+
+
+def pull(host, run_id=RUN_ID, url=None, **kwargs):
+    kwargs.setdefault("verify_timeout", 5)
+    kwargs.setdefault("runtime_files", snapshot.runtime_files(MODULE_UTILS))
+    return emergency.pull(host["flag_store"], host["pf_dir"], host["audit_dir"], host["backup_dir"], host["lock"],
+                          url or host["gateway"].url, run_id, run_id[:16], HOLDER, **kwargs)
+
+
+def events(host):
+    entries, _ = audit_log.read_trail(host["audit_dir"])
+    return [e.record.event for e in entries]
+
+
+def flags(host):
+    with open(host["flag_store"]) as handle:
+        return dict((n, f["enabled"]) for n, f in json.load(handle)["feature_flags"].items())
+
+
+def test_pulled_and_confirmed(host):
+    result = pull(host, reason="fraud wave")
+    assert result["confirmed"] is True and result["changed"] is True and result["lock"] == "acquired"
+    assert result["seen"]["access_mode"] == "founder_beta" and result["seen"]["marketplace_phase"] == 2
+    state = flags(host)
+    assert state["FOUNDER_BETA_MODE"] and not state["PUBLIC_FULL_LAUNCH_MODE"]
+    assert not state["MARKETPLACE_PHASE3_ENABLED"]
+    with open(os.path.join(host["pf_dir"], "global-launch.yaml")) as handle:
+        assert "public_signup: false" in handle.read()
+    # The runtime and scripts of the switch's own snapshot come after the
+    # confirmation: they are not in the seconds that count.
+    assert events(host) == ["LOCK_ACQUIRED", "DEPLOYMENT_START", "ACTIVATION_GATE", "SNAPSHOT_CREATED",
+                            "FLAGS_CHANGED", "PF_SETTINGS_CHANGED", "EMERGENCY_SWITCH", "ROLLBACK_SCRIPT_GENERATED",
+                            "DEPLOYMENT_COMPLETE", "LOCK_RELEASED"]
+    assert result["confirmed_ms"] <= result["elapsed_ms"]
+    state_file = activation_record.state_path(host["audit_dir"])
+    entry = activation_record.read_state(state_file)["activations"][-1]
+    assert entry["key"] == "emergency" and entry["reason"] == "fraud wave" and entry["from_mode"] == "public_full"
+    assert activation_record.verify_entries([entry], host["audit_dir"])[0]["audit_verified"]
+    assert not os.path.exists(host["lock"])
+    # The switch can be rolled back in turn, on the host: its own scripts.
+    assert result["rollback_script"].endswith("rollback-%s.sh" % STAMP)
+    assert os.stat(result["emergency_script"]).st_mode & 0o777 == 0o750
+    restored = snapshot.restore(result["snapshot_dir"])
+    assert restored["state"] == "restored" and flags(host)["PUBLIC_FULL_LAUNCH_MODE"]
+
+
+def test_a_second_pull_changes_nothing_and_checks_again(host):
+    pull(host)
+    before = open(host["flag_store"], "rb").read()
+    again = pull(host, run_id="20261201T100100Z-def456")
+    assert again["confirmed"] is True and again["changed"] is False
+    assert open(host["flag_store"], "rb").read() == before
+
+
+def test_not_confirmed_stays_applied_and_says_so(host):
+    host["gateway"].close()   # the gateway is down
+    with pytest.raises(emergency.SwitchNotConfirmed) as info:
+        pull(host, url="http://127.0.0.1:9", verify_timeout=0.3)
+    message = str(info.value)
+    assert message.startswith("emergency switch APPLIED and KEPT, but the gateway did not confirm it. It is not "
+                              "undone: restoring the state before it would reopen the platform in the middle of an "
+                              "incident.")
+    assert "  written: flags " in message and "FOUNDER_BETA_MODE on" in message and "PUBLIC_FULL_LAUNCH_MODE off" in message
+    assert "global-launch.yaml feature_flags.public_signup=false" in message
+    assert ("  gateway: gateway http://127.0.0.1:9 did not confirm access mode founder_beta, marketplace phase 2, "
+            "9 flags within 0.3 s: the reload was not accepted (no answer (connection refused))") in message
+    assert "  check:   Nothing answers at the gateway's address (connection refused)" in message
+    assert "sudo %s" % os.path.join(host["audit_dir"], "emergency-%s.sh" % STAMP) in message
+    # Kept: the files hold the emergency state; nothing was restored.
+    assert flags(host)["FOUNDER_BETA_MODE"] and not flags(host)["PUBLIC_FULL_LAUNCH_MODE"]
+    trail = events(host)
+    assert "EMERGENCY_SWITCH_UNCONFIRMED" in trail and "EMERGENCY_SWITCH" not in trail
+    assert "ROLLBACK_START" not in trail and trail[-2:] == ["DEPLOYMENT_COMPLETE", "LOCK_RELEASED"]
+    entries, _ = audit_log.read_trail(host["audit_dir"])
+    unconfirmed = [e.record for e in entries if e.record.event == "EMERGENCY_SWITCH_UNCONFIRMED"][0]
+    assert unconfirmed.fields["kept"] == "True" and "FOUNDER_BETA_MODE=on" in unconfirmed.fields["written"]
+    complete = [e.record for e in entries if e.record.event == "DEPLOYMENT_COMPLETE"][0]
+    assert complete.fields["status"] == "failed"
+    assert not os.path.exists(host["lock"])
+
+
+def test_a_gateway_serving_nothing_after_the_reload_is_named(host):
+    # The platform's service after a reload of a file it could not parse.
+    with open(host["flag_store"], "a") as handle:
+        handle.write("\n")
+    host["gateway"].fault(stale_reload=True)
+    host["gateway"].server.gateway._document = {"feature_flags": {}}
+    with pytest.raises(emergency.SwitchNotConfirmed) as info:
+        pull(host, verify_timeout=0.3)
+    assert "it serves access mode none, 0 flags" in str(info.value)
+    assert "The gateway serves no flags at all" in str(info.value)
+
+
+def test_a_dead_holder_is_taken_over(host):
+    deploy_lock.acquire(host["lock"], {"run_id": "old-run", "user": "bob", "controller": os.uname()[1],
+                                       "pid": 2 ** 22 + 17}, 1800)
+    result = pull(host, break_lock=False)
+    assert result["lock"] == "recovered" and result["previous_holder"]["run_id"] == "old-run"
+    assert "LOCK_STALE_RECOVERED" in events(host)
+
+
+def test_a_live_holder_is_broken_unless_told_to_keep_it(host):
+    live = {"run_id": "busy-run", "user": "bob", "controller": "elsewhere", "pid": 1}
+    deploy_lock.acquire(host["lock"], live, 1800)
+    with pytest.raises(emergency.SwitchFailed, match="held by run busy-run"):
+        pull(host, break_lock=False)
+    assert deploy_lock.read_holder(host["lock"])["run_id"] == "busy-run"
+    assert flags(host)["PUBLIC_FULL_LAUNCH_MODE"], "nothing may change when the switch stops at the lock"
+    result = pull(host, run_id="20261201T100200Z-aaa111")
+    assert result["lock"] == "broken" and result["previous_holder"]["run_id"] == "busy-run"
+    assert "LOCK_BROKEN" in events(host)
+
+
+def test_check_mode_writes_nothing(host):
+    before = open(host["flag_store"], "rb").read()
+    result = pull(host, check_mode=True)
+    assert result["changed"] is True and result["diffs"] and result["lock"] is None
+    assert open(host["flag_store"], "rb").read() == before
+    assert not os.path.exists(host["audit_dir"]) and not os.path.exists(host["backup_dir"])
+
+
+def test_without_pyyaml_the_flags_are_switched_and_the_pf_files_named(host, monkeypatch):
+    monkeypatch.setattr(emergency, "pf_editing_available",
+                        lambda: (False, "python3-yaml is not installed on this host (apt-get install python3-yaml)"))
+    pf = os.path.join(host["pf_dir"], "global-launch.yaml")
+    pf_before = open(pf, "rb").read()
+    result = pull(host)
+    assert result["confirmed"] and result["pf_changes"] == [] and open(pf, "rb").read() == pf_before
+    assert result["pf_skipped"].startswith("python3-yaml is not installed")
+    assert "PF_SETTINGS_SKIPPED" in events(host)
+
+
+def test_a_flag_store_that_does_not_parse_stops_the_switch_saying_why(host):
+    with open(host["flag_store"], "w") as handle:
+        handle.write("{not json")
+    with pytest.raises(emergency.SwitchFailed) as info:
+        pull(host)
+    assert str(info.value).startswith("emergency switch not pulled: %s" % host["flag_store"])
+    assert not os.path.exists(host["lock"])
+
+
+def test_an_audit_dir_that_cannot_be_written_does_not_stop_the_switch(host, monkeypatch):
+    real = audit_log.AuditLog.records
+
+    def full(self, events_):
+        if any(e[0] == "FLAGS_CHANGED" for e in events_):
+            raise OSError(28, "No space left on device", os.path.join(host["audit_dir"], "x.log"))
+        return real(self, events_)
+
+    monkeypatch.setattr(audit_log.AuditLog, "records", full)
+    result = pull(host)
+    assert result["confirmed"] is True
+    assert result["audit_errors"] == ["%s: No space left on device" % os.path.join(host["audit_dir"], "x.log")]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the emergency script runs as root only")
+def test_the_on_host_script_needs_only_python3(host):
+    first = pull(host)                       # a run that rendered the scripts
+    snapshot.restore(first["snapshot_dir"])  # public again
+    host["gateway"].server.gateway.reload()
+    script = first["emergency_script"]
+    env = {"PATH": "/usr/bin:/bin"}
+
+    def run(*args):
+        return subprocess.run([script] + list(args), env=env, capture_output=True, text=True, timeout=60,
+                              cwd=str(host["tmp"]))
+
+    usage = run("-h")
+    assert usage.returncode == 0 and "usage: sudo %s [--reason TEXT] [--keep-lock] [--dry-run]" % script in usage.stdout
+    assert run("--bogus").returncode == 2
+    dry = run("--dry-run")
+    assert dry.returncode == 0 and "would change the files above" in dry.stdout
+    assert flags(host)["PUBLIC_FULL_LAUNCH_MODE"]
+    pulled = run("--reason", "on-call drill")
+    assert pulled.returncode == 0, pulled.stdout + pulled.stderr
+    assert "gateway serves access mode founder_beta" in pulled.stdout
+    assert "emergency switch pulled and confirmed by the gateway" in pulled.stdout
+    assert flags(host)["FOUNDER_BETA_MODE"] and not flags(host)["PUBLIC_FULL_LAUNCH_MODE"]
+    entry = activation_record.read_state(activation_record.state_path(host["audit_dir"]))["activations"][-1]
+    assert entry["via"] == "script" and entry["reason"] == "on-call drill"
+
+
+def test_the_runtime_carries_everything_the_scripts_import():
+    """Every module_utils module the on-host commands import (transitively)
+    is copied into the snapshot's lib/."""
+    import ast
+    todo, seen = ["snapshot", "emergency"], set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        tree = ast.parse(open(os.path.join(MODULE_UTILS, name + ".py")).read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.endswith("plugins.module_utils"):
+                todo.extend(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and ".plugins.module_utils." in node.module:
+                todo.append(node.module.rsplit(".", 1)[1])
+    assert seen <= set(snapshot.RUNTIME_MODULES), sorted(seen - set(snapshot.RUNTIME_MODULES))
+
+
+def test_scripts_quote_their_paths():
+    text = host_scripts.emergency_script("/b/x y", "r1", "vps", "/f's", "/p", "/b", "http://gw", "/a", "/l", 5)
+    assert "flag_store='/f'\"'\"'s'" in text and "snapshot_dir='/b/x y'" in text
+
+
+def test_emergency_plan_without_pf_has_only_flags():
+    plan = activation.emergency_plan(with_pf=False)
+    assert plan.settings == [] and "FOUNDER_BETA_MODE" in plan.enable
+
+
+def test_a_switch_pulled_twice_in_one_second_gets_the_next_stamp(host):
+    first = pull(host)
+    run_id = emergency.free_run_id(host["backup_dir"], host["audit_dir"], now=1796119200.0)  # 2026-12-01T10:00:00Z
+    assert run_id.startswith("20261201T100001Z-")
+    assert os.path.isdir(first["snapshot_dir"])
