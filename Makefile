@@ -11,6 +11,8 @@ BIN         := $(VENV)/bin
 STAMPS      := $(ROOT)/.cache/stamps
 SANDBOX     ?= nexus-cos-sandbox
 SCENARIO    ?= --all
+GATEWAY     ?=
+FLAG_STORE  ?=
 
 export ANSIBLE_CONFIG      := $(ROOT)/ansible.cfg
 export CONTAINERS_CONF     := $(ROOT)/sandbox/containers.conf
@@ -24,7 +26,7 @@ export PY_COLORS           ?= $(if $(CI),0,1)
 DEB_PACKAGES := python3 python3-venv python3-pip git curl ca-certificates podman runc \
                 debootstrap uidmap slirp4netns fuse-overlayfs iptables openssl
 
-.PHONY: help demo test lint unit molecule bench docs deps venv engine image sandbox-up sandbox-down clean
+.PHONY: help demo test lint unit contract molecule bench docs deps venv engine image sandbox-up sandbox-down clean
 
 help:
 	@echo "make demo          build the sandbox VPS (first run) and run playbooks/phase4.yml against it"
@@ -32,6 +34,8 @@ help:
 	@echo "make bench         phase4 wall time and remote module executions beside a no-op play"
 	@echo "make sandbox-up    start the sandbox VPS ($(SANDBOX)); make sandbox-down removes it"
 	@echo "make lint | unit | molecule [SCENARIO='-s default']"
+	@echo "make contract [GATEWAY=http://host:4000 [FLAG_STORE=/path/to/its/feature-flags.json]]"
+	@echo "                   the gateway contract (DESIGN.md 3): the in-process double, or that gateway"
 
 deps: $(STAMPS)/deps
 $(STAMPS)/deps:
@@ -74,8 +78,13 @@ lint: venv
 	$(BIN)/yamllint -s .
 	$(BIN)/ansible-lint --profile production --offline
 
+# Unit tests include the gateway contract, always against the in-process double.
 unit: venv
-	$(BIN)/python -m pytest
+	env -u NEXUS_GATEWAY_URL -u NEXUS_CONTRACT_FLAG_STORE $(BIN)/python -m pytest
+
+# Read-only tests only, unless FLAG_STORE names the gateway's own store (restored byte for byte).
+contract: venv
+	NEXUS_GATEWAY_URL='$(GATEWAY)' NEXUS_CONTRACT_FLAG_STORE='$(FLAG_STORE)' $(BIN)/python -m pytest -rs tests/contract
 
 molecule: venv engine image
 	$(BIN)/molecule test $(SCENARIO)
