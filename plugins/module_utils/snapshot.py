@@ -259,8 +259,10 @@ def _precompile(path):
     if not path.endswith(".py"):
         return
     try:
-        py_compile.compile(path, doraise=True)
-        os.chmod(importlib.util.cache_from_source(path), FILE_MODE)
+        compiled = importlib.util.cache_from_source(path)
+        _mkdirs(os.path.dirname(compiled))   # 0750 like the rest of the snapshot
+        py_compile.compile(path, cfile=compiled, doraise=True)
+        os.chmod(compiled, FILE_MODE)
     except (py_compile.PyCompileError, OSError, ValueError):
         pass
 

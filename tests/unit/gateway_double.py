@@ -54,6 +54,13 @@ class Double(object):
         with open(self.flag_store, "w") as handle:
             json.dump(document, handle, indent=2)
 
+    def reload(self):
+        """POST /api/feature-flags/reload, as an operator would."""
+        import urllib.request
+        request = urllib.request.Request(self.url + "/api/feature-flags/reload", method="POST", data=b"")
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return json.loads(response.read())
+
     def fault(self, **knobs):
         with open(self.faults_path, "w") as handle:
             json.dump(knobs, handle)

@@ -40,7 +40,7 @@ def host(tmp_path):
         handle.write(text.replace("  public_signup: false", "  public_signup: true")
                      .replace("  founder_mode: true", "  founder_mode: false")
                      .replace("  full_public_mode: false", "  full_public_mode: true"))
-    double.server.gateway.reload()
+    double.reload()
     repo["gateway"] = double
     yield repo
     double.close()
@@ -127,10 +127,13 @@ def test_not_confirmed_stays_applied_and_says_so(host):
 
 def test_a_gateway_serving_nothing_after_the_reload_is_named(host):
     # The platform's service after a reload of a file it could not parse.
-    with open(host["flag_store"], "a") as handle:
-        handle.write("\n")
+    good = open(host["flag_store"], "rb").read()
+    with open(host["flag_store"], "wb") as handle:
+        handle.write(good[:40])
+    assert host["gateway"].reload() == {"success": True, "message": "Feature flags reloaded"}
+    with open(host["flag_store"], "wb") as handle:
+        handle.write(good)
     host["gateway"].fault(stale_reload=True)
-    host["gateway"].server.gateway._document = {"feature_flags": {}}
     with pytest.raises(emergency.SwitchNotConfirmed) as info:
         pull(host, verify_timeout=0.3)
     assert "it serves access mode none, 0 flags" in str(info.value)
@@ -203,7 +206,7 @@ def test_an_audit_dir_that_cannot_be_written_does_not_stop_the_switch(host, monk
 def test_the_on_host_script_needs_only_python3(host):
     first = pull(host)                       # a run that rendered the scripts
     snapshot.restore(first["snapshot_dir"])  # public again
-    host["gateway"].server.gateway.reload()
+    host["gateway"].reload()
     script = first["emergency_script"]
     env = {"PATH": "/usr/bin:/bin"}
 
