@@ -72,6 +72,7 @@ class Change(object):
         self.diffs = diffs
         self.pf_changes = pf_changes
         self.now_text = now_text
+        self.access_mode_after = store.access_mode()
 
     @property
     def changed(self):
@@ -140,14 +141,17 @@ def predict_after(snapshot_dir, texts, run_id):
 def write(change, store_path, pf_dir, enable=(), disable=(), cascade=False, pf_settings=()):
     """Make the change: the flags in one write of the flag store (re-planned
     under its lock), then the PF values. Returns the audit events that say
-    what was written (FLAGS_CHANGED, PF_SETTINGS_CHANGED)."""
+    what was written (FLAGS_CHANGED, PF_SETTINGS_CHANGED); the access mode
+    the written store gives is in ``change.access_mode_after``. Nothing is
+    read back: a file someone else changes right after stays theirs."""
     events = []
     if change.flags.changed:
         update = flag_store.update_flags(store_path, enable=enable, disable=disable, with_dependencies=True,
                                          cascade=cascade, now=change.now_text)
+        change.access_mode_after = update.after.access_mode()
         events.append(("FLAGS_CHANGED", {
             "flags": ",".join("%s=%s" % (c.name, "on" if c.after else "off") for c in update.plan),
-            "access_mode": update.after.access_mode()}))
+            "access_mode": change.access_mode_after}))
     if change.pf_changes:
         from ansible_collections.nexus_cos.launch.plugins.module_utils import pf_document
         for item in pf_settings:

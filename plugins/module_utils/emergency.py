@@ -202,7 +202,6 @@ def pull(flag_store_path, pf_dir, audit_dir, backup_dir, lock_path, gateway_url,
             record(*activation_change.write(change, flag_store_path, pf_dir, **change_args))
             if pf_problem:
                 record(("PF_SETTINGS_SKIPPED", {"reason": pf_problem}))
-        snapshot.record_after(snapshot_dir)
         flush()
 
         client = gateway.Gateway(gateway_url)

@@ -233,7 +233,7 @@ def apply(module, p):
         if p["snapshot_dir"]:
             activation_change.predict_after(p["snapshot_dir"], change.texts, p["run_id"])
         events = activation_change.write(change, p["flag_store"], p["pf_dir"], **args)
-        result["access_mode_after"] = flag_store.load(p["flag_store"]).access_mode()
+        result["access_mode_after"] = change.access_mode_after
         head = run_audit.write(run_audit.open_audit(p), events + run_audit.extra_events(p)) if p["audit_file"] \
             else None
         if head:
