@@ -8,16 +8,18 @@ Exit codes (the same for every subcommand):
   1  a check, gate or verification refused (the run worked and said no)
   2  usage error: bad arguments, missing file or directory
   3  a host could not be reached
-  4  anything else failed (ansible-runner, an unexpected error)
+  4  anything else failed (a run cut short, ansible-runner, an unexpected error)
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from ansible_collections.nexus_cos.launch.nexusctl import (
     cmd_audit, cmd_deploy, cmd_launch, cmd_marketplace, cmd_rollback, cmd_status, cmd_validate)
+from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import add_target_arguments, merge_target_options
 
 EXIT_CODES = __doc__[__doc__.index("Exit codes"):]
 
@@ -26,22 +28,41 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="nexusctl", description="Nexus COS Phase 4 launch: prechecks, audit, activation, rollback.",
         epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_target_arguments(parser, place="global")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module in (cmd_deploy, cmd_marketplace, cmd_launch, cmd_rollback, cmd_status, cmd_validate, cmd_audit):
         module.register(commands)
     return parser
 
 
-def main(argv=None):
+def parse(argv=None):
+    """(parser, args): the command line parsed, the target options given
+    before, between and after the commands merged into args."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "command", None):
+        sub = getattr(args, "%s_command" % args.command, None)
+        problem = merge_target_options(args, "nexusctl %s" % " ".join(filter(None, (args.command, sub))))
+        chose = sub is not None or not hasattr(args, "%s_command" % args.command)
+        if problem and chose:    # a group without its command prints its own usage
+            parser.error(problem)
+    return parser, args
+
+
+def main(argv=None):
+    parser, args = parse(argv)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
     try:
         return args.func(args)
+    except BrokenPipeError:
+        # The reader went away (nexusctl status | head): not worth a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 4
     except KeyboardInterrupt:
-        print("nexusctl: interrupted", file=sys.stderr)
+        print("nexusctl: interrupted; if a run was under way, `nexusctl status` shows the deployment lock and "
+              "the flags as they are now", file=sys.stderr)
         return 4
 
 

@@ -14,6 +14,7 @@ import json
 import re
 import sys
 
+from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import add_target_arguments, run_playbook
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log
 
 EXIT_OK = 0
@@ -27,18 +28,17 @@ def register(subparsers):
     parser = subparsers.add_parser(
         "audit", help="verify or read the tamper-evident audit trail",
         description="Verify or read the audit trail of a Phase 4 audit directory.")
+    add_target_arguments(parser, place="group")
     commands = parser.add_subparsers(dest="audit_command", metavar="{verify,tail}")
     parser.set_defaults(func=lambda args: _usage(parser))
 
     verify = commands.add_parser(
         "verify", help="check the hash chain; exit 0 intact, 1 tampered, 2 usage",
         description="Check every record of every chain file in DIR: order, gaps, edits, inserted lines, "
-                    "and (with --head) that nothing was cut off after the exported head.")
-    where = verify.add_mutually_exclusive_group(required=True)
-    where.add_argument("--dir", metavar="DIR", help="an audit directory on this machine (or a copy)")
-    where.add_argument("-i", "--inventory", metavar="INVENTORY",
-                       help="verify on the hosts of this inventory, against the chain heads kept in artifacts/")
-    verify.add_argument("-l", "--limit", help="with -i: limit to these hosts or groups")
+                    "and (with --head) that nothing was cut off after the exported head. With -i instead of "
+                    "--dir: verify on the hosts of that inventory, against the chain heads kept in artifacts/.")
+    verify.add_argument("--dir", metavar="DIR", help="an audit directory on this machine (or a copy)")
+    add_target_arguments(verify, default_inventory=None)
     verify.add_argument("--head", metavar="FILE",
                         help="exported head (JSON with seq and chain) copied to the controller after a run")
     verify.add_argument("--format", choices=("text", "json"), default="text",
@@ -59,10 +59,26 @@ def _usage(parser):
     return EXIT_USAGE
 
 
+def verify_usage_problem(args):
+    """What is wrong with where verify should look, or None."""
+    if (args.dir is None) == (args.inventory is None):
+        return "give either --dir DIR (a directory here) or -i INVENTORY (on the hosts), one of them"
+    if args.dir is not None:
+        given = [flag for flag, value in (("-l/--limit", args.limit), ("-e/--extra-vars", args.extra_vars),
+                                          ("-v/--verbose", args.verbose)) if value]
+        if given:
+            return "%s go with -i INVENTORY; --dir reads a directory here" % ", ".join(given)
+    elif args.head or args.format != "text":
+        return "--head and --format go with --dir; with -i the run checks the heads kept in artifacts/"
+    return None
+
+
 def run_verify(args):
-    if args.inventory:
-        from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import run_playbook
-        args.extra_vars, args.verbose = [], 0
+    problem = verify_usage_problem(args)
+    if problem:
+        print("nexusctl audit verify: %s" % problem, file=sys.stderr)
+        return EXIT_USAGE
+    if args.inventory is not None:
         return run_playbook("audit_verify.yml", args)
     head = None
     if args.head:

@@ -6,9 +6,10 @@ Phase 4 public launch (playbooks/launch.yml).
 
 Each approver's secret is read from NEXUS_APPROVER_<NAME>_SECRET or, on a
 terminal, asked for without echo. Secrets never go on a command line or
-into an environment ansible-runner records: they are handed to the run in a
-file only its owner can read, named by NEXUS_LAUNCH_APPROVALS_FILE and
-removed when the run ends; the run's extra vars carry the names only."""
+into the environment ansible-runner records (playbook_run gives it an
+allow-listed one): they are handed to the run in a file only its owner can
+read, named by NEXUS_LAUNCH_APPROVALS_FILE and removed when the run ends;
+the run's extra vars carry the names only."""
 
 from __future__ import annotations
 
@@ -20,8 +21,11 @@ import shutil
 import sys
 import tempfile
 
+from ansible.module_utils.parsing.convert_bool import boolean
+
 from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import (EXIT_REFUSED, EXIT_USAGE,
-                                                                        add_target_arguments, run_playbook)
+                                                                        add_target_arguments, parse_extra_vars,
+                                                                        run_playbook)
 from ansible_collections.nexus_cos.launch.plugins.action.activation_gate import SECRETS_FILE_ENV, secret_env_name
 
 CONFIRM_REFUSAL = ("the Phase 4 launch changes public access and needs an explicit confirmation: nexusctl launch "
@@ -83,13 +87,12 @@ def read_secrets(names, environ=None, ask=None, interactive=None):
 @contextlib.contextmanager
 def secrets_file(secrets, environ=None):
     """A 0600 file holding the secrets, named in the environment for the
-    length of the run; NEXUS_APPROVER_* variables leave the environment so
-    ansible-runner never records them."""
+    length of the run (the NEXUS_APPROVER_* variables themselves are not on
+    the run's allow-list)."""
     environ = os.environ if environ is None else environ
     base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
     directory = tempfile.mkdtemp(prefix="nexusctl-approvals-", dir=base)
     path = os.path.join(directory, "approvals.json")
-    removed = dict((k, environ.pop(k)) for k in list(environ) if k.startswith("NEXUS_APPROVER_"))
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
@@ -99,7 +102,17 @@ def secrets_file(secrets, environ=None):
     finally:
         environ.pop(SECRETS_FILE_ENV, None)
         shutil.rmtree(directory, ignore_errors=True)
-        environ.update(removed)
+
+
+def confirmed(args):
+    """--confirm, or -e nexus_launch_confirm=true as the playbook takes it."""
+    if args.confirm:
+        return True
+    value = parse_extra_vars(args.extra_vars).get("nexus_launch_confirm", False)
+    try:
+        return boolean(value, strict=True)
+    except TypeError:
+        raise ValueError("-e nexus_launch_confirm=%s: expected true or false" % (value,))
 
 
 def launch_vars(args):
@@ -108,7 +121,7 @@ def launch_vars(args):
         if name in names:
             raise ValueError("--approver %s is given twice; the approvals must come from distinct people" % name)
         names.append(name)
-    extra = {"nexus_launch_confirm": bool(args.confirm), "launch_global_mode": args.mode,
+    extra = {"nexus_launch_confirm": confirmed(args), "launch_global_mode": args.mode,
              "nexus_launch_approvals": [{"name": n} for n in names], "launch_waivers": parse_waivers(args.waive)}
     if args.force_reason is not None:
         if not args.force_reason.strip():
@@ -118,10 +131,10 @@ def launch_vars(args):
 
 
 def run_launch(args):
-    if not args.confirm:
-        print("nexusctl launch: %s" % CONFIRM_REFUSAL, file=sys.stderr)
-        return EXIT_REFUSED
     try:
+        if not confirmed(args):
+            print("nexusctl launch: %s" % CONFIRM_REFUSAL, file=sys.stderr)
+            return EXIT_REFUSED
         extra, names = launch_vars(args)
         secrets = read_secrets(names)
     except ValueError as exc:

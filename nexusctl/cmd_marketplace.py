@@ -17,6 +17,7 @@ def register(subparsers):
     parser = subparsers.add_parser(
         "marketplace", help="marketplace Phase 3 steps: enable one, or show where they stand",
         description="Marketplace Phase 3 progressive steps (DESIGN section 6).")
+    add_target_arguments(parser, place="group")
     commands = parser.add_subparsers(dest="marketplace_command", metavar="{enable,status}")
     parser.set_defaults(func=lambda args: _usage(parser))
 

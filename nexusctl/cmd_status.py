@@ -12,23 +12,31 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import socket
 import sys
 
-from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import (EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE,
-                                                                        EXIT_USAGE, ROOT, add_target_arguments,
-                                                                        parse_extra_vars, runner_environment)
-from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
+from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import (DEFAULT_AUDIT_DIR, EXIT_ERROR, EXIT_OK,
+                                                                        EXIT_UNREACHABLE, EXIT_USAGE,
+                                                                        add_target_arguments, interruption,
+                                                                        read_extra_vars, report_interruption,
+                                                                        run_ansible_runner)
+from ansible_collections.nexus_cos.launch.plugins.module_utils import activation, deploy_lock
 
 # Module arguments, templated with each host's inventory variables (the
 # role defaults of launch_context, written out: an ad-hoc run has no roles).
 QUERY_ARGS = {
     "action": "query",
-    "audit_dir": "{{ nexus_audit_dir | default('/var/log/nexus-cos/phase4-audit') }}",
+    "audit_dir": "{{ nexus_audit_dir | default('%s') }}" % DEFAULT_AUDIT_DIR,
     "flag_store": "{{ nexus_flag_store | default((nexus_repo_dir | default('/opt/nexus-cos')) ~ '/config/feature-flags.json') }}",
     "pf_dir": "{{ nexus_pf_dir | default((nexus_repo_dir | default('/opt/nexus-cos')) ~ '/pfs') }}",
     "lock_path": "{{ nexus_lock_path | default('/var/lock/nexus-cos-phase4-deploy.lock') }}",
 }
 MARKETPLACE_FLAGS = ("MARKETPLACE_PHASE2_ENABLED", "MARKETPLACE_PHASE3_ENABLED")
+PUBLIC_MODES = ("public_full", "public_soft")
+# status_summary's in_effect: True, False, or None when it could not tell.
+IN_EFFECT = {True: " (in effect)", False: " (not in effect now)",
+             None: " (in effect: unknown, the flag store or a PF file could not be read)"}
 
 
 def register(subparsers):
@@ -62,14 +70,18 @@ def render(host, facts, now=None, sections=("all",)):
         row("next gate", "step %d: %s" % (gate["step"], gate["state"]))
     if every:
         launch = s["launch"]
-        row("launch", "%s, applied %s by run %s%s" % (
-            launch["key"].replace("launch_", ""), _when(launch["applied_at"]), launch["run_id"],
-            "" if launch["in_effect"] else " (not in effect now)") if launch else "not launched")
+        if launch:
+            row("launch", "%s, applied %s by run %s%s" % (
+                launch["key"].replace("launch_", ""), _when(launch["applied_at"]), launch["run_id"],
+                "" if launch["in_effect"] else IN_EFFECT[launch["in_effect"]]))
+        elif s["access_mode"] in PUBLIC_MODES:
+            row("launch", "none recorded, yet the access mode is %s (see PROBLEM)" % s["access_mode"])
+        else:
+            row("launch", "not launched")
         emergency = s["emergency"]
         if emergency:
             row("emergency switch", "pulled %s by run %s%s" % (
-                _when(emergency["applied_at"]), emergency["run_id"],
-                " (in effect)" if emergency["in_effect"] else " (not in effect now)"))
+                _when(emergency["applied_at"]), emergency["run_id"], IN_EFFECT[emergency["in_effect"]]))
         lock = facts.get("lock") or {}
         holder = lock.get("holder")
         row("deployment lock", "held by run %s (user %s)%s" % (
@@ -83,9 +95,9 @@ def render(host, facts, now=None, sections=("all",)):
     if every and s["last_runs"]:
         lines.append("  last runs")
         for run in s["last_runs"]:
-            lines.append("    %-20s %-10s %-11s %-8s %s" % (
+            lines.append("    %-20s %-10s %-11s %-10s %s" % (
                 _when(run.get("completed") or run.get("started")), run.get("kind", "?"),
-                run.get("playbook") or "?", run.get("status") or "running?", run.get("run_id") or "?"))
+                run.get("playbook") or "?", run.get("status") or run.get("state") or "?", run.get("run_id") or "?"))
     for problem in s["problems"]:
         row("PROBLEM", problem)
     return "\n".join(lines)
@@ -93,15 +105,13 @@ def render(host, facts, now=None, sections=("all",)):
 
 def query(args):
     """{host: facts} from one ad-hoc module run; (facts, exit code)."""
-    import ansible_runner
-
     inventory = os.path.abspath(args.inventory)
     if not os.path.exists(inventory):
-        print("nexusctl: inventory %s does not exist" % args.inventory, file=sys.stderr)
+        print("nexusctl: -i %s: no such inventory file or directory" % args.inventory, file=sys.stderr)
         return {}, EXIT_USAGE
     try:
-        extra = parse_extra_vars(args.extra_vars)
-    except (OSError, ValueError) as exc:
+        _, words = read_extra_vars(args.extra_vars)
+    except ValueError as exc:
         print("nexusctl: %s" % exc, file=sys.stderr)
         return {}, EXIT_USAGE
     results, failures = {}, []
@@ -114,13 +124,17 @@ def query(args):
             failures.append((event["event"], data.get("host"), (data.get("res") or {}).get("msg", "")))
         return True
 
-    private, env = runner_environment("nexusctl-status-")
-    ansible_runner.run(private_data_dir=private, project_dir=ROOT, module="nexus_cos.launch.activation_state",
-                       module_args=json.dumps(QUERY_ARGS), host_pattern="nexus_vps", inventory=inventory,
-                       limit=args.limit, extravars=extra or None, cmdline="--become", envvars=env, quiet=True,
-                       event_handler=collect, verbosity=args.verbose or None)
+    result, private = run_ansible_runner(
+        "nexusctl-status-", module="nexus_cos.launch.activation_state", module_args=json.dumps(QUERY_ARGS),
+        host_pattern="nexus_vps", inventory=inventory, limit=args.limit,
+        cmdline=" ".join(shlex.quote(w) for w in ["--become"] + words), event_handler=collect,
+        verbosity=args.verbose or None)
     for kind, host, msg in failures:
         print("nexusctl status: %s: %s" % (host, msg), file=sys.stderr)
+    what = interruption(result, [(host, msg) for _, host, msg in failures])
+    if what:
+        report_interruption(what, args, private, changes=False)
+        return results, EXIT_ERROR
     if any(kind == "runner_on_unreachable" for kind, _, _ in failures):
         return results, EXIT_UNREACHABLE
     if failures or not results:
@@ -131,8 +145,28 @@ def query(args):
     return results, EXIT_OK
 
 
+def controller_view(facts, hostname=None, alive=None):
+    """``facts`` with the deployment lock as this controller sees it. The
+    host can only tell a holder is gone when its lease ended; a holder
+    started from this machine is checked here by its pid (as the next run's
+    deploy_lock does): gone, or known to be running (lock ``alive``)."""
+    hostname = hostname or socket.gethostname()
+    alive = alive or deploy_lock.pid_alive
+    lock = dict(facts.get("lock") or {})
+    holder = lock.get("holder") or {}
+    if holder.get("controller") != hostname or not holder.get("pid") or lock.get("gone_reason"):
+        return facts
+    if alive(holder["pid"]):
+        lock["alive"] = True
+    else:
+        lock["gone_reason"] = "its ansible-playbook (pid %s on this controller, %s) has exited" % (
+            holder["pid"], hostname)
+    return dict(facts, lock=lock)
+
+
 def show(args, sections=("all",)):
     results, code = query(args)
+    results = dict((host, controller_view(facts)) for host, facts in results.items())
     if getattr(args, "json", False):
         print(json.dumps(dict((host, activation.status_summary(facts)) for host, facts in sorted(results.items())),
                          indent=2, sort_keys=True))

@@ -416,12 +416,20 @@ def audit_fields(entry):
 # ---------------------------------------------------------------- the prepare run
 
 def summarize_run(records):
-    """One run's summary from its audit records [(event, fields, epoch, run)]."""
+    """One run's summary from its audit records [(event, fields, epoch, run)].
+    A playbook run starts and ends with DEPLOYMENT_START / _COMPLETE. The
+    host's rollback-<stamp>.sh writes neither, only LOCK_* and ROLLBACK_*
+    records; a run refused the lock writes LOCK_REFUSED alone, and an unlock
+    run LOCK_BROKEN alone: for a run without DEPLOYMENT_START, its first
+    record is its start and ROLLBACK_COMPLETE, LOCK_REFUSED or LOCK_BROKEN
+    its end."""
     summary = {"run_id": None, "playbook": None, "started": None, "completed": None, "status": None,
                "precheck_status": None}
+    playbook_run = False
     for event, fields, epoch, run in records:
         summary["run_id"] = summary["run_id"] or run
         if event == "DEPLOYMENT_START":
+            playbook_run = True
             summary["playbook"] = fields.get("playbook")
             summary["started"] = epoch
         elif event == "PRECHECK_COMPLETE":
@@ -429,6 +437,20 @@ def summarize_run(records):
         elif event == "DEPLOYMENT_COMPLETE":
             summary["status"] = fields.get("status")
             summary["completed"] = epoch
+        elif not playbook_run:
+            summary["started"] = summary["started"] or epoch
+            if event == "ROLLBACK_START" and fields.get("via") == "script":
+                summary["playbook"] = "rollback.sh"
+            elif event == "ROLLBACK_COMPLETE":
+                summary["status"] = fields.get("status")
+                summary["completed"] = epoch
+            elif event == "LOCK_REFUSED" and summary["status"] is None:
+                summary["status"] = "refused"
+                summary["completed"] = epoch
+            elif event == "LOCK_BROKEN":
+                summary["playbook"] = summary["playbook"] or "unlock"
+                summary["status"] = "success"
+                summary["completed"] = epoch
     return summary
 
 
@@ -977,14 +999,55 @@ def status_summary(facts, now=None, wait_days=DEFAULT_WAIT_DAYS):
     for key in ("launch_global", "launch_soft"):
         if key in latest and (out["launch"] is None or latest[key]["applied_at"] > out["launch"]["applied_at"]):
             out["launch"] = dict(latest[key])
+    # in_effect None: not known (the flag store or a PF file could not be read).
     if out["launch"] is not None:
         mode = out["launch"]["key"].replace("launch_", "")
-        out["launch"]["in_effect"] = out["access_mode"] == ("public_full" if mode == "global" else "public_soft")
+        out["launch"]["in_effect"] = None if store is None else \
+            out["access_mode"] == ("public_full" if mode == "global" else "public_soft")
+    launch_key = {"public_full": "launch_global", "public_soft": "launch_soft"}.get(out["access_mode"])
+    if launch_key and newest_entry(entries, launch_key) is None:
+        mode = launch_key.replace("launch_", "")
+        out["problems"].append(
+            "the access mode is %s but no %s launch is recorded: the flags were switched by hand or the "
+            "record was lost, so no approvals or launch gates are on record. Find who changed the flag store "
+            "(nexusctl audit tail on the host's audit dir); if the launch was not meant, pull the emergency "
+            "switch (nexusctl rollback --emergency --reason TEXT); if it was, run the gated launch (nexusctl "
+            "launch --mode %s --confirm --approver A --approver B) to put it on record"
+            % (out["access_mode"], mode, mode))
     if "emergency" in latest:
         out["emergency"] = dict(latest["emergency"])
-        try:
-            out["emergency"]["in_effect"] = store is not None and not differences(emergency_plan(), store, pfs)
-        except ActivationError:
-            out["emergency"]["in_effect"] = False
-    out["last_runs"] = list(facts.get("runs") or [])[:5]
+        out["emergency"]["in_effect"] = _holds(emergency_plan(), store, pfs)
+    if facts.get("state_error"):
+        out["problems"].append("recorded activations unknown: %s" % facts["state_error"])
+    out["last_runs"] = [_run_state(run, facts.get("lock")) for run in list(facts.get("runs") or [])[:5]]
     return out
+
+
+def _holds(plan, store, pfs):
+    """True when ``plan`` is in effect, False when not, None when that
+    cannot be told (a file could not be read)."""
+    if store is None:
+        return None
+    try:
+        if flag_change(plan, store).changed:
+            return False    # the flags alone say so, whatever the PF files
+        return not differences(plan, store, pfs)
+    except ActivationError:
+        return None
+
+
+def _run_state(run, lock):
+    """The run with ``state``: finished (an end record), running (it holds
+    the deployment lock and its process was seen alive: lock ``alive``) or
+    unfinished (no end record: still going elsewhere, or cut short)."""
+    run = dict(run)
+    lock = lock or {}
+    holder = lock.get("holder") or {}
+    if run.get("status") is not None:
+        run["state"] = "finished"
+    elif run.get("run_id") and holder.get("run_id") == run["run_id"] and lock.get("alive") \
+            and not lock.get("gone_reason"):
+        run["state"] = "running"
+    else:
+        run["state"] = "unfinished"
+    return run

@@ -4,23 +4,20 @@ the run), and the status table. No playbook runs here."""
 
 from __future__ import annotations
 
-import argparse
 import os
 import stat
 
 import pytest
 
+from ansible_collections.nexus_cos.launch.nexusctl import __main__ as nexusctl_main
 from ansible_collections.nexus_cos.launch.nexusctl import cmd_launch, cmd_marketplace, cmd_rollback, cmd_status
+from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import runner_environment
 
 T_STEP1 = 1795861800   # 2026-11-28 10:30:00 UTC
 
 
 def parse(*argv):
-    parser = argparse.ArgumentParser(prog="nexusctl")
-    commands = parser.add_subparsers(dest="command", required=True)
-    for module in (cmd_marketplace, cmd_launch, cmd_rollback, cmd_status):
-        module.register(commands)
-    return parser.parse_args(list(argv))
+    return nexusctl_main.parse(list(argv))[1]
 
 
 def test_marketplace_enable_vars():
@@ -87,8 +84,10 @@ def test_secrets_file_is_private_and_gone_after_the_run():
     with cmd_launch.secrets_file({"alice": "a-secret"}, env) as path:
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
         assert env["NEXUS_LAUNCH_APPROVALS_FILE"] == path
-        assert "NEXUS_APPROVER_ALICE_SECRET" not in env     # ansible-runner records its environment
         assert open(path).read() == '{"alice": "a-secret"}'
+        # The run's environment names the file and holds no secret.
+        run_env = runner_environment(env)
+        assert run_env["NEXUS_LAUNCH_APPROVALS_FILE"] == path and "a-secret" not in run_env.values()
     assert not os.path.exists(path) and not os.path.exists(os.path.dirname(path))
     assert env == {"NEXUS_APPROVER_ALICE_SECRET": "a-secret", "PATH": "/bin"}
 
@@ -132,7 +131,7 @@ def test_status_table():
         "  launch             not launched",
         "  deployment lock    free"]
     assert "    MARKETPLACE_PHASE3_ENABLED         on" in text
-    assert "    2026-11-28 10:30 UTC activation marketplace success  r1" in text
+    assert "    2026-11-28 10:30 UTC activation marketplace success    r1" in text
 
 
 def test_marketplace_status_shows_the_marketplace_only():

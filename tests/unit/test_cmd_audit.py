@@ -5,12 +5,12 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 
 import pytest
 
+from ansible_collections.nexus_cos.launch.nexusctl import __main__ as nexusctl_main
 from ansible_collections.nexus_cos.launch.nexusctl import cmd_audit
 from ansible_collections.nexus_cos.launch.plugins.module_utils.audit_log import AuditLog, export_head
 
@@ -20,10 +20,7 @@ NOW = 1768473045
 
 
 def run(argv):
-    parser = argparse.ArgumentParser(prog="nexusctl")
-    cmd_audit.register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(argv)
-    return args.func(args)
+    return nexusctl_main.main(argv)
 
 
 @pytest.fixture
@@ -103,10 +100,36 @@ def test_verify_bad_head_file_is_usage_error(trail, tmp_path, capsys, content):
     assert "--head %s" % head_file in capsys.readouterr().err
 
 
-def test_verify_without_dir_argument_is_usage_error(capsys):
+EITHER = "give either --dir DIR (a directory here) or -i INVENTORY (on the hosts), one of them"
+
+
+@pytest.mark.parametrize("argv, message", [
+    ([], EITHER),
+    (["--dir", "D", "-i", "inv1"], EITHER),
+    (["--dir", "D", "-l", "vps1", "-e", "x=1"], "-l/--limit, -e/--extra-vars go with -i INVENTORY; --dir reads a "
+                                                "directory here"),
+    (["-i", "inv1", "--head", "h.json"], "--head and --format go with --dir; with -i the run checks the heads "
+                                         "kept in artifacts/"),
+])
+def test_verify_where_to_look_is_a_usage_error(capsys, argv, message):
+    assert run(["audit", "verify"] + argv) == 2
+    assert capsys.readouterr().err == "nexusctl audit verify: %s\n" % message
+
+
+def test_verify_on_hosts_takes_the_target_options_anywhere(monkeypatch):
+    seen = []
+    monkeypatch.setattr(cmd_audit, "run_playbook", lambda playbook, args: seen.append((playbook, args)) or 0)
+    assert run(["-i", "inv1", "-e", "a=1", "audit", "-l", "vps1", "verify", "-e", "b=2", "-v"]) == 0
+    playbook, args = seen[0]
+    assert (playbook, args.inventory, args.limit, args.extra_vars, args.verbose) == (
+        "audit_verify.yml", "inv1", "vps1", ["a=1", "b=2"], 1)
+
+
+def test_tail_takes_no_target_options(capsys):
     with pytest.raises(SystemExit) as exc:
-        run(["audit", "verify"])
+        run(["-i", "inv1", "audit", "tail", "--dir", "D"])
     assert exc.value.code == 2
+    assert "nexusctl audit tail reaches no host and takes no -i/--inventory" in capsys.readouterr().err
 
 
 def test_audit_without_command_is_usage_error(capsys):

@@ -1,0 +1,47 @@
+"""A target for nexusctl end-to-end tests that needs no VPS: an inventory
+whose nexus_vps is this machine over a local connection (no become; the
+status module's paths under the test's directory), stand-in playbooks under
+the real names, and ansible-runner's records in the test's directory."""
+
+from __future__ import annotations
+
+import sys
+
+from ansible_collections.nexus_cos.launch.nexusctl import playbook_run
+
+INVENTORY = """all:
+  children:
+    nexus_vps:
+      hosts:
+        testhost:
+          ansible_connection: local
+          ansible_python_interpreter: {python}
+          ansible_become: false
+          nexus_audit_dir: {state}/audit
+          nexus_flag_store: {state}/feature-flags.json
+          nexus_pf_dir: {state}/pfs
+          nexus_lock_path: {state}/deploy.lock
+"""
+
+# What roles/launch_context sets first in every run: nexusctl reads the run
+# id from it.
+RUN_CONTEXT = """    - name: Set the run id and UTC stamp
+      ansible.builtin.set_fact:
+        nexus_run_id: 20261128T103000Z-test01
+        nexus_run_stamp: 20261128T103000Z
+"""
+
+
+def use(tmp_path, monkeypatch, playbooks):
+    """Write the inventory and ``playbooks`` ({name: text}); point nexusctl
+    at them. Returns {inventory, playbooks, runner} paths."""
+    state, books, runner = tmp_path / "host", tmp_path / "playbooks", tmp_path / "artifacts" / "runner"
+    state.mkdir()
+    books.mkdir()
+    for name, text in playbooks.items():
+        (books / name).write_text(text)
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(INVENTORY.format(python=sys.executable, state=state))
+    monkeypatch.setattr(playbook_run, "PLAYBOOK_DIR", str(books))
+    monkeypatch.setattr(playbook_run, "RUNNER_DIR", str(runner))
+    return {"inventory": str(inventory), "playbooks": books, "runner": runner}

@@ -1,0 +1,214 @@
+# -*- coding: utf-8 -*-
+# Copyright: Nexus COS platform team
+# Apache License 2.0 (see LICENSE)
+"""`nexusctl status` tells the truth: a rollback made by the host's
+rollback-<stamp>.sh shows finished with its status; a public access mode
+with no recorded launch is a PROBLEM; what could not be read is shown as
+unknown, not as "not in effect"; a run without an end record is running
+only while it holds the lock."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from ansible_collections.nexus_cos.launch.nexusctl import cmd_status
+from ansible_collections.nexus_cos.launch.plugins.module_utils import activation, activation_record, snapshot
+
+T0 = 1795861800   # 2026-11-28 10:30:00 UTC
+
+
+def flag(enabled, requires=()):
+    return {"enabled": enabled, "requires": list(requires)}
+
+
+def store(mode="founder_beta"):
+    return {"version": "1", "updated": "2026-01-01T00:00:00Z", "feature_flags": {
+        "MARKETPLACE_PHASE2_ENABLED": flag(False), "MARKETPLACE_PHASE3_ENABLED": flag(False),
+        "FOUNDER_BETA_MODE": flag(mode == "founder_beta"), "PUBLIC_SOFT_LAUNCH_MODE": flag(mode == "public_soft"),
+        "PUBLIC_FULL_LAUNCH_MODE": flag(mode == "public_full"), "JURISDICTION_ENGINE_ENABLED": flag(False)}}
+
+
+def entry(key, applied_at=T0, run_id="r1", verified=True):
+    return {"key": key, "applied_at": applied_at, "run_id": run_id, "audit_verified": verified,
+            "audit_problem": None if verified else "no record seq 7 in activation-x.log"}
+
+
+def facts(mode="founder_beta", activations=(), runs=(), lock=None, **extra):
+    out = {"now": T0 + 3600, "flag_store": {"document": store(mode)}, "pfs": {},
+           "activations": list(activations), "runs": list(runs), "lock": lock or {"holder": None, "gone_reason": None}}
+    out.update(extra)
+    return out
+
+
+def problems(text):
+    return [line.split("PROBLEM", 1)[1].strip() for line in text.splitlines() if line.startswith("  PROBLEM")]
+
+
+def row(text, label):
+    return [line[len(label) + 3:].strip() for line in text.splitlines() if line.startswith("  " + label + " ")]
+
+
+# ---------------------------------------------------------------- launch and access mode
+
+@pytest.mark.parametrize("mode, launch", [("public_full", "global"), ("public_soft", "soft")])
+def test_public_access_without_a_recorded_launch_is_a_problem(mode, launch):
+    text = cmd_status.render("vps1", facts(mode))
+    assert row(text, "launch") == ["none recorded, yet the access mode is %s (see PROBLEM)" % mode]
+    assert "not launched" not in text
+    [problem] = problems(text)
+    assert problem.startswith("the access mode is %s but no %s launch is recorded: the flags were switched by "
+                              "hand or the record was lost" % (mode, launch))
+    assert "nexusctl rollback --emergency --reason TEXT" in problem
+    assert "nexusctl launch --mode %s --confirm" % launch in problem
+
+
+def test_public_access_with_only_the_other_launch_recorded_is_a_problem():
+    text = cmd_status.render("vps1", facts("public_soft", [entry("launch_global")]))
+    assert row(text, "launch") == ["global, applied 2026-11-28 10:30 UTC by run r1 (not in effect now)"]
+    assert problems(text)[0].startswith("the access mode is public_soft but no soft launch is recorded")
+
+
+def test_recorded_launch_in_effect_is_no_problem():
+    text = cmd_status.render("vps1", facts("public_full", [entry("launch_global")]))
+    assert row(text, "launch") == ["global, applied 2026-11-28 10:30 UTC by run r1"]
+    assert problems(text) == []
+
+
+def test_founder_mode_without_launch_is_not_launched():
+    text = cmd_status.render("vps1", facts())
+    assert row(text, "launch") == ["not launched"] and problems(text) == []
+
+
+def test_a_launch_record_that_fails_its_audit_check_is_one_problem_not_two():
+    text = cmd_status.render("vps1", facts("public_full", [entry("launch_global", verified=False)]))
+    assert problems(text) == ["state entry launch_global of run r1 does not match the audit trail: no record seq 7 "
+                              "in activation-x.log"]
+
+
+def test_unreadable_activation_state_is_a_problem():
+    error = "/var/lib/x/activation-state.json: cannot read the activation state (bad JSON)"
+    text = cmd_status.render("vps1", facts(state_error=error))
+    assert problems(text) == ["recorded activations unknown: " + error]
+
+
+def test_unreadable_flag_store_makes_in_effect_unknown():
+    f = facts(activations=[entry("launch_global"), entry("emergency", T0 + 60, "r2")])
+    f["flag_store"] = {"document": None, "error": "feature-flags.json: not JSON"}
+    text = cmd_status.render("vps1", f)
+    unknown = "(in effect: unknown, the flag store or a PF file could not be read)"
+    assert row(text, "launch") == ["global, applied 2026-11-28 10:30 UTC by run r1 " + unknown]
+    assert row(text, "emergency switch") == ["pulled 2026-11-28 10:31 UTC by run r2 " + unknown]
+    assert "not in effect" not in text
+    assert problems(text) == ["feature-flags.json: not JSON"]
+
+
+def test_emergency_switch_not_in_effect_once_the_mode_is_public():
+    text = cmd_status.render("vps1", facts("public_full", [entry("emergency", T0, "r2"),
+                                                           entry("launch_global", T0 + 60, "r3")]))
+    assert row(text, "emergency switch") == ["pulled 2026-11-28 10:30 UTC by run r2 (not in effect now)"]
+    assert problems(text) == []
+
+
+# ---------------------------------------------------------------- runs
+
+def summaries(audit_dir):
+    return activation_record.read_runs(str(audit_dir), 30)
+
+
+@pytest.fixture
+def rolled_back(tmp_path):
+    """A real rollback by the host's script: snapshot.main restore, as
+    rollback-<stamp>.sh runs it, with audit dir and lock."""
+    flags = tmp_path / "feature-flags.json"
+    flags.write_text(json.dumps(store()))
+    snapshot.take([str(flags)], str(tmp_path / "backups"), "20261128T103000Z-aaaaaa", "20261128T103000Z")
+    flags.write_text(json.dumps(store("public_full")))
+    snapshot.record_after(str(tmp_path / "backups" / "20261128T103000Z"))
+    return tmp_path
+
+
+def restore(tmp_path, *extra):
+    return snapshot.main(["restore", "--snapshot", str(tmp_path / "backups" / "20261128T103000Z"),
+                          "--audit-dir", str(tmp_path / "audit"), "--lock", str(tmp_path / "deploy.lock"),
+                          "--run-id", "20261128T120000Z-bbbbbb"] + list(extra))
+
+
+def test_a_rollback_by_the_host_script_shows_finished(rolled_back, capsys):
+    assert restore(rolled_back) == 0
+    [run] = summaries(rolled_back / "audit")
+    assert (run["kind"], run["playbook"], run["status"], run["run_id"]) == (
+        "rollback", "rollback.sh", "success", "20261128T120000Z-bbbbbb")
+    assert run["completed"] is not None
+    text = cmd_status.render("vps1", facts(runs=[run]))
+    [line] = [line for line in text.splitlines() if "20261128T120000Z-bbbbbb" in line]
+    assert line.split()[3:] == ["rollback", "rollback.sh", "success", "20261128T120000Z-bbbbbb"]
+
+
+def test_a_refused_rollback_by_the_host_script_shows_refused(rolled_back, capsys):
+    (rolled_back / "feature-flags.json").write_text(json.dumps(store("public_soft")))   # someone else's change
+    assert restore(rolled_back) == 1
+    [run] = summaries(rolled_back / "audit")
+    assert (run["playbook"], run["status"]) == ("rollback.sh", "refused")
+
+
+def test_a_host_script_refused_the_lock_shows_refused(rolled_back, capsys):
+    with open(rolled_back / "deploy.lock", "w") as handle:
+        json.dump({"run_id": "other", "pid": os.getpid(), "host": os.uname().nodename, "user": "ops",
+                   "acquired": T0, "expires": 2 ** 31}, handle)
+    assert restore(rolled_back) == 1
+    [run] = summaries(rolled_back / "audit")
+    assert (run["status"], run["completed"] is not None) == ("refused", True)
+
+
+def test_an_unlock_run_shows_finished():
+    summary = activation.summarize_run([("LOCK_BROKEN", {"previous_run": "r1", "reason": "gone"}, T0, "r2")])
+    assert (summary["playbook"], summary["status"], summary["started"], summary["completed"]) == (
+        "unlock", "success", T0, T0)
+
+
+def test_a_playbook_rollback_keeps_its_own_end_record():
+    records = [("LOCK_ACQUIRED", {}, T0, "r9"), ("DEPLOYMENT_START", {"playbook": "rollback"}, T0 + 1, "r9"),
+               ("ROLLBACK_START", {"via": "ansible"}, T0 + 2, "r9"),
+               ("ROLLBACK_COMPLETE", {"status": "success"}, T0 + 3, "r9")]
+    # Killed after the restore, before DEPLOYMENT_COMPLETE: the run did not finish.
+    assert activation.summarize_run(records)["status"] is None
+    records.append(("DEPLOYMENT_COMPLETE", {"status": "success"}, T0 + 4, "r9"))
+    summary = activation.summarize_run(records)
+    assert (summary["playbook"], summary["status"], summary["started"], summary["completed"]) == (
+        "rollback", "success", T0 + 1, T0 + 4)
+
+
+HOLDER = {"run_id": "r5", "user": "ops", "controller": "ctl1", "pid": 4242}
+
+
+@pytest.mark.parametrize("controller, holder, pid_alive, shown, lock_row", [
+    # Started from this controller: its pid says whether it still runs.
+    ("ctl1", HOLDER, True, "running", "held by run r5 (user ops)"),
+    ("ctl1", HOLDER, False, "unfinished",
+     "held by run r5 (user ops), holder gone: its ansible-playbook (pid 4242 on this controller, ctl1) has exited"),
+    # From another controller, within its lease: nothing here can tell.
+    ("ctl2", HOLDER, None, "unfinished", "held by run r5 (user ops)"),
+    # The lock is another run's, or free.
+    ("ctl1", dict(HOLDER, run_id="r6"), True, "unfinished", "held by run r6 (user ops)"),
+    ("ctl1", None, None, "unfinished", "free"),
+])
+def test_a_run_without_end_record_is_running_only_while_its_process_is_seen(controller, holder, pid_alive, shown,
+                                                                             lock_row):
+    run = {"kind": "activation", "playbook": "marketplace", "started": T0, "completed": None, "status": None,
+           "run_id": "r5"}
+    seen = facts(runs=[run], lock={"holder": holder, "gone_reason": None})
+    seen = cmd_status.controller_view(seen, hostname=controller,
+                                      alive=lambda pid: pid_alive if pid_alive is not None else pytest.fail("asked"))
+    text = cmd_status.render("vps1", seen)
+    [line] = [line for line in text.splitlines() if line.endswith(" r5")]
+    assert line.split()[5] == shown
+    assert row(text, "deployment lock") == [lock_row]
+    assert "running?" not in text
+
+
+def test_a_lock_the_host_already_knows_is_gone_is_left_as_it_is():
+    seen = facts(lock={"holder": HOLDER, "gone_reason": "lease ended 2026-11-28 11:00 UTC"})
+    assert cmd_status.controller_view(seen, hostname="ctl1", alive=lambda pid: pytest.fail("asked")) is seen
