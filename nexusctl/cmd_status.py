@@ -4,9 +4,10 @@
 """nexusctl status: where the launch stands on each host: access mode,
 marketplace phase and step, gate clocks, launch, flags, last runs.
 
-One read-only module execution per host (nexus_cos.launch.activation_state,
-action query) through ansible-runner; the table is computed here from what
-it returns, with the same rules the gates use."""
+playbooks/status.yml through ansible-runner: two read-only module
+executions per host (the activation state, and what the gateway serves, with
+no reload); the table is computed here from what they return, with the same
+rules the gates use."""
 
 from __future__ import annotations
 
@@ -16,22 +17,13 @@ import shlex
 import socket
 import sys
 
-from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import (DEFAULT_AUDIT_DIR, EXIT_ERROR, EXIT_OK,
+from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import (EXIT_ERROR, EXIT_OK, ROOT,
                                                                         EXIT_UNREACHABLE, EXIT_USAGE,
                                                                         add_target_arguments, interruption,
                                                                         read_extra_vars, report_interruption,
                                                                         run_ansible_runner)
 from ansible_collections.nexus_cos.launch.plugins.module_utils import activation, deploy_lock
 
-# Module arguments, templated with each host's inventory variables (the
-# role defaults of launch_context, written out: an ad-hoc run has no roles).
-QUERY_ARGS = {
-    "action": "query",
-    "audit_dir": "{{ nexus_audit_dir | default('%s') }}" % DEFAULT_AUDIT_DIR,
-    "flag_store": "{{ nexus_flag_store | default((nexus_repo_dir | default('/opt/nexus-cos')) ~ '/config/feature-flags.json') }}",
-    "pf_dir": "{{ nexus_pf_dir | default((nexus_repo_dir | default('/opt/nexus-cos')) ~ '/pfs') }}",
-    "lock_path": "{{ nexus_lock_path | default('/var/lock/nexus-cos-phase4-deploy.lock') }}",
-}
 MARKETPLACE_FLAGS = ("MARKETPLACE_PHASE2_ENABLED", "MARKETPLACE_PHASE3_ENABLED")
 PUBLIC_MODES = ("public_full", "public_soft")
 # status_summary's in_effect: True, False, or None when it could not tell.
@@ -87,6 +79,8 @@ def render(host, facts, now=None, sections=("all",)):
         row("deployment lock", "held by run %s (user %s)%s" % (
             holder.get("run_id", "?"), holder.get("user", "?"),
             ", holder gone: %s" % lock["gone_reason"] if lock.get("gone_reason") else "") if holder else "free")
+    if every and s["gateway"]:
+        row("gateway serves", s["gateway"])
     flags = s["flags"] if every else dict((k, v) for k, v in s["flags"].items() if k in MARKETPLACE_FLAGS)
     if flags:
         lines.append("  flags (effective)")
@@ -118,16 +112,20 @@ def query(args):
 
     def collect(event):
         data = event.get("event_data", {})
-        if event.get("event") == "runner_on_ok":
-            results[data.get("host")] = data.get("res") or {}
+        action = data.get("task_action") or ""
+        if event.get("event") == "runner_on_ok" and action.endswith("activation_state"):
+            results.setdefault(data.get("host"), {}).update(data.get("res") or {})
+        elif event.get("event") == "runner_on_ok" and action.endswith("gateway_verify"):
+            res = data.get("res") or {}
+            results.setdefault(data.get("host"), {})["gateway"] = {"seen": res.get("seen") or {},
+                                                                   "msg": res.get("msg") or ""}
         elif event.get("event") in ("runner_on_failed", "runner_on_unreachable"):
             failures.append((event["event"], data.get("host"), (data.get("res") or {}).get("msg", "")))
         return True
 
     result, private = run_ansible_runner(
-        "nexusctl-status-", module="nexus_cos.launch.activation_state", module_args=json.dumps(QUERY_ARGS),
-        host_pattern="nexus_vps", inventory=inventory, limit=args.limit,
-        cmdline=" ".join(shlex.quote(w) for w in ["--become"] + words), event_handler=collect,
+        "nexusctl-status-", playbook=os.path.join(ROOT, "playbooks", "status.yml"), inventory=inventory,
+        limit=args.limit, cmdline=" ".join(shlex.quote(w) for w in words) or None, event_handler=collect,
         verbosity=args.verbose or None)
     for kind, host, msg in failures:
         print("nexusctl status: %s: %s" % (host, msg), file=sys.stderr)

@@ -955,12 +955,13 @@ def status_summary(facts, now=None, wait_days=DEFAULT_WAIT_DAYS):
     flags, last_runs}, from the host's facts."""
     now = now if now is not None else facts.get("now", time.time())
     out = {"access_mode": None, "marketplace_phase": None, "step": 0, "step_applied_at": None, "gates": [],
-           "flags": {}, "last_runs": [], "emergency": None, "launch": None, "problems": []}
+           "flags": {}, "last_runs": [], "emergency": None, "launch": None, "problems": [], "gateway": None}
     try:
         store, pfs = _facts_documents(facts)
     except ActivationError as exc:
         out["problems"].append(str(exc))
         store, pfs = None, {}
+    _gateway_status(out, facts.get("gateway"), store)
     entries = facts.get("activations") or []
     for entry in entries:
         if isinstance(entry, dict) and not entry.get("audit_verified"):
@@ -1021,6 +1022,32 @@ def status_summary(facts, now=None, wait_days=DEFAULT_WAIT_DAYS):
         out["problems"].append("recorded activations unknown: %s" % facts["state_error"])
     out["last_runs"] = [_run_state(run, facts.get("lock")) for run in list(facts.get("runs") or [])[:5]]
     return out
+
+
+def _gateway_status(out, answer, store):
+    """What the gateway serves (module gateway_verify, no reload), and a
+    PROBLEM when that is not what the flag store gives."""
+    if not isinstance(answer, dict):
+        return
+    seen = answer.get("seen") or {}
+    if not seen:
+        out["gateway"] = "not asked (%s)" % (answer.get("msg") or "no answer")
+        return
+    out["gateway"] = gateway.describe_seen(seen)
+    if seen.get("unreachable") is not None:
+        out["problems"].append("the gateway does not answer (%s): check that it runs (systemctl status, docker ps) "
+                               "and read its log" % seen["unreachable"])
+        return
+    if store is None:
+        return
+    expected = gateway.served_state(store.data)
+    differ = gateway.mismatch(expected, seen)
+    if differ:
+        cause = gateway.explain(expected, seen, "not asked") or (
+            "it has not reread the flag store since the file changed: reload it (curl -X POST "
+            "<gateway>%s), or find who changed the file" % gateway.RELOAD_PATH)
+        out["problems"].append("the gateway serves %s, but the flag store gives %s. %s"
+                               % (gateway.describe_seen(seen), gateway.describe_expect(expected), cause))
 
 
 def _holds(plan, store, pfs):

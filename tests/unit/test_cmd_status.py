@@ -212,3 +212,41 @@ def test_a_run_without_end_record_is_running_only_while_its_process_is_seen(cont
 def test_a_lock_the_host_already_knows_is_gone_is_left_as_it_is():
     seen = facts(lock={"holder": HOLDER, "gone_reason": "lease ended 2026-11-28 11:00 UTC"})
     assert cmd_status.controller_view(seen, hostname="ctl1", alive=lambda pid: pytest.fail("asked")) is seen
+
+
+# ---------------------------------------------------------------- what the gateway serves
+
+def served(mode="founder_beta", flags=6, phase=0, jurisdiction=False):
+    return {"seen": {"access_mode": mode, "flags": flags, "flags_http": "HTTP 200", "marketplace_phase": phase,
+                     "marketplace_http": "HTTP 200" if phase else "HTTP 503", "jurisdiction": jurisdiction,
+                     "jurisdiction_http": "HTTP 200" if jurisdiction else "HTTP 503"}, "msg": ""}
+
+
+def test_the_gateway_serving_the_flag_store_is_shown_and_no_problem():
+    text = cmd_status.render("vps1", facts(gateway=served()))
+    assert row(text, "gateway serves") == ["access mode founder_beta, 6 flags (HTTP 200), marketplace phase 0 "
+                                           "(HTTP 503), jurisdiction engine off (HTTP 503)"]
+    assert problems(text) == []
+
+
+def test_a_gateway_behind_the_file_is_a_problem_with_the_fix():
+    text = cmd_status.render("vps1", facts(gateway=served(mode="public_full")))
+    [problem] = problems(text)
+    assert problem.startswith("the gateway serves access mode public_full, 6 flags (HTTP 200)")
+    assert "but the flag store gives access mode founder_beta, marketplace phase 0, jurisdiction engine off, 6 " \
+           "flags. it has not reread the flag store since the file changed: reload it" in problem
+
+
+def test_a_gateway_serving_no_flags_says_why():
+    text = cmd_status.render("vps1", facts(gateway=served(mode="none", flags=0)))
+    [problem] = problems(text)
+    assert "The gateway serves no flags at all (currentMode none, the PF health endpoints 503): the platform's " \
+           "flag service does this when it could not parse the flag store at its last reload" in problem
+
+
+def test_a_gateway_that_does_not_answer_is_a_problem():
+    answer = {"seen": {"access_mode": None, "flags": None, "flags_http": "no answer (connection refused)",
+                       "unreachable": "connection refused"}, "msg": ""}
+    text = cmd_status.render("vps1", facts(gateway=answer))
+    assert problems(text) == ["the gateway does not answer (connection refused): check that it runs (systemctl "
+                              "status, docker ps) and read its log"]
