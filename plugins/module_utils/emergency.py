@@ -163,7 +163,7 @@ def pull(flag_store_path, pf_dir, audit_dir, backup_dir, lock_path, gateway_url,
     audit_file = "activation-%s.log" % stamp
     with_pf, pf_problem = pf_editing_available()
     result = {"changed": False, "run_id": run_id, "lock": None, "flag_changes": [], "pf_changes": [], "diffs": [],
-              "snapshot_dir": None, "confirmed": False, "seen": {}, "audit_file": audit_file,
+              "snapshot_dir": None, "confirmed": False, "seen": {}, "seen_text": "", "audit_file": audit_file,
               "pf_skipped": pf_problem or None, "audit_errors": []}
     if check_mode:
         trail = None
@@ -209,12 +209,13 @@ def pull(flag_store_path, pf_dir, audit_dir, backup_dir, lock_path, gateway_url,
             done = client.confirm(decision.expect, timeout=verify_timeout, interval=VERIFY_INTERVAL,
                                   store_path=flag_store_path, sleep=sleep)
         except gateway.NotConfirmed as exc:
-            result["seen"] = exc.seen
+            result.update(seen=exc.seen, seen_text=gateway.describe_seen(exc.seen) if exc.seen else exc.reload)
             record((UNCONFIRMED_EVENT, {"written": change.flags_text(), "pf_values": change.keys_text(),
                                         "expected": gateway.describe_expect(exc.expect), "seen": exc.summary(),
                                         "cause": exc.cause[:300] or "-", "kept": True}))
             raise SwitchNotConfirmed(_not_confirmed(change, exc, audit_dir, stamp, result), result)
-        result.update(confirmed=True, seen=done["seen"], verify_ms=done["elapsed_ms"],
+        result.update(confirmed=True, seen=done["seen"], seen_text=gateway.describe_seen(done["seen"]),
+                      verify_ms=done["elapsed_ms"],
                       confirmed_ms=int((time.monotonic() - started) * 1000))
         entry = activation.new_entry("emergency", time.time(), run_id, audit_file,
                                      details=dict(decision.entry_details, via=via))
@@ -326,9 +327,14 @@ def _written_text(change, result):
 def _not_confirmed(change, exc, audit_dir, stamp, result):
     check = exc.cause or ("check that the gateway runs and reads this flag store (its log, GET %s)"
                           % gateway.FLAGS_PATH)
+    if change.changed:
+        head = ("emergency switch APPLIED and KEPT, but the gateway did not confirm it. It is not undone: restoring "
+                "the state before it would reopen the platform in the middle of an incident.")
+    else:
+        head = ("emergency switch IN PLACE (the files already held it), but the gateway did not confirm it: it does "
+                "not serve founder mode.")
     lines = [
-        "emergency switch APPLIED and KEPT, but the gateway did not confirm it. It is not undone: restoring the "
-        "state before it would reopen the platform in the middle of an incident.",
+        head,
         "  written: %s" % _written_text(change, result),
         "  gateway: %s" % str(exc).split(". ")[0],
         "  check:   %s" % check.rstrip("."),

@@ -112,6 +112,10 @@ seen:
   description: What the gateway served last, C({access_mode, flags, marketplace_phase, ...}).
   returned: always
   type: dict
+seen_text:
+  description: What the gateway served, in words.
+  returned: always
+  type: str
 lock:
   description: How the lock was taken, C(acquired), C(recovered) (holder gone) or C(broken) (a live holder's).
   returned: not in check mode

@@ -263,3 +263,13 @@ def test_a_switch_pulled_twice_in_one_second_gets_the_next_stamp(host):
     run_id = emergency.free_run_id(host["backup_dir"], host["audit_dir"], now=1796119200.0)  # 2026-12-01T10:00:00Z
     assert run_id.startswith("20261201T100001Z-")
     assert os.path.isdir(first["snapshot_dir"])
+
+
+def test_a_switch_already_in_place_but_unconfirmed_says_so(host):
+    pull(host)
+    host["gateway"].close()
+    with pytest.raises(emergency.SwitchNotConfirmed) as info:
+        pull(host, run_id="20261201T100300Z-bbb222", url="http://127.0.0.1:9", verify_timeout=0.2)
+    assert str(info.value).startswith("emergency switch IN PLACE (the files already held it), but the gateway did "
+                                      "not confirm it: it does not serve founder mode.")
+    assert "  written: nothing: the files already held the emergency state" in str(info.value)
