@@ -1043,7 +1043,11 @@ def _gateway_status(out, answer, store):
     expected = gateway.served_state(store.data)
     differ = gateway.mismatch(expected, seen)
     if differ:
-        cause = gateway.explain(expected, seen, "not asked") or (
+        cause = gateway.explain(expected, seen, "not asked")
+        if cause:
+            cause += "; the flag store parses now, so reload the gateway (curl -X POST <gateway>%s)" \
+                % gateway.RELOAD_PATH
+        cause = cause or (
             "it has not reread the flag store since the file changed: reload it (curl -X POST "
             "<gateway>%s), or find who changed the file" % gateway.RELOAD_PATH)
         out["problems"].append("the gateway serves %s, but the flag store gives %s. %s"

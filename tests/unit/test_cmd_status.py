@@ -241,7 +241,8 @@ def test_a_gateway_serving_no_flags_says_why():
     text = cmd_status.render("vps1", facts(gateway=served(mode="none", flags=0)))
     [problem] = problems(text)
     assert "The gateway serves no flags at all (currentMode none, the PF health endpoints 503): the platform's " \
-           "flag service does this when it could not parse the flag store at its last reload" in problem
+           "flag service does this when it could not parse the flag store at its last reload; the flag store parses " \
+           "now, so reload the gateway (curl -X POST <gateway>/api/feature-flags/reload)" in problem
 
 
 def test_a_gateway_that_does_not_answer_is_a_problem():
