@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: Nexus COS platform team
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Apache License 2.0 (see LICENSE)
 """The Nexus COS feature flag store (``feature-flags.json``), as the gateway reads it.
 
 Runs on the managed host, so it uses the standard library only.

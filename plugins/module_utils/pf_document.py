@@ -1,6 +1,6 @@
 # -*- coding: utf-8 -*-
 # Copyright: Nexus COS platform team
-# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# Apache License 2.0 (see LICENSE)
 """Round-trip edits of Nexus COS PF YAML files (``/opt/nexus-cos/pfs/*.yaml``).
 
 Runs on the managed host, which has PyYAML but no round-trip YAML library, so
