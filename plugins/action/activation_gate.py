@@ -77,6 +77,7 @@ class ActionModule(ActionBase):
             return _stop(result, "kind %r: expected one of %s" % (kind, ", ".join(activation.KINDS)))
         try:
             clock = activation.parse_clock(args.get("clock_now"))
+            activation.check_test_clock(clock, args.get("environment"))
         except activation.ActivationError as exc:
             return _stop(result, str(exc))
 

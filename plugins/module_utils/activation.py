@@ -113,6 +113,23 @@ def parse_clock(value, name="nexus_clock_now"):
     return epoch
 
 
+TEST_CLOCK_ENVIRONMENTS = ("sandbox", "test")
+
+
+def check_test_clock(clock, environment):
+    """The test clock moves the 7-day gates: honoured only where the
+    inventory says it is a sandbox or test environment. Raises
+    ActivationError naming the variables otherwise."""
+    if clock is None:
+        return
+    if environment not in TEST_CLOCK_ENVIRONMENTS:
+        raise ActivationError(
+            "nexus_clock_now is a test clock and this inventory is nexus_environment=%s: it is honoured only where "
+            "the inventory sets nexus_environment to %s. To open a refused gate for real, give the reason: "
+            "-e activation_force_reason=TEXT (nexusctl --force-reason TEXT), which is audited"
+            % (environment or "unset", " or ".join(TEST_CLOCK_ENVIRONMENTS)))
+
+
 def format_utc(epoch):
     """'2026-12-05 10:30 UTC' (what refusals show)."""
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(epoch))

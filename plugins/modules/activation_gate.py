@@ -51,6 +51,11 @@ options:
       - Test clock, epoch seconds or ISO 8601 UTC, used instead of the host's clock for the gates
         and the recorded time. Audited as C(CLOCK_OVERRIDE). Empty means the host's clock.
     type: str
+  environment:
+    description:
+      - What the inventory is (C(nexus_environment)). O(clock_now) is refused unless it is C(sandbox) or C(test).
+    type: str
+    default: production
   force_reason:
     description: Reason to force a refused gate (audited as C(GATE_FORCED)).
     type: str

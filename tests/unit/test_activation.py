@@ -628,3 +628,20 @@ def test_status_reports_a_tampered_entry():
     f = facts(activations=[entry("marketplace_step_1", T_STEP1, verified=False)])
     s = act.status_summary(copy.deepcopy(f))
     assert s["step"] == 0 and "does not match the audit trail" in s["problems"][0]
+
+
+# ---------------------------------------------------------------- the test clock
+
+@pytest.mark.parametrize("environment", ["sandbox", "test"])
+def test_the_test_clock_is_honoured_on_test_beds(environment):
+    act.check_test_clock(1795861800.0, environment)
+    act.check_test_clock(None, "production")   # no clock given: nothing to refuse
+
+
+@pytest.mark.parametrize("environment", ["production", "staging", None, ""])
+def test_the_test_clock_is_refused_elsewhere_naming_the_way_out(environment):
+    with pytest.raises(act.ActivationError) as info:
+        act.check_test_clock(1795861800.0, environment)
+    assert str(info.value).startswith("nexus_clock_now is a test clock and this inventory is nexus_environment=%s"
+                                      % (environment or "unset"))
+    assert "-e activation_force_reason=TEXT" in str(info.value)
