@@ -72,8 +72,8 @@ def render(host, facts, now=None, sections=("all",)):
                 " (in effect)" if emergency["in_effect"] else " (not in effect now)"))
         lock = facts.get("lock") or {}
         holder = lock.get("holder")
-        row("deployment lock", "held by run %s (user %s)%s" % (
-            holder.get("run_id", "?"), holder.get("user", "?"),
+        row("deployment lock", "held by %s%s" % (
+            lock.get("text") or "run %s (user %s)" % (holder.get("run_id", "?"), holder.get("user", "?")),
             ", holder gone: %s" % lock["gone_reason"] if lock.get("gone_reason") else "") if holder else "free")
     flags = s["flags"] if every else dict((k, v) for k, v in s["flags"].items() if k in MARKETPLACE_FLAGS)
     if flags:

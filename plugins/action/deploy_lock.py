@@ -18,6 +18,8 @@ import socket
 
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.nexus_cos.launch.plugins.module_utils.deploy_lock import OWN, pid_alive
+
 
 class ActionModule(ActionBase):
 
@@ -44,12 +46,11 @@ class ActionModule(ActionBase):
 
     @staticmethod
     def _gone_here(holder):
-        if not holder or holder.get("controller") != socket.gethostname() or not holder.get("run_id"):
+        """Why a run of this controller holding the lock is gone, or None.
+        Only this collection's runs name a controller; the platform script's
+        lock is judged on the host, by the module."""
+        if not holder or holder.get("kind") != OWN or holder.get("controller") != socket.gethostname():
             return None
-        try:
-            os.kill(int(holder.get("pid")), 0)
-        except ProcessLookupError:
-            return "controller process %s on %s has exited" % (holder["pid"], holder["controller"])
-        except (PermissionError, TypeError, ValueError):
+        if not holder.get("run_id") or not holder.get("pid") or pid_alive(holder["pid"]):
             return None
-        return None
+        return "controller process %s on %s has exited" % (holder["pid"], holder["controller"])
