@@ -435,7 +435,10 @@ class _DirLock:
 
 def _read_lines(path) -> list:
     with open(path, "rb") as handle:
-        data = handle.read()
+        return _split_lines(handle.read())
+
+
+def _split_lines(data) -> list:
     lines = data.split(b"\n")
     if lines[-1] == b"":
         lines.pop()
@@ -633,10 +636,7 @@ def read_trail(audit_dir) -> tuple:
     chain, _ = split_foreign(_read_candidates(audit_dir)[0])
     entries, problems = [], []
     for name in sorted(chain):
-        lines = chain[name].split(b"\n")
-        if lines[-1] == b"":
-            lines.pop()
-        for number, raw in enumerate(lines, 1):
+        for number, raw in enumerate(_split_lines(chain[name]), 1):
             try:
                 entries.append(RecordAt(name, number, parse_record(raw)))
             except AuditFormatError as exc:
@@ -675,11 +675,8 @@ def verify_files(files: dict, head: Optional[dict] = None, head_cache: Optional[
     found = []          # (sort key, Problem)
     entries = []        # (record, file index, line number, file name)
     for index, name in enumerate(sorted(files)):
-        lines = files[name].split(b"\n")
-        if lines[-1] == b"":
-            lines.pop()
         garbage, last, first_seq = [], None, None
-        for number, raw in enumerate(lines, 1):
+        for number, raw in enumerate(_split_lines(files[name]), 1):
             try:
                 record = parse_record(raw)
             except AuditFormatError as exc:

@@ -72,7 +72,7 @@ foreign:
       size: 3800
       reason: >-
         console log of the platform's deploy script (deploy-phase-4-full-launch.sh): no line carries
-        run=, seq=, prev= or chain= (40 lines, 20 unchained [AUDIT] records)
+        run=, seq=, prev= or chain= (41 lines, 15 unchained [AUDIT] records)
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -93,11 +93,11 @@ def main():
     except (OSError, ValueError) as exc:
         module.fail_json(msg="audit_verify: %s" % exc)
     problems = [str(p) for p in result.problems]
+    verdict = ("%d records intact up to seq %d" % (result.records, result.head["seq"]) if result.ok else
+               "audit trail %s is not intact: %d problem(s)" % (module.params["audit_dir"], len(problems)))
     out = dict(changed=False, records=result.records, head=result.head, problems=problems,
                foreign=[dict(item._asdict()) for item in result.foreign],
-               report=["%d records intact up to seq %d" % (result.records, result.head["seq"]) if result.ok else
-                       "audit trail %s is not intact: %d problem(s)" % (module.params["audit_dir"], len(problems))]
-               + audit_log.foreign_lines(result.foreign))
+               report=[verdict] + audit_log.foreign_lines(result.foreign))
     if problems:
         module.fail_json(msg="audit trail %s is not intact: %s" % (module.params["audit_dir"], problems[0]), **out)
     module.exit_json(**out)
