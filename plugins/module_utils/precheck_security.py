@@ -299,19 +299,18 @@ class SecurityCheck(Check):
         if foreign:
             self.evidence["foreign_files"] = ["%s (%s): %s" % (name, mode_text(fst), reason)
                                               for name, fst, reason in foreign]
+        author = "the platform's deploy script" if all(platform_file(f[0]) for f in foreign) else "another tool"
         readable = [(name, fst) for name, fst, _ in foreign if fst.st_mode & 0o007] if st.st_mode & 0o001 else []
         if readable:
-            self.foreign_readable(audit_dir, dir_mode, readable,
-                                  all(platform_file(name) for name, _, _ in foreign))
+            self.foreign_readable(audit_dir, dir_mode, readable, author)
         elif st.st_mode & 0o007 and not st.st_mode & 0o002:
             self.warnings.append(("audit directory %s is open to others (mode %s); expected no access for others"
                                   % (audit_dir, dir_mode), "chmod o-rwx %s" % audit_dir))
         if foreign and not readable:
-            self.evidence["foreign_note"] = ("%d file(s) of another tool kept as they are (%s), not readable by "
-                                             "others" % (len(foreign), who(foreign)))
+            self.evidence["foreign_note"] = ("%d file(s) of %s kept as they are, not readable by others"
+                                             % (len(foreign), author))
 
-    def foreign_readable(self, audit_dir, dir_mode, readable, all_platform):
-        author = "the platform's deploy script" if all_platform else "another tool"
+    def foreign_readable(self, audit_dir, dir_mode, readable, author):
         secrets = []
         for name, _ in readable:
             found = secret_in(self._read(os.path.join(audit_dir, name)))
@@ -339,11 +338,6 @@ def listed(files):
     shown = ["%s (%s)" % (name, mode_text(fst)) for name, fst in files[:LISTED_FILES]]
     more = len(files) - len(shown)
     return ", ".join(shown) + (", and %d more" % more if more else "")
-
-
-def who(foreign):
-    return ("the platform's deploy script" if all(platform_file(name) for name, _, _ in foreign)
-            else "not this collection's")
 
 
 def secret_in(data):

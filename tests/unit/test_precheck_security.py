@@ -221,8 +221,8 @@ def test_the_platform_scripts_files_behind_an_open_directory_warn_naming_each(pk
 def test_the_platform_scripts_files_behind_a_closed_directory_expose_nothing(pki):
     r = security(leftover_host(pki, 0o040750))
     assert r["status"] == "PASS", r
-    assert r["msg"].endswith("audit dir 0750, 4 file(s) private; 5 file(s) of another tool kept as they are "
-                             "(the platform's deploy script), not readable by others")
+    assert r["msg"].endswith("audit dir 0750, 4 file(s) private; 5 file(s) of the platform's deploy script kept "
+                             "as they are, not readable by others")
 
 
 def test_our_exposed_file_fails_and_the_fix_leaves_the_platform_files_alone(pki):
@@ -408,3 +408,13 @@ def test_whole_check_on_the_platform_scripts_real_files(pki, tls_server, tmp_pat
 
 def test_role_defaults_match_argument_specs():
     assert_defaults_match(ROLE)
+
+
+def test_a_file_of_another_tool_not_named_like_the_platforms_is_named_as_such(pki):
+    host = make_host(pki, audit_mode=0o040755, audit_files=dict(OURS, **{"deployment-notes.log": 0o100644}))
+    host.files[os.path.join(AUDIT, "deployment-notes.log")] = b"notes of the last attempt\n"
+    r = security(host)
+    assert r["status"] == "WARN"
+    assert r["msg"].startswith("audit directory %s is open to others (mode 0755), so 1 file(s) another tool left "
+                               "there are readable by others: deployment-notes.log (0644);" % AUDIT)
+    assert r["hint"].endswith("(do not chmod, move or delete them: they are another tool's records)")
