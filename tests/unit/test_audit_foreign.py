@@ -18,14 +18,11 @@ from ansible_collections.nexus_cos.launch.plugins.modules import audit_verify as
 
 import platform_leftovers
 from module_harness import run_module
+from test_audit_log import DEPLOY, DEPLOY2, ROLLBACK, kinds, lines_of, write_lines, write_trail
 from test_cmd_audit import run as nexusctl
 
 pytestmark = pytest.mark.usefixtures("module_exits")
 
-NOW = 1768473045
-DEPLOY = "deployment-20260115T103045Z.log"
-ROLLBACK = "rollback-20260115T110000Z.log"
-DEPLOY2 = "deployment-20260116T090000Z.log"
 FIRST_LOG = ("console log of the platform's deploy script (deploy-phase-4-full-launch.sh): no line carries run=, "
              "seq=, prev= or chain= (41 lines, 15 unchained [AUDIT] records)")
 KILLED_LOG = ("console log of the platform's deploy script (deploy-phase-4-full-launch.sh): no line carries run=, "
@@ -40,41 +37,15 @@ def leftovers(tmp_path):
 
 @pytest.fixture
 def trail(tmp_path, leftovers):
-    """Then two runs of ours: 4 + 2 records of run A (two files), 3 of run B."""
-    audit_dir = tmp_path / "audit"
-    a = AuditLog(str(audit_dir), "20260115T103045Z-aaaaaa", DEPLOY, clock=lambda: NOW)
-    a.record("DEPLOYMENT_START", user="ops")
-    a.record("LOCK_STALE_RECOVERED", holder="platform-deploy-script", previous_pid=23456, reason="gone")
-    a.record("LOCK_ACQUIRED", pid=12345, timestamp=NOW)
-    r = AuditLog(str(audit_dir), "20260115T103045Z-aaaaaa", ROLLBACK, clock=lambda: NOW)
-    r.record("ROLLBACK_SCRIPT_GENERATED", path="/var/log/nexus-cos/phase4-audit/rollback-20260115T103045Z.sh")
-    r.record("ROLLBACK_PLAYBOOK_GENERATED", lines=42)
-    a.record("DEPLOYMENT_COMPLETE", duration=12.5, status="success")
-    b = AuditLog(str(audit_dir), "20260116T090000Z-bbbbbb", DEPLOY2, clock=lambda: NOW + 86400)
-    b.record("DEPLOYMENT_START", user="ops")
-    b.record("LOCK_ACQUIRED", pid=999, timestamp=NOW + 86400)
-    b.record("DEPLOYMENT_COMPLETE", duration=3, status="success")
-    return audit_dir
-
-
-def lines_of(path):
-    with open(path, "rb") as handle:
-        return handle.read().decode("utf-8").split("\n")[:-1]
-
-
-def write_lines(path, lines):
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write("".join(line + "\n" for line in lines))
+    """Then two runs of ours, as test_audit_log has them: 4 + 2 records of
+    run A (two files), 3 of run B."""
+    return write_trail(tmp_path / "audit")
 
 
 def strip_chain_fields(line):
     """A record with run=, seq=, prev= and chain= taken out: what someone
     would do to make a chain file pass for the platform script's log."""
     return " ".join(part for part in line.split(" ") if part.split("=")[0] not in audit_log.RESERVED_KEYS)
-
-
-def kinds(result):
-    return [p.kind for p in result.problems]
 
 
 # ---------------------------------------------------------------- what is foreign
@@ -150,12 +121,12 @@ def test_a_chain_file_mixed_with_platform_lines_is_tampering(trail):
 
 def test_a_record_edited_to_drop_its_chain_fields_is_tampering(trail):
     lines = lines_of(trail / DEPLOY)
-    lines[1] = strip_chain_fields(lines[1]).replace("23456", "1")
+    lines[1] = strip_chain_fields(lines[1]).replace("pid=12345", "pid=1")
     write_lines(trail / DEPLOY, lines)
     result = verify_dir(str(trail))
     assert kinds(result) == ["not_a_record", "removed"]
     assert str(result.problems[0]) == ("file %s line 2: not an audit record (fields must start with run, seq and "
-                                       "end with prev, chain; got holder, previous_pid, reason)" % DEPLOY)
+                                       "end with prev, chain; got pid, timestamp)" % DEPLOY)
     assert str(result.problems[1]) == "record(s) removed before file %s line 3 (seq 2 missing)" % DEPLOY
     assert result.foreign == tuple(audit_log.foreign_files(str(trail))) and DEPLOY not in str(result.foreign)
 

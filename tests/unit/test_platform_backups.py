@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 
 import pytest
 
@@ -16,21 +15,15 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils.host_probe import
 
 import platform_leftovers
 from test_precheck_backup import RUN_ID, backup
-from test_precheck_repository import repository
+from test_precheck_repository import git, repository
 from test_snapshot import Host
-
-
-def git(*args, cwd):
-    subprocess.run(["git"] + list(args), cwd=str(cwd), check=True, stdout=subprocess.DEVNULL,
-                   env=dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
-                            GIT_COMMITTER_EMAIL="t@t"))
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")
 def test_repository_check_does_not_count_the_platform_backups_as_changes(tmp_path):
     repo = tmp_path / "nexus-cos"
-    (repo / "config").mkdir(parents=True)
-    (repo / "config" / "feature-flags.json").write_text("{}\n")
+    repo.mkdir()
+    (repo / "README").write_text("platform\n")
     git("init", "-q", "-b", "main", cwd=repo)
     git("add", ".", cwd=repo)
     git("commit", "-qm", "initial", cwd=repo)

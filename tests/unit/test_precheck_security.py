@@ -363,19 +363,24 @@ def test_local_probe_reports_a_refused_port():
     assert LocalHost().tls_peer_cert_der("127.0.0.1", port, 2.0) == (None, "Connection refused")
 
 
-def test_whole_check_on_real_files(pki, tls_server, tmp_path):
+def real_params(pki, tls_server, tmp_path, audit):
+    """The check's parameters for the good pair, a private copy of its key,
+    the local TLS server and ``audit``."""
     crt, key = pki["good"]
+    local_key = tmp_path / "nexus-cos.key"
+    shutil.copy(key, str(local_key))
+    os.chmod(str(local_key), 0o600)
+    return dict(PARAMS, cert=crt, key=str(local_key), tls_endpoint="127.0.0.1:%d" % tls_server, audit_dir=str(audit))
+
+
+def test_whole_check_on_real_files(pki, tls_server, tmp_path):
     audit = tmp_path / "audit"
     audit.mkdir(mode=0o750)
     os.chmod(str(audit), 0o750)
     rollback = audit / "rollback-1.sh"
     rollback.write_text("#!/bin/sh\n")
     os.chmod(str(rollback), 0o750)
-    local_key = tmp_path / "nexus-cos.key"
-    shutil.copy(key, str(local_key))
-    os.chmod(str(local_key), 0o600)
-    params = dict(PARAMS, cert=crt, key=str(local_key), tls_endpoint="127.0.0.1:%d" % tls_server,
-                  audit_dir=str(audit))
+    params = real_params(pki, tls_server, tmp_path, audit)
     r = security(LocalHost(), **params)
     assert r["status"] == "PASS", r
     os.chmod(str(rollback), 0o755)
@@ -385,15 +390,10 @@ def test_whole_check_on_real_files(pki, tls_server, tmp_path):
 
 
 def test_whole_check_on_the_platform_scripts_real_files(pki, tls_server, tmp_path):
-    crt, key = pki["good"]
     audit = tmp_path / "audit"
     written = platform_leftovers.lay_down(str(audit))
     os.chmod(str(audit), 0o755)   # as the platform script's mkdir -p leaves it
-    local_key = tmp_path / "nexus-cos.key"
-    shutil.copy(key, str(local_key))
-    os.chmod(str(local_key), 0o600)
-    params = dict(PARAMS, cert=crt, key=str(local_key), tls_endpoint="127.0.0.1:%d" % tls_server,
-                  audit_dir=str(audit))
+    params = real_params(pki, tls_server, tmp_path, audit)
     r = security(LocalHost(), **params)
     assert r["status"] == "WARN", r
     assert r["msg"] == (
