@@ -4,6 +4,10 @@
 """`nexusctl audit verify` and `nexusctl audit tail`: check and read an audit
 trail directory (on the host, or a copy fetched to the controller).
 
+Files of another tool in the directory (the platform deploy script's
+console logs, named like chain files but carrying no chain field) are
+listed as not part of the chain and never counted as tampering.
+
 Exit codes: 0 intact, 1 tampered, 2 usage (directory or head file missing or
 unreadable).
 """
@@ -99,18 +103,25 @@ def run_verify(args):
         print(json.dumps({
             "ok": result.ok, "records": result.records, "head": result.head,
             "exported_head": head and {"seq": head["seq"], "chain": head["chain"]},
-            "problems": [dict(problem._asdict()) for problem in result.problems]}, indent=2, sort_keys=True))
+            "problems": [dict(problem._asdict()) for problem in result.problems],
+            "foreign": [dict(item._asdict()) for item in result.foreign]}, indent=2, sort_keys=True))
         return EXIT_OK if result.ok else EXIT_TAMPERED
     head_text = _head_text(result.head)
     if result.ok:
         against = " (matches exported head seq %d)" % head["seq"] if head else ""
         print("audit trail intact: %d records, %s%s" % (result.records, head_text, against))
-        return EXIT_OK
-    print("audit trail TAMPERED: %s" % (result.first_problem,))
-    print("%d problem(s) in %s (%d records, %s):" % (len(result.problems), args.dir, result.records, head_text))
-    for problem in result.problems:
-        print("  - %s" % (problem,))
-    return EXIT_TAMPERED
+    else:
+        print("audit trail TAMPERED: %s" % (result.first_problem,))
+        print("%d problem(s) in %s (%d records, %s):" % (len(result.problems), args.dir, result.records, head_text))
+        for problem in result.problems:
+            print("  - %s" % (problem,))
+    print_foreign(result.foreign)
+    return EXIT_OK if result.ok else EXIT_TAMPERED
+
+
+def print_foreign(foreign, stream=None):
+    for line in audit_log.foreign_lines(foreign):
+        print(line, file=stream or sys.stdout)
 
 
 def _head_text(head):
@@ -133,6 +144,7 @@ def run_tail(args):
         return EXIT_USAGE
     for entry in entries[-args.n:]:
         print(format_entry(entry))
+    print_foreign(audit_log.foreign_files(args.dir), stream=sys.stderr)
     if bad_lines:
         print("nexusctl audit tail: %d line(s) are not audit records; run `nexusctl audit verify --dir %s`"
               % (len(bad_lines), args.dir), file=sys.stderr)

@@ -76,8 +76,8 @@ def render(host, facts, now=None, sections=("all",)):
                 _when(emergency["applied_at"]), emergency["run_id"], IN_EFFECT[emergency["in_effect"]]))
         lock = facts.get("lock") or {}
         holder = lock.get("holder")
-        row("deployment lock", "held by run %s (user %s)%s" % (
-            holder.get("run_id", "?"), holder.get("user", "?"),
+        row("deployment lock", "held by %s%s" % (
+            lock.get("text") or "run %s (user %s)" % (holder.get("run_id", "?"), holder.get("user", "?")),
             ", holder gone: %s" % lock["gone_reason"] if lock.get("gone_reason") else "") if holder else "free")
     if every and s["gateway"]:
         row("gateway serves", s["gateway"])

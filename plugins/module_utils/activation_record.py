@@ -20,7 +20,9 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import write_atomic
 
 STATE_MODE = 0o640
-RUN_FILE = re.compile(r"^(deployment|activation|rollback)-([0-9]{8}T[0-9]{6}Z)[A-Za-z0-9._-]*\.log$")
+# This collection's chain files; the platform deploy script's logs in the
+# same directory are not runs of ours.
+RUN_FILE = audit_log.OWN_FILE_PATTERN
 
 
 def state_path(audit_dir, state_file=None):

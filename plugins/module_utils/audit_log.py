@@ -39,9 +39,22 @@ LINE_PATTERN = re.compile(r"^\[AUDIT\] \d{4}-\d\d-\d\d \d\d:\d\d:\d\d [A-Z0-9_]+
 _LINE_PARTS = re.compile(r"^\[AUDIT\] (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) ([A-Z0-9_]+)((?: [a-z0-9_]+=\S+)*)\Z", re.ASCII)
 EVENT_PATTERN = re.compile(r"^[A-Z0-9_]+\Z", re.ASCII)
 KEY_PATTERN = re.compile(r"^[a-z0-9_]+\Z", re.ASCII)
-# Files that belong to the chain; anything else in the directory (precheck
-# reports, rollback scripts) is ignored by the chain.
+# Files that may belong to the chain; anything else in the directory
+# (precheck reports, rollback scripts) is ignored by the chain. Whether such
+# a file does belong is told by its content (foreign_reason).
 CHAIN_FILE_PATTERN = re.compile(r"^(deployment|rollback|activation)-.*\.log\Z")
+# The names this collection's writers give their chain files: <kind>-<UTC
+# stamp>[...].log. A file so named is always held to the chain.
+OWN_FILE_PATTERN = re.compile(r"^(deployment|rollback|activation)-([0-9]{8}T[0-9]{6}Z)[A-Za-z0-9._-]*\.log\Z")
+# The platform's own deploy script writes to the same directory, stamped
+# YYYYmmdd-HHMMSS: its console log, its precheck log and its rollback script.
+PLATFORM_SCRIPT = "deploy-phase-4-full-launch.sh"
+PLATFORM_FILE_PATTERN = re.compile(
+    r"^(?:(deployment|precheck)-[0-9]{8}-[0-9]{6}\.log|(rollback)-[0-9]{8}-[0-9]{6}\.sh)\Z")
+_PLATFORM_FILES = {"deployment": "console log", "precheck": "precheck log", "rollback": "rollback script"}
+# A line carrying one of the chain's own fields belongs to the chain.
+_CHAIN_FIELD = re.compile(rb"(?:^|[ \t])(?:run|seq|prev|chain)=", re.M)
+_UNCHAINED_AUDIT = re.compile(rb"^\[AUDIT\] ", re.M)
 # What a writer may create: the chain pattern, restricted to plain characters.
 _WRITABLE_NAME = re.compile(r"^(deployment|rollback|activation)-[A-Za-z0-9][A-Za-z0-9._-]*\.log\Z", re.ASCII)
 _HEX64 = re.compile(r"^[0-9a-f]{64}\Z", re.ASCII)
@@ -100,11 +113,23 @@ class Problem(NamedTuple):
         return self.message
 
 
+class ForeignFile(NamedTuple):
+    """A file of the audit directory that is another tool's, not part of the
+    chain: kept as it is, listed, never called tampering."""
+    file: str
+    size: int
+    reason: str
+
+    def __str__(self):
+        return "%s (%d bytes): %s" % (self.file, self.size, self.reason)
+
+
 class VerifyResult(NamedTuple):
     ok: bool
     records: int
     head: dict              # {seq, chain, file, line} of the record with the highest seq
     problems: list          # [Problem], earliest point of tampering first
+    foreign: tuple = ()     # (ForeignFile,) files named like chain files that are another tool's
 
     @property
     def first_problem(self) -> Optional[Problem]:
@@ -278,8 +303,67 @@ def parse_record(line) -> Record:
 
 # ---------------------------------------------------------------- files and locks
 
+def platform_file(name) -> Optional[str]:
+    """What a file named like the platform deploy script's is, or None."""
+    match = PLATFORM_FILE_PATTERN.match(name)
+    if not match:
+        return None
+    return "%s of the platform's deploy script (%s)" % (_PLATFORM_FILES[match.group(1) or match.group(2)],
+                                                       PLATFORM_SCRIPT)
+
+
+def foreign_reason(name, data) -> Optional[str]:
+    """Why the file ``name`` of an audit directory is another tool's and not
+    part of the chain; None when it is a chain file, or not a candidate at
+    all. ``data``: its content (bytes, or None when it could not be read),
+    or a function returning it, called only when the content decides.
+
+    Told by content: a chain file's records carry run=, seq=, prev= and
+    chain=; a file with no line carrying any of them is foreign. A file
+    named as this collection names its chain files is never foreign: making
+    one look foreign (dropping those fields) is reported as tampering. A
+    file that had records and is made to look foreign takes them out of the
+    chain, which the seq linkage (a gap) or a known head (a cut end) shows
+    exactly as it shows a deleted file.
+    """
+    if OWN_FILE_PATTERN.match(name):
+        return None
+    what = platform_file(name)
+    if CHAIN_FILE_PATTERN.match(name):
+        if callable(data):
+            data = data()
+        if data is None or _CHAIN_FIELD.search(data):
+            return None
+        lines = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
+        return "%s: no line carries run=, seq=, prev= or chain= (%d lines, %d unchained [AUDIT] records)" % (
+            what or "not written by this collection", lines, len(_UNCHAINED_AUDIT.findall(data)))
+    return what
+
+
+def foreign_lines(foreign) -> list:
+    """How foreign files are reported (nexusctl audit verify and tail, the
+    audit_verify module): a heading, then one line a file."""
+    if not foreign:
+        return []
+    return (["%d file(s) not part of the chain (another tool's records, kept as they are; not tampering):"
+             % len(foreign)] + ["  - %s" % (item,) for item in foreign])
+
+
+def split_foreign(files: dict) -> tuple:
+    """({name: content} of the chain files, [ForeignFile]) of a {name: content} mapping."""
+    chain, foreign = {}, []
+    for name in sorted(files):
+        reason = foreign_reason(name, files[name])
+        if reason is None:
+            chain[name] = files[name]
+        else:
+            foreign.append(ForeignFile(name, len(files[name]), reason))
+    return chain, foreign
+
+
 def chain_files(audit_dir) -> list:
-    """Names of the chain files in ``audit_dir``, sorted."""
+    """Names of the files in ``audit_dir`` that may be chain files (by
+    name; foreign_reason tells by content), sorted."""
     return sorted(name for name in os.listdir(audit_dir)
                   if CHAIN_FILE_PATTERN.match(name) and os.path.isfile(os.path.join(audit_dir, name)))
 
@@ -351,7 +435,10 @@ class _DirLock:
 
 def _read_lines(path) -> list:
     with open(path, "rb") as handle:
-        data = handle.read()
+        return _split_lines(handle.read())
+
+
+def _split_lines(data) -> list:
     lines = data.split(b"\n")
     if lines[-1] == b"":
         lines.pop()
@@ -530,19 +617,38 @@ def _write_once(fd, data, path):
 
 # ---------------------------------------------------------------- reading and verifying
 
+def _read_candidates(audit_dir) -> tuple:
+    """({name: content} of the files that may be chain files, head cache),
+    read under the shared lock."""
+    with _DirLock(audit_dir, exclusive=False):
+        files = {}
+        for name in chain_files(audit_dir):
+            with open(os.path.join(audit_dir, name), "rb") as handle:
+                files[name] = handle.read()
+        cache = _read_head_cache(audit_dir)
+    return files, cache
+
+
 def read_trail(audit_dir) -> tuple:
     """([RecordAt] sorted by seq then file, [Problem] for lines that are not
-    records) from the chain files of ``audit_dir``."""
-    files = {name: os.path.join(audit_dir, name) for name in chain_files(audit_dir)}
+    records) from the chain files of ``audit_dir``; foreign files (see
+    foreign_files) are left out."""
+    chain, _ = split_foreign(_read_candidates(audit_dir)[0])
     entries, problems = [], []
-    for name in sorted(files):
-        for number, raw in enumerate(_read_lines(files[name]), 1):
+    for name in sorted(chain):
+        for number, raw in enumerate(_split_lines(chain[name]), 1):
             try:
                 entries.append(RecordAt(name, number, parse_record(raw)))
             except AuditFormatError as exc:
                 problems.append(_not_a_record(name, number, exc))
     entries.sort(key=lambda e: (e.record.seq, e.file, e.line))
     return entries, problems
+
+
+def foreign_files(audit_dir) -> list:
+    """[ForeignFile] of ``audit_dir``: files named like chain files that are
+    another tool's (the platform deploy script's console logs)."""
+    return split_foreign(_read_candidates(audit_dir)[0])[1]
 
 
 def _not_a_record(name, number, exc):
@@ -556,27 +662,21 @@ def verify_dir(audit_dir, head: Optional[dict] = None) -> VerifyResult:
     present. Raises FileNotFoundError when the directory does not exist."""
     if not os.path.isdir(audit_dir):
         raise FileNotFoundError("audit dir %s does not exist or is not a directory" % audit_dir)
-    with _DirLock(audit_dir, exclusive=False):
-        files = {}
-        for name in chain_files(audit_dir):
-            with open(os.path.join(audit_dir, name), "rb") as handle:
-                files[name] = handle.read()
-        cache = _read_head_cache(audit_dir)
+    files, cache = _read_candidates(audit_dir)
     return verify_files(files, head=head, head_cache=cache)
 
 
 def verify_files(files: dict, head: Optional[dict] = None, head_cache: Optional[dict] = None) -> VerifyResult:
-    """Verify chain files given as {file name: content bytes}."""
+    """Verify files given as {file name: content bytes}. Foreign files (see
+    foreign_reason) are listed in the result's ``foreign``, not verified."""
     if head is not None:
         validate_head(head, "exported head")
+    files, foreign = split_foreign(files)
     found = []          # (sort key, Problem)
     entries = []        # (record, file index, line number, file name)
     for index, name in enumerate(sorted(files)):
-        lines = files[name].split(b"\n")
-        if lines[-1] == b"":
-            lines.pop()
         garbage, last, first_seq = [], None, None
-        for number, raw in enumerate(lines, 1):
+        for number, raw in enumerate(_split_lines(files[name]), 1):
             try:
                 record = parse_record(raw)
             except AuditFormatError as exc:
@@ -667,7 +767,8 @@ def verify_files(files: dict, head: Optional[dict] = None, head_cache: Optional[
     else:
         head_out = {"seq": prev_entry[0].seq, "chain": prev_entry[0].chain, "file": prev_entry[3],
                     "line": prev_entry[2]}
-    return VerifyResult(ok=not problems, records=len(entries), head=head_out, problems=problems)
+    return VerifyResult(ok=not problems, records=len(entries), head=head_out, problems=problems,
+                        foreign=tuple(foreign))
 
 
 def export_head(audit_dir) -> dict:

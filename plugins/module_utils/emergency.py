@@ -108,29 +108,28 @@ class _Trail(object):
 
 
 def _take_lock(lock_path, holder, lease_seconds, break_lock, recover, trail, result):
+    """The one lock rule (module_utils/deploy_lock.py): a dead holder is
+    taken over; a live one is broken, since the switch does not wait,
+    unless told to keep it."""
     try:
-        state, previous = deploy_lock.acquire(lock_path, holder, lease_seconds, recover=recover)
+        taken = deploy_lock.acquire(lock_path, holder, lease_seconds, recover=recover)
     except deploy_lock.LockHeld as exc:
+        result["previous_holder"] = exc.holder
         if not break_lock:
-            result["previous_holder"] = exc.holder
-            trail(("LOCK_REFUSED", {"holder_run": exc.holder.get("run_id", "?"),
-                                    "holder_user": exc.holder.get("user", "?")}))
+            trail(("LOCK_REFUSED", deploy_lock.holder_fields(exc.holder, "holder_")))
             raise SwitchFailed("emergency switch not pulled: %s (the switch was told to keep the lock: without "
                                "that it breaks the lock and goes on)" % exc, result)
-        _, current = deploy_lock.force_break(lock_path)
-        current = current or exc.holder
-        trail(("LOCK_BROKEN", {"previous_run": current.get("run_id", "?"), "previous_user": current.get("user", "?"),
-                               "reason": "emergency switch run %s does not wait" % holder["run_id"]}))
-        result["previous_holder"] = current
-        state, previous = deploy_lock.acquire(lock_path, holder, lease_seconds)
-        state = "broken"
-    if previous:
-        result["previous_holder"] = previous
-        trail(("LOCK_STALE_RECOVERED", {"previous_run": previous.get("run_id", "?"),
-                                        "previous_user": previous.get("user", "?"), "reason": previous["reason"]}))
-    result["lock"] = state
-    if state != "held":
-        trail(("LOCK_ACQUIRED", {"pid": holder.get("pid", os.getpid()), "timestamp": int(time.time())}))
+        broken = deploy_lock.force_break(lock_path, "emergency switch run %s took over from %s"
+                                         % (holder["run_id"], deploy_lock.describe_holder(exc.holder)))
+        trail(*broken.events)
+        taken = deploy_lock.acquire(lock_path, holder, lease_seconds)
+        trail(*taken.events)
+        result["lock"] = "broken"
+        return
+    if taken.previous:
+        result["previous_holder"] = taken.previous
+    trail(*taken.events)
+    result["lock"] = taken.state
 
 
 def _errors():

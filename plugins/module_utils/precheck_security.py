@@ -8,6 +8,34 @@ audit directory with its rollback files.
 Every finding is collected and reported together, so one run shows the
 operator everything to fix. The private key is only ever read by
 ``openssl pkey -pubout``; nothing of it reaches the output.
+
+The audit directory is shared with the platform's own deploy script
+(deploy-phase-4-full-launch.sh), which leaves its console logs, precheck
+logs (0644) and rollback scripts (0755) there under the default umask.
+Those files are told apart (audit_log.foreign_reason: by name and, for
+files named like chain files, by content) and judged for what they are:
+
+* a file of this collection open to others: error. Our writers create every
+  file 0640/0750, so such a mode means something changed it; the fix names
+  exactly those files.
+* the directory writable by others: error (anyone could remove or plant
+  files in the audit trail).
+* the directory open to others otherwise: warning. Our files stay private
+  whatever the directory's mode; what an open directory exposes is file
+  names, and the other tool's world-readable files.
+* another tool's files readable by others through an open directory:
+  warning, naming each file. They are another tool's logs, not this
+  collection's records, and reading them gives no one control of anything:
+  worth fixing, not worth stopping a launch. The fix is ``chmod o-rwx`` on
+  the directory, which closes them to others while keeping their bytes,
+  modes and names exactly as the platform left them (a chmod of the files
+  would change their modes; moving them would take them from where the
+  platform's own tooling and its logs point).
+* unless one of them looks like it holds a secret (``password=...``,
+  ``token: ...``, the secret names audit_log refuses as field keys): then
+  it is an error, naming the file and line, never the value.
+* another tool's files behind a closed directory expose nothing: noted in
+  the summary only.
 """
 
 from __future__ import annotations
@@ -20,6 +48,9 @@ import ssl
 import stat
 import time
 
+from ansible_collections.nexus_cos.launch.plugins.module_utils.audit_log import (
+    SECRET_KEY_PARTS, foreign_reason, platform_file)
+from ansible_collections.nexus_cos.launch.plugins.module_utils.host_probe import ProbeError
 from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck import (
     Check, CheckFailed, register)
 
@@ -30,6 +61,13 @@ MONTHS = {m: i for i, m in enumerate(
     ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
 PEM_CERT = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
 PEM_PUBKEY = re.compile(r"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----", re.S)
+# Another tool's file is read to tell what it is and whether it holds a secret.
+FOREIGN_READ_LIMIT = 16 * 1024 * 1024
+# name=value or name: value where the name contains a secret's name and the
+# value is long enough to be one (not "none", not a masked "****").
+SECRET_ASSIGNMENT = re.compile(
+    r"(?i)(?<![A-Za-z0-9_.-])([A-Za-z0-9_.-]*(?:%s)[A-Za-z0-9_.-]*)[ \t]*[=:][ \t]*[\"']?(?!\*+\b)[^\s\"'*]{6,}"
+    % "|".join(part.replace("_", "[_-]?") for part in SECRET_KEY_PARTS))
 
 
 def cert_argv(path):
@@ -128,6 +166,8 @@ class SecurityCheck(Check):
         ev["summary"] = "certificate %s valid until %s, key matches, served at %s; audit dir %s, %d file(s) private" % (
             cert["subject"] or self.ctx.param("cert"), ev["not_after"], ev["endpoint"],
             ev.get("audit_dir_mode", "absent"), ev.get("audit_files", 0))
+        if ev.get("foreign_note"):
+            ev["summary"] += "; " + ev["foreign_note"]
         return ev
 
     def error(self, msg, hint):
@@ -232,23 +272,81 @@ class SecurityCheck(Check):
             # Nothing written yet, so nothing exposed; the run creates it 0750.
             self.evidence["audit_dir_mode"] = "absent"
             return
-        self.evidence["audit_dir_mode"] = mode_text(st)
-        if st.st_mode & 0o007:
-            self.error("audit directory %s is accessible by others (mode %s); expected no access for others"
-                       % (audit_dir, mode_text(st)),
+        dir_mode = mode_text(st)
+        self.evidence["audit_dir_mode"] = dir_mode
+        if st.st_mode & 0o002:
+            self.error("audit directory %s is writable by others (mode %s); expected no access for others "
+                       "(anyone on the host could remove or plant files in the audit trail)" % (audit_dir, dir_mode),
                        "chmod o-rwx %s" % audit_dir)
-        exposed, checked = [], 0
+        ours, exposed, foreign = 0, [], []
         for name in host.listdir(audit_dir) or []:
-            fst = host.stat(os.path.join(audit_dir, name))
+            path = os.path.join(audit_dir, name)
+            fst = host.stat(path)
             if fst is None or not stat.S_ISREG(fst.st_mode):
                 continue
-            checked += 1
-            if fst.st_mode & 0o007:
-                exposed.append("%s (%s)" % (name, mode_text(fst)))
-        self.evidence["audit_files"] = checked
+            reason = foreign_reason(name, lambda: self._read(path))  # read only when the content decides
+            if reason:
+                foreign.append((name, fst, reason))
+            else:
+                ours += 1
+                if fst.st_mode & 0o007:
+                    exposed.append((name, fst))
+        self.evidence["audit_files"] = ours
         if exposed:
-            listed = exposed[:LISTED_FILES]
-            more = len(exposed) - len(listed)
-            self.error("%d file(s) in %s accessible by others: %s%s; expected no access for others"
-                       % (len(exposed), audit_dir, ", ".join(listed), ", and %d more" % more if more else ""),
-                       "chmod o-rwx %s/*" % audit_dir)
+            self.error("%d file(s) in %s accessible by others: %s; expected no access for others"
+                       % (len(exposed), audit_dir, listed(exposed)),
+                       "chmod o-rwx %s" % " ".join(os.path.join(audit_dir, name) for name, _ in exposed))
+        if foreign:
+            self.evidence["foreign_files"] = ["%s (%s): %s" % (name, mode_text(fst), reason)
+                                              for name, fst, reason in foreign]
+        author = "the platform's deploy script" if all(platform_file(f[0]) for f in foreign) else "another tool"
+        readable = [(name, fst) for name, fst, _ in foreign if fst.st_mode & 0o007] if st.st_mode & 0o001 else []
+        if readable:
+            self.foreign_readable(audit_dir, dir_mode, readable, author)
+        elif st.st_mode & 0o007 and not st.st_mode & 0o002:
+            self.warnings.append(("audit directory %s is open to others (mode %s); expected no access for others"
+                                  % (audit_dir, dir_mode), "chmod o-rwx %s" % audit_dir))
+        if foreign and not readable:
+            self.evidence["foreign_note"] = ("%d file(s) of %s kept as they are, not readable by others"
+                                             % (len(foreign), author))
+
+    def foreign_readable(self, audit_dir, dir_mode, readable, author):
+        secrets = []
+        for name, _ in readable:
+            found = secret_in(self._read(os.path.join(audit_dir, name)))
+            if found:
+                secrets.append((name,) + found)
+        hint = ("chmod o-rwx %s closes the directory%s: the files keep their bytes, modes and names (do not chmod, "
+                "move or delete them: they are %s's records)"
+                % (audit_dir, "; then rotate the secret(s) found" if secrets else "", author))
+        for name, line, key in secrets:
+            self.error("%s in %s (left by %s) is readable by others and line %d looks like it holds a secret (%s=...); "
+                       "expected no secret readable by others" % (name, audit_dir, author, line, key), hint)
+        self.warnings.append((
+            "audit directory %s is open to others (mode %s), so %d file(s) %s left there are readable by others: "
+            "%s; they are that tool's records, not this collection's and not part of the audit chain; expected no "
+            "access for others" % (audit_dir, dir_mode, len(readable), author, listed(readable)), hint))
+
+    def _read(self, path):
+        try:
+            return self.ctx.host.read_bytes(path, FOREIGN_READ_LIMIT)
+        except (OSError, ProbeError):
+            return None
+
+
+def listed(files):
+    shown = ["%s (%s)" % (name, mode_text(fst)) for name, fst in files[:LISTED_FILES]]
+    more = len(files) - len(shown)
+    return ", ".join(shown) + (", and %d more" % more if more else "")
+
+
+def secret_in(data):
+    """(line number, name) of the first line that looks like it assigns a
+    secret, or None. The value is never returned."""
+    if not data:
+        return None
+    for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
+        match = SECRET_ASSIGNMENT.search(line)
+        if match:
+            return number, match.group(1)
+    return None

@@ -800,18 +800,22 @@ def _cmd_restore(args):
         audit = audit_log.AuditLog(args.audit_dir, run_id, "rollback-%s.log" % stamp)
     locked = False
     if args.lock and not args.dry_run:
+        # The one lock rule (deploy_lock): a dead holder's lock, the
+        # platform script's included, is taken over and audited; a live
+        # one refuses with the same words the playbooks use.
         try:
-            deploy_lock.acquire(args.lock, _holder(run_id), LOCK_LEASE_SECONDS)
+            taken = deploy_lock.acquire(args.lock, _holder(run_id), LOCK_LEASE_SECONDS)
         except deploy_lock.LockHeld as exc:
             if audit is not None:
-                audit.record("LOCK_REFUSED", holder_run=exc.holder.get("run_id", "?"),
-                             holder_user=exc.holder.get("user", "?"))
-            sys.stderr.write("rollback: %s\nOn this host without nexusctl, once you are sure that run is gone: "
-                             "rm %s\n" % (exc, args.lock))
+                audit.records([exc.event])
+            sys.stderr.write("rollback: %s\n" % exc)
             return 1
         locked = True
+        if taken.previous:
+            _print("deployment lock: took over from %s: %s" % (deploy_lock.describe_holder(taken.previous),
+                                                              taken.previous["reason"]))
         if audit is not None:
-            audit.record("LOCK_ACQUIRED", pid=os.getpid(), timestamp=int(time.time()))
+            audit.records(taken.events)
     try:
         result = restore(snapshot_dir, force=args.force, check_mode=args.dry_run, gateway_url=args.gateway_url,
                          verify_timeout=args.verify_timeout, audit=audit, via="script", stamp=stamp)

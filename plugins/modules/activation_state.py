@@ -145,7 +145,10 @@ pfs:
   returned: action=query
   type: dict
 lock:
-  description: C({holder, gone_reason}) of the deployment lock; holder null when unlocked.
+  description:
+    - C({holder, text, gone_reason}) of the deployment lock; holder null when unlocked.
+    - C(text) says who holds it (a run of this collection, the platform deploy script's bare pid,
+      or an unrecognised lock file); C(gone_reason) why that holder is dead, null while it may run.
   returned: action=query and lock_path given
   type: dict
 changes:
@@ -202,7 +205,7 @@ def query(module, p, state_file):
     out["pfs"] = activation_change.read_pfs(p["pf_dir"])
     if p["lock_path"]:
         holder = deploy_lock.read_holder(p["lock_path"])
-        out["lock"] = {"holder": holder,
+        out["lock"] = {"holder": holder, "text": deploy_lock.describe_holder(holder) if holder else None,
                        "gone_reason": deploy_lock.gone_reason(holder, out["now"]) if holder else None}
     module.exit_json(**out)
 

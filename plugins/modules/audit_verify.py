@@ -16,6 +16,11 @@ description:
     trail cut short after that run is caught too.
   - Fails naming the file and line of the first edited, removed, inserted or reordered
     record. Reads only.
+  - A file named like a chain file whose lines carry none of the chain's fields (C(run=),
+    C(seq=), C(prev=), C(chain=)) is another tool's, such as the console log the platform's own
+    deploy script writes to the same directory. It is listed in RV(foreign), kept as it is,
+    and never counted as tampering. A file named as this collection names its chain files is
+    always verified.
 author: Nexus COS platform team
 options:
   audit_dir:
@@ -52,6 +57,22 @@ problems:
   returned: always
   type: list
   elements: str
+report:
+  description: What C(nexusctl audit verify) says, a line each; the foreign files last.
+  returned: always
+  type: list
+  elements: str
+foreign:
+  description: Files not part of the chain, C({file, size, reason}), kept as they are.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - file: deployment-20250101-101010.log
+      size: 3800
+      reason: >-
+        console log of the platform's deploy script (deploy-phase-4-full-launch.sh): no line carries
+        run=, seq=, prev= or chain= (41 lines, 15 unchained [AUDIT] records)
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -72,7 +93,11 @@ def main():
     except (OSError, ValueError) as exc:
         module.fail_json(msg="audit_verify: %s" % exc)
     problems = [str(p) for p in result.problems]
-    out = dict(changed=False, records=result.records, head=result.head, problems=problems)
+    verdict = ("%d records intact up to seq %d" % (result.records, result.head["seq"]) if result.ok else
+               "audit trail %s is not intact: %d problem(s)" % (module.params["audit_dir"], len(problems)))
+    out = dict(changed=False, records=result.records, head=result.head, problems=problems,
+               foreign=[dict(item._asdict()) for item in result.foreign],
+               report=[verdict] + audit_log.foreign_lines(result.foreign))
     if problems:
         module.fail_json(msg="audit trail %s is not intact: %s" % (module.params["audit_dir"], problems[0]), **out)
     module.exit_json(**out)

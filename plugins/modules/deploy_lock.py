@@ -13,8 +13,15 @@ description:
   - One launch run at a time per host. The lock file names its holder (run id, user,
     controller, process, since when, lease end). A second run is refused at once with
     that holder named.
-  - A lock whose holder is gone (lease ended, or its process on this host exited) is taken
-    over and the takeover is audited (C(LOCK_STALE_RECOVERED)).
+  - A lock whose holder is dead is taken over and the takeover is audited
+    (C(LOCK_STALE_RECOVERED holder=... reason=...)). Dead means its lease ended, or it ran on this host and
+    its process exited, or it is the bare pid the platform's own deploy script
+    (C(deploy-phase-4-full-launch.sh)) leaves at the same path and that process is not running
+    (C(holder=platform-deploy-script previous_pid=N)). A running platform script is refused,
+    naming its pid and command line. A lock file that is neither (empty, garbage) is refused with
+    what was found, and taken over when one lease from its modification time has passed.
+  - The same rule, in C(module_utils/deploy_lock.py), is followed by the on-host rollback script
+    and by C(nexusctl unlock); see docs/rollback.md, "The deployment lock".
   - The companion action plugin fills in the controller's host name, process id and user.
 author: Nexus COS platform team
 extends_documentation_fragment:
@@ -81,20 +88,25 @@ lock:
   returned: always
   type: str
 previous_holder:
-  description: The holder whose stale lock was recovered or broken.
+  description:
+    - The holder whose stale lock was recovered or broken, with its C(kind)
+      (C(nexus_cos.launch), C(platform-deploy-script) or C(unrecognised)).
   returned: when recovered or broken
   type: dict
 holder:
-  description: The lock's holder when the lock is refused.
+  description: The lock's holder when the lock is refused, with its C(kind).
   returned: on refusal
   type: dict
+holder_text:
+  description: Who held (or holds) the lock, in words, e.g. C(run 20260115T103045Z-1a2b3c (user alice on laptop, pid 4242)).
+  returned: when refused, recovered or broken
+  type: str
 audit_head:
   description: The audit chain head after this module's records.
   returned: when audited
   type: dict
 '''
 
-import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
@@ -130,40 +142,36 @@ def main():
     try:
         if p["state"] == "acquired":
             holder = dict(p["holder"], run_id=p["run_id"])
-            now = time.time()
             try:
                 recover = (p["recover_run"], p["reason"] or "holder gone") if p["recover_run"] else None
-                state, previous = deploy_lock.acquire(p["path"], holder, p["lease_seconds"], now, module.check_mode,
-                                                      recover)
+                taken = deploy_lock.acquire(p["path"], holder, p["lease_seconds"], time.time(), module.check_mode,
+                                            recover)
             except deploy_lock.LockHeld as exc:
-                if log:
-                    run_audit.write(log, [("LOCK_REFUSED", {"holder_run": exc.holder.get("run_id", "?"),
-                                                            "holder_user": exc.holder.get("user", "?")})])
-                module.fail_json(msg=str(exc), lock="refused", holder=exc.holder)
-            out["lock"] = state
-            if previous:
-                out["previous_holder"] = previous
-                events.append(("LOCK_STALE_RECOVERED", {"previous_run": previous.get("run_id", "?"),
-                                                        "previous_user": previous.get("user", "?"),
-                                                        "reason": previous["reason"]}))
-            if state != "held":
-                events.append(("LOCK_ACQUIRED", {"pid": holder.get("pid", os.getpid()), "timestamp": int(now)}))
+                run_audit.write(log, [exc.event])
+                module.fail_json(msg=str(exc), lock="refused", holder=exc.holder,
+                                 holder_text=deploy_lock.describe_holder(exc.holder))
+            out["lock"] = taken.state
+            if taken.previous:
+                out["previous_holder"] = taken.previous
+                out["holder_text"] = deploy_lock.describe_holder(taken.previous)
+            events = taken.events
         elif p["state"] == "released":
             state, current = deploy_lock.release(p["path"], p["run_id"], module.check_mode)
             out["lock"] = state
             if state == "not-ours":
-                module.warn("deployment lock is held by run %s, not %s; left in place"
-                            % (current.get("run_id"), p["run_id"]))
+                module.warn("deployment lock is held by %s, not run %s; left in place"
+                            % (deploy_lock.describe_holder(current), p["run_id"]))
             if state == "released":
                 # The run's own records (DEPLOYMENT_COMPLETE) come before the
                 # release, so every run's records are bracketed by the lock.
                 extra, events = [], extra + [("LOCK_RELEASED", {"timestamp": int(time.time())})]
         else:
-            state, current = deploy_lock.force_break(p["path"], module.check_mode)
-            out["lock"] = state
-            if current:
-                out["previous_holder"] = current
-                events.append(("LOCK_BROKEN", {"previous_run": current.get("run_id", "?"), "reason": p["reason"]}))
+            broken = deploy_lock.force_break(p["path"], p["reason"], module.check_mode)
+            out["lock"] = broken.state
+            if broken.previous:
+                out["previous_holder"] = broken.previous
+                out["holder_text"] = deploy_lock.describe_holder(broken.previous)
+            events = broken.events
         head = run_audit.write(log, events + extra)
     except (deploy_lock.LockError, OSError, ValueError) as exc:
         module.fail_json(msg="deployment lock %s: %s" % (p["path"], exc))

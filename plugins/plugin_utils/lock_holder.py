@@ -5,13 +5,17 @@
 the ansible-playbook process, the operator), and whether a holder that ran
 from this very controller is gone (its ansible-playbook process exited: a
 run cut off by a lost connection never reaches its release). Used by the
-action plugins of deploy_lock and kill_switch."""
+action plugins of deploy_lock and kill_switch. The rest of the lock rule
+(the platform script's bare-pid lock, leases, unrecognised files) is judged
+on the host, by module_utils/deploy_lock.py."""
 
 from __future__ import annotations
 
 import getpass
 import os
 import socket
+
+from ansible_collections.nexus_cos.launch.plugins.module_utils.deploy_lock import OWN, pid_alive
 
 
 def fill(holder=None):
@@ -25,14 +29,11 @@ def fill(holder=None):
 
 
 def gone_here(holder):
-    """Why ``holder`` is known to be gone, or None: it ran from this
-    controller and its process no longer exists."""
-    if not holder or holder.get("controller") != socket.gethostname() or not holder.get("run_id"):
+    """Why a run of this controller holding the lock is gone, or None. Only
+    this collection's runs name a controller; the platform script's lock is
+    judged on the host."""
+    if not holder or holder.get("kind", OWN) != OWN or holder.get("controller") != socket.gethostname():
         return None
-    try:
-        os.kill(int(holder.get("pid")), 0)
-    except ProcessLookupError:
-        return "controller process %s on %s has exited" % (holder["pid"], holder["controller"])
-    except (PermissionError, TypeError, ValueError):
+    if not holder.get("run_id") or not holder.get("pid") or pid_alive(holder["pid"]):
         return None
-    return None
+    return "controller process %s on %s has exited" % (holder["pid"], holder["controller"])

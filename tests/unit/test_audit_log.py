@@ -76,8 +76,11 @@ def all_trail_lines(audit_dir):
 
 @pytest.fixture
 def trail(tmp_path):
+    return write_trail(tmp_path / "audit")
+
+
+def write_trail(audit_dir):
     """Two runs, three chain files: 4 + 2 records from run A, 3 from run B."""
-    audit_dir = tmp_path / "audit"
     a = AuditLog(str(audit_dir), "20260115T103045Z-aaaaaa", DEPLOY, clock=clock)
     a.record("DEPLOYMENT_START", user="ops")
     a.record("LOCK_ACQUIRED", pid=12345, timestamp=NOW)

@@ -16,8 +16,9 @@ import pytest
 from ansible_collections.nexus_cos.launch.plugins.module_utils.host_probe import LocalHost
 from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck import run_checks
 from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck_security import (
-    DAY, cert_argv, key_argv, parse_openssl_date, pem_fingerprint, split_endpoint, utc)
+    DAY, cert_argv, key_argv, parse_openssl_date, pem_fingerprint, secret_in, split_endpoint, utc)
 
+import platform_leftovers
 from fake_host import FakeHost, stat_result
 from test_precheck_memory import assert_defaults_match
 
@@ -157,15 +158,119 @@ def test_a_different_served_certificate_fails(pki):
     assert "systemctl reload nginx" in r["hint"]
 
 
-def test_world_readable_audit_dir_and_files_fail(pki):
+def test_world_readable_audit_files_of_ours_fail_naming_each(pki):
     r = security(make_host(pki, audit_mode=0o040755,
                            audit_files={"rollback-1.sh": 0o100755, "deployment-1.log": 0o100644,
                                         "precheck-1.log": 0o100640}))
     assert r["status"] == "FAIL"
-    assert r["msg"] == ("audit directory %s is accessible by others (mode 0755); expected no access for others; "
-                        "2 file(s) in %s accessible by others: deployment-1.log (0644), rollback-1.sh (0755); "
+    assert r["msg"] == ("2 file(s) in %s accessible by others: deployment-1.log (0644), rollback-1.sh (0755); "
+                        "expected no access for others; audit directory %s is open to others (mode 0755); "
                         "expected no access for others" % (AUDIT, AUDIT))
-    assert r["hint"] == "chmod o-rwx %s; chmod o-rwx %s/*" % (AUDIT, AUDIT)
+    assert r["hint"] == "chmod o-rwx %s/deployment-1.log %s/rollback-1.sh; chmod o-rwx %s" % (AUDIT, AUDIT, AUDIT)
+
+
+def test_an_open_audit_dir_alone_warns(pki):
+    """Our files are 0640 whatever the directory: an open one exposes names."""
+    r = security(make_host(pki, audit_mode=0o040755))
+    assert r["status"] == "WARN"
+    assert r["msg"] == "audit directory %s is open to others (mode 0755); expected no access for others" % AUDIT
+    assert r["hint"] == "chmod o-rwx %s" % AUDIT
+
+
+def test_an_audit_dir_writable_by_others_fails(pki):
+    r = security(make_host(pki, audit_mode=0o040777))
+    assert r["status"] == "FAIL"
+    assert r["msg"] == ("audit directory %s is writable by others (mode 0777); expected no access for others (anyone "
+                        "on the host could remove or plant files in the audit trail)" % AUDIT)
+
+
+# ---------------------------------------------------------------- the platform script's files
+
+OURS = {"deployment-20260115T103045Z.log": 0o100640, "precheck-20260115T103045Z.log": 0o100640,
+        "rollback-20260115T103045Z.sh": 0o100750, ".audit-head.json": 0o100640}
+PLATFORM = {name: 0o100000 | mode for name, mode in platform_leftovers.AUDIT_FILES.items()}
+PLATFORM_LISTED = ("deployment-20250101-101010.log (0644), deployment-20250102-093000.log (0644), "
+                   "precheck-20250101-101010.log (0644), precheck-20250102-093000.log (0644), "
+                   "rollback-20250101-101010.sh (0755)")
+CLOSES = ("chmod o-rwx %s closes the directory: the files keep their bytes, modes and names (do not chmod, move or "
+          "delete them: they are the platform's deploy script's records)" % AUDIT)
+
+
+def leftover_host(pki, audit_mode, ours=None, contents=None):
+    host = make_host(pki, audit_mode=audit_mode, audit_files=dict(OURS if ours is None else ours, **PLATFORM))
+    for name in PLATFORM:
+        host.files[os.path.join(AUDIT, name)] = (contents or {}).get(name, platform_leftovers.read(name))
+    return host
+
+
+def test_the_platform_scripts_files_behind_an_open_directory_warn_naming_each(pki):
+    r = security(leftover_host(pki, 0o040755))
+    assert r["status"] == "WARN"
+    assert r["msg"] == (
+        "audit directory %s is open to others (mode 0755), so 5 file(s) the platform's deploy script left there are "
+        "readable by others: %s; they are that tool's records, not this collection's and not part of the audit "
+        "chain; expected no access for others" % (AUDIT, PLATFORM_LISTED))
+    assert r["hint"] == CLOSES
+    assert r["details"]["audit_files"] == 4
+    assert r["details"]["foreign_files"][0] == (
+        "deployment-20250101-101010.log (0644): console log of the platform's deploy script "
+        "(deploy-phase-4-full-launch.sh): no line carries run=, seq=, prev= or chain= (41 lines, 15 unchained "
+        "[AUDIT] records)")
+
+
+def test_the_platform_scripts_files_behind_a_closed_directory_expose_nothing(pki):
+    r = security(leftover_host(pki, 0o040750))
+    assert r["status"] == "PASS", r
+    assert r["msg"].endswith("audit dir 0750, 4 file(s) private; 5 file(s) of the platform's deploy script kept "
+                             "as they are, not readable by others")
+
+
+def test_our_exposed_file_fails_and_the_fix_leaves_the_platform_files_alone(pki):
+    r = security(leftover_host(pki, 0o040755, ours={"deployment-20260115T103045Z.log": 0o100644}))
+    assert r["status"] == "FAIL"
+    assert r["msg"].startswith("1 file(s) in %s accessible by others: deployment-20260115T103045Z.log (0644); "
+                               "expected no access for others; audit directory %s is open to others (mode 0755), "
+                               "so 5 file(s) the platform's deploy script left" % (AUDIT, AUDIT))
+    assert r["hint"] == "chmod o-rwx %s/deployment-20260115T103045Z.log; %s" % (AUDIT, CLOSES)
+
+
+def test_a_renamed_chain_file_is_ours_whatever_its_name(pki):
+    """A file named like the platform's log but carrying chain records is a
+    chain file: exposed, it is our file exposed."""
+    record = ("[AUDIT] 2026-01-15 10:30:45 LOCK_ACQUIRED run=r seq=1 pid=1 timestamp=1 prev=%s chain=%s\n"
+              % ("0" * 64, "1" * 64)).encode()
+    r = security(leftover_host(pki, 0o040750, contents={"deployment-20250101-101010.log": record}))
+    assert r["status"] == "FAIL"
+    assert r["msg"] == ("1 file(s) in %s accessible by others: deployment-20250101-101010.log (0644); expected no "
+                        "access for others" % AUDIT)
+
+
+def test_a_readable_platform_file_holding_a_secret_fails_naming_the_line_not_the_value(pki):
+    log = platform_leftovers.read("deployment-20250102-093000.log").replace(
+        b"[AUDIT] 2025-01-02 09:30:01 PRECHECK_START", b"[2025-01-02 09:30:01] [INFO] DB_PASSWORD=Xk2pLq9vTz")
+    r = security(leftover_host(pki, 0o040755, contents={"deployment-20250102-093000.log": log}))
+    assert r["status"] == "FAIL"
+    assert r["msg"].startswith(
+        "deployment-20250102-093000.log in %s (left by the platform's deploy script) is readable by others and line 11 "
+        "looks like it holds a secret (DB_PASSWORD=...); expected no secret readable by others; " % AUDIT)
+    assert "Xk2pLq9vTz" not in repr(r)
+    assert r["hint"] == CLOSES.replace(" closes the directory:", " closes the directory; then rotate the secret(s) found:")
+
+
+@pytest.mark.parametrize("line, found", [
+    ("DB_PASSWORD=Xk2pLq9vTz", "DB_PASSWORD"),
+    ("export PGPASSWORD='hunter22'", "PGPASSWORD"),
+    ("  api-key: 0123456789abcdef", "api-key"),
+    ("[AUDIT] 2025-01-01 10:10:10 LOGIN token=eyJhbGciOiJIUzI1NiJ9", "token"),
+    ("jwt_secret = supersecretvalue", "jwt_secret"),
+    ("Checking secrets: none", None),            # too short to be one
+    ("password=******", None),                    # masked
+    ("[INFO] rotate the api token tomorrow", None),
+    ("[AUDIT] 2025-01-01 10:10:10 PRECHECK_OS os=ubuntu version=22.04", None),
+])
+def test_secret_in(line, found):
+    result = secret_in((line + "\n").encode())
+    assert (result[1] if result else None) == found
 
 
 def test_absent_audit_dir_exposes_nothing(pki):
@@ -258,19 +363,24 @@ def test_local_probe_reports_a_refused_port():
     assert LocalHost().tls_peer_cert_der("127.0.0.1", port, 2.0) == (None, "Connection refused")
 
 
-def test_whole_check_on_real_files(pki, tls_server, tmp_path):
+def real_params(pki, tls_server, tmp_path, audit):
+    """The check's parameters for the good pair, a private copy of its key,
+    the local TLS server and ``audit``."""
     crt, key = pki["good"]
+    local_key = tmp_path / "nexus-cos.key"
+    shutil.copy(key, str(local_key))
+    os.chmod(str(local_key), 0o600)
+    return dict(PARAMS, cert=crt, key=str(local_key), tls_endpoint="127.0.0.1:%d" % tls_server, audit_dir=str(audit))
+
+
+def test_whole_check_on_real_files(pki, tls_server, tmp_path):
     audit = tmp_path / "audit"
     audit.mkdir(mode=0o750)
     os.chmod(str(audit), 0o750)
     rollback = audit / "rollback-1.sh"
     rollback.write_text("#!/bin/sh\n")
     os.chmod(str(rollback), 0o750)
-    local_key = tmp_path / "nexus-cos.key"
-    shutil.copy(key, str(local_key))
-    os.chmod(str(local_key), 0o600)
-    params = dict(PARAMS, cert=crt, key=str(local_key), tls_endpoint="127.0.0.1:%d" % tls_server,
-                  audit_dir=str(audit))
+    params = real_params(pki, tls_server, tmp_path, audit)
     r = security(LocalHost(), **params)
     assert r["status"] == "PASS", r
     os.chmod(str(rollback), 0o755)
@@ -279,5 +389,32 @@ def test_whole_check_on_real_files(pki, tls_server, tmp_path):
                         % audit)
 
 
+def test_whole_check_on_the_platform_scripts_real_files(pki, tls_server, tmp_path):
+    audit = tmp_path / "audit"
+    written = platform_leftovers.lay_down(str(audit))
+    os.chmod(str(audit), 0o755)   # as the platform script's mkdir -p leaves it
+    params = real_params(pki, tls_server, tmp_path, audit)
+    r = security(LocalHost(), **params)
+    assert r["status"] == "WARN", r
+    assert r["msg"] == (
+        "audit directory %s is open to others (mode 0755), so 5 file(s) the platform's deploy script left there are "
+        "readable by others: %s; they are that tool's records, not this collection's and not part of the audit "
+        "chain; expected no access for others" % (audit, PLATFORM_LISTED))
+    assert platform_leftovers.changed(written) == []
+    os.chmod(str(audit), 0o750)    # the fix the hint gives
+    assert security(LocalHost(), **params)["status"] == "PASS"
+    assert platform_leftovers.changed(written) == []
+
+
 def test_role_defaults_match_argument_specs():
     assert_defaults_match(ROLE)
+
+
+def test_a_file_of_another_tool_not_named_like_the_platforms_is_named_as_such(pki):
+    host = make_host(pki, audit_mode=0o040755, audit_files=dict(OURS, **{"deployment-notes.log": 0o100644}))
+    host.files[os.path.join(AUDIT, "deployment-notes.log")] = b"notes of the last attempt\n"
+    r = security(host)
+    assert r["status"] == "WARN"
+    assert r["msg"].startswith("audit directory %s is open to others (mode 0755), so 1 file(s) another tool left "
+                               "there are readable by others: deployment-notes.log (0644);" % AUDIT)
+    assert r["hint"].endswith("(do not chmod, move or delete them: they are another tool's records)")
