@@ -1,0 +1,112 @@
+# Copyright: Nexus COS platform team
+# Apache License 2.0 (see LICENSE)
+"""execution-environment.yml, through `ansible-builder create` (no image is
+built: there is no registry here): the build context holds a Containerfile on
+the configured base image, the pinned ansible-core and ansible-runner, and the
+collection's tarball; installed the way the Containerfile's galaxy stage does
+and introspected with the context's own introspect.py (the script the builder
+stage runs), it yields exactly the collection's Python and system needs."""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from collection_build import (ROOT, build_collection, galaxy_info, isolated_env, pinned_requirements,
+                              requirement_lines, tool)
+
+EE_FILE = os.path.join(ROOT, "execution-environment.yml")
+
+
+@pytest.fixture(scope="module")
+def definition():
+    with open(EE_FILE) as f:
+        return yaml.safe_load(f)
+
+
+@pytest.fixture(scope="module")
+def context(tmp_path_factory, definition):
+    """`ansible-builder create` of a copy of execution-environment.yml beside a
+    fresh build of the collection, where the definition expects it."""
+    work = str(tmp_path_factory.mktemp("ee"))
+    shutil.copy(EE_FILE, work)
+    tarball_src = definition["additional_build_files"][0]["src"]
+    os.makedirs(os.path.join(work, os.path.dirname(tarball_src)))
+    built = build_collection(os.path.join(work, os.path.dirname(tarball_src)))
+    ctx = os.path.join(work, "context")
+    proc = subprocess.run([sys.executable, "-m", "ansible_builder", "create", "-f",
+                           os.path.join(work, "execution-environment.yml"), "-c", ctx, "-v3"],
+                          capture_output=True, text=True, cwd=work)
+    assert proc.returncode == 0, "ansible-builder create failed:\n%s%s" % (proc.stdout, proc.stderr)
+    assert "No matches" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    return {"dir": ctx, "built": built, "work": work}
+
+
+def _containerfile(context):
+    path = os.path.join(context["dir"], "Containerfile")
+    assert os.path.isfile(path), "ansible-builder create wrote no Containerfile: %s" % os.listdir(context["dir"])
+    with open(path) as f:
+        return f.read().splitlines()
+
+
+def test_the_containerfile_builds_on_the_configured_base_image(context, definition):
+    lines = _containerfile(context)
+    assert 'ARG EE_BASE_IMAGE="%s"' % definition["images"]["base_image"]["name"] in lines
+    assert "FROM $EE_BASE_IMAGE AS base" in lines
+    python = definition["dependencies"]["python_interpreter"]
+    assert 'ARG PYCMD="%s"' % python["python_path"] in lines
+    assert 'ARG PYPKG="%s"' % python["package_system"] in lines
+
+
+def test_the_image_gets_the_ansible_core_and_runner_pinned_in_requirements_txt(context):
+    pins = pinned_requirements()
+    refs = [line for line in _containerfile(context) if line.startswith("ARG ANSIBLE_INSTALL_REFS=")]
+    assert refs == ['ARG ANSIBLE_INSTALL_REFS="ansible-core==%s ansible-runner==%s"'
+                    % (pins["ansible-core"], pins["ansible-runner"])], refs
+
+
+def test_the_context_carries_the_built_collection(context):
+    info = galaxy_info()
+    name = "%s-%s-%s.tar.gz" % (info["namespace"], info["name"], info["version"])
+    copied = os.path.join(context["dir"], "_build", "collections", name)
+    assert os.path.isfile(copied), (
+        "the build context lacks collections/%s: execution-environment.yml names another version than "
+        "galaxy.yml's %s" % (name, info["version"]))
+    assert filecmp.cmp(copied, context["built"], shallow=False)
+    with open(os.path.join(context["dir"], "_build", "requirements.yml")) as f:
+        galaxy = yaml.safe_load(f)
+    assert galaxy == {"collections": [{"name": "collections/" + name, "type": "file"}]}
+
+
+def test_the_collection_brings_its_python_and_system_needs_into_the_image(context, tmp_path):
+    build = os.path.join(context["dir"], "_build")
+    collections = str(tmp_path / "collections")
+    # The galaxy stage: WORKDIR /build (the context's _build), -r requirements.yml.
+    # --no-deps: the dependencies come from Galaxy, out of reach here.
+    install = subprocess.run([tool("ansible-galaxy"), "collection", "install", "--no-deps", "-r", "requirements.yml",
+                              "--collections-path", collections],
+                             capture_output=True, text=True, cwd=build, env=isolated_env(collections))
+    assert install.returncode == 0, install.stdout + install.stderr
+    info = galaxy_info()
+    assert os.path.isfile(os.path.join(collections, "ansible_collections", info["namespace"], info["name"],
+                                       "MANIFEST.json")), install.stdout
+    # The builder stage: introspect.py over the installed collections.
+    pip_out, bindep_out = str(tmp_path / "requirements.txt"), str(tmp_path / "bindep.txt")
+    proc = subprocess.run([sys.executable, os.path.join(build, "scripts", "introspect.py"), "introspect", collections,
+                           "--write-pip", pip_out, "--write-bindep", bindep_out],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    origin = "# from collection %s.%s" % (info["namespace"], info["name"])
+    for ours, written in ((os.path.join(ROOT, "meta", "ee-requirements.txt"), pip_out),
+                          (os.path.join(ROOT, "meta", "ee-bindep.txt"), bindep_out)):
+        with open(written) as f:
+            lines = [line.strip() for line in f if line.strip()]
+        expected = ["%s  %s" % (line, origin) for line in requirement_lines(ours)]
+        assert expected and lines == expected, "%s: the image would get %s; expected %s" % (
+            os.path.basename(ours), lines, expected)
