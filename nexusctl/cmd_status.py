@@ -22,7 +22,8 @@ from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import (EXIT_ERR
                                                                         add_target_arguments, interruption,
                                                                         read_extra_vars, report_interruption,
                                                                         run_ansible_runner)
-from ansible_collections.nexus_cos.launch.plugins.module_utils import activation, deploy_lock
+from ansible_collections.nexus_cos.launch.plugins.module_utils import deploy_lock
+from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
 
 MARKETPLACE_FLAGS = ("MARKETPLACE_PHASE2_ENABLED", "MARKETPLACE_PHASE3_ENABLED")
 PUBLIC_MODES = ("public_full", "public_soft")

@@ -2,7 +2,7 @@
 # Copyright: Nexus COS platform team
 # Apache License 2.0 (see LICENSE)
 """The activation gate: reads the host's facts (module activation_state),
-decides on the controller (module_utils/activation.py, approvals checked
+decides on the controller (module_utils/activation, approvals checked
 with passlib here, so no secret and no hash check ever runs on the host),
 and has the decision's records written to the host's audit trail.
 
@@ -22,6 +22,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
+from ansible_collections.nexus_cos.launch.plugins.plugin_utils import approvals
 
 SECRETS_FILE_ENV = "NEXUS_LAUNCH_APPROVALS_FILE"
 PATH_ARGS = ("audit_dir", "state_file", "flag_store", "pf_dir", "lock_path")
@@ -131,9 +132,10 @@ class ActionModule(ActionBase):
                                                      activation.DEFAULT_PREPARE_MAX_AGE_HOURS)),
                 daily_limits=args.get("daily_limits") or None, phase=_int(args.get("phase", 3), "phase"))
         if kind == "launch":
+            given, known = resolve_secrets(args.get("approvals")), args.get("approvers") or {}
             return activation.evaluate_launch(
                 args.get("mode"), facts, confirm=_bool(args.get("confirm")),
-                approvals=resolve_secrets(args.get("approvals")), approvers=args.get("approvers") or {},
+                check_approvals=lambda roles: approvals.verify_approvals(given, known, roles),
                 waivers=args.get("waivers") or {}, clock_override=clock,
                 force_reason=to_text(args.get("force_reason") or ""),
                 prepare_max_age_hours=float(args.get("prepare_max_age_hours",

@@ -13,8 +13,8 @@ from ansible.errors import AnsibleActionFail, AnsibleUndefinedVariable
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import write_atomic
-from ansible_collections.nexus_cos.launch.plugins.module_utils import precheck_report
-from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck_plan import CHECK_ORDER, PlanError, build_plan
+from ansible_collections.nexus_cos.launch.plugins.plugin_utils import precheck_report
+from ansible_collections.nexus_cos.launch.plugins.plugin_utils.precheck_plan import CHECK_ORDER, PlanError, build_plan
 
 
 class ActionModule(ActionBase):

@@ -159,7 +159,7 @@ while [ $$# -gt 0 ]; do
 done
 set -- "$${rest[@]+"$${rest[@]}"}"
 $common
-exec "$$python" -s -B -m $package.emergency pull \
+exec "$$python" -s -B -m $package.activation.emergency pull \
     --flag-store "$$flag_store" \
     --pf-dir "$$pf_dir" \
     --backup-dir "$$backup_dir" \

@@ -67,8 +67,8 @@ FLAG_STORE_NAME = "feature-flags.json"
 # What the rollback command imports, copied into every snapshot's lib/.
 PACKAGE = "ansible_collections.nexus_cos.launch.plugins.module_utils"
 RUNTIME_MODULES = ("snapshot", "audit_log", "atomic_file", "flag_semantics", "flag_store", "deploy_lock", "gateway",
-                   "emergency", "activation", "activation_change", "activation_record", "run_audit", "host_scripts",
-                   "nexus_config", "pf_document")
+                   "run_audit", "host_scripts", "nexus_config", "pf_document", "activation", "activation.change",
+                   "activation.record", "activation.emergency")
 
 VERIFY_INTERVAL = 0.25
 RELOAD_EVERY = 8
@@ -415,27 +415,37 @@ def record_after(snapshot_dir, clock=None):
 
 def runtime_files(module_utils_dir=None):
     """{relpath under lib/: source} of the on-host commands (rollback and
-    emergency scripts): the modules they import, in their package, with empty
-    __init__.py files along the way. Read from ``module_utils_dir``, or by
-    default from wherever this code was loaded (a checkout, a snapshot's
-    lib/, or the zip a module runs from on the host), so a module never
-    has to be sent its own sources."""
+    emergency scripts): the modules they import (RUNTIME_MODULES, dotted
+    below module_utils; a package's code is its __init__.py), in their
+    package, with empty __init__.py files along the way. Read from
+    ``module_utils_dir``, or by default from wherever this code was loaded
+    (a checkout, a snapshot's lib/, or the zip a module runs from on the
+    host), so a module never has to be sent its own sources."""
     parts = PACKAGE.split(".")
     out = {}
     for depth in range(1, len(parts) + 1):
         out[os.path.join(*(parts[:depth] + ["__init__.py"]))] = ""
     for name in RUNTIME_MODULES:
-        relpath = os.path.join(*(parts + [name + ".py"]))
-        if module_utils_dir:
-            with open(os.path.join(module_utils_dir, name + ".py"), "r", encoding="utf-8") as handle:
-                out[relpath] = handle.read()
-            continue
+        dotted = name.split(".")
         fullname = PACKAGE + "." + name
-        # find_spec does not run the module (pf_document needs PyYAML to import).
-        spec = importlib.util.find_spec(fullname)
-        source = spec.loader.get_source(fullname) if spec is not None and spec.loader is not None else None
-        if source is None:
-            raise SnapshotError("the on-host runtime is incomplete: no source for %s where this code runs" % fullname)
+        if module_utils_dir:
+            base = os.path.join(module_utils_dir, *dotted)
+            path = os.path.join(base, "__init__.py") if os.path.isdir(base) else base + ".py"
+            with open(path, "r", encoding="utf-8") as handle:
+                source = handle.read()
+            package = path.endswith("__init__.py")
+        else:
+            # find_spec does not run the module (pf_document needs PyYAML to import).
+            spec = importlib.util.find_spec(fullname)
+            source = spec.loader.get_source(fullname) if spec is not None and spec.loader is not None else None
+            if source is None:
+                raise SnapshotError("the on-host runtime is incomplete: no source for %s where this code runs"
+                                    % fullname)
+            package = spec.submodule_search_locations is not None
+        relpath = os.path.join(*(parts + dotted + ["__init__.py"])) if package \
+            else os.path.join(*(parts + dotted[:-1] + [dotted[-1] + ".py"]))
+        for depth in range(1, len(dotted)):
+            out.setdefault(os.path.join(*(parts + dotted[:depth] + ["__init__.py"])), "")
         out[relpath] = source
     return out
 

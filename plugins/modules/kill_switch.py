@@ -167,7 +167,7 @@ elapsed_ms:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import emergency
+from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import emergency
 
 
 def main():

@@ -16,7 +16,7 @@ description:
   - Never fails the task because a check failed; the result lists each check's status, message,
     fix and the variable that skips or downgrades it. The companion action plugin writes the
     controller reports and the play decides (role C(nexus_cos.launch.precheck_report)).
-  - The check logic lives in C(plugins/module_utils/precheck_*.py), one file per check.
+  - The check logic lives in C(plugins/module_utils/checks/), one file per check.
 author: Nexus COS platform team
 extends_documentation_fragment:
   - nexus_cos.launch.audit
@@ -118,22 +118,11 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import run_audit
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import write_atomic
-from ansible_collections.nexus_cos.launch.plugins.module_utils.host_probe import LocalHost
-from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck import run_checks, summarize, render_log
-# Importing a check registers it. Each import is explicit so the module
-# payload carries exactly the twelve checks. pylint: disable=unused-import
-from ansible_collections.nexus_cos.launch.plugins.module_utils import precheck_system  # noqa: F401
-from ansible_collections.nexus_cos.launch.plugins.module_utils import precheck_services  # noqa: F401
-from ansible_collections.nexus_cos.launch.plugins.module_utils import precheck_docker  # noqa: F401
-from ansible_collections.nexus_cos.launch.plugins.module_utils import precheck_disk  # noqa: F401
-from ansible_collections.nexus_cos.launch.plugins.module_utils import precheck_memory  # noqa: F401
-from ansible_collections.nexus_cos.launch.plugins.module_utils import precheck_repository  # noqa: F401
-from ansible_collections.nexus_cos.launch.plugins.module_utils import precheck_configuration  # noqa: F401
-from ansible_collections.nexus_cos.launch.plugins.module_utils import precheck_api  # noqa: F401
-from ansible_collections.nexus_cos.launch.plugins.module_utils import precheck_database  # noqa: F401
-from ansible_collections.nexus_cos.launch.plugins.module_utils import precheck_previous_phases  # noqa: F401
-from ansible_collections.nexus_cos.launch.plugins.module_utils import precheck_security  # noqa: F401
-from ansible_collections.nexus_cos.launch.plugins.module_utils import precheck_backup  # noqa: F401
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.host_probe import LocalHost
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import run_checks, summarize, render_log
+# Importing the checks package registers the twelve checks (its __init__
+# is the registry). pylint: disable=unused-import
+from ansible_collections.nexus_cos.launch.plugins.module_utils import checks  # noqa: F401
 
 
 def audit_events(results, summary, params, report_name, report_sha):

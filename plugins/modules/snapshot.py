@@ -195,7 +195,8 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, emergency, run_audit, snapshot
+from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, run_audit, snapshot
+from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import emergency
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import write_atomic
 
 DEFAULT_FILES = [

@@ -1,4 +1,4 @@
-"""Activation decisions (module_utils/activation.py): the clock, the gates of
+"""Activation decisions (module_utils/activation): the clock, the gates of
 the marketplace steps and the launch, approvals, waivers and the audit
 cross-check. Facts are built here the way module activation_state returns
 them; no host is involved."""
@@ -11,6 +11,7 @@ import pytest
 from passlib.hash import pbkdf2_sha256, sha512_crypt
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import activation as act
+from ansible_collections.nexus_cos.launch.plugins.plugin_utils import approvals
 
 DAY = 86400
 T0 = 1795862400            # 2026-11-28 10:40:00 UTC
@@ -361,19 +362,19 @@ def test_required_roles_from_the_pf():
 
 
 def test_two_distinct_approvers_with_both_roles():
-    approved, problems = act.verify_approvals([ALICE, BOB], approvers(), ROLES)
+    approved, problems = approvals.verify_approvals([ALICE, BOB], approvers(), ROLES)
     assert problems == []
     assert approved == [{"name": "alice", "role": "founder"}, {"name": "bob", "role": "technical_lead"}]
 
 
 def test_sha512_crypt_hash_is_accepted():
-    approved, problems = act.verify_approvals([ALICE, {"name": "carol", "secret": "carol-test-secret"}],
+    approved, problems = approvals.verify_approvals([ALICE, {"name": "carol", "secret": "carol-test-secret"}],
                                               approvers(), ROLES)
     assert problems == [] and approved[1] == {"name": "carol", "role": "technical_lead"}
 
 
 def test_one_approver_is_not_enough():
-    approved, problems = act.verify_approvals([ALICE], approvers(), ROLES)
+    approved, problems = approvals.verify_approvals([ALICE], approvers(), ROLES)
     assert approved == []
     assert problems == [
         "the launch needs approvals by 2 distinct approvers (founder and technical_lead, as global-launch.yaml "
@@ -382,33 +383,33 @@ def test_one_approver_is_not_enough():
 
 
 def test_the_same_approver_twice_counts_once():
-    _, problems = act.verify_approvals([ALICE, ALICE], approvers(), ROLES)
+    _, problems = approvals.verify_approvals([ALICE, ALICE], approvers(), ROLES)
     assert "approver alice is given twice; the approvals must come from distinct people" in problems
 
 
 def test_wrong_secret():
-    _, problems = act.verify_approvals([ALICE, dict(BOB, secret="guess")], approvers(), ROLES)
+    _, problems = approvals.verify_approvals([ALICE, dict(BOB, secret="guess")], approvers(), ROLES)
     assert "approver bob: the secret does not match nexus_launch_approvers.bob.password_hash" in problems
     assert not any("guess" in p for p in problems)
 
 
 def test_unknown_approver_and_missing_secret():
-    _, problems = act.verify_approvals([ALICE, {"name": "mallory", "secret": "x"}, {"name": "bob"}],
+    _, problems = approvals.verify_approvals([ALICE, {"name": "mallory", "secret": "x"}, {"name": "bob"}],
                                        approvers(), ROLES)
     assert "approver mallory is not in nexus_launch_approvers (known: alice, bob, carol)" in problems
     assert "approver bob: no secret given" in problems
 
 
 def test_two_approvers_with_the_same_role_do_not_cover_both_roles():
-    _, problems = act.verify_approvals([BOB, {"name": "carol", "secret": "carol-test-secret"}], approvers(), ROLES)
+    _, problems = approvals.verify_approvals([BOB, {"name": "carol", "secret": "carol-test-secret"}], approvers(), ROLES)
     assert "no verified approval from a founder (approvers holding that role: alice)" in problems
 
 
 def test_one_person_holding_both_roles_still_needs_a_second_approver():
     table = approvers(dave={"roles": ["founder", "technical_lead"], "password_hash": pbkdf2_sha256.hash("d")})
-    _, problems = act.verify_approvals([{"name": "dave", "secret": "d"}], table, ROLES)
+    _, problems = approvals.verify_approvals([{"name": "dave", "secret": "d"}], table, ROLES)
     assert problems[0].startswith("the launch needs approvals by 2 distinct approvers")
-    approved, problems = act.verify_approvals([{"name": "dave", "secret": "d"}, ALICE], table, ROLES)
+    approved, problems = approvals.verify_approvals([{"name": "dave", "secret": "d"}, ALICE], table, ROLES)
     assert problems == [] and approved == [{"name": "alice", "role": "founder"},
                                            {"name": "dave", "role": "technical_lead"}]
 
@@ -416,18 +417,18 @@ def test_one_person_holding_both_roles_still_needs_a_second_approver():
 @pytest.mark.parametrize("bad_hash", ["alice-test-secret", "$1$abc$def", "{SSHA}xyz", "$pbkdf2-sha256$broken"])
 def test_hash_formats_that_are_not_accepted(bad_hash):
     table = approvers(alice={"role": "founder", "password_hash": bad_hash})
-    _, problems = act.verify_approvals([ALICE, BOB], table, ROLES)
+    _, problems = approvals.verify_approvals([ALICE, BOB], table, ROLES)
     assert any(p.startswith("nexus_launch_approvers.alice.password_hash: ") for p in problems)
     assert not any("alice-test-secret" in p for p in problems)
 
 
 def test_malformed_approver_entries():
     table = approvers(alice={"password_hash": "x"})
-    _, problems = act.verify_approvals([ALICE, BOB], table, ROLES)
+    _, problems = approvals.verify_approvals([ALICE, BOB], table, ROLES)
     assert "nexus_launch_approvers.alice: expected {role: ROLE, password_hash: HASH}" in problems
-    _, problems = act.verify_approvals([ALICE, BOB], {}, ROLES)
+    _, problems = approvals.verify_approvals([ALICE, BOB], {}, ROLES)
     assert problems[0].startswith("nexus_launch_approvers is empty")
-    _, problems = act.verify_approvals("alice", approvers(), ROLES)
+    _, problems = approvals.verify_approvals("alice", approvers(), ROLES)
     assert problems == ["nexus_launch_approvals: expected a list of {name, secret}"]
 
 
@@ -472,6 +473,8 @@ def launch(mode="global", **kwargs):
                 waivers={"security_audit": "booked for next week"})
     args.update(kwargs)
     f = args.pop("facts", None) or facts()
+    given, known = args.pop("approvals"), args.pop("approvers")
+    args["check_approvals"] = lambda roles: approvals.verify_approvals(given, known, roles)
     return act.evaluate_launch(mode, f, **args)
 
 

@@ -13,7 +13,8 @@ import shutil
 import pytest
 
 from ansible_collections.nexus_cos.launch.plugins.action import activation_gate
-from ansible_collections.nexus_cos.launch.plugins.module_utils import activation, audit_log, flag_store, snapshot
+from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, flag_store, snapshot
+from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
 from ansible_collections.nexus_cos.launch.plugins.modules import activation_state
 
 from module_harness import run_module
@@ -231,11 +232,9 @@ def test_every_activation_applies_to_the_platforms_real_files(tmp_path):
         elif kind == "launch":
             gates = facts["pfs"]["global-launch.yaml"]["document"]["launch_gates"]["required_validations"]
             decision = activation.evaluate_launch(
-                arg, facts, confirm=True, approvals=[{"name": "a", "secret": "s"}, {"name": "b", "secret": "s"}],
-                approvers={"a": {"role": "founder", "password_hash": "x"},
-                           "b": {"role": "technical_lead", "password_hash": "x"}},
-                waivers=dict((g["name"], "test") for g in gates), clock_override=t0 + 60,
-                verify=lambda secret, hashed: True)
+                arg, facts, confirm=True,
+                check_approvals=lambda roles: ([{"name": "a", "role": roles[0]}, {"name": "b", "role": roles[1]}], []),
+                waivers=dict((g["name"], "test") for g in gates), clock_override=t0 + 60)
         else:
             decision = activation.evaluate_emergency(facts, clock_override=now)
         assert decision.open, (kind, arg, decision.message())

@@ -15,7 +15,9 @@ import os
 import pytest
 
 from ansible_collections.nexus_cos.launch.nexusctl import cmd_status
-from ansible_collections.nexus_cos.launch.plugins.module_utils import activation, activation_record, snapshot
+from ansible_collections.nexus_cos.launch.plugins.module_utils import snapshot
+from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
+from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import record as activation_record
 
 T0 = 1795861800   # 2026-11-28 10:30:00 UTC
 

@@ -1,4 +1,4 @@
-"""The kill switch on the host (module_utils/emergency.py), against the
+"""The kill switch on the host (module_utils/activation/emergency.py), against the
 sandbox's gateway double and a copy of the sample repository: pulled and
 confirmed, kept when the gateway does not confirm, the lock rules, check
 mode, a host without PyYAML, and the rendered on-host script."""
@@ -12,8 +12,10 @@ import sys
 
 import pytest
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import (activation, activation_record, audit_log,
-                                                                       deploy_lock, emergency, host_scripts, snapshot)
+from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, deploy_lock, host_scripts, snapshot
+from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
+from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import record as activation_record
+from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import emergency
 
 from gateway_double import ROOT, Double, sample_repo
 
@@ -233,18 +235,28 @@ def test_the_runtime_carries_everything_the_scripts_import():
     """Every module_utils module the on-host commands import (transitively)
     is copied into the snapshot's lib/."""
     import ast
-    todo, seen = ["snapshot", "emergency"], set()
+    base = snapshot.PACKAGE + "."
+
+    def source(name):
+        path = os.path.join(MODULE_UTILS, *name.split("."))
+        return open(os.path.join(path, "__init__.py") if os.path.isdir(path) else path + ".py").read()
+
+    todo, seen = ["snapshot", "activation.emergency"], set()
     while todo:
         name = todo.pop()
         if name in seen:
             continue
         seen.add(name)
-        tree = ast.parse(open(os.path.join(MODULE_UTILS, name + ".py")).read())
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.endswith("plugins.module_utils"):
+        for node in ast.walk(ast.parse(source(name))):
+            if not isinstance(node, ast.ImportFrom) or not node.module:
+                continue
+            module = node.module + "."
+            if module == base:
                 todo.extend(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and node.module and ".plugins.module_utils." in node.module:
-                todo.append(node.module.rsplit(".", 1)[1])
+            elif module.startswith(base):
+                inner = module[len(base):-1]
+                is_package = os.path.isdir(os.path.join(MODULE_UTILS, *inner.split(".")))
+                todo.extend(inner + "." + alias.name for alias in node.names) if is_package else todo.append(inner)
     assert seen <= set(snapshot.RUNTIME_MODULES), sorted(seen - set(snapshot.RUNTIME_MODULES))
 
 

@@ -11,7 +11,7 @@ import shutil
 import pytest
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import snapshot
-from ansible_collections.nexus_cos.launch.plugins.module_utils.host_probe import LocalHost
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.host_probe import LocalHost
 
 import platform_leftovers
 from test_precheck_backup import RUN_ID, backup

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck import run_checks
-from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck_api import (
-    SAMPLE_TIMEOUT, health_url, median, reason_of)
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import run_checks
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.api import (SAMPLE_TIMEOUT, health_url, median,
+                                                                                  reason_of)
 
 from fake_host import FakeHost
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import os
 import shutil
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck import run_checks
-from ansible_collections.nexus_cos.launch.plugins.module_utils import precheck_configuration  # noqa: F401
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import run_checks
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks import configuration as precheck_configuration  # noqa: F401
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures", "config")
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck import run_checks
-from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck_database import SLOTS_QUERY, parse_slots
-from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck_docker import INSPECT_FORMAT
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import run_checks
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.database import SLOTS_QUERY, parse_slots
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.docker import INSPECT_FORMAT
 
 from fake_host import FakeHost
 

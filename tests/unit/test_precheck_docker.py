@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck import run_checks
-from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck_docker import (
-    INSPECT_FORMAT, container_problem, last_check_output)
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import run_checks
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.docker import (INSPECT_FORMAT, container_problem,
+                                                                                     last_check_output)
 
 from fake_host import FakeHost
 

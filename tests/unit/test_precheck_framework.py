@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import precheck
-from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck import (
-    Check, CheckFailed, run_checks, summarize, render_log)
-from ansible_collections.nexus_cos.launch.plugins.module_utils import precheck_report
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks import framework as precheck
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import (Check, CheckFailed, run_checks,
+                                                                                        summarize, render_log)
+from ansible_collections.nexus_cos.launch.plugins.plugin_utils import precheck_report
 
 
 @pytest.fixture

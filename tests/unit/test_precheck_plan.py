@@ -7,9 +7,9 @@ import os
 import pytest
 import yaml
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck import REGISTRY
-from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck_plan import (
-    CHECK_ORDER, ROLES_DIR, PlanError, build_plan, role_options)
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import REGISTRY
+from ansible_collections.nexus_cos.launch.plugins.plugin_utils.precheck_plan import (CHECK_ORDER, ROLES_DIR, PlanError,
+                                                                                     build_plan, role_options)
 from ansible_collections.nexus_cos.launch.plugins.modules import precheck  # noqa: F401  registers the twelve
 
 

@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck import run_checks
-from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck_previous_phases import parse_report
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import run_checks
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.previous_phases import parse_report
 
 from fake_host import FakeHost
 from test_precheck_memory import assert_defaults_match

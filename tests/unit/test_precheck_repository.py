@@ -8,10 +8,9 @@ import subprocess
 
 import pytest
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils.host_probe import LocalHost
-from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck import run_checks
-from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck_repository import (
-    parse_status, status_argv)
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.host_probe import LocalHost
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import run_checks
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.repository import parse_status, status_argv
 
 from fake_host import FakeHost, stat_result
 from test_precheck_memory import assert_defaults_match

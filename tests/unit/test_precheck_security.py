@@ -13,10 +13,12 @@ import threading
 
 import pytest
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils.host_probe import LocalHost
-from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck import run_checks
-from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck_security import (
-    DAY, cert_argv, key_argv, parse_openssl_date, pem_fingerprint, secret_in, split_endpoint, utc)
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.host_probe import LocalHost
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import run_checks
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.security import (DAY, cert_argv, key_argv,
+                                                                                       parse_openssl_date,
+                                                                                       pem_fingerprint, secret_in,
+                                                                                       split_endpoint, utc)
 
 import platform_leftovers
 from fake_host import FakeHost, stat_result

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck import run_checks
-from ansible_collections.nexus_cos.launch.plugins.module_utils import precheck_services  # noqa: F401
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import run_checks
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks import services as precheck_services  # noqa: F401
 
 from fake_host import FakeHost
 
@@ -109,7 +109,7 @@ def test_warn_severity_downgrades():
 
 
 def test_nginx_time_and_pid_prefix_is_dropped():
-    from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck_services import nginx_error_line
+    from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.services import nginx_error_line
     line = ('2026/11/28 06:06:48 [emerg] 6460#6460: SSL_CTX_use_PrivateKey("/etc/nginx/ssl/nexus-cos.key") failed\n'
             "nginx: configuration file /etc/nginx/nginx.conf test failed\n")
     assert nginx_error_line(line) == '[emerg] SSL_CTX_use_PrivateKey("/etc/nginx/ssl/nexus-cos.key") failed'

@@ -619,7 +619,11 @@ def test_runtime_files_hold_the_package_and_its_imports():
     base = snapshot.PACKAGE.replace(".", "/")
     assert files["ansible_collections/__init__.py"] == "" and files[base + "/__init__.py"] == ""
     for name in snapshot.RUNTIME_MODULES:
-        assert base + "/" + name + ".py" in files
+        path = base + "/" + name.replace(".", "/")
+        assert path + ".py" in files or path + "/__init__.py" in files, name
+    # A package's code is its __init__.py; intermediate packages exist.
+    assert "def evaluate_emergency" in files[base + "/activation/__init__.py"]
+    assert base + "/activation/emergency.py" in files
 
 
 # ---------------------------------------------------------------- the rendered rollback files

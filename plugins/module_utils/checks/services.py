@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck import (
-    Check, CheckFailed, register)
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import Check, CheckFailed, register
 
 
 def first_line(text):

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck import (
-    Check, CheckFailed, register)
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import Check, CheckFailed, register
 
 # Names the container in each line, so a missing container (which docker
 # inspect only reports on stderr) cannot shift the lines of the others.

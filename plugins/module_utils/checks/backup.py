@@ -16,8 +16,8 @@ import re
 import stat
 import time
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck import (
-    GIB, Check, CheckFailed, gib, register)
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import (GIB, Check, CheckFailed, gib,
+                                                                                        register)
 
 DIR_MODE = 0o750
 MARKER_MODE = 0o640

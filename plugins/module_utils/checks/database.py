@@ -10,10 +10,10 @@ authentication both work and no password is ever passed or printed."""
 
 from __future__ import annotations
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck import (
-    Check, CheckFailed, register)
-from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck_docker import (
-    container_problem, container_summary, first_line, inspect_containers)
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import Check, CheckFailed, register
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.docker import (container_problem,
+                                                                                     container_summary, first_line,
+                                                                                     inspect_containers)
 
 # Only client backends take max_connections slots (background workers and
 # WAL senders have their own), and superuser_reserved_connections of them

@@ -9,8 +9,8 @@ PF keys a step changes, whether its gate is open, what the gateway must
 report afterwards. The facts come from the host (module activation_state,
 action ``query``); the decisions are made on the controller (action plugin
 activation_gate), where the approvals are checked against password hashes.
-Stdlib only, apart from passlib, which only ``verify_approvals`` imports and
-only on the controller.
+Standard library only. The approvers' secrets are checked on the controller
+(plugin_utils/approvals.py, passlib); the launch gate gets only the verdict.
 
 Terms:
 
@@ -65,11 +65,6 @@ FORCE_HINT = "force it with -e activation_force_reason=TEXT"
 APPLIED_EVENT = "ACTIVATION_STEP_APPLIED"
 EMERGENCY_EVENT = "EMERGENCY_SWITCH"
 
-# Schemes accepted for approver password hashes. Plain text and the old
-# unsalted or weak schemes are refused on purpose.
-HASH_SCHEMES = ("pbkdf2_sha256", "pbkdf2_sha512", "sha512_crypt", "sha256_crypt", "bcrypt",
-                "bcrypt_sha256", "argon2", "scrypt")
-APPROVER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 class ActivationError(ValueError):
@@ -517,136 +512,6 @@ def required_roles(team_approval):
     return roles
 
 
-def _approver_roles(spec):
-    roles = spec.get("roles", spec.get("role"))
-    if isinstance(roles, str):
-        return [roles]
-    if isinstance(roles, list) and all(isinstance(r, str) for r in roles):
-        return list(roles)
-    return None
-
-
-def passlib_verifier():
-    """verify(secret, hash) -> bool, raising ActivationError for a hash
-    passlib does not know or cannot check here."""
-    try:
-        from passlib.context import CryptContext
-        from passlib.exc import MissingBackendError
-    except ImportError:
-        raise ActivationError("passlib is not installed on the controller; install it (pip install passlib) to "
-                              "verify launch approvals")
-    context = CryptContext(schemes=list(HASH_SCHEMES))
-
-    def verify(secret, hashed):
-        try:
-            scheme = context.identify(hashed)
-        except ValueError:
-            scheme = None
-        if scheme is None:
-            raise ActivationError("not a password hash of an accepted scheme (%s)" % ", ".join(HASH_SCHEMES))
-        try:
-            return context.verify(secret, hashed)
-        except MissingBackendError:
-            raise ActivationError("a %s hash, which this controller cannot check (install its backend, e.g. "
-                                  "pip install %s)" % (scheme, "bcrypt" if "bcrypt" in scheme else scheme))
-        except (ValueError, TypeError) as exc:
-            raise ActivationError("a malformed %s hash (%s)" % (scheme, exc))
-
-    return verify
-
-
-def verify_approvals(approvals, approvers, roles, verify=None):
-    """Check the approvals given to a launch run.
-
-    ``approvals``: [{name, secret}]; ``approvers``: the inventory's
-    nexus_launch_approvers {NAME: {role|roles, password_hash}}; ``roles``:
-    the roles the PF requires, each to be covered by a different approver.
-    Returns (approved, problems): approved [{name, role}] (one per role when
-    they are all covered), problems [str] (never contain a secret)."""
-    verify = verify or passlib_verifier()
-    setup, problems = [], []
-    if not isinstance(approvers, dict) or not approvers:
-        setup.append("nexus_launch_approvers is empty or not a mapping; expected {NAME: {role: ROLE, "
-                     "password_hash: HASH}} in the inventory (vaulted)")
-        approvers = {}
-    if approvals is None:
-        approvals = []
-    if not isinstance(approvals, list):
-        return [], setup + ["nexus_launch_approvals: expected a list of {name, secret}"]
-    verified = {}      # name -> roles
-    seen = []
-    for index, item in enumerate(approvals):
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item["name"].strip():
-            problems.append("nexus_launch_approvals[%d]: expected {name: NAME, secret: SECRET}" % index)
-            continue
-        name = item["name"].strip()
-        if name in seen:
-            problems.append("approver %s is given twice; the approvals must come from distinct people" % name)
-            continue
-        seen.append(name)
-        spec = approvers.get(name)
-        if spec is None:
-            problems.append("approver %s is not in nexus_launch_approvers (known: %s)"
-                            % (name, ", ".join(sorted(approvers)) or "none"))
-            continue
-        roles_of = _approver_roles(spec) if isinstance(spec, dict) else None
-        hashed = spec.get("password_hash") if isinstance(spec, dict) else None
-        if not roles_of or not isinstance(hashed, str) or not hashed:
-            problems.append("nexus_launch_approvers.%s: expected {role: ROLE, password_hash: HASH}" % name)
-            continue
-        secret = item.get("secret")
-        if not isinstance(secret, str) or not secret:
-            problems.append("approver %s: no secret given" % name)
-            continue
-        try:
-            ok = verify(secret, hashed)
-        except ActivationError as exc:
-            problems.append("nexus_launch_approvers.%s.password_hash: %s" % (name, exc))
-            continue
-        if not ok:
-            problems.append("approver %s: the secret does not match nexus_launch_approvers.%s.password_hash"
-                            % (name, name))
-            continue
-        verified[name] = roles_of
-    count = len(roles)
-    if len(verified) < count:
-        setup.append("the launch needs approvals by %d distinct approvers (%s, as %s deployment.team_approval "
-                     "says); verified %d%s" % (count, " and ".join(roles), GLOBAL_PF, len(verified),
-                                               " (%s)" % ", ".join(sorted(verified)) if verified else ""))
-    assignment = _assign_roles(roles, verified)
-    if assignment is None:
-        missing = [r for r in roles if not any(r in rs for rs in verified.values())]
-        for role in missing:
-            holders = sorted(n for n, s in approvers.items()
-                             if isinstance(s, dict) and role in (_approver_roles(s) or []))
-            problems.append("no verified approval from a %s (approvers holding that role: %s)"
-                            % (role, ", ".join(holders) or "none"))
-        if not missing and len(verified) >= count:
-            problems.append("the verified approvers (%s) cannot cover the roles %s with one distinct person "
-                            "per role" % (", ".join(sorted(verified)), ", ".join(roles)))
-    problems = setup + problems
-    if problems:
-        return [], problems
-    return [{"name": name, "role": role} for role, name in assignment], []
-
-
-def _assign_roles(roles, verified):
-    """[(role, name)] giving each role a different verified approver, or None."""
-    names = sorted(verified)
-
-    def search(index, used):
-        if index == len(roles):
-            return []
-        for name in names:
-            if name not in used and roles[index] in verified[name]:
-                rest = search(index + 1, used | {name})
-                if rest is not None:
-                    return [(roles[index], name)] + rest
-        return None
-
-    return search(0, frozenset())
-
-
 # ---------------------------------------------------------------- launch gates
 
 def check_launch_gates(gates, waivers):
@@ -889,9 +754,12 @@ def _previous_step(decision, step, entries, latest, store, pfs, daily_limits, wa
                                         format_utc(prev["applied_at"])))
 
 
-def evaluate_launch(mode, facts, confirm=False, approvals=None, approvers=None, waivers=None, clock_override=None,
-                    force_reason="", prepare_max_age_hours=DEFAULT_PREPARE_MAX_AGE_HOURS, verify=None):
-    """Gate and plan of the Phase 4 launch (``mode`` global or soft)."""
+def evaluate_launch(mode, facts, confirm=False, check_approvals=None, waivers=None, clock_override=None,
+                    force_reason="", prepare_max_age_hours=DEFAULT_PREPARE_MAX_AGE_HOURS):
+    """Gate and plan of the Phase 4 launch (``mode`` global or soft).
+    ``check_approvals(roles)`` returns (approved [{name, role}], problems
+    [str]) for the roles the PF requires: the controller checks the
+    approvers' secrets (plugin_utils/approvals.py); nothing here sees one."""
     plan = launch_plan(mode)
     now = clock_override if clock_override is not None else facts.get("now", time.time())
     decision = Decision(plan, now)
@@ -919,10 +787,13 @@ def evaluate_launch(mode, facts, confirm=False, approvals=None, approvers=None, 
         decision.hard_refusals.append(str(exc))
         roles = None
     if roles is not None:
-        try:
-            approved, problems = verify_approvals(approvals, approvers, roles, verify)
-        except ActivationError as exc:
-            approved, problems = [], [str(exc)]
+        if check_approvals is None:
+            approved, problems = [], ["the launch approvals cannot be checked here: no approvals checker"]
+        else:
+            try:
+                approved, problems = check_approvals(roles)
+            except ActivationError as exc:
+                approved, problems = [], [str(exc)]
         decision.hard_refusals.extend(problems)
         for item in approved:
             decision.events.append(("LAUNCH_APPROVED", {"approver": item["name"], "role": item["role"]}))

@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck import (
-    GIB, Check, CheckFailed, gib, register)
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import (GIB, Check, CheckFailed, gib,
+                                                                                        register)
 
 
 @register

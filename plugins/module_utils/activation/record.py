@@ -16,7 +16,8 @@ import json
 import os
 import re
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import activation, audit_log, flag_store, run_audit
+from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, flag_store, run_audit
+from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import write_atomic
 
 STATE_MODE = 0o640

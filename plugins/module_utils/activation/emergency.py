@@ -8,7 +8,7 @@ One code path, whoever pulls it: the kill_switch module (``nexusctl
 rollback --emergency``, ``playbooks/emergency.yml``) and, with no controller
 at all, the on-host ``emergency-<stamp>.sh`` every run renders:
 
-    python3 -m ansible_collections.nexus_cos.launch.plugins.module_utils.emergency \\
+    python3 -m ansible_collections.nexus_cos.launch.plugins.module_utils.activation.emergency \\
         pull --flag-store F --pf-dir D --backup-dir B --audit-dir A --lock L [--reason TEXT]
 
 In order: the deployment lock (a holder that is gone is taken over; a live
@@ -41,9 +41,11 @@ import socket
 import sys
 import time
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import (activation, activation_change,
-                                                                       activation_record, audit_log, deploy_lock,
-                                                                       flag_store, gateway, host_scripts, snapshot)
+from ansible_collections.nexus_cos.launch.plugins.module_utils import (audit_log, deploy_lock, flag_store, gateway,
+                                                                       host_scripts, snapshot)
+from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
+from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import change as activation_change
+from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import record as activation_record
 
 UNCONFIRMED_EVENT = "EMERGENCY_SWITCH_UNCONFIRMED"
 LEASE_SECONDS = 1800

@@ -14,8 +14,7 @@ import json
 import re
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import gateway
-from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck import (
-    Check, CheckFailed, register)
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import Check, CheckFailed, register
 
 # A latency sample slower than this is a failed sample, not a long wait.
 SAMPLE_TIMEOUT = 10.0

@@ -21,7 +21,8 @@ import json
 import os
 import time
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import activation, flag_store, snapshot
+from ansible_collections.nexus_cos.launch.plugins.module_utils import flag_store, snapshot
+from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import write_atomic
 
 

@@ -7,8 +7,7 @@ with `nexusctl validate`, which runs them on the controller."""
 
 from __future__ import annotations
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck import (
-    Check, CheckFailed, register)
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import Check, CheckFailed, register
 from ansible_collections.nexus_cos.launch.plugins.module_utils.nexus_config import validate_repo
 
 SHOWN = 5

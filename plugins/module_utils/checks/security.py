@@ -50,9 +50,8 @@ import time
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils.audit_log import (
     SECRET_KEY_PARTS, foreign_reason, platform_file)
-from ansible_collections.nexus_cos.launch.plugins.module_utils.host_probe import ProbeError
-from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck import (
-    Check, CheckFailed, register)
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.host_probe import ProbeError
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import Check, CheckFailed, register
 
 DAY = 86400
 TLS_TIMEOUT = 5.0

@@ -5,8 +5,8 @@
 
 from __future__ import annotations
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck import (
-    GIB, Check, CheckFailed, gib, register)
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import (GIB, Check, CheckFailed, gib,
+                                                                                        register)
 
 # MemTotal is the RAM left after the kernel's boot reservations (kernel image,
 # crash kernel, firmware), a few percent below the installed size: a 4 GiB

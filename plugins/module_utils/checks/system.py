@@ -5,8 +5,7 @@
 
 from __future__ import annotations
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils.precheck import (
-    Check, CheckFailed, register)
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import Check, CheckFailed, register
 
 
 def parse_os_release(text):
