@@ -93,6 +93,7 @@ test: lint unit molecule
 
 bench: sandbox-up
 	$(BIN)/python tests/bench/phase4_bench.py --inventory inventories/sandbox
+	$(BIN)/python tests/bench/audit_bench.py
 
 docs: venv
 	$(BIN)/python docs/render_variables.py

@@ -14,56 +14,13 @@ printed or audited."""
 
 from __future__ import annotations
 
-import json
 import os
-import re
 
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
 from ansible_collections.nexus_cos.launch.plugins.plugin_utils import approvals
-
-SECRETS_FILE_ENV = "NEXUS_LAUNCH_APPROVALS_FILE"
-PATH_ARGS = ("audit_dir", "state_file", "flag_store", "pf_dir", "lock_path")
-
-
-def secret_env_name(name):
-    return "NEXUS_APPROVER_%s_SECRET" % re.sub(r"[^A-Z0-9]", "_", name.upper())
-
-
-def resolve_secrets(approvals, environ=None):
-    """The approvals with each missing secret filled in from the secrets
-    file or the environment. Never raises for a missing secret: the gate
-    reports it."""
-    environ = os.environ if environ is None else environ
-    from_file = {}
-    path = environ.get(SECRETS_FILE_ENV)
-    if path:
-        try:
-            with open(path, "r", encoding="utf-8") as handle:
-                loaded = json.load(handle)
-            if isinstance(loaded, dict):
-                from_file = dict((str(k), v) for k, v in loaded.items() if isinstance(v, str))
-        except (OSError, ValueError) as exc:
-            raise activation.ActivationError("%s=%s: cannot read the approvals file (%s)"
-                                             % (SECRETS_FILE_ENV, path, getattr(exc, "strerror", None) or exc))
-    out = []
-    for item in approvals or []:
-        if isinstance(item, str):
-            item = {"name": item}
-        if not isinstance(item, dict):
-            out.append(item)
-            continue
-        item = dict(item)
-        name = item.get("name")
-        if isinstance(name, str) and not item.get("secret"):
-            secret = from_file.get(name) or environ.get(secret_env_name(name))
-            if secret:
-                item["secret"] = secret
-        out.append(item)
-    return out
-
 
 class ActionModule(ActionBase):
 
@@ -132,7 +89,7 @@ class ActionModule(ActionBase):
                                                      activation.DEFAULT_PREPARE_MAX_AGE_HOURS)),
                 daily_limits=args.get("daily_limits") or None, phase=_int(args.get("phase", 3), "phase"))
         if kind == "launch":
-            given, known = resolve_secrets(args.get("approvals")), args.get("approvers") or {}
+            given, known = approvals.resolve_secrets(args.get("approvals")), args.get("approvers") or {}
             return activation.evaluate_launch(
                 args.get("mode"), facts, confirm=_bool(args.get("confirm")),
                 check_approvals=lambda roles: approvals.verify_approvals(given, known, roles),

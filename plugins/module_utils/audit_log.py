@@ -666,12 +666,72 @@ def verify_dir(audit_dir, head: Optional[dict] = None) -> VerifyResult:
     return verify_files(files, head=head, head_cache=cache)
 
 
+# An intact trail is checked by its bytes, without building a Record per
+# line: each line's frame (the record's start, its seq, prev and chain at
+# their fixed places at the end), its own hash (which covers every field in
+# between), its seq and its link to the record before.
+_INTACT_START = re.compile(rb"\[AUDIT\] \d{4}-\d\d-\d\d \d\d:\d\d:\d\d [A-Z0-9_]+ run=[^ ]++ seq=([1-9][0-9]*+) ")
+
+
+def _verify_intact(files, head, head_cache):
+    """The VerifyResult of a trail with nothing wrong in it, fast (a million
+    records in a few seconds), or None as soon as anything is off: then the
+    full check in verify_files finds and names the first wrong record.
+    ``files``: chain files only."""
+    sha256, start = hashlib.sha256, _INTACT_START.match
+    total = sum(data.count(b"\n") + 1 for data in files.values())
+    chains, seen = bytearray(64 * (total + 1)), bytearray(total + 1)
+    jumps = []          # (seq, prev) of records not linked to the line before
+    top = (0, None, 0)
+    for name in sorted(files):
+        last, last_chain = 0, None
+        for number, line in enumerate(_split_lines(files[name]), 1):
+            match = start(line)
+            if match is None or line[-71:-64] != b" chain=" or line[-141:-135] != b" prev=":
+                return None
+            # chain_hex equals a hexdigest below; prev_hex is held to the
+            # chain before it (or to the zero chain) by the links.
+            prev_hex, chain_hex = line[-135:-71], line[-64:]
+            if match.end() > len(line) - 140:
+                return None
+            seq = int(match.group(1))
+            if seq <= last or seq > total or seen[seq]:
+                return None
+            if sha256(prev_hex + b"\n" + line[:-71]).hexdigest() != chain_hex.decode():
+                return None
+            if seq != last + 1 or prev_hex != last_chain:
+                jumps.append((seq, prev_hex))
+            seen[seq] = 1
+            chains[64 * seq:64 * seq + 64] = chain_hex
+            last, last_chain = seq, chain_hex
+            if seq > top[0]:
+                top = (seq, name, number)
+    records = top[0]
+    if seen.count(1) != records:
+        return None             # a seq missing
+    for seq, prev_hex in jumps:
+        if prev_hex != (chains[64 * (seq - 1):64 * seq] if seq > 1 else ZERO_CHAIN.encode()):
+            return None
+    for given in (head, head_cache):
+        if given is not None and (given["seq"] > records or (
+                given["seq"] > 0 and chains[64 * given["seq"]:64 * given["seq"] + 64] != given["chain"].encode())):
+            return None
+    if not records:
+        return VerifyResult(ok=True, records=0, head={"seq": 0, "chain": ZERO_CHAIN, "file": None, "line": None},
+                            problems=[], foreign=())
+    return VerifyResult(ok=True, records=records, problems=[], foreign=(), head={
+        "seq": records, "chain": chains[64 * records:64 * records + 64].decode(), "file": top[1], "line": top[2]})
+
+
 def verify_files(files: dict, head: Optional[dict] = None, head_cache: Optional[dict] = None) -> VerifyResult:
     """Verify files given as {file name: content bytes}. Foreign files (see
     foreign_reason) are listed in the result's ``foreign``, not verified."""
     if head is not None:
         validate_head(head, "exported head")
     files, foreign = split_foreign(files)
+    intact = _verify_intact(files, head, head_cache)
+    if intact is not None:
+        return intact._replace(foreign=tuple(foreign))
     found = []          # (sort key, Problem)
     entries = []        # (record, file index, line number, file name)
     for index, name in enumerate(sorted(files)):

@@ -8,6 +8,8 @@ result, a log or the audit trail; problems name approvers, never secrets."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import GLOBAL_PF, ActivationError
@@ -147,3 +149,46 @@ def _assign_roles(roles, verified):
         return None
 
     return search(0, frozenset())
+
+
+# ---------------------------------------------------------------- where secrets come from
+
+SECRETS_FILE_ENV = "NEXUS_LAUNCH_APPROVALS_FILE"
+PATH_ARGS = ("audit_dir", "state_file", "flag_store", "pf_dir", "lock_path")
+
+
+def secret_env_name(name):
+    return "NEXUS_APPROVER_%s_SECRET" % re.sub(r"[^A-Z0-9]", "_", name.upper())
+
+
+def resolve_secrets(approvals, environ=None):
+    """The approvals with each missing secret filled in from the secrets
+    file or the environment. Never raises for a missing secret: the gate
+    reports it."""
+    environ = os.environ if environ is None else environ
+    from_file = {}
+    path = environ.get(SECRETS_FILE_ENV)
+    if path:
+        try:
+            with open(path, "r", encoding="utf-8") as handle:
+                loaded = json.load(handle)
+            if isinstance(loaded, dict):
+                from_file = dict((str(k), v) for k, v in loaded.items() if isinstance(v, str))
+        except (OSError, ValueError) as exc:
+            raise ActivationError("%s=%s: cannot read the approvals file (%s)"
+                                             % (SECRETS_FILE_ENV, path, getattr(exc, "strerror", None) or exc))
+    out = []
+    for item in approvals or []:
+        if isinstance(item, str):
+            item = {"name": item}
+        if not isinstance(item, dict):
+            out.append(item)
+            continue
+        item = dict(item)
+        name = item.get("name")
+        if isinstance(name, str) and not item.get("secret"):
+            secret = from_file.get(name) or environ.get(secret_env_name(name))
+            if secret:
+                item["secret"] = secret
+        out.append(item)
+    return out

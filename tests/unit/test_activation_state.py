@@ -12,7 +12,7 @@ import shutil
 
 import pytest
 
-from ansible_collections.nexus_cos.launch.plugins.action import activation_gate
+from ansible_collections.nexus_cos.launch.plugins.plugin_utils import approvals
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, flag_store, snapshot
 from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
 from ansible_collections.nexus_cos.launch.plugins.modules import activation_state
@@ -186,8 +186,8 @@ def test_audit_action_writes_only_the_given_events(host):
 # ---------------------------------------------------------------- approval secrets (action plugin)
 
 def test_secret_env_names():
-    assert activation_gate.secret_env_name("alice") == "NEXUS_APPROVER_ALICE_SECRET"
-    assert activation_gate.secret_env_name("j.doe-2") == "NEXUS_APPROVER_J_DOE_2_SECRET"
+    assert approvals.secret_env_name("alice") == "NEXUS_APPROVER_ALICE_SECRET"
+    assert approvals.secret_env_name("j.doe-2") == "NEXUS_APPROVER_J_DOE_2_SECRET"
 
 
 def test_secrets_come_from_the_item_the_file_or_the_environment(tmp_path):
@@ -195,7 +195,7 @@ def test_secrets_come_from_the_item_the_file_or_the_environment(tmp_path):
     path.write_text(json.dumps({"bob": "from-file"}))
     env = {"NEXUS_LAUNCH_APPROVALS_FILE": str(path), "NEXUS_APPROVER_CAROL_SECRET": "from-env",
            "NEXUS_APPROVER_BOB_SECRET": "env-loses-to-file"}
-    out = activation_gate.resolve_secrets([{"name": "alice", "secret": "given"}, {"name": "bob"}, "carol",
+    out = approvals.resolve_secrets([{"name": "alice", "secret": "given"}, {"name": "bob"}, "carol",
                                            {"name": "dave"}], env)
     assert out == [{"name": "alice", "secret": "given"}, {"name": "bob", "secret": "from-file"},
                    {"name": "carol", "secret": "from-env"}, {"name": "dave"}]
@@ -203,7 +203,7 @@ def test_secrets_come_from_the_item_the_file_or_the_environment(tmp_path):
 
 def test_unreadable_secrets_file(tmp_path):
     with pytest.raises(activation.ActivationError, match="cannot read the approvals file"):
-        activation_gate.resolve_secrets([{"name": "a"}], {"NEXUS_LAUNCH_APPROVALS_FILE": str(tmp_path / "none")})
+        approvals.resolve_secrets([{"name": "a"}], {"NEXUS_LAUNCH_APPROVALS_FILE": str(tmp_path / "none")})
 
 
 # ---------------------------------------------------------------- the platform's own files

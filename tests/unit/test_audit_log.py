@@ -661,3 +661,58 @@ def test_two_processes_appending_keep_one_chain(tmp_path, same_file):
     assert seqs == list(range(1, 101))
     for line in all_trail_lines(audit_dir):
         assert SPEC_LINE.match(line)
+
+
+# ---------------------------------------------------------------- the fast path of an intact trail
+
+def _full_only(monkeypatch):
+    monkeypatch.setattr(audit_log, "_verify_intact", lambda files, head, cache: None)
+
+
+def test_an_intact_trail_takes_the_fast_path_with_the_full_checks_answer(trail, monkeypatch):
+    """Interleaved runs (run A's files around the rollback's), a head cache
+    and an exported head: the fast path answers, and exactly as the full
+    check would."""
+    files, cache = audit_log._read_candidates(str(trail))
+    head = audit_log.export_head(str(trail))
+    assert audit_log._verify_intact(audit_log.split_foreign(files)[0], head, cache) is not None
+    fast = audit_log.verify_dir(str(trail), head=head)
+    _full_only(monkeypatch)
+    full = audit_log.verify_dir(str(trail), head=head)
+    assert fast == full and fast.ok and fast.records == full.records
+
+
+@pytest.mark.parametrize("damage", ["edit", "remove", "reorder", "insert", "garbage", "truncate", "head"])
+def test_anything_wrong_leaves_the_fast_path_for_the_full_check(trail, damage):
+    name = sorted(n for n in os.listdir(str(trail)) if n.endswith(".log"))[0]
+    path = os.path.join(str(trail), name)
+    lines = open(path, "rb").read().split(b"\n")[:-1]
+    head = audit_log.export_head(str(trail))
+    if damage == "edit":
+        lines[1] = lines[1].replace(b"pid=12345", b"pid=12346")
+    elif damage == "remove":
+        del lines[1]
+    elif damage == "reorder":
+        lines[1], lines[2] = lines[2], lines[1]
+    elif damage == "insert":
+        lines.insert(1, lines[1])
+    elif damage == "garbage":
+        lines.insert(1, b"not a record")
+    if damage not in ("truncate", "head"):
+        with open(path, "wb") as handle:
+            handle.write(b"\n".join(lines) + b"\n")
+    elif damage == "truncate":
+        head = dict(head, seq=head["seq"] + 1)
+    else:
+        head = dict(head, chain="f" * 64)
+    files, cache = audit_log._read_candidates(str(trail))
+    assert audit_log._verify_intact(audit_log.split_foreign(files)[0], head, cache) is None
+    result = audit_log.verify_dir(str(trail), head=head)
+    assert not result.ok and result.problems   # named by the full check, as before
+
+
+def test_an_empty_trail_is_intact(tmp_path):
+    audit_dir = tmp_path / "audit"
+    audit_dir.mkdir()
+    result = audit_log.verify_dir(str(audit_dir))
+    assert result.ok and result.records == 0 and result.head["seq"] == 0
