@@ -14,13 +14,15 @@ printed or audited."""
 
 from __future__ import annotations
 
-import os
 
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
 from ansible_collections.nexus_cos.launch.plugins.plugin_utils import approvals
+
+# The host paths the gate's facts are read from (module activation_state).
+PATH_ARGS = ("audit_dir", "state_file", "flag_store", "pf_dir", "lock_path")
 
 class ActionModule(ActionBase):
 

@@ -180,14 +180,12 @@ audit_head:
   type: dict
 '''
 
-import os
 import time
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import (deploy_lock, flag_store, pf_document, run_audit,
                                                                        snapshot)
-from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import change as activation_change
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import record as activation_record
 

@@ -154,7 +154,6 @@ def _assign_roles(roles, verified):
 # ---------------------------------------------------------------- where secrets come from
 
 SECRETS_FILE_ENV = "NEXUS_LAUNCH_APPROVALS_FILE"
-PATH_ARGS = ("audit_dir", "state_file", "flag_store", "pf_dir", "lock_path")
 
 
 def secret_env_name(name):

@@ -265,3 +265,33 @@ def test_many_activation_runs_do_not_hide_the_prepare_run(host):
     runs = run(base(host, runs_limit=2))["runs"]
     assert [r["kind"] for r in runs] == ["activation", "activation", "deployment"]
     assert activation.check_prepare_run(runs, runs[-1]["completed"] + 60, 24)[0] is None
+
+
+def test_the_gate_action_reads_the_facts_from_the_paths_it_is_given(tmp_path):
+    """The action plugin end to end on the controller side: it asks the host
+    (module activation_state, read-only) with the task's paths, decides, and
+    has the decision audited."""
+    from unittest import mock
+    from ansible_collections.nexus_cos.launch.plugins.action import activation_gate
+
+    task = mock.MagicMock()
+    task.args = {"kind": "marketplace", "step": 2, "phase": 3, "audit_dir": "/a", "flag_store": "/f", "pf_dir": "/p",
+                 "lock_path": "/l", "audit_file": "activation-20261201T100000Z.log", "run_id": "r1"}
+    task.async_val, task.check_mode, task.diff = 0, False, False
+    action = activation_gate.ActionModule(task, mock.MagicMock(), mock.MagicMock(), mock.MagicMock(),
+                                          mock.MagicMock(), mock.MagicMock())
+    calls = []
+
+    def execute_module(module_name, module_args, task_vars):
+        calls.append((module_name, dict(module_args)))
+        if module_args.get("action") == "query":
+            return {"flag_store": {"document": None, "error": "/f: not found"}, "pfs": {}, "activations": [],
+                    "runs": [], "now": 1796119200}
+        return {"changed": False}
+
+    action._execute_module = execute_module
+    result = action.run(task_vars={})
+    assert calls[0] == ("nexus_cos.launch.activation_state", {"action": "query", "audit_dir": "/a",
+                                                              "flag_store": "/f", "pf_dir": "/p", "lock_path": "/l"})
+    assert result["refused"] is True and "/f: not found" in result["msg"]
+    assert calls[1][1]["action"] == "audit"   # the refusal is audited

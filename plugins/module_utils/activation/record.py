@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, flag_store, run_audit
 from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
