@@ -466,10 +466,17 @@ def find_snapshot(backup_dir, run="latest"):
         return os.path.join(backup_dir, complete[-1])
     if run in complete:
         return os.path.join(backup_dir, run)
-    # A run id starts with its stamp: look there first.
+    # A run id starts with its stamp: look there first; a run id given to a
+    # run by hand (nexus_run_id) may not, so then every manifest, newest first.
     for name in complete:
         if run.startswith(name) and load(os.path.join(backup_dir, name)).get("run_id") == run:
             return os.path.join(backup_dir, name)
+    for name in reversed(complete):
+        try:
+            if load(os.path.join(backup_dir, name)).get("run_id") == run:
+                return os.path.join(backup_dir, name)
+        except SnapshotError:
+            continue
     raise SnapshotError("no snapshot of run %s in %s; snapshots there: %s"
                         % (run, backup_dir, ", ".join(complete[-10:])))
 

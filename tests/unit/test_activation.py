@@ -171,13 +171,27 @@ def test_step1_refused_when_newest_prepare_run_failed():
     assert "PRECHECK_COMPLETE status=fail" in d.message()
 
 
-def test_prepare_run_search_skips_incomplete_and_other_runs():
-    runs = [prepare_run(completed=None, status=None, run_id="killed"),
+def test_prepare_run_search_skips_refused_and_other_runs():
+    runs = [prepare_run(completed=None, started=None, status=None, playbook=None, run_id="refused-at-the-lock"),
             dict(prepare_run(run_id="activation"), kind="activation", playbook="marketplace"),
-            prepare_run(precheck=None, run_id="validate-only"),
+            prepare_run(precheck=None, run_id="skipped-the-prechecks"),
             prepare_run(run_id="good")]
     refusal, evidence = act.check_prepare_run(runs, T0, 24)
     assert refusal is None and evidence["run_id"] == "good"
+
+
+def test_a_killed_newest_prepare_run_does_not_let_an_older_one_open_step_1():
+    runs = [prepare_run(completed=None, status=None, precheck=None, run_id="killed"), prepare_run(run_id="good")]
+    refusal, evidence = act.check_prepare_run(runs, T0, 24)
+    assert refusal.startswith("the newest Phase 4 prepare run killed (deployment-20261128T093000Z.log) started "
+                              "2026-11-28 08:40 UTC and never finished (no DEPLOYMENT_COMPLETE: killed or cut off)")
+    assert evidence["run_id"] == "killed"
+
+
+def test_a_prepare_run_that_failed_before_its_prechecks_refuses_step_1():
+    runs = [prepare_run(status="failed", precheck=None, run_id="failed-early"), prepare_run(run_id="good")]
+    refusal, _ = act.check_prepare_run(runs, T0, 24)
+    assert "failed-early" in refusal and "failed before its prechecks finished" in refusal
 
 
 def test_prepare_run_too_old():

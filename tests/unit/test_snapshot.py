@@ -529,6 +529,13 @@ def test_find_snapshot(host):
         snapshot.find_snapshot(host.backup_dir, "2025")
 
 
+def test_find_snapshot_by_a_run_id_given_by_hand(host):
+    """-e nexus_run_id=change-4711: the stamp the run used does not start
+    the id; snapshot.json records it, so the id finds it."""
+    snapshot.take(host.files, host.backup_dir, "change-4711", STAMP)
+    assert snapshot.find_snapshot(host.backup_dir, "change-4711") == host.snapshot_dir
+
+
 def test_find_snapshot_in_empty_dir(tmp_path):
     with pytest.raises(snapshot.SnapshotError, match="holds no complete snapshot"):
         snapshot.find_snapshot(str(tmp_path))

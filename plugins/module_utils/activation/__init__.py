@@ -472,13 +472,23 @@ def check_prepare_run(runs, now, max_age_hours, audit_dir="the audit directory")
     deployment-*.log runs, newest first."""
     hint = "run ansible-playbook playbooks/phase4.yml (nexusctl deploy)"
     for run in runs or []:
-        if run.get("kind", "deployment") != "deployment":
-            continue
-        if run.get("playbook") not in (None, PREPARE_PLAYBOOK) or run.get("completed") is None:
-            continue    # another play, or a run still going or killed
-        if run.get("precheck_status") is None:
-            continue    # a run that did not run the prechecks is no prepare run
+        if run.get("kind", "deployment") != "deployment" or run.get("playbook") not in (None, PREPARE_PLAYBOOK):
+            continue    # another play
         evidence = {"run_id": run.get("run_id"), "file": run.get("file"), "completed": run.get("completed")}
+        if run.get("completed") is None:
+            if run.get("started") is None:
+                continue    # refused at the lock: it never started
+            # Killed or cut off: its result is unknown, and an older run
+            # must not stand in for it.
+            return ("the newest Phase 4 prepare run %s (%s) started %s and never finished (no DEPLOYMENT_COMPLETE: "
+                    "killed or cut off), so nothing says it passed; %s again"
+                    % (run.get("run_id"), run.get("file"), format_utc(run["started"]), hint), evidence)
+        if run.get("precheck_status") is None:
+            if run.get("status") == "success":
+                continue    # a run told to skip the prechecks is no prepare run
+            return ("the newest Phase 4 prepare run %s (%s) failed before its prechecks finished (DEPLOYMENT_COMPLETE "
+                    "status=%s, no PRECHECK_COMPLETE); fix what it reported and %s"
+                    % (run.get("run_id"), run.get("file"), run.get("status"), hint), evidence)
         if run.get("status") != "success" or run.get("precheck_status") != "pass":
             return ("the newest Phase 4 prepare run %s (%s) did not pass (DEPLOYMENT_COMPLETE status=%s, "
                     "PRECHECK_COMPLETE status=%s); fix what it reported and %s"
