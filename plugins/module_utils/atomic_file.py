@@ -15,6 +15,7 @@ import contextlib
 import errno
 import fcntl
 import os
+import re
 import stat
 import tempfile
 import time
@@ -141,7 +142,9 @@ def edit_lock(path, timeout=EDIT_LOCK_TIMEOUT, lock_path=None):
 
     The sidecar is removed on release, so no lock file is left in the
     repository checkout; a waiter that wakes up holding a removed file notices
-    (inode no longer at the path) and locks the new one instead.
+    (inode no longer at the path) and locks the new one instead. A sidecar a
+    killed writer left is simply taken and removed by the next one, and the
+    temp files it left are swept under the lock (sweep_temp_files).
     """
     lock_path = lock_path or path + ".lock"
     deadline = time.monotonic() + timeout
@@ -173,8 +176,33 @@ def edit_lock(path, timeout=EDIT_LOCK_TIMEOUT, lock_path=None):
             raise
         os.close(fd)
     try:
+        sweep_temp_files(path)
         yield lock_path
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(lock_path)
         os.close(fd)
+
+
+def temp_file_pattern(path):
+    """The names write_atomic gives its temp files for ``path``."""
+    return re.compile(r"^\.%s\.[A-Za-z0-9_]+\.tmp\Z" % re.escape(os.path.basename(path)))
+
+
+def sweep_temp_files(path):
+    """Remove the temp files a killed writer of ``path`` left. Called under
+    the edit lock of ``path``, which every writer of it holds, so none of
+    them can be a write in progress. Returns the names removed."""
+    directory = os.path.dirname(os.path.abspath(path))
+    pattern = temp_file_pattern(path)
+    removed = []
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return removed
+    for name in names:
+        if pattern.match(name):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(directory, name))
+                removed.append(name)
+    return removed

@@ -154,3 +154,18 @@ def test_lock_error_is_an_os_error(tmp_path):
     with pytest.raises(OSError, match='cannot create lock file'):
         with edit_lock(missing_dir):
             pass
+
+
+def test_the_next_writer_sweeps_what_a_killed_writer_left(tmp_path):
+    """A writer killed between its temp file and its rename leaves
+    .<name>.<random>.tmp and <name>.lock; the next edit of that file takes the
+    sidecar, removes the temp files (its own kind only) and leaves no lock."""
+    target = tmp_path / "feature-flags.json"
+    target.write_text("{}\n")
+    (tmp_path / ".feature-flags.json.abc123_x.tmp").write_text("half")
+    (tmp_path / "feature-flags.json.lock").write_text("")
+    (tmp_path / ".other.json.abc123.tmp").write_text("not ours to judge")
+    with atomic_file.edit_lock(str(target)):
+        atomic_file.write_atomic(str(target), "{\"a\": 1}\n")
+    assert sorted(os.listdir(tmp_path)) == [".other.json.abc123.tmp", "feature-flags.json"]
+    assert atomic_file.temp_file_pattern(str(target)).match(".feature-flags.json.k2j_9x.tmp")

@@ -35,7 +35,7 @@ def test_repository_check_does_not_count_the_platform_backups_as_changes(tmp_pat
     assert r["status"] == "PASS", r
     # Without the exclusion they would be reported: the test can tell.
     assert repository(host=host, ignore=())["msg"] == (
-        "uncommitted changes in %s: 1 path(s): ?? backups/" % repo)
+        "uncommitted changes nobody recorded in %s: 1 path(s): ?? backups/" % repo)
     assert platform_leftovers.changed(written) == []
 
 

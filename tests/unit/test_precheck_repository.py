@@ -52,7 +52,7 @@ def test_backup_dir_inside_the_checkout_is_excluded():
 def test_uncommitted_changes_warn_naming_them():
     r = repository((0, HEADER + MODIFIED + "? notes.txt\0", ""))
     assert r["status"] == "WARN"
-    assert r["msg"] == "uncommitted changes in /opt/nexus-cos: 2 path(s): M config/feature-flags.json, ?? notes.txt"
+    assert r["msg"] == "uncommitted changes nobody recorded in /opt/nexus-cos: 2 path(s): M config/feature-flags.json, ?? notes.txt"
     assert r["details"]["uncommitted"] == 2 and r["details"]["commit"] == OID
     assert "precheck_repository_ignore_paths" in r["hint"]
 
@@ -61,7 +61,7 @@ def test_long_change_lists_are_cut_at_ten():
     out = HEADER + "".join("? file%02d.txt\0" % i for i in range(14))
     r = repository((0, out, ""))
     assert r["msg"].endswith("?? file09.txt, and 4 more")
-    assert r["msg"].startswith("uncommitted changes in /opt/nexus-cos: 14 path(s): ?? file00.txt, ")
+    assert r["msg"].startswith("uncommitted changes nobody recorded in /opt/nexus-cos: 14 path(s): ?? file00.txt, ")
 
 
 def test_detached_head_is_reported():
@@ -135,7 +135,7 @@ def test_a_real_checkout(tmp_path):
     (repo / "notes.txt").write_text("n\n")
     r = repository(host=host, ignore=(backups,))
     assert r["status"] == "WARN"
-    assert r["msg"] == "uncommitted changes in %s: 2 path(s): M config/feature-flags.json, ?? notes.txt" % repo
+    assert r["msg"] == "uncommitted changes nobody recorded in %s: 2 path(s): M config/feature-flags.json, ?? notes.txt" % repo
 
     git("checkout", "-q", "--detach", cwd=repo)
     assert repository(host=host, ignore=(backups,))["details"]["branch"] == "detached HEAD"
@@ -149,3 +149,40 @@ def test_a_real_checkout(tmp_path):
 
 def test_role_defaults_match_argument_specs():
     assert_defaults_match(ROLE)
+
+
+# ---------------------------------------------------------------- the launch's own changes, and write leftovers
+
+def test_changes_a_recorded_activation_left_are_named_not_warned(tmp_path):
+    """After a launch, the flag store differs from the checkout; it equals
+    the after-state the launch recorded, so it is the launch's change."""
+    import hashlib
+    import json
+    flags = b'{"feature_flags": {}}\n'
+    store = REPO + "/config/feature-flags.json"
+    audit, backups = "/var/log/nexus-cos/phase4-audit", BACKUPS
+    state = {"activations": [{"key": "launch_global", "run_id": "20261201T100000Z-abcdef"}]}
+    after = {"files": [{"path": store, "exists": True, "sha256": hashlib.sha256(flags).hexdigest()}]}
+    host = FakeHost(commands={tuple(status_argv(REPO, (BACKUPS,))): (0, HEADER + MODIFIED, "")},
+                    stats={REPO: stat_result(mode=0o040755)},
+                    files={store: flags, audit + "/activation-state.json": json.dumps(state),
+                           backups + "/20261201T100000Z/after.json": json.dumps(after)})
+    plan = {"repository": {"severity": "error", "params": {"path": REPO, "ignore_paths": [BACKUPS],
+                                                           "backup_dir": backups, "audit_dir": audit}}}
+    r = run_checks(plan, host)[0]
+    assert r["status"] == "PASS", r
+    assert r["msg"].endswith("changed only by recorded activations: config/feature-flags.json (launch_global by "
+                             "run 20261201T100000Z-abcdef)")
+    # The same change with no record is somebody's edit.
+    host.files[audit + "/activation-state.json"] = json.dumps({"activations": []})
+    r = run_checks(plan, host)[0]
+    assert r["status"] == "WARN" and r["msg"].startswith("uncommitted changes nobody recorded")
+
+
+def test_leftovers_of_an_interrupted_write_are_named_with_their_removal():
+    git = (0, HEADER + "? config/.feature-flags.json.k3x9q2a.tmp\0? config/feature-flags.json.lock\0", "")
+    r = repository(git)
+    assert r["status"] == "WARN"
+    assert r["msg"] == ("leftovers of an interrupted write by this collection: config/.feature-flags.json.k3x9q2a.tmp, "
+                        "config/feature-flags.json.lock")
+    assert "rm -f config/.feature-flags.json.k3x9q2a.tmp config/feature-flags.json.lock" in r["hint"]

@@ -2,16 +2,35 @@
 # Copyright: Nexus COS platform team
 # Apache License 2.0 (see LICENSE)
 """Precheck 6: the platform's git checkout is intact; branch, commit and
-uncommitted changes are recorded."""
+uncommitted changes are recorded.
+
+Not every uncommitted change is someone's unreviewed edit. The check tells
+three kinds apart:
+
+* a file that equals the state a recorded activation left (its after-state
+  hashes, in its snapshot's after.json): the launch's own change, named with
+  the run that made it; not a warning;
+* the leftovers of a write this collection was killed in the middle of
+  (``.<file>.<random>.tmp`` temp files, ``<file>.lock`` sidecars): named with
+  the command that removes them (the next write of that file sweeps them);
+* anything else: uncommitted changes nobody recorded, a warning as before.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import re
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import Check, CheckFailed, register
 
 LISTED_CHANGES = 10
 GIT_TIMEOUT = 60
+# What atomic_file leaves when a writer is killed: its temp files and the
+# edit lock's sidecar.
+WRITE_LEFTOVER = re.compile(r"(^|/)(\.[^/]+\.[A-Za-z0-9_]+\.tmp|[^/]+\.lock)$")
+STATE_FILE = "activation-state.json"
 
 
 def status_argv(repo_dir, ignore_paths=()):
@@ -105,18 +124,75 @@ class RepositoryCheck(Check):
             evidence["upstream"] = headers["branch.upstream"]
             evidence["ahead_behind"] = headers.get("branch.ab", "")
         evidence["uncommitted"] = len(changes)
-        if changes:
-            listed = ["%s %s" % change for change in changes[:LISTED_CHANGES]]
-            more = len(changes) - len(listed)
+        recorded = recorded_states(host, ctx.params.get("backup_dir"), ctx.params.get("audit_dir"))
+        ours, leftovers, foreign = [], [], []
+        for code, rel in changes:
+            path = os.path.join(repo_dir, rel)
+            run = recorded.get(path, {}).get(_sha256(host.read_bytes(path))) if code in ("M", "MM", " M") else None
+            if run:
+                ours.append("%s (%s by run %s)" % (rel, run["key"], run["run_id"]))
+            elif code == "??" and WRITE_LEFTOVER.search(rel):
+                leftovers.append(rel)
+            else:
+                foreign.append("%s %s" % (code, rel))
+        if ours:
+            evidence["recorded_changes"] = ours
+        if leftovers:
+            evidence["write_leftovers"] = leftovers
+        parts = []
+        if foreign:
+            listed = foreign[:LISTED_CHANGES]
+            more = len(foreign) - len(listed)
             evidence["changes"] = listed
-            raise CheckFailed(
-                "uncommitted changes in %s: %d path(s): %s%s" % (
-                    repo_dir, len(changes), ", ".join(listed), ", and %d more" % more if more else ""),
-                hint="review them (git -C %s status); commit or stash what should stay, "
-                     "or add paths the launch may leave changed to precheck_repository_ignore_paths" % repo_dir,
-                details=evidence, level="warn")
-        evidence["summary"] = "%s at %s (%s), clean" % (repo_dir, commit[:12], evidence["branch"])
+            parts.append("uncommitted changes nobody recorded in %s: %d path(s): %s%s" % (
+                repo_dir, len(foreign), ", ".join(listed), ", and %d more" % more if more else ""))
+        if leftovers:
+            parts.append("leftovers of an interrupted write by this collection: %s" % ", ".join(leftovers))
+        if parts:
+            if ours:
+                parts.append("the launch's own recorded changes: %s" % ", ".join(ours))
+            hints = []
+            if foreign:
+                hints.append("review the changes nobody recorded (git -C %s status); commit or stash what should "
+                             "stay, or add paths the launch may leave changed to precheck_repository_ignore_paths"
+                             % repo_dir)
+            if leftovers:
+                hints.append("remove the leftovers (cd %s && rm -f %s); the next write of those files also sweeps "
+                             "them" % (repo_dir, " ".join(leftovers)))
+            raise CheckFailed("; ".join(parts), hint="; ".join(hints), details=evidence, level="warn")
+        state = "clean" if not ours else "changed only by recorded activations: %s" % ", ".join(ours)
+        evidence["summary"] = "%s at %s (%s), %s" % (repo_dir, commit[:12], evidence["branch"], state)
         return evidence
+
+
+def _sha256(data):
+    return hashlib.sha256(data).hexdigest() if data is not None else None
+
+
+def recorded_states(host, backup_dir, audit_dir):
+    """{path: {sha256: entry}}: the after-state each recorded activation
+    left, from its snapshot's after.json (the hashes written before its first
+    write). Only activations the state file records count."""
+    if not backup_dir or not audit_dir:
+        return {}
+    try:
+        entries = json.loads(host.read_text(os.path.join(audit_dir, STATE_FILE)) or "{}").get("activations") or []
+    except (ValueError, AttributeError):
+        return {}
+    out = {}
+    for entry in entries:
+        run_id = entry.get("run_id") if isinstance(entry, dict) else None
+        stamp = run_id[:16] if isinstance(run_id, str) else None
+        if not stamp:
+            continue
+        try:
+            after = json.loads(host.read_text(os.path.join(backup_dir, stamp, "after.json")) or "{}")
+        except ValueError:
+            continue
+        for item in after.get("files") or []:
+            if isinstance(item, dict) and item.get("exists") and item.get("sha256"):
+                out.setdefault(item.get("path"), {})[item["sha256"]] = entry
+    return out
 
 
 def first_line(text):
