@@ -30,6 +30,41 @@ class EditLockError(OSError):
     """
 
 
+def mount_point(path):
+    """The mount point of the filesystem ``path`` (or its nearest existing
+    parent) is on."""
+    probe = os.path.abspath(path)
+    while not os.path.exists(probe):
+        probe = os.path.dirname(probe)
+    while not os.path.ismount(probe):
+        parent = os.path.dirname(probe)
+        if parent == probe:
+            break
+        probe = parent
+    return probe
+
+
+def os_error_text(exc, path=None):
+    """An OSError in words, naming the file and, for a full or read-only
+    filesystem, the filesystem: "no space left on device writing
+    /var/log/nexus-cos/phase4-audit/x.log (filesystem /var/log: 0 bytes
+    free)". One wording for every writer of the collection."""
+    path = getattr(exc, "filename", None) or path
+    reason = (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)
+    reason = reason[:1].lower() + reason[1:] if reason else "failed"
+    if not path:
+        return reason
+    text = "%s writing %s" % (reason, path)
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+        mount = mount_point(path)
+        try:
+            st = os.statvfs(mount)
+            text += " (filesystem %s: %d bytes free)" % (mount, st.f_bavail * st.f_frsize)
+        except OSError:
+            text += " (filesystem %s)" % mount
+    return text
+
+
 def write_atomic(path, data, mode=0o640, uid=None, gid=None, prepare=None):
     """Replace ``path`` with ``data`` (bytes or str) so readers see the old
     or the new file, never part of one.
@@ -58,16 +93,20 @@ def write_atomic(path, data, mode=0o640, uid=None, gid=None, prepare=None):
             mode = stat.S_IMODE(current.st_mode)
             if (current.st_uid, current.st_gid) != (os.geteuid(), os.getegid()):
                 keep_owner = (current.st_uid, current.st_gid)
-    tmp = _write_temp(directory, basename, data, mode, owner, keep_owner)
     try:
-        if prepare is not None:
-            prepare(tmp, path)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        tmp = _write_temp(directory, basename, data, mode, owner, keep_owner)
+        try:
+            if prepare is not None:
+                prepare(tmp, path)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
+        fsync_dir(directory)
+    except OSError as exc:
+        _name(exc, path)
         raise
-    fsync_dir(directory)
 
 
 def create_atomic(path, data, mode=0o640):
@@ -78,14 +117,25 @@ def create_atomic(path, data, mode=0o640):
         data = data.encode("utf-8")
     path = os.path.abspath(path)
     directory, basename = os.path.split(path)
-    tmp = _write_temp(directory, basename, data, mode)
     try:
-        # link(2), unlike rename(2), refuses to replace an existing file.
-        os.link(tmp, path)
-    finally:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-    fsync_dir(directory)
+        tmp = _write_temp(directory, basename, data, mode)
+        try:
+            # link(2), unlike rename(2), refuses to replace an existing file.
+            os.link(tmp, path)
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        fsync_dir(directory)
+    except OSError as exc:
+        _name(exc, path)
+        raise
+
+
+def _name(exc, path):
+    """A write's OSError names the file being written (a full disk shows up
+    while writing the temp file, whose error names no file)."""
+    if exc.filename is None:
+        exc.filename = path
 
 
 def fsync_dir(directory):

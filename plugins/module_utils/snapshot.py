@@ -51,7 +51,8 @@ import time
 from datetime import datetime, timezone
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, deploy_lock, flag_store, gateway
-from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import edit_lock, fsync_dir, write_atomic
+from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import (edit_lock, fsync_dir, os_error_text,
+                                                                                   write_atomic)
 
 FORMAT_VERSION = 1
 SNAPSHOT_FILE = "snapshot.json"
@@ -102,11 +103,10 @@ class RollbackIncomplete(SnapshotError):
         self.restored = list(restored)
         self.left = list(left)
         self.result = {}
-        reason = cause.strerror if isinstance(cause, OSError) and cause.strerror else str(cause)
-        where = " (%s)" % cause.filename if isinstance(cause, OSError) and cause.filename else ""
-        super().__init__("rollback stopped part-way: %s%s. Restored: %s; not restored: %s. Each file is either "
+        reason = os_error_text(cause) if isinstance(cause, OSError) else str(cause)
+        super().__init__("rollback stopped part-way: %s. Restored: %s; not restored: %s. Each file is either "
                          "as the snapshot has it or untouched; run the rollback again to finish it once the cause "
-                         "is fixed" % (reason, where, ", ".join(self.restored) or "none",
+                         "is fixed" % (reason, ", ".join(self.restored) or "none",
                                        ", ".join(self.left) or "none"))
 
 

@@ -112,6 +112,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import deploy_lock, run_audit
+from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import os_error_text
 
 
 def main():
@@ -147,14 +148,34 @@ def main():
                 taken = deploy_lock.acquire(p["path"], holder, p["lease_seconds"], time.time(), module.check_mode,
                                             recover)
             except deploy_lock.LockHeld as exc:
-                run_audit.write(log, [exc.event])
-                module.fail_json(msg=str(exc), lock="refused", holder=exc.holder,
+                msg = str(exc)
+                try:
+                    run_audit.write(log, [exc.event])
+                except (OSError, ValueError) as audit_exc:
+                    # Who holds the lock matters more than the record of
+                    # the refusal: say both, and let a dead holder be taken over.
+                    msg += " (the LOCK_REFUSED record could not be written: %s)" % os_error_text(audit_exc)
+                module.fail_json(msg=msg, lock="refused", holder=exc.holder,
                                  holder_text=deploy_lock.describe_holder(exc.holder))
             out["lock"] = taken.state
             if taken.previous:
                 out["previous_holder"] = taken.previous
                 out["holder_text"] = deploy_lock.describe_holder(taken.previous)
             events = taken.events
+            try:
+                head = run_audit.write(log, events + extra)
+            except (OSError, ValueError) as exc:
+                # A run whose start cannot be audited must not start, and must
+                # not keep the lock it just took.
+                if not module.check_mode and taken.state != "held":
+                    deploy_lock.release(p["path"], p["run_id"])
+                module.fail_json(msg="the audit trail cannot be written, so the run does not start: %s. The "
+                                     "deployment lock %s was released again; nothing was changed. Free the space "
+                                     "(or fix the directory) and run again" % (os_error_text(exc), p["path"]),
+                                 lock="released-after-audit-failure")
+            if head:
+                out["audit_head"] = head
+            module.exit_json(**out)
         elif p["state"] == "released":
             state, current = deploy_lock.release(p["path"], p["run_id"], module.check_mode)
             out["lock"] = state
@@ -165,6 +186,16 @@ def main():
                 # The run's own records (DEPLOYMENT_COMPLETE) come before the
                 # release, so every run's records are bracketed by the lock.
                 extra, events = [], extra + [("LOCK_RELEASED", {"timestamp": int(time.time())})]
+                try:
+                    head = run_audit.write(log, events)
+                except (OSError, ValueError) as exc:
+                    module.fail_json(msg="the deployment lock %s was released, but the run's closing records (%s) "
+                                         "could not be written: %s" % (p["path"], ", ".join(e for e, _ in events),
+                                                                       os_error_text(exc)),
+                                     lock=state)
+                if head:
+                    out["audit_head"] = head
+                module.exit_json(**out)
         else:
             broken = deploy_lock.force_break(p["path"], p["reason"], module.check_mode)
             out["lock"] = broken.state
@@ -174,7 +205,8 @@ def main():
             events = broken.events
         head = run_audit.write(log, events + extra)
     except (deploy_lock.LockError, OSError, ValueError) as exc:
-        module.fail_json(msg="deployment lock %s: %s" % (p["path"], exc))
+        module.fail_json(msg="deployment lock %s: %s" % (p["path"], os_error_text(exc) if isinstance(exc, OSError)
+                                                        else exc))
     if head:
         out["audit_head"] = head
     module.exit_json(**out)

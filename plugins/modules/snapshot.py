@@ -197,7 +197,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, run_audit, snapshot
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import emergency
-from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import write_atomic
+from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import os_error_text, write_atomic
 
 DEFAULT_FILES = [
     "/opt/nexus-cos/config/feature-flags.json",
@@ -349,7 +349,9 @@ def main():
             module.fail_json(msg=confirm_error, **out)
     except snapshot.SnapshotError as exc:
         module.fail_json(msg="snapshot: %s" % exc, **out)
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
+        module.fail_json(msg="snapshot %s: %s" % (snapshot_dir, os_error_text(exc)), **out)
+    except ValueError as exc:
         module.fail_json(msg="snapshot %s: %s" % (snapshot_dir, exc), **out)
     if head:
         out["audit_head"] = head

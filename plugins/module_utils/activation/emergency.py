@@ -46,6 +46,7 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils import (audit_log
 from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import change as activation_change
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import record as activation_record
+from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import os_error_text
 
 UNCONFIRMED_EVENT = "EMERGENCY_SWITCH_UNCONFIRMED"
 LEASE_SECONDS = 1800
@@ -93,8 +94,7 @@ class _Trail(object):
             self._failed(exc)
 
     def _failed(self, exc):
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        self.errors.append("%s: %s" % (getattr(exc, "filename", None) or self.path, reason))
+        self.errors.append(os_error_text(exc, self.path) if isinstance(exc, OSError) else "%s: %s" % (self.path, exc))
 
     def __call__(self, *events):
         self.pending.extend(events)
@@ -348,12 +348,11 @@ def _not_confirmed(change, exc, audit_dir, stamp, result):
 
 
 def _failed_part_way(exc, result):
-    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-    where = " (%s)" % exc.filename if isinstance(exc, OSError) and exc.filename else ""
+    reason = os_error_text(exc) if isinstance(exc, OSError) else str(exc)
     done = []
     if result.get("snapshot_dir"):
         done.append("snapshot %s taken" % result["snapshot_dir"])
-    text = "emergency switch stopped: %s%s" % (reason, where)
+    text = "emergency switch stopped: %s" % reason
     if done:
         text += "; %s" % "; ".join(done)
     return text + ". Nothing is undone; fix the cause and pull the switch again: it applies what is missing"
