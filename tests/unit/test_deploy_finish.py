@@ -1,0 +1,47 @@
+"""roles/deploy_finish closes a run from whatever it got to: here the
+precheck module failed (its result has no table or summary), and the
+summary, the final listing and the failure message must still come out.
+Run for real with ansible-playbook on the controller (no host)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PLAY = """- hosts: localhost
+  gather_facts: false
+  vars:
+    deploy_lock_playbook: phase4
+    deploy_lock_audit_file: deployment-20261201T100000Z.log
+    nexus_artifacts_dir: {artifacts}
+    nexus_precheck:
+      failed: true
+      msg: "precheck: the module failed: Traceback ..."
+    deploy_finish_failure: ["failed at: Run the prechecks", "precheck: the module failed"]
+  tasks:
+    - ansible.builtin.import_role:
+        name: nexus_cos.launch.launch_context
+    - ansible.builtin.import_role:
+        name: nexus_cos.launch.deploy_finish
+"""
+
+
+def test_a_failed_precheck_module_still_gets_its_summary_and_message(tmp_path):
+    play = tmp_path / "play.yml"
+    play.write_text(PLAY.format(artifacts=tmp_path / "artifacts"))
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
+    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), str(play),
+                           "-e", "nexus_run_id=20261201T100000Z-abcdef"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    out = json.loads(proc.stdout)
+    tasks = dict((t["task"]["name"].split(" : ")[-1], t["hosts"]["localhost"]) for t in out["plays"][0]["tasks"])
+    assert proc.returncode == 2
+    assert tasks["Fail the run with what failed"]["msg"] == ["failed at: Run the prechecks",
+                                                            "precheck: the module failed"]
+    listing = tasks["Show the precheck table and say where the run's records are"]["msg"]
+    assert listing[0] == "run 20261201T100000Z-abcdef: FAILED" and not any("precheck log" in line for line in listing)
+    summary = (tmp_path / "artifacts" / "20261201T100000Z-abcdef" / "summary-localhost.txt").read_text()
+    assert "status:    FAILED" in summary and "  failed at: Run the prechecks" in summary
