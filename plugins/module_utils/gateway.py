@@ -246,6 +246,22 @@ class Gateway(object):
         else:
             self.launch_health = "not usable (%s)" % answer.text()
 
+    def probe(self, health_path=HEALTH_PATH, timeout=None):
+        """One look at the platform, as the launch guard takes it every few
+        seconds: /health (status and latency), what the gateway serves
+        (access mode, flags) and every PF health endpoint. Never raises."""
+        health = self.get(health_path, timeout)
+        flags = self.get(FLAGS_PATH, timeout)
+        mode, count = read_flags(flags)
+        out = {"health": health.status, "health_text": health.text(), "latency_ms": health.elapsed_ms,
+               "access_mode": mode, "flags": count, "flags_http": flags.text(), "pf": {}}
+        for name, path in sorted(PF_HEALTH_PATHS.items()):
+            answer = self.get(path, timeout)
+            out["pf"][name] = answer.status
+            if name == "marketplace":
+                out["marketplace_phase"] = read_phase(answer)
+        return out
+
     def pf_health(self, timeout=None):
         """{name: True/False/None} of every PF health endpoint."""
         return dict((name, read_switch(self.get(path, timeout))) for name, path in sorted(PF_HEALTH_PATHS.items()))
