@@ -1,0 +1,147 @@
+# -*- coding: utf-8 -*-
+# Copyright: Nexus COS platform team
+# Apache License 2.0 (see LICENSE)
+"""Alerts to the channels the inventory names (``nexus_alert_channels``),
+sent from the controller: launch start and end, each marketplace step, a
+refused gate, an automatic rollback, the kill switch and a guard breach.
+
+A channel is ``{name, type: webhook|slack, url, token?, timeout?}``:
+
+* ``webhook``: a JSON POST of the event (``{source, event, level, text,
+  host, run_id, at, details}``), with ``Authorization: Bearer <token>`` when
+  a token is given;
+* ``slack``: a Slack incoming webhook (or a Slack-compatible one), the event
+  as ``{"text": ...}``. community.general.slack posts only to hooks.slack.com
+  (``https://hooks.<domain>/services/<token>``) with a fixed 10 s timeout, so
+  it cannot be pointed at a test receiver or a Slack-compatible gateway, nor
+  bounded tighter: the incoming-webhook call is three lines here instead.
+
+A channel that fails never fails the change and never delays it beyond its
+timeout (default 3 s): the failure is returned (and the play audits and
+shows it). URLs and tokens are secrets (a Slack webhook URL is a
+credential): only a channel's name ever appears in results, messages or the
+audit trail.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+import urllib.error
+import urllib.request
+
+TYPES = ("webhook", "slack")
+DEFAULT_TIMEOUT = 3.0
+LEVELS = ("info", "warning", "critical")
+SOURCE = "nexus_cos.launch"
+
+
+class ChannelError(ValueError):
+    """A channel definition that cannot be used; names the channel and key,
+    never its URL or token."""
+
+
+def channels(given):
+    """The inventory's channels, checked."""
+    if given in (None, "", []):
+        return []
+    if not isinstance(given, list):
+        raise ChannelError("nexus_alert_channels: expected a list of {name, type, url[, token, timeout]}")
+    out, names = [], set()
+    for index, item in enumerate(given):
+        where = "nexus_alert_channels[%d]" % index
+        if not isinstance(item, dict):
+            raise ChannelError("%s: expected a mapping {name, type, url[, token, timeout]}" % where)
+        name = item.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise ChannelError("%s.name: expected a name for the channel (it is what messages show)" % where)
+        if name in names:
+            raise ChannelError("%s.name: %s is used twice; expected one name per channel" % (where, name))
+        names.add(name)
+        if item.get("type") not in TYPES:
+            raise ChannelError("%s (%s).type: expected one of %s, found %r" % (where, name, ", ".join(TYPES),
+                                                                              item.get("type")))
+        url = item.get("url")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise ChannelError("%s (%s).url: expected an http:// or https:// URL (not shown: it may hold a secret)"
+                               % (where, name))
+        timeout = item.get("timeout", DEFAULT_TIMEOUT)
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 30:
+            raise ChannelError("%s (%s).timeout: expected seconds between 0 and 30, found %r" % (where, name, timeout))
+        unknown = sorted(set(item) - {"name", "type", "url", "token", "timeout"})
+        if unknown:
+            raise ChannelError("%s (%s): unknown key %s; expected name, type, url, token, timeout"
+                               % (where, name, ", ".join(unknown)))
+        out.append({"name": name, "type": item["type"], "url": url, "token": item.get("token"),
+                    "timeout": float(timeout)})
+    return out
+
+
+def event(kind, level, text, host=None, run_id=None, details=None, at=None):
+    """The payload of one alert."""
+    if level not in LEVELS:
+        raise ValueError("alert level %r: expected one of %s" % (level, ", ".join(LEVELS)))
+    at = time.time() if at is None else at
+    return {"source": SOURCE, "event": kind, "level": level, "text": text, "host": host, "run_id": run_id,
+            "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at)), "details": details or {}}
+
+
+def slack_text(payload):
+    mark = {"info": ":information_source:", "warning": ":warning:", "critical": ":rotating_light:"}[payload["level"]]
+    where = " on %s" % payload["host"] if payload.get("host") else ""
+    run = " (run %s)" % payload["run_id"] if payload.get("run_id") else ""
+    return "%s Nexus COS %s%s%s: %s" % (mark, payload["event"], where, run, payload["text"])
+
+
+def _request(channel, payload):
+    if channel["type"] == "slack":
+        body = {"text": slack_text(payload)}
+    else:
+        body = payload
+    headers = {"Content-Type": "application/json", "User-Agent": SOURCE}
+    if channel.get("token"):
+        headers["Authorization"] = "Bearer %s" % channel["token"]
+    return urllib.request.Request(channel["url"], data=json.dumps(body).encode("utf-8"), headers=headers,
+                                  method="POST")
+
+
+def _reason(exc):
+    """Why a send failed, in words that never carry the URL or the token."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return "HTTP %d" % exc.code
+    reason = getattr(exc, "reason", exc)
+    if isinstance(reason, socket.timeout) or "timed out" in str(reason):
+        return "timed out"
+    text = getattr(reason, "strerror", None) or reason.__class__.__name__
+    return str(text)[:120]
+
+
+def send(channel, payload, opener=None):
+    """Send one alert to one channel: {channel, ok, status, reason,
+    elapsed_ms}. Never raises."""
+    opener = opener or urllib.request.build_opener()
+    started = time.monotonic()
+    result = {"channel": channel["name"], "type": channel["type"], "ok": False, "status": None, "reason": ""}
+    try:
+        with opener.open(_request(channel, payload), timeout=channel["timeout"]) as response:
+            result["status"] = response.status
+            result["ok"] = 200 <= response.status < 300
+            if not result["ok"]:
+                result["reason"] = "HTTP %d" % response.status
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        result["reason"] = _reason(exc)
+        result["status"] = getattr(exc, "code", None)
+    result["elapsed_ms"] = int((time.monotonic() - started) * 1000)
+    return result
+
+
+def send_all(configured, payload, opener=None):
+    """Send to every channel; [send result]. A channel's failure is in its
+    result, nothing more."""
+    return [send(channel, payload, opener) for channel in configured]
+
+
+def failures_text(results):
+    """'webhook ops (timed out), slack launch-room (HTTP 500)', or ''."""
+    return ", ".join("%s %s (%s)" % (r["type"], r["channel"], r["reason"]) for r in results if not r["ok"])

@@ -1,0 +1,95 @@
+"""Alerts (plugin_utils/alerts.py): channel definitions, payloads, and
+sending to a real local receiver: a failing channel never raises, never
+waits past its timeout, and nothing it reports carries a URL or a token."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from ansible_collections.nexus_cos.launch.plugins.plugin_utils import alerts
+
+TOKEN = "s3cr3t-webhook-token-9f2a"
+
+
+@pytest.fixture
+def receiver():
+    got = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):  # noqa: N802
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            got.append({"path": self.path, "auth": self.headers.get("Authorization"), "body": body})
+            if self.path == "/slow":
+                time.sleep(2)
+            status = 500 if self.path == "/broken" else 200
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield "http://127.0.0.1:%d" % server.server_address[1], got
+    server.shutdown()
+    server.server_close()
+
+
+def test_webhook_and_slack_payloads_arrive_as_sent(receiver):
+    url, got = receiver
+    configured = alerts.channels([
+        {"name": "ops", "type": "webhook", "url": url + "/hook", "token": TOKEN},
+        {"name": "launch-room", "type": "slack", "url": url + "/services/T000/B000/XXX"}])
+    payload = alerts.event("launch_end", "info", "global launch applied and confirmed", host="vps1",
+                           run_id="20261201T100000Z-abcdef", details={"access_mode": "public_full"}, at=1796119200)
+    results = alerts.send_all(configured, payload)
+    assert [r["ok"] for r in results] == [True, True]
+    assert got[0] == {"path": "/hook", "auth": "Bearer " + TOKEN, "body": {
+        "source": "nexus_cos.launch", "event": "launch_end", "level": "info",
+        "text": "global launch applied and confirmed", "host": "vps1", "run_id": "20261201T100000Z-abcdef",
+        "at": "2026-12-01T10:00:00Z", "details": {"access_mode": "public_full"}}}
+    assert got[1]["body"] == {"text": ":information_source: Nexus COS launch_end on vps1 (run 20261201T100000Z-abcdef): "
+                                      "global launch applied and confirmed"}
+
+
+def test_a_failing_channel_is_reported_not_raised_and_waits_no_longer_than_its_timeout(receiver):
+    url, _ = receiver
+    configured = alerts.channels([
+        {"name": "broken", "type": "webhook", "url": url + "/broken", "token": TOKEN},
+        {"name": "slow", "type": "webhook", "url": url + "/slow", "timeout": 0.5},
+        {"name": "nowhere", "type": "slack", "url": "http://127.0.0.1:9/hook?token=" + TOKEN}])
+    started = time.monotonic()
+    results = alerts.send_all(configured, alerts.event("kill_switch", "critical", "pulled"))
+    assert time.monotonic() - started < 2.0
+    assert [(r["ok"], r["reason"]) for r in results] == [(False, "HTTP 500"), (False, "timed out"),
+                                                         (False, "Connection refused")]
+    text = alerts.failures_text(results)
+    assert text == "webhook broken (HTTP 500), webhook slow (timed out), slack nowhere (Connection refused)"
+    assert TOKEN not in json.dumps(results) and "127.0.0.1" not in json.dumps(results)
+
+
+@pytest.mark.parametrize("given, message", [
+    ("x", "nexus_alert_channels: expected a list"),
+    ([{"type": "webhook", "url": "http://a"}], r"nexus_alert_channels\[0\].name: expected a name"),
+    ([{"name": "a", "type": "pager", "url": "http://a"}], r"\(a\).type: expected one of webhook, slack"),
+    ([{"name": "a", "type": "webhook", "url": "ftp://secret@x"}], r"\(a\).url: expected an http:// or https:// URL "
+                                                                  r"\(not shown: it may hold a secret\)"),
+    ([{"name": "a", "type": "webhook", "url": "http://a", "timeout": 90}], r"\(a\).timeout: expected seconds"),
+    ([{"name": "a", "type": "webhook", "url": "http://a"}, {"name": "a", "type": "slack", "url": "http://b"}],
+     "a is used twice"),
+    ([{"name": "a", "type": "webhook", "url": "http://a", "secret": "x"}], "unknown key secret"),
+])
+def test_bad_channels_are_refused_naming_the_channel_never_the_url(given, message):
+    with pytest.raises(alerts.ChannelError, match=message) as info:
+        alerts.channels(given)
+    assert "ftp://secret" not in str(info.value)
+
+
+def test_no_channels_is_no_alerts():
+    assert alerts.channels(None) == [] and alerts.channels([]) == []
