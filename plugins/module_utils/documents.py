@@ -334,43 +334,32 @@ YamlDocument = namedtuple("YamlDocument", ["data", "ambiguous"])
 
 _TRUE_FALSE = {"true": True, "false": False}
 
+
+def _is_ambiguous(event):
+    """Plain and untagged (the C parser says style '', the Python one None):
+    the only form whose meaning YAML 1.1 and 1.2 disagree on."""
+    return not event.style and event.tag is None and bool(YAML_1_1_BOOLEAN.match(event.value))
+
+
+def _refusal(event):
+    """Why the reader refuses the node ``event`` starts (an anchor or an
+    alias), or None."""
+    if isinstance(event, yaml.AliasEvent):
+        return "found alias *%s; expected no anchors or aliases (refused: they allow alias bombs)" % event.anchor
+    if getattr(event, "anchor", None):
+        return "found anchor &%s; expected no anchors or aliases (refused: they allow alias bombs)" % event.anchor
+    return None
+
+
+def _too_deep(depth):
+    return "nesting is deeper than %d levels; expected a shallower document" % MAX_DEPTH if depth > MAX_DEPTH \
+        else None
+
+
 if HAS_YAML:
-    class StrictYamlLoader(yaml.SafeLoader):
-        """SafeLoader that refuses anchors, aliases, merge keys, duplicate
-        keys and deep nesting, reads booleans the YAML 1.2 way and marks
-        plain YAML 1.1 boolean words."""
-
-        def __init__(self, stream):
-            super().__init__(stream)
-            self._depth = 0
-
-        def compose_node(self, parent, index):
-            event = self.peek_event()
-            if isinstance(event, yaml.AliasEvent):
-                raise yaml.composer.ComposerError(
-                    None, None, "found alias *%s; expected no anchors or aliases "
-                    "(refused: they allow alias bombs)" % event.anchor, event.start_mark)
-            if getattr(event, "anchor", None):
-                raise yaml.composer.ComposerError(
-                    None, None, "found anchor &%s; expected no anchors or aliases "
-                    "(refused: they allow alias bombs)" % event.anchor, event.start_mark)
-            self._depth += 1
-            try:
-                if self._depth > MAX_DEPTH:
-                    raise yaml.composer.ComposerError(
-                        None, None, "nesting is deeper than %d levels; expected a "
-                        "shallower document" % MAX_DEPTH, event.start_mark)
-                return super().compose_node(parent, index)
-            finally:
-                self._depth -= 1
-
-        def compose_scalar_node(self, anchor):
-            event = self.peek_event()
-            node = super().compose_scalar_node(anchor)
-            # Plain and untagged: the only form whose meaning YAML 1.1 and 1.2 disagree on.
-            if event.style is None and event.tag is None and YAML_1_1_BOOLEAN.match(event.value):
-                node.yaml_1_1_boolean = True
-            return node
+    class _StrictConstruction(object):
+        """What both readers construct alike: no merge keys, no duplicate
+        keys, YAML 1.2 booleans only."""
 
         def construct_mapping(self, node, deep=False):
             if isinstance(node, yaml.MappingNode):
@@ -402,14 +391,60 @@ if HAS_YAML:
                     node.start_mark)
             return _TRUE_FALSE[value.lower()]
 
-    StrictYamlLoader.add_constructor("tag:yaml.org,2002:bool", StrictYamlLoader.construct_yaml_bool)
-    # YAML 1.2 booleans: drop the YAML 1.1 resolver (yes/no/on/off).
-    StrictYamlLoader.yaml_implicit_resolvers = {
-        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
-    StrictYamlLoader.add_implicit_resolver(
-        "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-        list("tTfF"))
+    class StrictYamlLoader(_StrictConstruction, yaml.SafeLoader):
+        """The reader, in pure Python: refuses anchors, aliases and deep
+        nesting as it composes, and marks plain YAML 1.1 boolean words. It
+        has the last word: it says what is wrong with any text it refuses."""
+
+        def __init__(self, stream):
+            super().__init__(stream)
+            self._depth = 0
+
+        def compose_node(self, parent, index):
+            event = self.peek_event()
+            self._depth += 1
+            try:
+                problem = _refusal(event) or _too_deep(self._depth)
+                if problem:
+                    raise yaml.composer.ComposerError(None, None, problem, event.start_mark)
+                return super().compose_node(parent, index)
+            finally:
+                self._depth -= 1
+
+        def compose_scalar_node(self, anchor):
+            event = self.peek_event()
+            node = super().compose_scalar_node(anchor)
+            if _is_ambiguous(event):
+                node.yaml_1_1_boolean = True
+            return node
+
+    _LOADERS = [StrictYamlLoader]
+    # The same reader on libyaml (python3-yaml ships it), four to ten times
+    # faster: the PF editor reads the whole file again after every value it
+    # sets, and the kill switch sets sixteen. Same resolver and constructor;
+    # the pure reader's compose-time checks (anchors, aliases, depth) are
+    # made on libyaml's events. Whatever libyaml refuses or finds
+    # questionable goes to the pure reader, which says what is wrong; a test
+    # holds the two to the same data on the platform's PF files.
+    if getattr(yaml, "CSafeLoader", None) is not None:
+        class _LibyamlStrictLoader(_StrictConstruction, yaml.CSafeLoader):
+            pass
+
+        _LOADERS.append(_LibyamlStrictLoader)
+
+    for _loader in _LOADERS:
+        _loader.add_constructor("tag:yaml.org,2002:bool", _loader.construct_yaml_bool)
+        # YAML 1.2 booleans: drop the YAML 1.1 resolver (yes/no/on/off).
+        _loader.yaml_implicit_resolvers = {
+            first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+            for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+        _loader.add_implicit_resolver(
+            "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+    _NON_PRINTABLE = yaml.reader.Reader.NON_PRINTABLE
+    _FAST = len(_LOADERS) > 1
+else:
+    _FAST = False
 
 
 def _ambiguous_nodes(node, path=(), out=None):
@@ -429,6 +464,73 @@ def _ambiguous_nodes(node, path=(), out=None):
     return out
 
 
+def _read_pure(text):
+    """(data, ambiguous) by the pure-Python reader."""
+    loader = None
+    try:
+        loader = StrictYamlLoader(text)  # the reader checks the characters here
+        node = loader.get_single_node()
+        ambiguous = _ambiguous_nodes(node) if node is not None else []
+        return (loader.construct_document(node) if node is not None else None), ambiguous
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+class _NotForLibyaml(Exception):
+    """A text the libyaml reader leaves to the pure one."""
+
+
+def _read_libyaml(text):
+    """(data, ambiguous) by libyaml, after the checks the pure reader makes
+    as it composes, made here on the event stream. Raises for anything
+    questionable; yaml_document then asks the pure reader."""
+    if _NON_PRINTABLE.search(text):
+        raise _NotForLibyaml()
+    ambiguous = []
+    frames = []  # per open collection: [is_mapping, path, expecting_key, key or next index]
+    for event in yaml.parse(text, Loader=_LibyamlStrictLoader):
+        if isinstance(event, (yaml.CollectionEndEvent,)):
+            frames.pop()
+            _advance(frames, None)
+            continue
+        if not isinstance(event, (yaml.NodeEvent,)):
+            continue  # stream and document events
+        if _refusal(event) or _too_deep(len(frames) + 1):
+            raise _NotForLibyaml()
+        parent = frames[-1] if frames else None
+        as_key = parent is not None and parent[0] and parent[2]
+        path = () if parent is None else parent[1] + (("?" if as_key else parent[3]),)
+        if isinstance(event, yaml.ScalarEvent):
+            if as_key:
+                path = parent[1] + (event.value,)
+            if _is_ambiguous(event):
+                ambiguous.append(AmbiguousBoolean(path, event.start_mark.line + 1, event.value, as_key))
+            _advance(frames, event.value)
+        else:
+            frames.append([isinstance(event, yaml.MappingStartEvent), path, True, 0])
+    loader = _LibyamlStrictLoader(text)
+    try:
+        node = loader.get_single_node()
+        return (loader.construct_document(node) if node is not None else None), ambiguous
+    finally:
+        loader.dispose()
+
+
+def _advance(frames, key):
+    """A node ended inside the innermost open collection: next key or value,
+    or next index. ``key``: the scalar's text (a mapping key's name)."""
+    if not frames:
+        return
+    frame = frames[-1]
+    if not frame[0]:
+        frame[3] += 1
+    elif frame[2]:
+        frame[2], frame[3] = False, "?" if key is None else key
+    else:
+        frame[2] = True
+
+
 def yaml_document(text, display="<string>"):
     """Strict YAML (see the module docstring): YamlDocument(data, ambiguous),
     ``data`` a mapping, ``ambiguous`` the plain YAML 1.1 boolean words in
@@ -437,12 +539,14 @@ def yaml_document(text, display="<string>"):
     if not HAS_YAML:
         raise DocumentError(display, "cannot be parsed: PyYAML is not installed; "
                             "expected python3-yaml on this host")
-    loader = None
     try:
-        loader = StrictYamlLoader(text)  # the reader checks the characters here
-        node = loader.get_single_node()
-        ambiguous = _ambiguous_nodes(node) if node is not None else []
-        data = loader.construct_document(node) if node is not None else None
+        if _FAST:
+            try:
+                data, ambiguous = _read_libyaml(text)
+            except Exception:  # anything at all: the pure reader says what is wrong, in its words
+                data, ambiguous = _read_pure(text)
+        else:
+            data, ambiguous = _read_pure(text)
     except yaml.reader.ReaderError as exc:
         raise DocumentError(display, "character #x%04x is not allowed in YAML; expected "
                             "printable text" % exc.character, _line_of(text, exc.position))
@@ -458,9 +562,6 @@ def yaml_document(text, display="<string>"):
         raise DocumentError(display, "nesting too deep; expected a shallower document")
     except (ValueError, OverflowError) as exc:  # 2024-13-45, 5000-digit integers
         raise DocumentError(display, "a value cannot be read: %s" % exc)
-    finally:
-        if loader is not None:
-            loader.dispose()
     if data is None:
         raise DocumentError(display, "is empty (no YAML document); expected a mapping")
     if not isinstance(data, dict):

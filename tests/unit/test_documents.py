@@ -6,9 +6,18 @@ naming the file and line, and what it reads."""
 
 from __future__ import annotations
 
+import glob
+import os
+
 import pytest
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import documents
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIXTURES = os.path.join(HERE, "..", "fixtures", "config")
+SHARED_PFS = os.path.join(os.environ.get("NEXUS_COS_FIXTURES",
+                                          os.path.join(HERE, "..", "..", "..", "shared", "fixtures", "nexus-cos")),
+                          "pfs")
 
 
 def load_bytes(tmp_path, data, loader=documents.load_yaml_file, name="pf.yaml"):
@@ -163,3 +172,68 @@ def test_json_duplicate_top_level_flag(tmp_path):
 def test_flag_store_hazards(tmp_path, content, fragment):
     err = load_bytes(tmp_path, content, loader=documents.load_json_file, name="flags.json")
     assert fragment in err.message
+
+
+# --------------------------------------------------------------------------
+# Two engines, one reader: libyaml answers only for texts the pure-Python
+# reader reads, with the same data and the same ambiguous words; the pure
+# reader has the last word on every refusal.
+# --------------------------------------------------------------------------
+
+PF_FILES = sorted(glob.glob(os.path.join(FIXTURES, "*", "pfs", "*.yaml"))) + \
+    sorted(glob.glob(os.path.join(SHARED_PFS, "*.yaml")))
+
+TRICKY = [
+    "a: off\nb: 'off'\nc: \"on\"\nd: !!str yes\ne: offline\nf: True\n",
+    "on: 1\nlist:\n  - yes\n  - [no, 'n', N]\n  - {y: Y, k: {deep: OFF}}\n",
+    "when: 2025-01-01\nat: 2025-01-01T10:00:00Z\nratio: 1.0e+20\nbig: 123456789012345678901234567890\n",
+    "text: |\n  line one\n  line two\nfolded: >\n  a\n  b\nplain: words\n  continue here\n",
+    "# comment\n---\nx: 1 # trailing\n...\n",
+    "octal: 0o17\nhex: 0x1F\nsexagesimal: 1:30\nunder: 1_000\nnull1: ~\nnull2: null\nempty:\n",
+    "'quoted key': 1\n\"dq\": 2\n? simple\n: 3\n",
+    "uni: caf\u00e9 \u2713\nbom: \ufeffx\n",
+]
+
+
+@pytest.mark.skipif(not documents._FAST, reason="libyaml (python3-yaml's C part) is not installed")
+@pytest.mark.parametrize("text", [open(p, encoding="utf-8").read() for p in PF_FILES] + TRICKY,
+                         ids=[os.path.basename(p) for p in PF_FILES] + ["tricky%d" % n for n in range(len(TRICKY))])
+def test_libyaml_and_pure_reader_agree(text):
+    fast = documents._read_libyaml(text)  # raises if it would leave the text to the pure reader
+    assert fast == documents._read_pure(text)
+    assert repr(fast[0]) == repr(documents._read_pure(text)[0])  # types too: 1 vs 1.0 vs True
+
+
+@pytest.fixture(params=["libyaml", "pure"])
+def engine(request, monkeypatch):
+    if request.param == "libyaml" and not documents._FAST:
+        pytest.skip("libyaml (python3-yaml's C part) is not installed")
+    monkeypatch.setattr(documents, "_FAST", request.param == "libyaml")
+    return request.param
+
+
+@pytest.mark.parametrize("content,fragment", [
+    (b"a: &x 1\nb: *x\n", "found anchor &x"),
+    (b"a: " + b"[" * 100 + b"]" * 100 + b"\n", "nesting is deeper than 64 levels"),
+    (b"a: 1\nb: \x07\n", "#x0007"),
+    (b"launch_gates: [unclosed\n", "invalid YAML: while parsing a flow sequence, expected ',' or ']', "
+                                   "but got '<stream end>'"),
+    (b"a: 1\na: 2\n", "duplicate key 'a' (first at line 1)"),
+    (b"a: !!bool on\n", "found !!bool on"),
+    (b"a: 1\n---\nb: 2\n", "expected a single document"),
+])
+def test_both_engines_refuse_in_the_pure_readers_words(tmp_path, engine, content, fragment):
+    assert fragment in load_bytes(tmp_path, content).message
+
+
+def test_both_engines_find_the_same_ambiguous_words(engine):
+    found = documents.yaml_document(TRICKY[1]).ambiguous
+    assert found == [
+        documents.AmbiguousBoolean(("on",), 1, "on", True),
+        documents.AmbiguousBoolean(("list", 0), 3, "yes", False),
+        documents.AmbiguousBoolean(("list", 1, 0), 4, "no", False),
+        documents.AmbiguousBoolean(("list", 1, 2), 4, "N", False),
+        documents.AmbiguousBoolean(("list", 2, "y"), 5, "y", True),
+        documents.AmbiguousBoolean(("list", 2, "y"), 5, "Y", False),
+        documents.AmbiguousBoolean(("list", 2, "k", "deep"), 5, "OFF", False),
+    ]
