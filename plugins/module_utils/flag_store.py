@@ -41,8 +41,6 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils.flag_semantics im
     marketplace_phase,
 )
 
-DEFAULT_PATH = '/opt/nexus-cos/config/feature-flags.json'
-
 # The sidecar edit lock, as flag store callers import it (raises EditLockError, an OSError).
 file_lock = edit_lock
 

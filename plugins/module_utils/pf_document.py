@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: Nexus COS platform team
 # Apache License 2.0 (see LICENSE)
-"""Round-trip edits of Nexus COS PF YAML files (``/opt/nexus-cos/pfs/*.yaml``).
+"""Round-trip edits of Nexus COS PF YAML files (``pfs/*.yaml`` of the platform checkout).
 
 Runs on the managed host, which has PyYAML but no round-trip YAML library, so
 edits are made on the text: the line holding a dotted key
