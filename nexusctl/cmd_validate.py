@@ -22,6 +22,7 @@ EXIT_VALID = 0
 EXIT_INVALID = 1
 EXIT_USAGE = 2
 
+
 def register(subparsers):
     parser = subparsers.add_parser(
         "validate", help="check the PF files and the flag store (precheck 7)",

@@ -15,9 +15,8 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils import documents
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, "..", "fixtures", "config")
-SHARED_PFS = os.path.join(os.environ.get("NEXUS_COS_FIXTURES",
-                                          os.path.join(HERE, "..", "..", "..", "shared", "fixtures", "nexus-cos")),
-                          "pfs")
+SHARED = os.path.join(HERE, "..", "..", "..", "shared", "fixtures", "nexus-cos")
+SHARED_PFS = os.path.join(os.environ.get("NEXUS_COS_FIXTURES", SHARED), "pfs")
 
 
 def load_bytes(tmp_path, data, loader=documents.load_yaml_file, name="pf.yaml"):
@@ -117,8 +116,7 @@ def test_deep_nesting_is_refused_without_recursion_error(tmp_path, content):
 def test_yaml_1_1_booleans_stay_strings(tmp_path):
     path = tmp_path / "b.yaml"
     path.write_text("a: yes\nb: off\nc: true\nd: False\ne: 'true'\n")
-    assert documents.load_yaml_file(str(path)) == {"a": "yes", "b": "off", "c": True, "d": False,
-                                            "e": "true"}
+    assert documents.load_yaml_file(str(path)) == {"a": "yes", "b": "off", "c": True, "d": False, "e": "true"}
 
 
 @pytest.mark.parametrize("content,fragment", [

@@ -46,10 +46,10 @@ def line_of(path, text):
 
 def test_the_validator_reads_off_as_a_string_and_says_how_to_fix_it(repo):
     report = nexus_config.validate_repo(str(repo))
+    line = line_of(repo / "pfs" / PF, "  enabled: off")
     assert [str(f) for f in report.errors] == [
         'pfs/%s:%d: %s: found off, a YAML 1.1 boolean word: the platform reads YAML 1.2, where it is the '
-        'string "off"; expected a boolean: write true or false' % (PF, line_of(repo / "pfs" / PF, "  enabled: off"),
-                                                                    KEY)]
+        'string "off"; expected a boolean: write true or false' % (PF, line, KEY)]
 
 
 def test_the_gate_reads_off_as_a_string(repo):
