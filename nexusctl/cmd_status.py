@@ -24,6 +24,7 @@ from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import (EXIT_ERR
                                                                         run_ansible_runner)
 from ansible_collections.nexus_cos.launch.plugins.module_utils import deploy_lock
 from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
+from ansible_collections.nexus_cos.launch.plugins.module_utils.utc_time import format_utc
 
 MARKETPLACE_FLAGS = ("MARKETPLACE_PHASE2_ENABLED", "MARKETPLACE_PHASE3_ENABLED")
 PUBLIC_MODES = ("public_full", "public_soft")
@@ -43,7 +44,7 @@ def register(subparsers):
 
 
 def _when(epoch):
-    return activation.format_utc(epoch) if isinstance(epoch, (int, float)) else "-"
+    return format_utc(epoch) if isinstance(epoch, (int, float)) else "-"
 
 
 def render(host, facts, now=None, sections=("all",)):

@@ -15,13 +15,12 @@ import json
 import os
 import sys
 
+from ansible_collections.nexus_cos.launch.nexusctl import host_paths
 from ansible_collections.nexus_cos.launch.plugins.module_utils import nexus_config
 
 EXIT_VALID = 0
 EXIT_INVALID = 1
 EXIT_USAGE = 2
-
-DEFAULT_REPO_DIR = "/opt/nexus-cos"
 
 
 def register(subparsers):
@@ -31,8 +30,11 @@ def register(subparsers):
                     "parse safely and match their schema, the flag store's requires name real "
                     "flags without cycles, and the files agree with each other. Exit 0 valid, "
                     "1 invalid, 2 usage error.")
-    parser.add_argument("--repo-dir", default=DEFAULT_REPO_DIR, metavar="DIR",
-                        help="platform checkout (default %s)" % DEFAULT_REPO_DIR)
+    default, problem = _default_repo_dir()
+    parser.add_argument("--repo-dir", default=default, metavar="DIR",
+                        help="platform checkout (default: nexus_repo_dir of %s, %s)"
+                        % (host_paths.DEFAULTS_RELPATH, default or problem))
+    parser.set_defaults(repo_dir_problem=problem)
     parser.add_argument("--pf-dir", metavar="DIR", help="PF directory (default DIR/pfs)")
     parser.add_argument("--flag-store", metavar="FILE",
                         help="flag store (default DIR/config/feature-flags.json)")
@@ -42,9 +44,20 @@ def register(subparsers):
     return parser
 
 
+def _default_repo_dir():
+    """(the host default of nexus_repo_dir, None) or (None, why it is unknown)."""
+    try:
+        return host_paths.host_default("nexus_repo_dir"), None
+    except host_paths.HostPathsError as exc:
+        return None, str(exc)
+
+
 def usage_problems(args):
     """What is wrong with the command line itself (exit 2), as messages."""
     problems = []
+    if args.repo_dir is None:
+        return ["--repo-dir not given, and its default is unknown: %s; give --repo-dir DIR"
+                % getattr(args, "repo_dir_problem", None)]
     if not os.path.isdir(args.repo_dir):
         problems.append("--repo-dir %s: not a directory; expected a Nexus COS checkout"
                         % args.repo_dir)

@@ -22,15 +22,14 @@ import sys
 import tempfile
 from collections.abc import Mapping
 
+from ansible_collections.nexus_cos.launch.nexusctl import host_paths
+
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_ERROR = 0, 1, 2, 3, 4
 
 ROOT = os.environ.get("NEXUS_COLLECTION_ROOT") or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_INVENTORY = os.path.join(ROOT, "inventories", "sandbox")
 PLAYBOOK_DIR = os.path.join(ROOT, "playbooks")
 RUNNER_DIR = os.path.join(ROOT, "artifacts", "runner")
-# roles/launch_context/defaults/main.yml nexus_audit_dir, for messages and
-# for status's ad-hoc run (which has no roles to take it from).
-DEFAULT_AUDIT_DIR = "/var/log/nexus-cos/phase4-audit"
 
 
 # ---------------------------------------------------------------- target options
@@ -379,6 +378,10 @@ def report_interruption(what, args, private, run_id=None, run_stamp=None, change
         return " ".join(["nexusctl"] + [w for w in words if w])
 
     target = "-i %s" % shlex.quote(args.inventory) if getattr(args, "inventory", None) else ""
+    try:
+        audit_dir = "<nexus_audit_dir, default %s>" % host_paths.host_default("nexus_audit_dir")
+    except host_paths.HostPathsError:
+        audit_dir = "<nexus_audit_dir>"
     say("the run did not finish: %s." % what)
     if changes:
         say("what %s changed on the host before that is not known here. Next:"
@@ -388,8 +391,8 @@ def report_interruption(what, args, private, run_id=None, run_stamp=None, change
         say("  %s: breaks the lock once you are sure no run holds it (a next run from this "
             "controller takes it over by itself)" % command("unlock", target, "--reason TEXT"))
         say("  %s: puts back the files as that run found them, if it got as far as its snapshot; "
-            "on the host, without the controller: sudo <nexus_audit_dir, default %s>/rollback-%s.sh"
-            % (command("rollback", target, run_id or "RUN"), DEFAULT_AUDIT_DIR, run_stamp or "<run stamp>"))
+            "on the host, without the controller: sudo %s/rollback-%s.sh"
+            % (command("rollback", target, run_id or "RUN"), audit_dir, run_stamp or "<run stamp>"))
     else:
         say("this command only reads, so it changed nothing; run it again")
     say("ansible-runner's records of the run: %s" % private)

@@ -47,7 +47,7 @@ def mount_point(path):
 def os_error_text(exc, path=None):
     """An OSError in words, naming the file and, for a full or read-only
     filesystem, the filesystem: "no space left on device writing
-    /var/log/nexus-cos/phase4-audit/x.log (filesystem /var/log: 0 bytes
+    /var/log/audit-trail/x.log (filesystem /var/log: 0 bytes
     free)". One wording for every writer of the collection."""
     path = getattr(exc, "filename", None) or path
     reason = (exc.strerror or str(exc)) if isinstance(exc, OSError) else str(exc)

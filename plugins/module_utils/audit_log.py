@@ -11,16 +11,15 @@ managed host.
 
 from __future__ import annotations
 
-import calendar
 import fcntl
 import hashlib
 import json
 import os
 import re
 import time
-from datetime import datetime, timezone
 from typing import NamedTuple, Optional
 
+from ansible_collections.nexus_cos.launch.plugins.module_utils import utc_time
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import fsync_dir, write_atomic
 
 HEAD_CACHE = ".audit-head.json"
@@ -86,7 +85,7 @@ class Record(NamedTuple):
 
     @property
     def epoch(self) -> int:
-        return calendar.timegm(time.strptime(self.timestamp, "%Y-%m-%d %H:%M:%S"))
+        return utc_time.audit_epoch(self.timestamp)
 
     @property
     def hashed_text(self) -> str:
@@ -186,28 +185,12 @@ def compute_chain(prev: str, hashed_text: str) -> str:
     return hashlib.sha256((prev + "\n" + hashed_text).encode("utf-8")).hexdigest()
 
 
-# ---------------------------------------------------------------- names and time
-
-def utc_stamp(now=None) -> str:
-    """Compact UTC stamp for file names and run ids: 20260115T103045Z.
-    ``now``: None (current time), epoch seconds, or a datetime (naive = UTC)."""
-    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(_epoch(now)))
-
+# ---------------------------------------------------------------- run ids
 
 def new_run_id(now=None) -> str:
-    """20260115T103045Z-1a2b3c: the stamp plus 24 random bits, so two runs
-    started in the same second still differ."""
-    return "%s-%s" % (utc_stamp(now), os.urandom(3).hex())
-
-
-def _epoch(now):
-    if now is None:
-        return time.time()
-    if isinstance(now, datetime):
-        if now.tzinfo is None:
-            now = now.replace(tzinfo=timezone.utc)
-        return now.timestamp()
-    return float(now)
+    """20260115T103045Z-1a2b3c: the UTC stamp (utc_time.utc_stamp) plus 24
+    random bits, so two runs started in the same second still differ."""
+    return "%s-%s" % (utc_time.utc_stamp(now), os.urandom(3).hex())
 
 
 def _check_event(event) -> str:
@@ -239,7 +222,7 @@ def format_record(event, run_id, seq, fields, prev, when) -> tuple:
     """(line without newline, chain) for one record. ``fields`` is a mapping of
     caller fields; ``when`` epoch seconds."""
     _check_event(event)
-    parts = ["[AUDIT]", time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(when)), event,
+    parts = ["[AUDIT]", utc_time.audit_time(when), event,
              "run=" + escape_value(run_id), "seq=%d" % seq]
     parts.extend("%s=%s" % pair for pair in _check_fields(event, fields))
     parts.append("prev=" + prev)
@@ -267,7 +250,7 @@ def parse_record(line) -> Record:
         raise AuditFormatError("line does not match '[AUDIT] YYYY-MM-DD HH:MM:SS EVENT key=value ...'")
     timestamp, event, rest = match.groups()
     try:
-        time.strptime(timestamp, "%Y-%m-%d %H:%M:%S")
+        utc_time.audit_epoch(timestamp)
     except ValueError:
         raise AuditFormatError("timestamp %r is not a valid date and time" % timestamp)
     pairs = [item.partition("=") for item in rest[1:].split(" ")] if rest else []

@@ -53,6 +53,7 @@ from typing import NamedTuple, Optional
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import create_atomic
 from ansible_collections.nexus_cos.launch.plugins.module_utils.audit_log import PLATFORM_SCRIPT, SECRET_KEY_PARTS
+from ansible_collections.nexus_cos.launch.plugins.module_utils.utc_time import seconds_utc
 
 DEFAULT_LEASE_SECONDS = 1800
 OWN = "nexus_cos.launch"
@@ -96,15 +97,11 @@ class Broken(NamedTuple):
     events: list
 
 
-def _stamp(epoch):
-    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(epoch))
-
-
 def _since(holder, now):
     since = holder.get("since")
     if not isinstance(since, (int, float)):
         return "?", "at an unknown time"
-    return _stamp(since), "%ds ago" % int(now - since)
+    return seconds_utc(since), "%ds ago" % int(now - since)
 
 
 def _way_out(path):
@@ -136,7 +133,7 @@ def describe_refusal(path, holder, now):
                 "%s is not that script (its pid was reused), %s"
                 % (path, describe_holder(holder), when, age, holder.get("pid"), _way_out(path)))
     expires = holder.get("expires")
-    ends = _stamp(expires) if isinstance(expires, (int, float)) else "?"
+    ends = seconds_utc(expires) if isinstance(expires, (int, float)) else "?"
     if kind == UNRECOGNISED:
         return ("deployment lock %s is %s, written %s (%s), so nothing names its holder. It is taken over when "
                 "its lease ends %s. If no deployment is running, %s" % (path, describe_holder(holder), when, age,
@@ -257,7 +254,7 @@ def gone_reason(holder, now, hostname=None):
     if not isinstance(expires, (int, float)):
         return "lock file has no lease"
     if now >= expires:
-        return "lease ended %s" % _stamp(expires)
+        return "lease ended %s" % seconds_utc(expires)
     return None
 
 

@@ -3,7 +3,9 @@
 # Apache License 2.0 (see LICENSE)
 """The Nexus COS feature flag store (``feature-flags.json``), as the gateway reads it.
 
-Runs on the managed host, so it uses the standard library only.
+Runs on the managed host, so it uses the standard library only. The file is
+read by ``documents``, the collection's one strict JSON reader (the one the
+validator uses): no duplicate keys, no NaN/Infinity, no byte-order mark.
 
 What the flags mean (effective state, access mode) is ``flag_semantics``;
 this module adds what the gateway accepts as a change: enabling a flag whose
@@ -21,12 +23,11 @@ Writes take the sidecar edit lock and replace the file atomically
 
 from __future__ import annotations
 
-import datetime
+import copy
 import json
-import re
 from collections import namedtuple
-from json.decoder import scanstring
 
+from ansible_collections.nexus_cos.launch.plugins.module_utils import documents, utc_time
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import (
     EDIT_LOCK_TIMEOUT,
     EditLockError,
@@ -39,8 +40,6 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils.flag_semantics im
     find_cycles,
     marketplace_phase,
 )
-
-DEFAULT_PATH = '/opt/nexus-cos/config/feature-flags.json'
 
 # The sidecar edit lock, as flag store callers import it (raises EditLockError, an OSError).
 file_lock = edit_lock
@@ -212,29 +211,23 @@ def _validate(data, source):
 
 
 def loads(text, source='<string>'):
-    """Parse flag store text. Rejects duplicate keys anywhere in the document."""
-    if isinstance(text, bytes):
-        try:
-            text = text.decode('utf-8')
-        except UnicodeDecodeError as exc:
-            raise FlagError('%s: not UTF-8 text: %s' % (source, exc))
+    """Parse flag store text (str or bytes) with the strict JSON reader."""
     try:
-        data = json.loads(text)
-    except ValueError as exc:
-        raise FlagError('%s: invalid JSON: %s' % (source, exc))
-    # json.loads keeps the last of duplicate keys silently; the scan finds them.
-    _JsonSpans(text, source).scan()
+        if isinstance(text, bytes):
+            text = documents.decode_text(text, source)
+        data = documents.load_json_text(text, source)
+    except documents.DocumentError as exc:
+        raise FlagError(str(exc))
     _validate(data, source)
     return FlagStore(data, text, source)
 
 
 def load(path):
     try:
-        with open(path, 'rb') as handle:
-            raw = handle.read()
-    except OSError as exc:
-        raise FlagError('%s: cannot read flag store: %s' % (path, exc.strerror or exc))
-    return loads(raw, source=path)
+        text = documents.read_text(path)
+    except documents.DocumentError as exc:
+        raise FlagError('%s: cannot read flag store: %s' % (exc.where, exc.message))
+    return loads(text, source=path)
 
 
 # ---------------------------------------------------------------------------
@@ -365,7 +358,7 @@ def _disable_order(store, names):
 
 def apply_plan(store, plan):
     """The store's document with ``plan`` applied (``updated`` untouched)."""
-    data = json.loads(json.dumps(store.data))
+    data = copy.deepcopy(store.data)
     for change in plan:
         data['feature_flags'][change.name]['enabled'] = change.after
     return data
@@ -376,24 +369,13 @@ def apply_plan(store, plan):
 
 
 def format_timestamp(now=None):
-    """ISO 8601 UTC with a Z, seconds precision, as the gateway writes ``updated``.
-
-    ``now`` may be a datetime (naive means UTC), an ISO 8601 string, or None
-    for the current time.
-    """
-    if now is None:
-        now = datetime.datetime.now(datetime.timezone.utc)
-    elif isinstance(now, str):
-        text = now.strip()
-        try:
-            now = datetime.datetime.fromisoformat(text[:-1] + '+00:00' if text.endswith(('Z', 'z')) else text)
-        except ValueError:
-            raise FlagError('now: expected an ISO 8601 timestamp such as 2024-12-24T00:00:00Z, found %r' % now)
-    elif not isinstance(now, datetime.datetime):
-        raise FlagError('now: expected a datetime or ISO 8601 string, found %s' % type(now).__name__)
-    if now.tzinfo is None:
-        now = now.replace(tzinfo=datetime.timezone.utc)
-    return now.astimezone(datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ')
+    """``updated`` as the gateway writes it (utc_time.iso_utc): ``now`` a
+    datetime (naive means UTC), epoch seconds, an ISO 8601 string, or None
+    for the current time. Raises FlagError naming ``now``."""
+    try:
+        return utc_time.iso_utc(now)
+    except ValueError as exc:
+        raise FlagError('now: %s' % exc)
 
 
 def dumps(data, ensure_ascii=False):
@@ -411,88 +393,21 @@ def render(store, plan, now=None):
     edits = {('updated',): json.dumps(data['updated'])}
     for change in plan:
         edits[('feature_flags', change.name, 'enabled')] = 'true' if change.after else 'false'
-    spans = _JsonSpans(store.text, store.source).scan()
+    spans = documents.json_spans(store.text)
     if all(path in spans for path in edits):
         text = store.text
         for start, end, value in sorted(((spans[p][0], spans[p][1], v) for p, v in edits.items()),
                                         reverse=True):
             text = text[:start] + value + text[end:]
-        if json.loads(text) == data:
-            return text
+        try:
+            if documents.load_json_text(text, store.source) == data:
+                return text
+        except documents.DocumentError:
+            pass  # the canonical format below, which reads back by construction
     # No ``updated`` key to rewrite (or an unexpected layout): write the canonical
     # format, escaping non-ASCII only if the original did.
     escaped = '\\u' in store.text and all(ord(c) < 128 for c in store.text)
     return dumps(data, ensure_ascii=escaped)
-
-
-class _JsonSpans:
-    """Start/end offsets of every value in a JSON text, keyed by its path
-    (object keys and list indices). The text must already be valid JSON.
-
-    Also the duplicate-key check, since it knows where each key is."""
-
-    _WS = re.compile(r'[ \t\n\r]*')
-    _SCALAR = re.compile(r'-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?|true|false|null|NaN|-?Infinity')
-
-    def __init__(self, text, source):
-        self.text = text
-        self.source = source
-        self.spans = {}
-
-    def scan(self):
-        self._value(0, ())
-        return self.spans
-
-    def _ws(self, i):
-        return self._WS.match(self.text, i).end()
-
-    def _value(self, i, path):
-        i = self._ws(i)
-        char = self.text[i]
-        if char == '{':
-            end = self._object(i, path)
-        elif char == '[':
-            end = self._array(i, path)
-        elif char == '"':
-            end = scanstring(self.text, i + 1, True)[1]
-        else:
-            end = self._SCALAR.match(self.text, i).end()
-        self.spans[path] = (i, end)
-        return end
-
-    def _object(self, i, path):
-        seen = set()
-        i = self._ws(i + 1)
-        if self.text[i] == '}':
-            return i + 1
-        while True:
-            i = self._ws(i)
-            key_at = i
-            key, i = scanstring(self.text, i + 1, True)
-            if key in seen:
-                line = self.text.count('\n', 0, key_at) + 1
-                where = '.'.join(str(p) for p in path + (key,))
-                raise FlagError('%s: duplicate key %s at line %d (key %s appears twice; JSON readers keep '
-                                'only the last one)' % (self.source, _describe(key), line, where),
-                                dict(duplicate=[where]))
-            seen.add(key)
-            i = self._ws(i) + 1  # the colon
-            i = self._ws(self._value(i, path + (key,)))
-            if self.text[i] == '}':
-                return i + 1
-            i += 1  # the comma
-
-    def _array(self, i, path):
-        i = self._ws(i + 1)
-        if self.text[i] == ']':
-            return i + 1
-        index = 0
-        while True:
-            i = self._ws(self._value(i, path + (index,)))
-            index += 1
-            if self.text[i] == ']':
-                return i + 1
-            i += 1
 
 
 # ---------------------------------------------------------------------------

@@ -373,6 +373,10 @@ def explain(expect, seen, reload_text, store_path=None):
 def store_problem(path):
     """Why the flag store at ``path`` would not load in the platform's
     service (JSON.parse, then ``feature_flags``), or None when it would."""
+    # Deliberately not the collection's reader (documents): this models the
+    # platform's own JSON.parse, which keeps the last of duplicate keys where
+    # documents refuses them. It differs from JSON.parse in one way: Python's
+    # json reads NaN and Infinity, which JSON.parse refuses.
     try:
         with open(path, "rb") as handle:
             raw = handle.read(16 << 20)

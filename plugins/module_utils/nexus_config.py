@@ -9,20 +9,13 @@ safely, matches its schema, the flag dependency graph is sound and the files
 agree with each other. Runs on the managed host as well as on the controller,
 so it needs nothing but the standard library and PyYAML (python3-yaml).
 
-Loading is defensive because these files gate a public launch:
-
-* every file is capped at ``MAX_FILE_BYTES`` (256 KiB), must be a regular
-  file, valid UTF-8 and free of NUL bytes;
-* YAML anchors and aliases are refused outright. No PF file needs them, and
-  refusing them is the only cheap, certain defence against alias bombs
-  (billion laughs): the first anchor stops the parse;
-* nesting deeper than ``MAX_DEPTH`` is refused (no RecursionError);
-* duplicate keys are an error in YAML and JSON alike (naming line and key);
-* YAML booleans are YAML 1.2 ones (``true``/``false`` only): ``yes``, ``on``
-  or ``off`` are strings, as the gateway, ruamel.yaml and yamllint read
-  them, so ``enabled: off`` is reported instead of silently meaning false;
-* the flag store is strict JSON: no NaN/Infinity, no byte-order mark, as the
-  gateway's ``JSON.parse`` would also refuse them.
+Files are read by ``documents``, the collection's one reader of each format
+(size cap, UTF-8, strict JSON, strict YAML 1.2 with no anchors or duplicate
+keys). A file it refuses is one finding naming the file and line. Plain YAML
+1.1 boolean words (``on``, ``off``, ``yes``, ``no``, ``y``, ``n``) are
+strings to the platform's YAML 1.2 reader and booleans to YAML 1.1 readers:
+each one is reported, as an error where the schema wants a boolean (the
+platform sees a string) and as a warning elsewhere.
 
 Findings render as ``FILE: KEY.PATH: what was found; expected ...``.
 """
@@ -30,11 +23,18 @@ Findings render as ``FILE: KEY.PATH: what was found; expected ...``.
 from __future__ import annotations
 
 import json
-import json.decoder
-import json.scanner
 import os
 import re
-import stat
+
+from ansible_collections.nexus_cos.launch.plugins.module_utils.documents import (
+    DocumentError,
+    describe,
+    dotted,
+    key_path,
+    load_json_file,
+    read_text,
+    yaml_document,
+)
 
 # The gateway's flag semantics, shared with flag_store; the validator's
 # callers use them from here too (nexus_config.access_mode, ...).
@@ -49,19 +49,6 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils.flag_semantics im
     requires_graph,
     requires_of,
 )
-
-try:
-    import yaml
-    HAS_YAML = True
-except ImportError:  # reported when a YAML file is loaded; JSON still validates
-    yaml = None
-    HAS_YAML = False
-
-# The real files are under 10 KB. The pure-Python parser (needed for the
-# alias and depth guards) takes about 7 s for 1 MiB, so 256 KiB bounds a
-# load to a second or two on a small VPS.
-MAX_FILE_BYTES = 256 * 1024
-MAX_DEPTH = 64
 
 FLAG_NAME_RE = re.compile(r"^[A-Z][A-Z0-9_]*$")
 
@@ -217,6 +204,11 @@ class Finding(object):
         return {"file": self.file, "path": self.path, "line": self.line,
                 "message": self.message, "text": str(self)}
 
+    @classmethod
+    def of(cls, error):
+        """The finding of a file documents could not read (DocumentError)."""
+        return cls(error.file, "", error.message, error.line)
+
 
 class Report(object):
     """Outcome of a validation: errors fail precheck 7, warnings do not."""
@@ -260,223 +252,6 @@ class Report(object):
         return lines
 
 
-class ConfigError(Exception):
-    """A file that cannot be loaded at all (missing, unsafe, unparsable)."""
-
-    def __init__(self, file, message, line=None):
-        super().__init__(str(Finding(file, "", message, line)))
-        self.file = file
-        self.message = message
-        self.line = line
-
-    def finding(self):
-        return Finding(self.file, "", self.message, self.line)
-
-
-# --------------------------------------------------------------------------
-# Safe loading
-# --------------------------------------------------------------------------
-
-
-def _line_of(text, offset):
-    return text.count("\n" if isinstance(text, str) else b"\n", 0, offset) + 1
-
-
-def read_config_text(path, display=None, limit=MAX_FILE_BYTES):
-    """The text of a config file, refusing anything a config file never is."""
-    display = display or str(path)
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        raise ConfigError(display, "file not found; expected it to exist")
-    except OSError as exc:
-        raise ConfigError(display, "cannot be read (%s)" % (exc.strerror or exc))
-    if not stat.S_ISREG(info.st_mode):
-        raise ConfigError(display, "is not a regular file; expected a YAML or JSON file")
-    if info.st_size > limit:
-        raise ConfigError(display, "is %d bytes; expected at most %d" % (info.st_size, limit))
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(limit + 1)
-    except OSError as exc:
-        raise ConfigError(display, "cannot be read (%s)" % (exc.strerror or exc))
-    if len(data) > limit:  # grew since stat
-        raise ConfigError(display, "is over %d bytes; expected at most %d" % (limit, limit))
-    nul = data.find(b"\0")
-    if nul >= 0:
-        raise ConfigError(display, "contains a NUL byte at offset %d; expected text "
-                          "(is the file binary or corrupted?)" % nul, _line_of(data, nul))
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise ConfigError(display, "byte 0x%02x at offset %d is not valid UTF-8; expected "
-                          "UTF-8 text (is the file binary or corrupted?)"
-                          % (data[exc.start], exc.start), _line_of(data, exc.start))
-
-
-if HAS_YAML:
-    class StrictYamlLoader(yaml.SafeLoader):
-        """SafeLoader that refuses anchors/aliases, duplicate keys and deep
-        nesting, and reads booleans the YAML 1.2 way."""
-
-        def __init__(self, stream):
-            super().__init__(stream)
-            self._depth = 0
-
-        def compose_node(self, parent, index):
-            event = self.peek_event()
-            if isinstance(event, yaml.AliasEvent):
-                raise yaml.composer.ComposerError(
-                    None, None, "found alias *%s; expected no anchors or aliases "
-                    "(refused: they allow alias bombs)" % event.anchor, event.start_mark)
-            if getattr(event, "anchor", None):
-                raise yaml.composer.ComposerError(
-                    None, None, "found anchor &%s; expected no anchors or aliases "
-                    "(refused: they allow alias bombs)" % event.anchor, event.start_mark)
-            self._depth += 1
-            try:
-                if self._depth > MAX_DEPTH:
-                    raise yaml.composer.ComposerError(
-                        None, None, "nesting is deeper than %d levels; expected a "
-                        "shallower document" % MAX_DEPTH, event.start_mark)
-                return super().compose_node(parent, index)
-            finally:
-                self._depth -= 1
-
-        def construct_mapping(self, node, deep=False):
-            if isinstance(node, yaml.MappingNode):
-                first_seen = {}
-                for key_node, _value in node.value:
-                    key = self.construct_object(key_node, deep=True)
-                    try:
-                        earlier = first_seen.get(key)
-                    except TypeError:
-                        raise yaml.constructor.ConstructorError(
-                            None, None, "found an unhashable key; expected a plain key",
-                            key_node.start_mark)
-                    if earlier is not None:
-                        raise yaml.constructor.ConstructorError(
-                            None, None, "duplicate key %r (first at line %d); expected each "
-                            "key once per mapping" % (key, earlier), key_node.start_mark)
-                    first_seen[key] = key_node.start_mark.line + 1
-            return super().construct_mapping(node, deep=deep)
-
-    # YAML 1.2 booleans: drop the YAML 1.1 resolver (yes/no/on/off/y/n).
-    StrictYamlLoader.yaml_implicit_resolvers = {
-        first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
-    StrictYamlLoader.add_implicit_resolver(
-        "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-        list("tTfF"))
-
-
-def _type_word(value):
-    return _describe(value)[len("found "):]  # "a list", "integer 42", ...
-
-
-def load_yaml_text(text, display="<string>"):
-    """Parse YAML text with StrictYamlLoader; the top level must be a mapping."""
-    if not HAS_YAML:
-        raise ConfigError(display, "cannot be parsed: PyYAML is not installed; "
-                          "expected python3-yaml on this host")
-    try:
-        data = yaml.load(text, Loader=StrictYamlLoader)
-    except yaml.reader.ReaderError as exc:
-        raise ConfigError(display, "character #x%04x is not allowed in YAML; expected "
-                          "printable text" % exc.character, _line_of(text, exc.position))
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        problem = ", ".join(p for p in (exc.context, exc.problem) if p) or "unknown problem"
-        if not isinstance(exc, (yaml.composer.ComposerError, yaml.constructor.ConstructorError)):
-            problem = "invalid YAML: %s" % problem
-        raise ConfigError(display, problem, mark.line + 1 if mark else None)
-    except yaml.YAMLError as exc:
-        raise ConfigError(display, "invalid YAML: %s" % exc)
-    except RecursionError:  # belt and braces; MAX_DEPTH stops this first
-        raise ConfigError(display, "nesting too deep; expected a shallower document")
-    except (ValueError, OverflowError) as exc:  # 2024-13-45, 5000-digit integers
-        raise ConfigError(display, "a value cannot be read: %s" % exc)
-    if data is None:
-        raise ConfigError(display, "is empty (no YAML document); expected a mapping")
-    if not isinstance(data, dict):
-        raise ConfigError(display, "top level is %s; expected a mapping" % _type_word(data))
-    return data
-
-
-def load_yaml_file(path, display=None, limit=MAX_FILE_BYTES):
-    """Load a config YAML file safely. Raises ConfigError naming the file
-    (and line) for anything unsafe, unparsable or not a mapping."""
-    display = display or str(path)
-    return load_yaml_text(read_config_text(path, display, limit), display)
-
-
-class _DuplicateJsonKey(ValueError):
-    def __init__(self, key):
-        super().__init__(key)
-        self.key = key
-        self.pos = None
-
-
-def _pairs_without_duplicates(pairs):
-    obj = {}
-    for key, value in pairs:
-        if key in obj:
-            raise _DuplicateJsonKey(key)
-        obj[key] = value
-    return obj
-
-
-def _reject_constant(name):
-    raise ValueError("%s is not valid JSON" % name)
-
-
-def _parse_object_recording_start(s_and_end, *args):
-    # Remember where the innermost object holding the duplicate starts.
-    try:
-        return json.decoder.JSONObject(s_and_end, *args)
-    except _DuplicateJsonKey as exc:
-        if exc.pos is None:
-            exc.pos = s_and_end[1] - 1
-        raise
-
-
-def _strict_json_decoder():
-    decoder = json.JSONDecoder(object_pairs_hook=_pairs_without_duplicates,
-                               parse_constant=_reject_constant)
-    decoder.parse_object = _parse_object_recording_start
-    decoder.scan_once = json.scanner.py_make_scanner(decoder)  # uses parse_object
-    return decoder
-
-
-def load_json_text(text, display="<string>"):
-    """Parse strict JSON (no duplicate keys, NaN or BOM); top level an object."""
-    if text.startswith("\ufeff"):
-        raise ConfigError(display, "starts with a byte-order mark; expected plain UTF-8 "
-                          "JSON (the gateway cannot parse it)", 1)
-    try:
-        data = _strict_json_decoder().decode(text)
-    except _DuplicateJsonKey as exc:
-        line = _line_of(text, exc.pos) if exc.pos is not None else None
-        raise ConfigError(display, "duplicate key %s in the object opened on this line; "
-                          "expected each key once per object" % json.dumps(exc.key), line)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(display, "invalid JSON: %s (column %d); expected strict JSON"
-                          % (exc.msg, exc.colno), exc.lineno)
-    except RecursionError:
-        raise ConfigError(display, "nesting too deep; expected a shallower document")
-    except ValueError as exc:  # NaN/Infinity, integers too long to convert
-        raise ConfigError(display, "invalid JSON: %s; expected strict JSON" % exc)
-    if not isinstance(data, dict):
-        raise ConfigError(display, "top level is %s; expected a JSON object" % _type_word(data))
-    return data
-
-
-def load_flag_store(path, display=None, limit=MAX_FILE_BYTES):
-    """Load feature-flags.json safely (no schema check; see check_flag_store)."""
-    display = display or str(path)
-    return load_json_text(read_config_text(path, display, limit), display)
-
-
 # --------------------------------------------------------------------------
 # Schema checking
 # --------------------------------------------------------------------------
@@ -488,35 +263,10 @@ _TYPES = {
     "bool": (bool, "a boolean (true or false)"),
     "int": (int, "an integer"),
 }
-_PLAIN_KEY_RE = re.compile(r"^[A-Za-z0-9_-]+$")
-
-
-def key_path(path, key):
-    """``a.b`` for a key, ``a[2]`` for an index, ``a["odd key"]`` otherwise."""
-    if isinstance(key, int) and not isinstance(key, bool):
-        return "%s[%d]" % (path, key)
-    if isinstance(key, str) and _PLAIN_KEY_RE.match(key):
-        return "%s.%s" % (path, key) if path else key
-    return "%s[%s]" % (path, json.dumps(str(key)))
 
 
 def _describe(value):
-    if value is None:
-        return "found null"
-    if isinstance(value, bool):
-        return "found boolean %s" % ("true" if value else "false")
-    if isinstance(value, int):
-        return "found integer %d" % value
-    if isinstance(value, float):
-        return "found number %r" % value
-    if isinstance(value, str):
-        shown = value if len(value) <= 60 else value[:57] + "..."
-        return "found string %s" % json.dumps(shown)
-    if isinstance(value, dict):
-        return "found a mapping"
-    if isinstance(value, list):
-        return "found a list"
-    return "found %s" % type(value).__name__
+    return "found " + describe(value)
 
 
 def _expectation(spec):
@@ -663,10 +413,58 @@ def check_flag_store(store, display, report):
                             "them to agree" % (json.dumps(enabled), current))
 
 
-def check_pf(name, data, display, report):
-    """Schema of one known PF file plus the rules inside it."""
+def spec_at(spec, keys):
+    """The schema spec for the value at ``keys`` (a tuple of keys and
+    indices), or None where the schema says nothing about it."""
+    for key in keys:
+        if spec is None:
+            return None
+        if spec["type"] == "map":
+            spec = spec.get("keys", {}).get(key) or spec.get("values")
+        elif spec["type"] == "list" and isinstance(key, int):
+            spec = spec.get("items")
+        else:
+            return None
+    return spec
+
+
+def check_ambiguous_booleans(ambiguous, spec, display, report):
+    """Report each plain YAML 1.1 boolean word (documents.AmbiguousBoolean):
+    an error where ``spec`` (the file's schema, or None) wants a boolean,
+    since the platform's YAML 1.2 reader sees a string there; a warning
+    elsewhere. Returns the key paths reported as errors."""
+    errors = set()
+    for item in ambiguous:
+        path = dotted(item.path)
+        word = item.word
+        if item.is_key:
+            report.warn(display, path, "key %s is a YAML 1.1 boolean word: YAML 1.1 readers take it for %s, the "
+                        "platform's YAML 1.2 reader for the string %s; quote it (%s)"
+                        % (word, _yaml_1_1_meaning(word), json.dumps(word), json.dumps(word)), item.line)
+        elif (spec_at(spec, item.path) or {}).get("type") == "bool":
+            errors.add(path)
+            report.error(display, path, "found %s, a YAML 1.1 boolean word: the platform reads YAML 1.2, where it "
+                         "is the string %s; expected a boolean: write true or false"
+                         % (word, json.dumps(word)), item.line)
+        else:
+            report.warn(display, path, "found %s, a YAML 1.1 boolean word: YAML 1.1 readers take it for %s, the "
+                        "platform's YAML 1.2 reader for the string %s; write true or false where a boolean "
+                        "was meant, or quote it (%s) where a string was meant"
+                        % (word, _yaml_1_1_meaning(word), json.dumps(word), json.dumps(word)), item.line)
+    return errors
+
+
+def _yaml_1_1_meaning(word):
+    return "true" if word.lower() in ("y", "yes", "on") else "false"
+
+
+def check_pf(name, data, display, report, ambiguous=()):
+    """Schema of one known PF file plus the rules inside it. ``ambiguous``:
+    the file's plain YAML 1.1 boolean words (documents.yaml_document)."""
+    reported = check_ambiguous_booleans(ambiguous, PF_SCHEMAS[name], display, report)
     for path, message in check_schema(data, PF_SCHEMAS[name]):
-        report.error(display, path, message)
+        if path not in reported:  # already said, with its line and the fix
+            report.error(display, path, message)
     if name == "global-launch.yaml":
         gates = _get(data, "launch_gates.required_validations")
         if isinstance(gates, list):
@@ -822,12 +620,12 @@ def validate_repo(repo_dir, pf_dir=None, flag_store=None):
             display = _display(path, repo_dir)
             report.files.append(display)
             try:
-                data = load_yaml_file(path, display)
-            except ConfigError as exc:
-                report.errors.append(exc.finding())
+                document = yaml_document(read_text(path, display), display)
+            except DocumentError as exc:
+                report.errors.append(Finding.of(exc))
                 continue
-            pfs[name] = (display, data)
-            check_pf(name, data, display, report)
+            pfs[name] = (display, document.data)
+            check_pf(name, document.data, display, report, document.ambiguous)
 
     for name in entries:
         if name in PF_SCHEMAS or name.startswith(".") or \
@@ -839,21 +637,22 @@ def validate_repo(repo_dir, pf_dir=None, flag_store=None):
         hint = " (did you mean %s?)" % stem if stem in PF_SCHEMAS else ""
         report.files.append(display)
         try:
-            load_yaml_file(path, display)
-        except ConfigError as exc:
+            document = yaml_document(read_text(path, display), display)
+        except DocumentError as exc:
             report.warn(exc.file, "", "%s (an extra PF file, not one the launch reads)%s"
                         % (exc.message, hint), exc.line)
             continue
         report.info(display, "", "not a PF file the launch reads; parsed, not "
                     "schema-checked%s" % hint)
+        check_ambiguous_booleans(document.ambiguous, None, display, report)
 
     store_display = _display(flag_store, repo_dir)
     report.files.append(store_display)
     store = None
     try:
-        store = load_flag_store(flag_store, store_display)
-    except ConfigError as exc:
-        report.errors.append(exc.finding())
+        store = load_json_file(flag_store, store_display)
+    except DocumentError as exc:
+        report.errors.append(Finding.of(exc))
     if store is not None:
         check_flag_store(store, store_display, report)
         check_cross_file(pfs, store, store_display, report)

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: Nexus COS platform team
 # Apache License 2.0 (see LICENSE)
-"""Round-trip edits of Nexus COS PF YAML files (``/opt/nexus-cos/pfs/*.yaml``).
+"""Round-trip edits of Nexus COS PF YAML files (``pfs/*.yaml`` of the platform checkout).
 
 Runs on the managed host, which has PyYAML but no round-trip YAML library, so
 edits are made on the text: the line holding a dotted key
@@ -9,22 +9,28 @@ edits are made on the text: the line holding a dotted key
 indentation and only its scalar value is replaced. Comments, key order,
 blank lines and the quoting style of the old value are kept.
 
-Every edit is checked: the old and new texts are parsed with
-``yaml.safe_load`` and the only difference allowed is the one key, with
-exactly the new value. Anything else (flow style, anchors, tags, multi-line
-scalars at the target, a key that cannot be found in block style) is refused
-with ``cannot edit KEY in FILE safely: ...`` rather than guessed at.
+The file is read by ``documents``, the reader the validator and the gates
+use, so the editor sees every value as they do (``enabled: off`` is the
+string "off", not false) and refuses what they refuse (anchors, aliases,
+duplicate keys, YAML 1.1 ``!!bool yes``). Every edit is checked: the new
+text is read again the same way and the only difference allowed is the one
+key, with exactly the new value. Anything else (flow style, tags,
+multi-line scalars at the target, a key that cannot be found in block style)
+is refused with ``cannot edit KEY in FILE safely: ...`` rather than guessed
+at. A string is never written as a plain YAML 1.1 boolean word (``on``,
+``off``, ``yes``, ``no``, ``y``, ``n``): YAML 1.1 readers would take it for
+a boolean, so it is quoted.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import re
 from collections import namedtuple
 
-import yaml
-
+from ansible_collections.nexus_cos.launch.plugins.module_utils import documents
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import (
     EDIT_LOCK_TIMEOUT,
     EditLockError,
@@ -44,39 +50,12 @@ Change = namedtuple('Change', ['key', 'before', 'after'])
 # Parsing
 
 
-class _UniqueKeyLoader(getattr(yaml, 'CSafeLoader', yaml.SafeLoader)):
-    """SafeLoader that refuses duplicate mapping keys (PyYAML keeps the last one
-    silently, while a line editor would change the first)."""
-
-
-def _construct_mapping(loader, node, deep=False):
-    seen = {}
-    for key_node, _ in node.value:
-        if key_node.tag == 'tag:yaml.org,2002:merge':
-            continue  # '<<' keys are merged by flatten_mapping; overriding them is legitimate
-        key = loader.construct_object(key_node, deep=True)
-        try:
-            hashable = key in seen
-        except TypeError:
-            continue
-        if hashable:
-            raise yaml.constructor.ConstructorError(
-                'while constructing a mapping', node.start_mark,
-                'found duplicate key %r (first at line %d)' % (key, seen[key] + 1), key_node.start_mark)
-        seen[key] = key_node.start_mark.line
-    loader.flatten_mapping(node)
-    return loader.construct_mapping(node, deep=deep)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
 def load_yaml(text, source='<string>'):
-    """Parse one YAML document, refusing duplicate keys; errors name the file."""
+    """Parse one PF document with the collection's YAML reader; errors name the file."""
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)
-    except yaml.YAMLError as exc:
-        raise PFEditError('%s: invalid YAML: %s' % (source, exc))
+        return documents.load_yaml_text(text, source)
+    except documents.DocumentError as exc:
+        raise PFEditError(str(exc))
 
 
 def _split_lines(text):
@@ -118,7 +97,10 @@ _KEY_LINE = re.compile(
 
 def _key_name(text):
     if text[:1] in ('"', "'"):
-        return yaml.safe_load(text)
+        try:
+            return next(iter(documents.load_yaml_text('%s: 0\n' % text)))
+        except documents.DocumentError:
+            return None  # not a key this editor can name; never matches
     return text
 
 
@@ -155,14 +137,6 @@ def _same(a, b):
     return a == b
 
 
-def _unshared_copy(value):
-    if isinstance(value, dict):
-        return dict((k, _unshared_copy(v)) for k, v in value.items())
-    if isinstance(value, list):
-        return [_unshared_copy(v) for v in value]
-    return value
-
-
 def _differences(a, b, prefix=()):
     if isinstance(a, dict) and isinstance(b, dict):
         out = []
@@ -183,13 +157,29 @@ def _differences(a, b, prefix=()):
 
 
 def _plain_ok(value):
-    """A string that reads back as itself when written without quotes."""
+    """A string that reads back as itself when written without quotes, in
+    YAML 1.2 and YAML 1.1 alike (so never a YAML 1.1 boolean word)."""
     if not value or value != value.strip() or '\n' in value or ' #' in value or '\t' in value:
         return False
-    try:
-        return _same(yaml.safe_load('k: %s\n' % value), {'k': value})
-    except yaml.YAMLError:
+    if documents.YAML_1_1_BOOLEAN.match(value):
         return False
+    try:
+        return _same(documents.load_yaml_text('k: %s\n' % value), {'k': value})
+    except documents.DocumentError:
+        return False
+
+
+def _float_text(value):
+    """A float as YAML writes it (PyYAML's representer): .nan, .inf, and a
+    dot before any exponent, which YAML's float pattern needs."""
+    if value != value:
+        return '.nan'
+    if value in (float('inf'), float('-inf')):
+        return '.inf' if value > 0 else '-.inf'
+    text = repr(value).lower()
+    if '.' not in text and 'e' in text:
+        text = text.replace('e', '.0e', 1)
+    return text
 
 
 def _printable(value):
@@ -208,8 +198,7 @@ def format_scalar(value, old_text='', old_was_string=False):
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
-        text = yaml.safe_dump(value, default_flow_style=True)
-        return text.split('\n', 1)[0]
+        return _float_text(value)
     if isinstance(value, str):
         style = old_text[:1]
         if style == "'" and _printable(value) and '\n' not in value:
@@ -231,15 +220,12 @@ class PFDocument:
     def __init__(self, text, source='<string>'):
         if isinstance(text, bytes):
             try:
-                text = text.decode('utf-8')
-            except UnicodeDecodeError as exc:
-                raise PFEditError('%s: not UTF-8 text: %s' % (source, exc))
+                text = documents.decode_text(text, source)
+            except documents.DocumentError as exc:
+                raise PFEditError(str(exc))
         self.text = text
         self.source = source
         self.data = load_yaml(text, source)
-        if not isinstance(self.data, dict):
-            raise PFEditError('%s: expected a YAML mapping at the top level, found %s'
-                              % (source, type(self.data).__name__))
 
     def _refuse(self, key, reason):
         return PFEditError('cannot edit %s in %s safely: %s' % (key, self.source, reason))
@@ -378,12 +364,10 @@ class PFDocument:
         text = ''.join(lines)
 
         try:
-            data = yaml.load(text, Loader=_UniqueKeyLoader)
-        except yaml.YAMLError as exc:
-            raise self._refuse(key, 'the edited line %d does not parse: %s' % (index + 1, exc))
-        # Not deepcopy: it would keep aliased nodes shared, hiding a change that
-        # reaches other keys through an anchor.
-        expected = _unshared_copy(self.data)
+            data = documents.load_yaml_text(text, self.source)
+        except documents.DocumentError as exc:
+            raise self._refuse(key, 'the edited line %d does not read back: %s' % (index + 1, exc.message))
+        expected = copy.deepcopy(self.data)
         exp_parent, exp_key = self._resolve(key, expected)
         exp_parent[exp_key] = value
         if not _same(data, expected):
@@ -408,11 +392,10 @@ def loads(text, source='<string>'):
 
 def load(path):
     try:
-        with open(path, 'rb') as handle:
-            raw = handle.read()
-    except OSError as exc:
-        raise PFEditError('%s: cannot read PF file: %s' % (path, exc.strerror or exc))
-    return PFDocument(raw, path)
+        text = documents.read_text(path)
+    except documents.DocumentError as exc:
+        raise PFEditError('%s: cannot read PF file: %s' % (exc.where, exc.message))
+    return PFDocument(text, path)
 
 
 def apply_settings(document, settings):

@@ -48,9 +48,9 @@ import socket
 import stat
 import sys
 import time
-from datetime import datetime, timezone
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, deploy_lock, flag_store, gateway
+from ansible_collections.nexus_cos.launch.plugins.module_utils import (audit_log, deploy_lock, flag_store, gateway,
+                                                                       utc_time)
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import (edit_lock, fsync_dir, os_error_text,
                                                                                    write_atomic)
 
@@ -67,9 +67,9 @@ FLAG_STORE_NAME = "feature-flags.json"
 
 # What the rollback command imports, copied into every snapshot's lib/.
 PACKAGE = "ansible_collections.nexus_cos.launch.plugins.module_utils"
-RUNTIME_MODULES = ("snapshot", "audit_log", "atomic_file", "flag_semantics", "flag_store", "deploy_lock", "gateway",
-                   "run_audit", "host_scripts", "nexus_config", "pf_document", "activation", "activation.change",
-                   "activation.record", "activation.emergency")
+RUNTIME_MODULES = ("snapshot", "audit_log", "atomic_file", "documents", "flag_semantics", "flag_store", "deploy_lock",
+                   "gateway", "run_audit", "host_scripts", "pf_document", "utc_time", "activation",
+                   "activation.change", "activation.record", "activation.emergency")
 
 VERIFY_INTERVAL = 0.25
 RELOAD_EVERY = 8
@@ -137,11 +137,6 @@ def sha256_bytes(data):
 
 def _short(digest):
     return digest[:16] if digest and digest != ABSENT else ABSENT
-
-
-def _iso_utc(epoch=None):
-    return datetime.fromtimestamp(time.time() if epoch is None else epoch, timezone.utc).strftime(
-        "%Y-%m-%dT%H:%M:%SZ")
 
 
 def copy_relpath(path):
@@ -363,7 +358,7 @@ def take(files, backup_dir, run_id, stamp, gateway_url=None, runtime_files=None,
         "format": FORMAT_VERSION,
         "run_id": run_id,
         "stamp": stamp,
-        "created": _iso_utc(clock()),
+        "created": utc_time.iso_utc(clock()),
         "host": socket.gethostname(),
         "gateway_url": gateway_url,
         "flag_store": flag_store_path,
@@ -407,7 +402,7 @@ def record_after(snapshot_dir, clock=None):
     document written."""
     manifest = load(snapshot_dir)
     clock = clock or time.time
-    document = {"run_id": manifest.get("run_id"), "recorded": _iso_utc(clock()),
+    document = {"run_id": manifest.get("run_id"), "recorded": utc_time.iso_utc(clock()),
                 "files": [dict(path=entry["path"], **current_state(entry["path"])) for entry in manifest["files"]]}
     write_atomic(os.path.join(snapshot_dir, AFTER_FILE), _dump_json(document), mode=FILE_MODE)
     return document
@@ -637,7 +632,7 @@ def restore(snapshot_dir, force=False, check_mode=False, gateway_url=None, verif
     manifest, plans = plan_restore(snapshot_dir)
     if check_mode:
         audit = None
-    stamp = stamp or audit_log.utc_stamp(clock())
+    stamp = stamp or utc_time.utc_stamp(clock())
 
     heads = []
 
@@ -803,11 +798,11 @@ def _cmd_restore(args):
     started = time.monotonic()
     snapshot_dir = os.path.abspath(args.snapshot)
     run_id = args.run_id or audit_log.new_run_id()
-    stamp = run_id[:16] if len(run_id) >= 16 else audit_log.utc_stamp()
+    stamp = run_id[:16] if len(run_id) >= 16 else utc_time.utc_stamp()
     try:
         check_stamp(stamp)
     except SnapshotError:
-        stamp = audit_log.utc_stamp()
+        stamp = utc_time.utc_stamp()
     manifest, plans = plan_restore(snapshot_dir)
     _print("Nexus COS rollback %s%s" % (run_id, " (dry run: nothing is changed)" if args.dry_run else ""))
     _describe_plan(manifest, plans, snapshot_dir)

@@ -281,7 +281,7 @@ def main():
     argument_spec = dict(
         action=dict(type="str", choices=["query", "apply", "record", "audit"], default="query"),
         state_file=dict(type="path"),
-        flag_store=dict(type="path", default=flag_store.DEFAULT_PATH),
+        flag_store=dict(type="path", default="/opt/nexus-cos/config/feature-flags.json"),
         pf_dir=dict(type="path", default="/opt/nexus-cos/pfs"),
         lock_path=dict(type="path"),
         runs_limit=dict(type="int", default=30),

@@ -180,7 +180,6 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils.file_change impor
     file_change_options,
 )
 from ansible_collections.nexus_cos.launch.plugins.module_utils.flag_store import (
-    DEFAULT_PATH,
     FlagError,
     update_flags,
 )
@@ -189,7 +188,7 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils.flag_store import
 def run_module():
     module = AnsibleModule(
         argument_spec=dict(
-            path=dict(type='path', default=DEFAULT_PATH),
+            path=dict(type='path', default='/opt/nexus-cos/config/feature-flags.json'),
             name=dict(type='list', elements='str', required=True, aliases=['names']),
             state=dict(type='str', choices=['enabled', 'disabled'], default='enabled'),
             dependencies=dict(type='str', choices=['refuse', 'enable'], default='refuse'),

@@ -31,6 +31,8 @@ import time
 import urllib.error
 import urllib.request
 
+from ansible_collections.nexus_cos.launch.plugins.module_utils import utc_time
+
 TYPES = ("webhook", "slack")
 DEFAULT_TIMEOUT = 3.0
 LEVELS = ("info", "warning", "critical")
@@ -84,7 +86,7 @@ def event(kind, level, text, host=None, run_id=None, details=None, at=None):
         raise ValueError("alert level %r: expected one of %s" % (level, ", ".join(LEVELS)))
     at = time.time() if at is None else at
     return {"source": SOURCE, "event": kind, "level": level, "text": text, "host": host, "run_id": run_id,
-            "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at)), "details": details or {}}
+            "at": utc_time.iso_utc(at), "details": details or {}}
 
 
 def slack_text(payload):

@@ -137,12 +137,6 @@ def test_bad_clock_names_the_variable(value, fragment):
     assert fragment in str(exc.value)
 
 
-def test_time_formats():
-    assert act.format_utc(T_STEP1) == "2026-11-28 10:30 UTC"
-    assert act.iso_utc(T_STEP1) == "2026-11-28T10:30:00Z"
-    assert act.audit_epoch("2026-11-28 10:30:00") == T_STEP1
-
-
 # ---------------------------------------------------------------- marketplace gates
 
 def test_step1_open_with_a_recent_passing_prepare_run():

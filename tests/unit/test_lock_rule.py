@@ -65,9 +65,14 @@ CASES = ["platform script, process gone", "platform script, running", "run elsew
          "run on this host, process gone", "run elsewhere, within its lease", "empty file", "garbage"]
 
 
-def plant(path, content):
+def plant(path, content, mtime=None):
+    """Write a lock file; ``mtime`` gives a replanted file the first one's
+    time, which the refusal names to the second."""
     with open(path, "w") as handle:
         handle.write(content)
+    if mtime is not None:
+        os.utime(path, (mtime, mtime))
+    return os.stat(path).st_mtime
 
 
 def without_age(text):
@@ -97,13 +102,13 @@ def test_module_and_rollback_script_decide_and_say_the_same(case, tmp_path, live
     content, decision = lock_files(live_pid)[case]
     lock = str(tmp_path / "deploy.lock")
 
-    plant(lock, content)
+    written = plant(lock, content)
     outcome = module_acquire(lock, str(tmp_path / "module-audit"))
 
     host = Host(tmp_path / "host")
     host.take()
     host.activate()
-    plant(lock, content)
+    plant(lock, content, written)
     capsys.readouterr()
     rc = cli(host, "--lock", lock)
     captured = capsys.readouterr()

@@ -122,7 +122,7 @@ def test_backup(pf):
 def test_missing_file(tmp_path):
     path = str(tmp_path / 'none.yaml')
     result = failed({'path': path, 'settings': {'a': 1}})
-    assert result['msg'] == '%s: cannot read PF file: No such file or directory' % path
+    assert result['msg'] == '%s: cannot read PF file: file not found; expected it to exist' % path
 
 
 def test_settings_required(pf):

@@ -1,11 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: Nexus COS platform team
 # Apache License 2.0 (see LICENSE)
-"""Precheck 7: safe loading, schemas, flag semantics and cross-file rules."""
+"""Precheck 7: schemas, flag semantics, cross-file rules, and what it makes of a
+file the reader refuses or of a YAML 1.1 boolean word."""
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 import os
 import shutil
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ansible_collections.nexus_cos.launch.plugins.module_utils import documents
 from ansible_collections.nexus_cos.launch.plugins.module_utils import nexus_config as nc
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "config"
@@ -299,28 +301,9 @@ def test_hostile_file_name_cannot_forge_an_output_line(repo):
 
 
 # --------------------------------------------------------------------------
-# Safe loading: hazards
+# Files documents refuses, as validation findings (the refusals themselves:
+# test_documents.py)
 # --------------------------------------------------------------------------
-
-
-def load_bytes(tmp_path, data, loader=nc.load_yaml_file, name="pf.yaml"):
-    path = tmp_path / name
-    path.write_bytes(data)
-    with pytest.raises(nc.ConfigError) as caught:
-        loader(str(path), display=name)
-    return caught.value
-
-
-def test_duplicate_top_level_key_names_file_line_and_key(tmp_path):
-    err = load_bytes(tmp_path, b"version: '1'\npf_id: A\nstatus: x\npf_id: B\n")
-    assert str(err) == ("pf.yaml:4: duplicate key 'pf_id' (first at line 2); expected each key "
-                        "once per mapping")
-
-
-def test_duplicate_nested_key(tmp_path):
-    err = load_bytes(tmp_path, b"marketplace:\n  enabled: false\n  trading: false\n"
-                               b"  enabled: true\n")
-    assert (err.line, err.file) == (4, "pf.yaml") and "'enabled'" in err.message
 
 
 def test_duplicate_key_in_a_real_pf_file_fails_validation(repo):
@@ -331,160 +314,77 @@ def test_duplicate_key_in_a_real_pf_file_fails_validation(repo):
                                  % len(path.read_text().splitlines()))
 
 
-BILLION_LAUGHS = b"""\
-a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
-b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
-c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
-d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
-e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
-f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
-g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
-h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
-i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
-"""
-
-
-def test_billion_laughs_is_refused(tmp_path):
-    err = load_bytes(tmp_path, BILLION_LAUGHS)
-    assert err.line == 1 and "found anchor &a" in err.message
-
-
-def test_any_alias_is_refused(tmp_path):
-    err = load_bytes(tmp_path, b"a: 1\nb: *x\n")
-    assert err.line == 2 and "found alias *x" in err.message
-
-
-def test_binary_garbage(tmp_path):
-    err = load_bytes(tmp_path, b"\x89PNG\r\n\x1a\n" + bytes(range(128, 256)))
-    assert "is not valid UTF-8" in err.message and err.line == 1
-
-
-def test_nul_byte(tmp_path):
-    err = load_bytes(tmp_path, b"version: '1.0.0'\npf_id: \x00\n")
-    assert err.line == 2 and "NUL byte at offset 24" in err.message
-
-
-def test_control_character(tmp_path):
-    err = load_bytes(tmp_path, b"a: 1\nb: \x07\n")
-    assert err.line == 2 and "#x0007" in err.message
-
-
-@pytest.mark.parametrize("content", [b"", b"\n\n", b"# just a comment\n", b"---\n"])
-def test_empty_file(tmp_path, content):
-    err = load_bytes(tmp_path, content)
-    assert err.message == "is empty (no YAML document); expected a mapping"
-
-
-@pytest.mark.parametrize("content,found", [
-    (b"- version\n- pf_id\n", "top level is a list; expected a mapping"),
-    (b"just text\n", 'top level is string "just text"; expected a mapping'),
-    (b"42\n", "top level is integer 42; expected a mapping"),
-])
-def test_top_level_not_a_mapping(tmp_path, content, found):
-    assert load_bytes(tmp_path, content).message == found
-
-
 def test_top_level_list_in_pf_file_fails_validation(repo):
     (repo / "pfs" / "global-launch.yaml").write_text("---\n- pf_id: PF-GLOBAL-LAUNCH\n")
     assert str(only_error(nc.validate_repo(str(repo)))) == (
         "pfs/global-launch.yaml: top level is a list; expected a mapping")
 
 
-def test_size_cap(tmp_path):
-    path = tmp_path / "big.yaml"
-    path.write_bytes(b"a: '" + b"x" * 2048 + b"'\n")
-    with pytest.raises(nc.ConfigError, match="expected at most 1024"):
-        nc.load_yaml_file(str(path), limit=1024)
-    assert nc.load_yaml_file(str(path))["a"] == "x" * 2048
-
-
-def test_default_size_cap_refuses_before_parsing(tmp_path):
-    err = load_bytes(tmp_path, b"#" * (nc.MAX_FILE_BYTES + 1))
-    assert "expected at most %d" % nc.MAX_FILE_BYTES in err.message
-
-
-@pytest.mark.parametrize("content", [
-    b"a: " + b"[" * 400,
-    b"a:\n" + b"".join(b" " * i + b"- \n" for i in range(100)),
-], ids=["flow", "block"])
-def test_deep_nesting_is_refused_without_recursion_error(tmp_path, content):
-    assert "nesting is deeper than 64 levels" in load_bytes(tmp_path, content).message
-
-
-def test_yaml_1_1_booleans_stay_strings(tmp_path):
-    path = tmp_path / "b.yaml"
-    path.write_text("a: yes\nb: off\nc: true\nd: False\ne: 'true'\n")
-    assert nc.load_yaml_file(str(path)) == {"a": "yes", "b": "off", "c": True, "d": False,
-                                            "e": "true"}
-
-
 def test_yes_for_enabled_is_a_schema_error(repo):
     path = repo / "pfs" / "marketplace-phase3.yaml"
     path.write_text(path.read_text().replace("  trading: false", "  trading: no"))
+    line = path.read_text().splitlines().index("  trading: no") + 1
     assert str(only_error(nc.validate_repo(str(repo)))) == (
-        'pfs/marketplace-phase3.yaml: marketplace.trading: found string "no"; '
-        "expected a boolean (true or false)")
+        'pfs/marketplace-phase3.yaml:%d: marketplace.trading: found no, a YAML 1.1 boolean word: the platform '
+        'reads YAML 1.2, where it is the string "no"; expected a boolean: write true or false' % line)
 
 
-@pytest.mark.parametrize("content,fragment", [
-    (b"a: !!python/object/apply:os.system ['true']\n", "could not determine a constructor"),
-    (b"a: 1\n---\nb: 2\n", "expected a single document"),
-    (b"a: b: c\n", "invalid YAML: mapping values are not allowed here"),
-    (b"a: 'open\n", "invalid YAML"),
-    (b"? [1, 2]\n: x\n", "unhashable key"),
-    (b"a: 2024-13-45\n", "month must be in 1..12"),
-])
-def test_other_yaml_problems(tmp_path, content, fragment):
-    assert fragment in load_bytes(tmp_path, content).message
+# YAML 1.1 boolean words: the platform reads them as strings, YAML 1.1
+# readers as booleans. Where the schema wants a boolean: an error; elsewhere
+# a warning that names the fix both ways.
+
+@pytest.mark.parametrize("word", ["off", "OFF", "Off", "on", "yes", "No", "y", "N"])
+def test_every_yaml_1_1_boolean_word_where_a_boolean_is_wanted_is_an_error(repo, word):
+    path = repo / "pfs" / "global-launch.yaml"
+    path.write_text(path.read_text().replace("  seo_enabled: false", "  seo_enabled: %s" % word))
+    error = only_error(nc.validate_repo(str(repo)))
+    assert (error.path, error.line) == ("visibility_control.seo_enabled",
+                                        path.read_text().splitlines().index("  seo_enabled: %s" % word) + 1)
+    assert error.message.startswith("found %s, a YAML 1.1 boolean word" % word)
+    assert error.message.endswith("write true or false")
 
 
-def test_missing_file_and_non_regular_file(tmp_path):
-    with pytest.raises(nc.ConfigError, match="file not found"):
-        nc.load_yaml_file(str(tmp_path / "nope.yaml"))
-    with pytest.raises(nc.ConfigError, match="not a regular file"):
-        nc.load_flag_store(str(tmp_path))
+def test_yaml_1_1_boolean_word_where_a_string_is_wanted_is_a_warning(repo):
+    path = repo / "pfs" / "marketplace-phase3.yaml"
+    path.write_text(path.read_text().replace('status: "gated"', "status: on", 1))
+    report = nc.validate_repo(str(repo))
+    assert report.ok, texts(report.errors)
+    found = [f for f in report.warnings if f.path == "status"]
+    assert len(found) == 1 and found[0].line == 5
+    assert found[0].message == (
+        'found on, a YAML 1.1 boolean word: YAML 1.1 readers take it for true, the platform\'s YAML 1.2 '
+        'reader for the string "on"; write true or false where a boolean was meant, or quote it ("on") '
+        'where a string was meant')
 
 
-# Flag store (JSON) hazards
+def test_yaml_1_1_boolean_words_in_keys_unknown_places_and_extra_files_are_warnings(repo):
+    path = repo / "pfs" / "global-launch.yaml"
+    path.write_text(path.read_text() + "rollout:\n  canary: off\n  on: 5\n  quoted: 'off'\n")
+    (repo / "pfs" / "notes.yaml").write_text("enabled: yes\n")
+    report = nc.validate_repo(str(repo))
+    assert report.ok, texts(report.errors)
+    ambiguous = sorted((f.file, f.path, f.line) for f in report.warnings if "YAML 1.1 boolean word" in f.message)
+    last = len(path.read_text().splitlines())
+    assert ambiguous == [("pfs/global-launch.yaml", "rollout.canary", last - 2),
+                         ("pfs/global-launch.yaml", "rollout.on", last - 1),
+                         ("pfs/notes.yaml", "enabled", 1)]
+    key = [f for f in report.warnings if f.path == "rollout.on"][0]
+    assert key.message.startswith("key on is a YAML 1.1 boolean word") and 'quote it ("on")' in key.message
 
-def test_json_duplicate_key_names_the_object_line(tmp_path):
-    err = load_bytes(tmp_path, b'{\n  "feature_flags": {\n    "A": {"enabled": true,\n'
-                               b'          "enabled": false}\n  }\n}\n',
-                     loader=nc.load_flag_store, name="flags.json")
-    assert str(err) == ('flags.json:3: duplicate key "enabled" in the object opened on this line; '
-                        "expected each key once per object")
 
-
-def test_json_duplicate_top_level_flag(tmp_path):
-    err = load_bytes(tmp_path, b'{"feature_flags": {"A": {}, "B": {}, "A": {}}}',
-                     loader=nc.load_flag_store, name="flags.json")
-    assert '"A"' in err.message and err.line == 1
-
-
-@pytest.mark.parametrize("content,fragment", [
-    (b'{"a": NaN}', "NaN is not valid JSON"),
-    (b'{"a": Infinity}', "Infinity is not valid JSON"),
-    (b'\xef\xbb\xbf{"a": 1}', "byte-order mark"),
-    (b'[1, 2]', "top level is a list; expected a JSON object"),
-    (b'{"a": 1,}', "invalid JSON"),
-    (b'', "invalid JSON: Expecting value"),
-    (b'{"a": 1} {"b": 2}', "Extra data"),
-    (b'{"a": "\xff"}', "is not valid UTF-8"),
-    (b'{"a": \x00}', "NUL byte"),
-    (b'[' * 100000, "nesting too deep"),
-    (b'{"a": ' + b'9' * 5000 + b'}', "invalid JSON"),
-])
-def test_flag_store_hazards(tmp_path, content, fragment):
-    err = load_bytes(tmp_path, content, loader=nc.load_flag_store, name="flags.json")
-    assert fragment in err.message
+def test_quoted_and_yaml_1_2_booleans_are_not_ambiguous(repo):
+    path = repo / "pfs" / "global-launch.yaml"
+    path.write_text(path.read_text() + "notes:\n  a: 'off'\n  b: \"yes\"\n  c: offline\n  d: True\n")
+    report = nc.validate_repo(str(repo))
+    assert [f for f in report.warnings + report.errors if "YAML 1.1" in f.message] == []
 
 
 def test_flag_store_parse_error_fails_validation(repo):
     (repo / STORE).write_text('{"version": "1", "version": "2"}')
     report = nc.validate_repo(str(repo))
     assert texts(report.errors) == [
-        'config/feature-flags.json:1: duplicate key "version" in the object opened on this '
-        "line; expected each key once per object"]
+        'config/feature-flags.json:1: duplicate key "version" (first at line 1); expected each key '
+        "once per object (JSON readers keep only the last one)"]
     assert "access_mode" not in report.facts
 
 
@@ -845,12 +745,15 @@ def _imported(module):
 
 
 def test_module_imports_only_stdlib_and_yaml():
-    own = "ansible_collections.nexus_cos.launch.plugins.module_utils.flag_semantics"
+    semantics = "ansible_collections.nexus_cos.launch.plugins.module_utils.flag_semantics"
+    own = (semantics, documents.__name__)
     imports = _imported(nc)
-    assert sorted(set(name.split(".")[0] for name in imports if name != own)) == \
-        ["__future__", "json", "os", "re", "stat", "yaml"]
-    # The one collection module it uses needs nothing at all.
-    assert _imported(sys.modules[own]) == ["__future__"]
+    assert sorted(set(name.split(".")[0] for name in imports if name not in own)) == \
+        ["__future__", "json", "os", "re"]
+    # The collection modules it uses: the reader needs PyYAML (for YAML only), the semantics nothing.
+    assert sorted(set(name.split(".")[0] for name in _imported(documents))) == \
+        ["__future__", "collections", "json", "os", "re", "stat", "yaml"]
+    assert _imported(sys.modules[semantics]) == ["__future__"]
 
 
 def _paths(data, prefix=()):
@@ -876,8 +779,8 @@ def _replaced(data, path, value):
 def test_no_malformed_value_anywhere_crashes_the_checks():
     """Every key of every valid file, replaced by every wrong type: findings,
     never an exception (the precheck must report, not crash)."""
-    pfs = {name: nc.load_yaml_file(str(FIXTURES / "valid" / "pfs" / name)) for name in nc.PF_SCHEMAS}
-    store = nc.load_flag_store(str(FIXTURES / "valid" / STORE))
+    pfs = {name: documents.load_yaml_file(str(FIXTURES / "valid" / "pfs" / name)) for name in nc.PF_SCHEMAS}
+    store = documents.load_json_file(str(FIXTURES / "valid" / STORE))
     wrong = [None, [], {}, "x", -1, True, [None], {"X": None}]
     for name, data in pfs.items():
         for path in _paths(data):
@@ -902,10 +805,11 @@ def test_no_malformed_value_anywhere_crashes_the_checks():
 
 def test_without_pyyaml_yaml_files_are_errors_not_a_crash(monkeypatch):
     monkeypatch.setitem(sys.modules, "yaml", None)  # a host without python3-yaml
-    spec = importlib.util.spec_from_file_location("nexus_config_without_yaml", nc.__file__)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    # Fresh imports of the reader and the validator; monkeypatch puts the old ones back.
+    for name in (documents.__name__, nc.__name__):
+        monkeypatch.delitem(sys.modules, name)
+    module = importlib.import_module(nc.__name__)
     report = module.validate_repo(str(FIXTURES / "valid"))
-    assert module.HAS_YAML is False
+    assert sys.modules[documents.__name__].HAS_YAML is False
     assert len(report.errors) == 4 and all("python3-yaml" in f.message for f in report.errors)
     assert report.facts["access_mode"] == "founder_beta"  # the JSON side still validates

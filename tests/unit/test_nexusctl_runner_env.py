@@ -23,6 +23,7 @@ import local_target as local_target_module
 import pytest
 
 from ansible_collections.nexus_cos.launch.nexusctl import __main__ as nexusctl_main
+from ansible_collections.nexus_cos.launch.nexusctl import host_paths
 from ansible_collections.nexus_cos.launch.nexusctl import playbook_run
 
 SECRET_NAMES = ("NEXUS_APPROVER_ALICE_SECRET", "MY_API_TOKEN", "AWS_SECRET_ACCESS_KEY", "ANSIBLE_VAULT_PASSWORD",
@@ -172,7 +173,7 @@ def test_no_command_leaks_a_secret_into_the_records_or_the_run(local_target, mon
 
 SANDBOX = "nexus-cos-sandbox"
 SANDBOX_INVENTORY = os.path.join(playbook_run.ROOT, "inventories", "sandbox")
-HOST_AUDIT_DIR = playbook_run.DEFAULT_AUDIT_DIR
+HOST_AUDIT_DIR = host_paths.host_default("nexus_audit_dir")
 
 
 def _sandbox_running():

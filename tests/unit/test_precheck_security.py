@@ -16,9 +16,10 @@ import pytest
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.host_probe import LocalHost
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import run_checks
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.security import (DAY, cert_argv, key_argv,
-                                                                                       parse_openssl_date,
                                                                                        pem_fingerprint, secret_in,
-                                                                                       split_endpoint, utc)
+                                                                                       split_endpoint)
+from ansible_collections.nexus_cos.launch.plugins.module_utils.utc_time import parse_openssl_time
+from ansible_collections.nexus_cos.launch.plugins.module_utils.utc_time import seconds_utc as utc
 
 import platform_leftovers
 from fake_host import FakeHost, stat_result
@@ -66,7 +67,7 @@ def der_of(crt):
 
 
 def not_after(crt):
-    return parse_openssl_date(run(["openssl", "x509", "-in", crt, "-noout", "-enddate"])[1].split("=", 1)[1].strip())
+    return parse_openssl_time(run(["openssl", "x509", "-in", crt, "-noout", "-enddate"])[1].split("=", 1)[1].strip())
 
 
 def make_host(pki, pair="good", key_file=None, key_mode=0o100600, served=None, audit_mode=0o040750,
@@ -306,13 +307,6 @@ def test_chain_file_fingerprint_is_the_leaf(pki):
         leaf, chain = a.read(), b.read()
     assert pem_fingerprint(leaf + chain) == hashlib.sha256(der_of(pki["good"][0])).hexdigest()
     assert pem_fingerprint("garbage") is None
-
-
-def test_openssl_dates():
-    assert utc(parse_openssl_date("Jan 15 10:30:45 2027 GMT")) == "2027-01-15 10:30:45 UTC"
-    assert utc(parse_openssl_date("Dec  8 05:37:27 2026 GMT")) == "2026-12-08 05:37:27 UTC"
-    with pytest.raises(ValueError):
-        parse_openssl_date("2027-01-15")
 
 
 def test_split_endpoint():

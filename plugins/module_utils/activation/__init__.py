@@ -26,13 +26,12 @@ Terms:
 
 from __future__ import annotations
 
-import calendar
 import json
 import re
 import time
-from datetime import datetime, timezone
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import flag_store, gateway
+from ansible_collections.nexus_cos.launch.plugins.module_utils.utc_time import format_utc, iso_utc, parse_iso
 
 DAY = 86400
 STATE_FILE = "activation-state.json"
@@ -92,15 +91,11 @@ def parse_clock(value, name="nexus_clock_now"):
         if re.match(r"^-?\d+(\.\d+)?$", text):
             epoch = float(text)
         else:
-            iso = text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text
             try:
-                moment = datetime.fromisoformat(iso)
+                epoch = parse_iso(text).timestamp()
             except ValueError:
                 raise ActivationError("%s: %r is not epoch seconds or an ISO 8601 time; expected e.g. "
                                       "2026-11-28T10:30:00Z or 1795862400" % (name, text))
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=timezone.utc)
-            epoch = moment.timestamp()
     # 2001..2200: catches milliseconds given as seconds and other slips.
     if not 978307200 <= epoch <= 7258118400:
         raise ActivationError("%s: %r is not a plausible time (expected epoch seconds between 2001 and 2200; "
@@ -123,21 +118,6 @@ def check_test_clock(clock, environment):
             "the inventory sets nexus_environment to %s. To open a refused gate for real, give the reason: "
             "-e activation_force_reason=TEXT (nexusctl --force-reason TEXT), which is audited"
             % (environment or "unset", " or ".join(TEST_CLOCK_ENVIRONMENTS)))
-
-
-def format_utc(epoch):
-    """'2026-12-05 10:30 UTC' (what refusals show)."""
-    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(epoch))
-
-
-def iso_utc(epoch):
-    """'2026-12-05T10:30:00Z' (what the state file and the flag store keep)."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
-
-
-def audit_epoch(timestamp):
-    """Epoch seconds of an audit record's 'YYYY-MM-DD HH:MM:SS' (UTC)."""
-    return calendar.timegm(time.strptime(timestamp, "%Y-%m-%d %H:%M:%S"))
 
 
 # ---------------------------------------------------------------- documents

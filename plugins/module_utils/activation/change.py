@@ -9,9 +9,10 @@ store and the PF values round-trip.
 
 Used by the activation_state module (marketplace steps, the launch) and by
 the kill switch (module kill_switch and the on-host emergency script), so a
-change is made one way whatever starts it. PF files need PyYAML on the host;
-without it the flag store is still read and changed (``pf_document`` is
-imported only when a PF file is touched).
+change is made one way whatever starts it. Every file is read by
+``documents``, the reader the validator uses, so a gate decides on the values
+precheck 7 checked. PF files need PyYAML on the host; without it the flag
+store is still read and changed and each PF file reads as an error.
 """
 
 from __future__ import annotations
@@ -19,33 +20,21 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import time
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import flag_store, snapshot
+from ansible_collections.nexus_cos.launch.plugins.module_utils import documents, flag_store, snapshot, utc_time
 from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import write_atomic
 
 
-def _plain(value):
-    """JSON-safe copy of a YAML document (dates become ISO text)."""
-    if isinstance(value, dict):
-        return dict((str(k), _plain(v)) for k, v in value.items())
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return value.isoformat() if hasattr(value, "isoformat") else str(value)
-
-
 def read_pfs(pf_dir):
-    """{name: {path, document, error}} of the four PF files."""
-    from ansible_collections.nexus_cos.launch.plugins.module_utils import nexus_config
+    """{name: {path, document, error}} of the four PF files, the document
+    JSON-safe (dates as ISO text)."""
     out = {}
     for name in activation.PF_FILES:
         path = os.path.join(pf_dir, name)
         try:
-            out[name] = {"path": path, "document": _plain(nexus_config.load_yaml_file(path, path)), "error": None}
-        except nexus_config.ConfigError as exc:
+            out[name] = {"path": path, "document": documents.plain(documents.load_yaml_file(path)), "error": None}
+        except documents.DocumentError as exc:
             out[name] = {"path": path, "document": None, "error": str(exc)}
     return out
 
@@ -134,7 +123,7 @@ def predict_after(snapshot_dir, texts, run_id):
             files.append({"path": entry["path"], "exists": True, "sha256": sha256(texts[entry["path"]])})
         else:
             files.append(dict(path=entry["path"], **snapshot.current_state(entry["path"])))
-    document = {"run_id": run_id, "recorded": activation.iso_utc(time.time()), "predicted": True, "files": files}
+    document = {"run_id": run_id, "recorded": utc_time.iso_utc(), "predicted": True, "files": files}
     write_atomic(os.path.join(snapshot_dir, snapshot.AFTER_FILE), json.dumps(document, indent=2) + "\n",
                  mode=snapshot.FILE_MODE)
 

@@ -41,8 +41,8 @@ import socket
 import sys
 import time
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import (audit_log, deploy_lock, flag_store, gateway,
-                                                                       host_scripts, snapshot)
+from ansible_collections.nexus_cos.launch.plugins.module_utils import (audit_log, deploy_lock, documents, flag_store,
+                                                                       gateway, host_scripts, snapshot)
 from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import change as activation_change
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import record as activation_record
@@ -68,9 +68,7 @@ class SwitchNotConfirmed(SwitchFailed):
 
 def pf_editing_available():
     """(True, '') when this host can edit PF files, else (False, why)."""
-    try:
-        import yaml  # noqa: F401  (pf_document needs it)
-    except ImportError:
+    if not documents.HAS_YAML:
         return False, "python3-yaml is not installed on this host (apt-get install python3-yaml)"
     return True, ""
 

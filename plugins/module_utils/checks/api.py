@@ -10,11 +10,11 @@ parse)."""
 
 from __future__ import annotations
 
-import json
 import re
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import gateway
+from ansible_collections.nexus_cos.launch.plugins.module_utils import documents, gateway
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import Check, CheckFailed, register
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.host_probe import ProbeError
 
 # A latency sample slower than this is a failed sample, not a long wait.
 SAMPLE_TIMEOUT = 10.0
@@ -166,12 +166,12 @@ class ApiCheck(Check):
 
 
 def _store_flags(host, path):
-    """How many flags the flag store at ``path`` holds, or None when it
-    cannot be read (precheck 7 reports that)."""
-    text = host.read_text(path)
+    """How many flags the flag store at ``path`` holds, read as precheck 7
+    reads it, or None when it cannot be read (precheck 7 reports that)."""
     try:
-        table = json.loads(text).get("feature_flags") if text else None
-    except (ValueError, AttributeError):
+        data = host.read_bytes(path)
+        table = documents.load_json_text(data, path).get("feature_flags") if data else None
+    except (documents.DocumentError, ProbeError):
         return None
     return len(table) if isinstance(table, dict) else None
 

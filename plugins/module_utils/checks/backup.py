@@ -14,10 +14,10 @@ from __future__ import annotations
 import os
 import re
 import stat
-import time
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import (GIB, Check, CheckFailed, gib,
                                                                                         register)
+from ansible_collections.nexus_cos.launch.plugins.module_utils.utc_time import iso_utc
 
 DIR_MODE = 0o750
 MARKER_MODE = 0o640
@@ -32,7 +32,7 @@ def render_marker(run_id, now, evidence):
     """Plain ``key: value`` lines (readable by eye and as YAML)."""
     lines = ["# Nexus COS Phase 4 pre-deployment marker",
              "run_id: %s" % run_id,
-             "written_utc: %s" % time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))]
+             "written_utc: %s" % iso_utc(now)]
     for key in sorted(evidence):
         value = evidence[key]
         lines.append("%s: %s" % (key, ", ".join(value) if isinstance(value, list) else value))

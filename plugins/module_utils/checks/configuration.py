@@ -3,7 +3,8 @@
 # Apache License 2.0 (see LICENSE)
 """Precheck 7: the four PF files and the flag store parse, match their
 schemas and agree with each other. The rules live in nexus_config, shared
-with `nexusctl validate`, which runs them on the controller."""
+with `nexusctl validate`, which runs them on the controller; the files are
+read by documents, the reader the gates and the editors use too."""
 
 from __future__ import annotations
 

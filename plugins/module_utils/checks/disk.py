@@ -30,7 +30,7 @@ class DiskCheck(Check):
             raise CheckFailed(
                 "; ".join("only %s free on the filesystem of %s, need %s" % (
                     gib(fs["free"]), ", ".join(fs["paths"]), gib(need)) for fs in short),
-                hint="free space there (old backups: /opt/nexus-cos/backups/phase4, docker system prune) "
+                hint="free space there (old snapshots in nexus_backup_dir, docker system prune) "
                      "or lower precheck_disk_min_free_gb",
                 details=evidence)
         evidence["summary"] = "%s free where %s needed" % (

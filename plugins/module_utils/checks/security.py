@@ -40,24 +40,21 @@ files named like chain files, by content) and judged for what they are:
 
 from __future__ import annotations
 
-import calendar
 import hashlib
 import os
 import re
 import ssl
 import stat
-import time
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils.audit_log import (
     SECRET_KEY_PARTS, foreign_reason, platform_file)
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.host_probe import ProbeError
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import Check, CheckFailed, register
+from ansible_collections.nexus_cos.launch.plugins.module_utils.utc_time import parse_openssl_time, seconds_utc
 
 DAY = 86400
 TLS_TIMEOUT = 5.0
 LISTED_FILES = 10
-MONTHS = {m: i for i, m in enumerate(
-    ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)}
 PEM_CERT = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
 PEM_PUBKEY = re.compile(r"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----", re.S)
 # Another tool's file is read to tell what it is and whether it holds a secret.
@@ -76,20 +73,6 @@ def cert_argv(path):
 def key_argv(path):
     # An empty pass phrase: an encrypted key fails at once instead of prompting.
     return ["openssl", "pkey", "-in", path, "-pubout", "-passin", "pass:"]
-
-
-def parse_openssl_date(value):
-    """``Jan 15 10:30:45 2027 GMT`` (openssl's fixed English format) to epoch
-    seconds; locale-independent, unlike strptime's %b."""
-    parts = value.split()
-    if len(parts) != 5 or parts[0] not in MONTHS or parts[4] != "GMT":
-        raise ValueError("unexpected openssl date %r" % value)
-    hour, minute, second = (int(p) for p in parts[2].split(":"))
-    return calendar.timegm((int(parts[3]), MONTHS[parts[0]], int(parts[1]), hour, minute, second))
-
-
-def utc(epoch):
-    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(epoch))
 
 
 def parse_x509_text(text):
@@ -192,28 +175,28 @@ class SecurityCheck(Check):
                        "replace %s with the PEM certificate nginx should serve" % path)
             return None
         try:
-            not_after = parse_openssl_date(fields["notAfter"])
-            not_before = parse_openssl_date(fields["notBefore"]) if "notBefore" in fields else None
+            not_after = parse_openssl_time(fields["notAfter"])
+            not_before = parse_openssl_time(fields["notBefore"]) if "notBefore" in fields else None
         except ValueError as exc:
             self.error("TLS certificate %s: %s; expected openssl's 'Mon DD HH:MM:SS YYYY GMT'" % (path, exc),
                        "check the openssl on the host (openssl version)")
             return None
         now = host.now()
         days_left = int((not_after - now) // DAY)
-        self.evidence.update(subject=fields.get("subject", ""), not_after=utc(not_after),
+        self.evidence.update(subject=fields.get("subject", ""), not_after=seconds_utc(not_after),
                              days_left=days_left, sha256=fingerprint)
         renew = "renew the certificate (certbot renew, or your CA), install it at %s and reload nginx" % path
         if now >= not_after:
-            self.error("TLS certificate %s expired on %s; expected a valid certificate" % (path, utc(not_after)),
+            self.error("TLS certificate %s expired on %s; expected a valid certificate" % (path, seconds_utc(not_after)),
                        renew)
         elif not_before is not None and now < not_before:
             self.error("TLS certificate %s is not valid before %s; expected a certificate valid now"
-                       % (path, utc(not_before)),
+                       % (path, seconds_utc(not_before)),
                        "check the host clock (timedatectl) or install a certificate valid now")
         elif days_left < self.ctx.param("cert_min_days"):
             self.warnings.append((
                 "TLS certificate %s expires in %d day(s), on %s; expected at least %d day(s)"
-                % (path, days_left, utc(not_after), self.ctx.param("cert_min_days")),
+                % (path, days_left, seconds_utc(not_after), self.ctx.param("cert_min_days")),
                 renew + ", or lower precheck_security_cert_min_days"))
         return {"subject": fields.get("subject", ""), "pubkey": fields["pubkey"], "sha256": fingerprint}
 
