@@ -31,7 +31,8 @@ DEB_PACKAGES := python3 python3-venv python3-pip git curl ca-certificates podman
 help:
 	@echo "make demo          build the sandbox VPS (first run) and run playbooks/phase4.yml against it"
 	@echo "make test          linters, unit tests and every molecule scenario"
-	@echo "make bench         phase4 wall time and remote module executions beside a no-op play"
+	@echo "make bench         phase4 wall time and remote module executions beside a no-op play;"
+	@echo "                   audit verify at scale; phase4 on 1, 2, 4 and 8 sandbox hosts (its own sandboxes)"
 	@echo "make sandbox-up    start the sandbox VPS ($(SANDBOX)); make sandbox-down removes it"
 	@echo "make lint | unit | molecule [SCENARIO='-s default']"
 	@echo "make contract [GATEWAY=http://host:4000 [FLAG_STORE=/path/to/its/feature-flags.json]]"
@@ -94,6 +95,7 @@ test: lint unit molecule
 bench: sandbox-up
 	$(BIN)/python tests/bench/phase4_bench.py --inventory inventories/sandbox
 	$(BIN)/python tests/bench/audit_bench.py
+	$(BIN)/python tests/bench/fleet_bench.py
 
 docs: venv
 	$(BIN)/python docs/render_variables.py
