@@ -115,7 +115,7 @@ def query(args):
     def collect(event):
         data = event.get("event_data", {})
         action = data.get("task_action") or ""
-        if event.get("event") == "runner_on_ok" and action.endswith("activation_state"):
+        if event.get("event") == "runner_on_ok" and action.endswith("activation_info"):
             results.setdefault(data.get("host"), {}).update(data.get("res") or {})
         elif event.get("event") == "runner_on_ok" and action.endswith("gateway_verify"):
             res = data.get("res") or {}

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: Nexus COS platform team
 # Apache License 2.0 (see LICENSE)
-"""The activation gate: reads the host's facts (module activation_state),
+"""The activation gate: reads the host's facts (module activation_info),
 decides on the controller (module_utils/activation, approvals checked
 with passlib here, so no secret and no hash check ever runs on the host),
 and has the decision's records written to the host's audit trail.
@@ -42,8 +42,7 @@ class ActionModule(ActionBase):
             return _stop(result, str(exc))
 
         query_args = dict((k, args[k]) for k in PATH_ARGS if args.get(k))
-        query_args["action"] = "query"
-        facts = self._execute_module(module_name="nexus_cos.launch.activation_state", module_args=query_args,
+        facts = self._execute_module(module_name="nexus_cos.launch.activation_info", module_args=query_args,
                                      task_vars=task_vars)
         if facts.get("unreachable"):
             return dict(result, **facts)
@@ -59,8 +58,8 @@ class ActionModule(ActionBase):
 
         audit_args = dict((k, args[k]) for k in ("audit_dir", "audit_file", "run_id") if args.get(k))
         if decision.events and args.get("audit_file"):
-            audit_args.update(action="audit", audit_events=[{"event": e, "fields": f} for e, f in decision.events])
-            written = self._execute_module(module_name="nexus_cos.launch.activation_state", module_args=audit_args,
+            audit_args.update(audit_events=[{"event": e, "fields": f} for e, f in decision.events])
+            written = self._execute_module(module_name="nexus_cos.launch.audit_record", module_args=audit_args,
                                            task_vars=task_vars)
             if written.get("failed"):
                 return _stop(result, "auditing the gate decision: %s" % written.get("msg"))

@@ -2,9 +2,9 @@
 # Copyright: Nexus COS platform team
 # Apache License 2.0 (see LICENSE)
 """Writes run reports on the controller (summary, exported audit chain
-heads) without a round trip to the host. Reports are records of a run, not
-configuration: they are written atomically and reported unchanged, so a
-second run of a play shows no change."""
+heads) without a round trip to the host, atomically. A file whose content
+changed is reported as a change; the plays mark the task
+changed_when: false, as reports are records of a run, not configuration."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ class ActionModule(ActionBase):
         files = self._task.args.get("files")
         if not isinstance(files, dict) or not files:
             raise AnsibleActionFail("controller_report: 'files' must be a mapping of path to content")
-        written = []
+        written, changed = [], False
         for path, content in files.items():
             path = to_text(path)
             if "{{" in path:
@@ -37,13 +37,26 @@ class ActionModule(ActionBase):
                 raise AnsibleActionFail("controller_report: file name %r is an untemplated expression; "
                                         "build the mapping in an expression instead" % path)
             path = os.path.abspath(os.path.expanduser(path))
+            content = to_text(content)
+            if _same(path, content):
+                continue
+            changed = True
             if self._task.check_mode:
                 continue
             try:
                 os.makedirs(os.path.dirname(path), mode=0o750, exist_ok=True)
-                write_atomic(path, to_text(content), mode=0o640)
+                write_atomic(path, content, mode=0o640)
             except OSError as exc:
                 raise AnsibleActionFail("controller_report: could not write %s: %s" % (path, exc))
             written.append(path)
-        result.update(changed=False, written=written)
+        result.update(changed=changed, written=written)
         return result
+
+
+def _same(path, content):
+    """The file already holds ``content``: nothing to write."""
+    try:
+        with open(path, "r", encoding="utf-8") as handle:
+            return handle.read() == content
+    except (OSError, UnicodeDecodeError):
+        return False

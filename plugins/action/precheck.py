@@ -1,20 +1,53 @@
 # -*- coding: utf-8 -*-
 # Copyright: Nexus COS platform team
 # Apache License 2.0 (see LICENSE)
-"""Builds the precheck plan from the precheck roles' variables (validated
-against their argument specs), runs the precheck module on the host (one
-round trip) and writes the controller's JSON and JUnit reports."""
+"""Runs the precheck plan (built by the precheck_* roles, each validated by
+Ansible against its own argument spec) on the host in one module execution,
+then writes the controller's JSON and JUnit reports.
+
+Names the operator typed (precheck_skip, precheck_warn_only) and the plan's
+names are checked against the check registry here, on the controller, so a
+typo stops the run before the module reaches the host."""
 
 from __future__ import annotations
 
 import os
 
-from ansible.errors import AnsibleActionFail, AnsibleUndefinedVariable
+from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import write_atomic
+# Importing the package registers the checks (its __init__ is the registry).
+from ansible_collections.nexus_cos.launch.plugins.module_utils import checks  # noqa: F401 pylint: disable=unused-import
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import REGISTRY
 from ansible_collections.nexus_cos.launch.plugins.plugin_utils import precheck_report
-from ansible_collections.nexus_cos.launch.plugins.plugin_utils.precheck_plan import CHECK_ORDER, PlanError, build_plan
+
+# Module option, and the play variable an operator sets for it.
+NAME_OPTIONS = (("skip", "precheck_skip"), ("warn_only", "precheck_warn_only"))
+
+
+def unknown_names(args):
+    """Messages for every name in the plan, skip or warn_only that no
+    registered check carries; empty when all are known."""
+    known = ", ".join(sorted(REGISTRY, key=lambda n: REGISTRY[n].number))
+    problems = []
+    plan = args.get("plan")
+    if not isinstance(plan, dict):
+        return ["plan: expected {name: {severity, params}} from the precheck_* roles (nexus_precheck_plan), found %r"
+                % (plan,)]
+    unplanned = sorted(set(plan) - set(REGISTRY))
+    if unplanned:
+        problems.append("the plan names %s, which no check in plugins/module_utils/checks/ registers; known: %s"
+                        % (", ".join(unplanned), known))
+    for option, var in NAME_OPTIONS:
+        given = args.get(option) or []
+        if isinstance(given, str):
+            given = [given]
+        unknown = sorted(set(map(str, given)) - set(REGISTRY))
+        if unknown:
+            problems.append("%s names %s, which is not a precheck; expected names from: %s"
+                            % (var, ", ".join(unknown), known))
+    return problems
 
 
 class ActionModule(ActionBase):
@@ -26,12 +59,9 @@ class ActionModule(ActionBase):
         args = dict(self._task.args)
         report_dir = args.get("report_dir")
         fail_on_error = bool(args.pop("fail_on_error", False))
-        if "plan" not in args:
-            checks = args.pop("checks", None) or list(CHECK_ORDER)
-            try:
-                args["plan"] = build_plan(checks, self._resolve)
-            except PlanError as exc:
-                raise AnsibleActionFail("precheck: %s" % exc)
+        problems = unknown_names(args)
+        if problems:
+            raise AnsibleActionFail("precheck: %s" % "; ".join(problems))
         result.update(self._execute_module(module_name="nexus_cos.launch.precheck", module_args=args,
                                            task_vars=task_vars))
         if result.get("failed") or "results" not in result:
@@ -55,9 +85,3 @@ class ActionModule(ActionBase):
             # After the reports: a failed run still leaves its evidence.
             result.update(failed=True, msg=result["failures"])
         return result
-
-    def _resolve(self, var):
-        try:
-            return self._templar.resolve_variable_expression(var)
-        except AnsibleUndefinedVariable:
-            raise KeyError(var)

@@ -8,9 +8,10 @@ class ModuleDocFragment(object):
     DOCUMENTATION = r'''
 options:
   audit_dir:
-    description: Directory of the audit trail on the host (created 0750 when missing).
+    description:
+      - Directory of the audit trail on the host (created 0750 when missing). Required with
+        O(audit_file); the plays pass C(nexus_audit_dir).
     type: path
-    default: /var/log/nexus-cos/phase4-audit
   audit_file:
     description:
       - Chain file this run appends to, C(deployment-<stamp>.log), C(rollback-<stamp>.log)

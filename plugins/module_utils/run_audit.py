@@ -15,8 +15,10 @@ import re
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils.audit_log import AuditLog
 
+# No default directory: the one home of host paths is role launch_context
+# (nexus_audit_dir), which the plays pass.
 AUDIT_ARGUMENT_SPEC = dict(
-    audit_dir=dict(type="path", default="/var/log/nexus-cos/phase4-audit"),
+    audit_dir=dict(type="path"),
     audit_file=dict(type="str"),
     run_id=dict(type="str"),
     audit_events=dict(type="list", elements="dict", default=[]),
@@ -39,6 +41,8 @@ def open_audit(params):
         raise AuditOptionsError("audit_file %r: expected deployment-, rollback- or activation-<UTC stamp>.log" % name)
     if not params.get("run_id"):
         raise AuditOptionsError("run_id is required when audit_file is set")
+    if not params.get("audit_dir"):
+        raise AuditOptionsError("audit_dir is required when audit_file is set (the plays pass nexus_audit_dir)")
     return AuditLog(params["audit_dir"], params["run_id"], name)
 
 

@@ -396,14 +396,34 @@ def add_runtime(snapshot_dir, runtime_files):
     return manifest
 
 
-def record_after(snapshot_dir, clock=None):
-    """Record the state the run left its files in (``after.json``), so a
+def record_after(snapshot_dir, clock=None, predicted=None, run_id=None):
+    """Record the state the run leaves its files in (``after.json``), so a
     rollback can tell the run's own changes from anyone else's. Returns the
-    document written."""
+    document written.
+
+    With ``predicted`` ({path: sha256}), the hashes a change is about to
+    leave, recorded before its first write: a run killed halfway leaves each
+    file as before or as predicted, and its rollback restores without
+    force. The other files are recorded as they are now. A predicted path
+    the snapshot does not hold is refused: a change may only touch files it
+    can roll back."""
     manifest = load(snapshot_dir)
     clock = clock or time.time
-    document = {"run_id": manifest.get("run_id"), "recorded": utc_time.iso_utc(clock()),
-                "files": [dict(path=entry["path"], **current_state(entry["path"])) for entry in manifest["files"]]}
+    paths = [entry["path"] for entry in manifest["files"]]
+    predicted = None if predicted is None else dict(predicted)
+    outside = sorted(set(predicted or ()) - set(paths))
+    if outside:
+        raise SnapshotError("%s: not in snapshot %s, which holds %s; a change may only touch files its snapshot "
+                            "holds (snapshot_files)" % (", ".join(outside), snapshot_dir, ", ".join(paths)))
+    files = []
+    for path in paths:
+        if predicted is not None and path in predicted:
+            files.append({"path": path, "exists": True, "sha256": predicted[path]})
+        else:
+            files.append(dict(path=path, **current_state(path)))
+    document = {"run_id": run_id or manifest.get("run_id"), "recorded": utc_time.iso_utc(clock()), "files": files}
+    if predicted is not None:
+        document["predicted"] = True
     write_atomic(os.path.join(snapshot_dir, AFTER_FILE), _dump_json(document), mode=FILE_MODE)
     return document
 

@@ -11,7 +11,7 @@ short_description: Decide whether a Nexus COS activation may run, and what it ch
 version_added: "1.0.0"
 description:
   - Implemented as an action plugin. It reads the host's facts with
-    M(nexus_cos.launch.activation_state), decides on the controller and has the decision's
+    M(nexus_cos.launch.activation_info), decides on the controller and has the decision's
     audit records written on the host (C(CLOCK_OVERRIDE), C(GATE_FORCED), C(LAUNCH_APPROVED),
     C(LAUNCH_GATE_WAIVED), C(ACTIVATION_GATE)).
   - Marketplace Phase 3 step 1 needs a passing Phase 4 prepare run no older than
@@ -90,13 +90,15 @@ options:
     description: The activation state file (default C(activation-state.json) in O(audit_dir)).
     type: path
   flag_store:
-    description: The flag store.
+    description: The flag store (the plays pass C(nexus_flag_store)).
     type: path
+    required: true
   pf_dir:
-    description: The PF directory.
+    description: The PF directory (the plays pass C(nexus_pf_dir)).
     type: path
+    required: true
   lock_path:
-    description: The deployment lock (its holder is reported).
+    description: The deployment lock (its holder is reported; the plays pass C(nexus_lock_path)).
     type: path
 attributes:
   check_mode:
@@ -111,6 +113,8 @@ EXAMPLES = r'''
   nexus_cos.launch.activation_gate:
     kind: marketplace
     step: 2
+    flag_store: "{{ nexus_flag_store }}"
+    pf_dir: "{{ nexus_pf_dir }}"
     audit_dir: "{{ nexus_audit_dir }}"
     audit_file: "activation-{{ nexus_run_stamp }}.log"
     run_id: "{{ nexus_run_id }}"
@@ -147,6 +151,10 @@ cascade:
   description: Whether disabling cascades to dependants.
   returned: success
   type: bool
+flags:
+  description: "The same flags as M(nexus_cos.launch.feature_flag) takes them, C({NAME: true|false}), for one write."
+  returned: success
+  type: dict
 pf_settings:
   description: "C([{file, settings: {dotted.key: value}}]) to apply."
   returned: success

@@ -24,9 +24,9 @@ description:
 author: Nexus COS platform team
 options:
   audit_dir:
-    description: The audit trail on the host.
+    description: The audit trail on the host (the plays pass C(nexus_audit_dir)).
     type: path
-    default: /var/log/nexus-cos/phase4-audit
+    required: true
   head:
     description: An exported chain head, C({seq, chain}) at least.
     type: dict
@@ -40,6 +40,7 @@ attributes:
 EXAMPLES = r'''
 - name: Verify the trail against the head the controller kept
   nexus_cos.launch.audit_verify:
+    audit_dir: "{{ nexus_audit_dir }}"
     head: "{{ lookup('ansible.builtin.file', 'artifacts/audit-heads/' ~ inventory_hostname ~ '.json') | from_json }}"
 '''
 
@@ -82,7 +83,7 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log
 
 def main():
     module = AnsibleModule(argument_spec=dict(
-        audit_dir=dict(type="path", default="/var/log/nexus-cos/phase4-audit"),
+        audit_dir=dict(type="path", required=True),
         head=dict(type="dict"),
     ), supports_check_mode=True)
     try:

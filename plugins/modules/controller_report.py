@@ -12,7 +12,9 @@ version_added: "1.0.0"
 description:
   - Writes files on the controller (run summary, exported audit chain head) atomically,
     without contacting the host. Implemented as an action plugin only.
-  - Reports are records of a run, not configuration, and are reported as C(changed=false).
+  - Reports C(changed) when a file's content changed (a file that already holds the content is
+    left alone). The plays mark the task C(changed_when=false), as reports are records of a run,
+    not configuration.
 author: Nexus COS platform team
 options:
   files:
@@ -32,11 +34,12 @@ EXAMPLES = r'''
   nexus_cos.launch.controller_report:
     files:
       "{{ nexus_artifacts_dir }}/audit-heads/{{ inventory_hostname }}.json": "{{ head | to_nice_json }}"
+  changed_when: false
 '''
 
 RETURN = r'''
 written:
-  description: Paths written.
+  description: Paths written (those whose content changed).
   returned: always
   type: list
   elements: str

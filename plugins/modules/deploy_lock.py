@@ -28,9 +28,9 @@ extends_documentation_fragment:
   - nexus_cos.launch.audit
 options:
   path:
-    description: The lock file.
+    description: The lock file (the plays pass C(nexus_lock_path)).
     type: path
-    default: /var/lock/nexus-cos-phase4-deploy.lock
+    required: true
   state:
     description:
       - C(acquired) takes the lock for O(run_id); C(released) gives it back (only the run
@@ -63,13 +63,15 @@ attributes:
 notes:
   - O(audit_events) are written after C(LOCK_ACQUIRED) and before C(LOCK_RELEASED), so a run's
     records are bracketed by its lock records.
-  - Taking and releasing the lock is run bookkeeping, not configuration, and is reported
-    as C(changed=false) so that a second run of a play shows no change.
+  - Taking, releasing or breaking the lock writes the lock file and audit records, and is
+    reported as C(changed). The plays mark the task C(changed_when=false) where the lock is run
+    bookkeeping (every launch play), so that a second run of a play shows no change.
 '''
 
 EXAMPLES = r'''
 - name: Take the deployment lock
   nexus_cos.launch.deploy_lock:
+    path: "{{ nexus_lock_path }}"
     run_id: "{{ nexus_run_id }}"
     audit_file: "deployment-{{ nexus_run_stamp }}.log"
     audit_events:
@@ -114,10 +116,13 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.nexus_cos.launch.plugins.module_utils import deploy_lock, run_audit
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import os_error_text
 
+# Outcomes that wrote or removed the lock file.
+CHANGED_STATES = ("acquired", "recovered", "released", "broken")
+
 
 def main():
     argument_spec = dict(
-        path=dict(type="path", default="/var/lock/nexus-cos-phase4-deploy.lock"),
+        path=dict(type="path", required=True),
         state=dict(type="str", choices=["acquired", "released", "broken"], default="acquired"),
         lease_seconds=dict(type="int", default=1800),
         holder=dict(type="dict", default={}),
@@ -140,6 +145,7 @@ def main():
 
     out = dict(changed=False)
     events = []
+    head = None
     try:
         if p["state"] == "acquired":
             holder = dict(p["holder"], run_id=p["run_id"])
@@ -173,9 +179,6 @@ def main():
                                      "deployment lock %s was released again; nothing was changed. Free the space "
                                      "(or fix the directory) and run again" % (os_error_text(exc), p["path"]),
                                  lock="released-after-audit-failure")
-            if head:
-                out["audit_head"] = head
-            module.exit_json(**out)
         elif p["state"] == "released":
             state, current = deploy_lock.release(p["path"], p["run_id"], module.check_mode)
             out["lock"] = state
@@ -192,10 +195,9 @@ def main():
                     module.fail_json(msg="the deployment lock %s was released, but the run's closing records (%s) "
                                          "could not be written: %s" % (p["path"], ", ".join(e for e, _ in events),
                                                                        os_error_text(exc)),
-                                     lock=state)
-                if head:
-                    out["audit_head"] = head
-                module.exit_json(**out)
+                                     lock=state, changed=not module.check_mode)
+            else:
+                head = run_audit.write(log, events + extra)
         else:
             broken = deploy_lock.force_break(p["path"], p["reason"], module.check_mode)
             out["lock"] = broken.state
@@ -203,10 +205,12 @@ def main():
                 out["previous_holder"] = broken.previous
                 out["holder_text"] = deploy_lock.describe_holder(broken.previous)
             events = broken.events
-        head = run_audit.write(log, events + extra)
+            head = run_audit.write(log, events + extra)
     except (deploy_lock.LockError, OSError, ValueError) as exc:
         module.fail_json(msg="deployment lock %s: %s" % (p["path"], os_error_text(exc) if isinstance(exc, OSError)
                                                         else exc))
+    # The lock file was written or removed (a check run touches nothing).
+    out["changed"] = not module.check_mode and out.get("lock") in CHANGED_STATES
     if head:
         out["audit_head"] = head
     module.exit_json(**out)

@@ -25,21 +25,30 @@ description:
     A request whose state already holds leaves the file untouched.
   - The gateway does not see the change until it reloads the file
     (C(POST /api/feature-flags/reload)); that and the health verification are separate tasks.
+  - O(flags) turns some flags on and others off in one write (an activation's flags, all at once).
+  - In a launch run, with O(lock_path) the module writes only while the run holds the deployment
+    lock, and with O(audit_file) the change is audited as C(FLAGS_CHANGED) in the same execution.
 author:
   - Nexus COS platform team
 options:
   path:
     description:
-      - Path of the flag store on the managed host.
+      - Path of the flag store on the managed host (the plays pass C(nexus_flag_store)).
     type: path
-    default: /opt/nexus-cos/config/feature-flags.json
+    required: true
   name:
     description:
-      - Flag name, or list of flag names, for example C(MARKETPLACE_PHASE3_ENABLED).
+      - Flag name, or list of flag names, for example C(MARKETPLACE_PHASE3_ENABLED), all set to O(state).
+      - One of O(name) and O(flags) is required.
     type: list
     elements: str
-    required: true
     aliases: [names]
+  flags:
+    description:
+      - "Flags and the C(enabled) value each must have, C({NAME: true|false}), written in one change:
+        in the order given. O(state) does not apply."
+      - O(dependencies) applies to the flags turned on, O(cascade) to those turned off.
+    type: dict
   state:
     description:
       - V(enabled) turns the flags on, V(disabled) turns them off.
@@ -67,6 +76,7 @@ options:
     type: str
 extends_documentation_fragment:
   - nexus_cos.launch.file_change
+  - nexus_cos.launch.audit
 notes:
   - Check mode reports the changes and, with C(--diff), the new file text, without touching the file.
   - The access mode follows the flags PUBLIC_FULL_LAUNCH_MODE, PUBLIC_SOFT_LAUNCH_MODE and FOUNDER_BETA_MODE,
@@ -83,11 +93,13 @@ seealso:
 EXAMPLES = r"""
 - name: Enable marketplace Phase 3 trading, enabling Phase 2 first if needed
   nexus_cos.launch.feature_flag:
+    path: /opt/nexus-cos/config/feature-flags.json
     name: MARKETPLACE_PHASE3_ENABLED
     dependencies: enable
 
 - name: Leave founder beta for the full public launch
   nexus_cos.launch.feature_flag:
+    path: /opt/nexus-cos/config/feature-flags.json
     name:
       - PUBLIC_FULL_LAUNCH_MODE
       - JURISDICTION_ENGINE_ENABLED
@@ -97,9 +109,21 @@ EXAMPLES = r"""
 
 - name: Turn the marketplace off, with everything that depends on it
   nexus_cos.launch.feature_flag:
+    path: /opt/nexus-cos/config/feature-flags.json
     name: MARKETPLACE_PHASE2_ENABLED
     state: disabled
     cascade: true
+
+- name: The launch's flags in one write, under the run's lock, audited
+  nexus_cos.launch.feature_flag:
+    path: "{{ nexus_flag_store }}"
+    flags: {PUBLIC_FULL_LAUNCH_MODE: true, JURISDICTION_ENGINE_ENABLED: true, FOUNDER_BETA_MODE: false}
+    dependencies: enable
+    now: "{{ nexus_activation.entry.applied_at_utc }}"
+    lock_path: "{{ nexus_lock_path }}"
+    audit_dir: "{{ nexus_audit_dir }}"
+    audit_file: "{{ deploy_lock_audit_file }}"
+    run_id: "{{ nexus_run_id }}"
 
 - name: Preview a change against a copy of the store, with a fixed clock
   nexus_cos.launch.feature_flag:
@@ -158,6 +182,14 @@ path:
   returned: always
   type: str
   sample: /opt/nexus-cos/config/feature-flags.json
+sha256_after:
+  description: sha256 of the flag store after the change (in check mode, as it would be).
+  returned: always
+  type: str
+audit_head:
+  description: The audit chain head after the C(FLAGS_CHANGED) record.
+  returned: when O(audit_file) is given and the store changed
+  type: dict
 backup_file:
   description: Name of the backup copy.
   returned: when O(backup=true) and the file changed
@@ -177,6 +209,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.nexus_cos.launch.plugins.module_utils.file_change import (
     FILE_CHANGE_ARGUMENT_SPEC,
     add_file_change,
+    audit_change,
+    check_run,
     file_change_options,
 )
 from ansible_collections.nexus_cos.launch.plugins.module_utils.flag_store import (
@@ -185,27 +219,44 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils.flag_store import
 )
 
 
+def _requested(module):
+    """(enable, disable) names from O(name)/O(state) or O(flags)."""
+    params = module.params
+    if params['flags'] is not None:
+        if not params['flags']:
+            module.fail_json(msg='flags: give at least one {NAME: true|false}', path=params['path'])
+        bad = sorted(k for k, v in params['flags'].items() if not isinstance(v, bool))
+        if bad:
+            module.fail_json(msg='flags: %s must be true or false' % ', '.join(bad), path=params['path'])
+        enable = [k for k, v in params['flags'].items() if v]
+        disable = [k for k, v in params['flags'].items() if not v]
+        return enable, disable
+    names = [n.strip() for n in params['name'] if n and n.strip()]
+    if not names:
+        module.fail_json(msg='name: give at least one flag name', path=params['path'])
+    return (names, []) if params['state'] == 'enabled' else ([], names)
+
+
 def run_module():
     module = AnsibleModule(
         argument_spec=dict(
-            path=dict(type='path', default='/opt/nexus-cos/config/feature-flags.json'),
-            name=dict(type='list', elements='str', required=True, aliases=['names']),
+            path=dict(type='path', required=True),
+            name=dict(type='list', elements='str', aliases=['names']),
+            flags=dict(type='dict'),
             state=dict(type='str', choices=['enabled', 'disabled'], default='enabled'),
             dependencies=dict(type='str', choices=['refuse', 'enable'], default='refuse'),
             cascade=dict(type='bool', default=False),
             now=dict(type='str'),
             **FILE_CHANGE_ARGUMENT_SPEC
         ),
+        required_one_of=[('name', 'flags')],
+        mutually_exclusive=[('name', 'flags')],
         supports_check_mode=True,
     )
     params = module.params
     path = params['path']
-    names = [n.strip() for n in params['name'] if n and n.strip()]
-    if not names:
-        module.fail_json(msg='name: give at least one flag name', path=path)
-
-    enable = names if params['state'] == 'enabled' else []
-    disable = names if params['state'] == 'disabled' else []
+    enable, disable = _requested(module)
+    check_run(module, path)
     try:
         update = update_flags(
             path,
@@ -221,7 +272,8 @@ def run_module():
     except OSError as exc:
         module.fail_json(msg='%s: cannot write flag store: %s' % (path, exc.strerror or exc), path=path)
 
-    touched = list(names) + [c.name for c in update.plan if c.name not in names]
+    named = enable + disable
+    touched = list(named) + [c.name for c in update.plan if c.name not in named]
     result = dict(
         changed=update.changed,
         path=path,
@@ -231,7 +283,11 @@ def run_module():
         effective=dict((name, update.after.effective(name)) for name in touched),
         updated=update.after.data.get('updated'),
     )
-    module.exit_json(**add_file_change(module, result, path, update))
+    add_file_change(module, result, path, update)
+    events = [('FLAGS_CHANGED', {
+        'flags': ','.join('%s=%s' % (c.name, 'on' if c.after else 'off') for c in update.plan),
+        'access_mode': result['access_mode_after']})]
+    module.exit_json(**audit_change(module, result, path, events))
 
 
 def main():

@@ -26,9 +26,9 @@ description:
 author: Nexus COS platform team
 options:
   url:
-    description: Base URL of the gateway as seen from the host.
+    description: Base URL of the gateway as seen from the host (the plays pass C(nexus_gateway_url)).
     type: str
-    default: http://localhost:4000
+    required: true
   reload:
     description: Ask the gateway to reload the flag store first.
     type: bool
@@ -79,6 +79,7 @@ EXAMPLES = r'''
 
 - name: Read what the gateway serves, change nothing
   nexus_cos.launch.gateway_verify:
+    url: "{{ nexus_gateway_url }}"
     reload: false
     timeout: 0
 '''
@@ -106,6 +107,10 @@ cause:
   description: The likely cause when the gateway did not confirm, in words (empty when unknown).
   returned: failure
   type: str
+summary:
+  description: What the gateway answered, in short, for an audit record (C(GATEWAY_NOT_CONFIRMED)).
+  returned: failure
+  type: str
 '''
 
 from ansible.module_utils.basic import AnsibleModule
@@ -116,7 +121,7 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils import gateway
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            url=dict(type="str", default=gateway.DEFAULT_URL),
+            url=dict(type="str", required=True),
             reload=dict(type="bool", default=True),
             expect=dict(type="dict", default={}),
             flag_store=dict(type="path"),
@@ -150,7 +155,7 @@ def main():
                               store_path=p["flag_store"])
     except gateway.NotConfirmed as exc:
         module.fail_json(msg=str(exc), seen=exc.seen, attempts=exc.attempts, reload=exc.reload,
-                         elapsed_ms=exc.elapsed_ms, cause=exc.cause)
+                         elapsed_ms=exc.elapsed_ms, cause=exc.cause, summary=exc.summary())
     module.exit_json(changed=False, seen=done["seen"], attempts=done["attempts"], reload=done["reload"],
                      elapsed_ms=done["elapsed_ms"])
 

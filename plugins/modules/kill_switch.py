@@ -28,25 +28,25 @@ description:
 author: Nexus COS platform team
 options:
   flag_store:
-    description: The gateway's flag store.
+    description: The gateway's flag store (the plays pass C(nexus_flag_store)).
     type: path
-    default: /opt/nexus-cos/config/feature-flags.json
+    required: true
   pf_dir:
-    description: Directory of the PF files.
+    description: Directory of the PF files (the plays pass C(nexus_pf_dir)).
     type: path
-    default: /opt/nexus-cos/pfs
+    required: true
   audit_dir:
-    description: The audit trail directory; records go to C(activation-<stamp>.log).
+    description: The audit trail directory; records go to C(activation-<stamp>.log) (the plays pass C(nexus_audit_dir)).
     type: path
-    default: /var/log/nexus-cos/phase4-audit
+    required: true
   backup_dir:
-    description: Directory of snapshots.
+    description: Directory of snapshots (the plays pass C(nexus_backup_dir)).
     type: path
-    default: /opt/nexus-cos/backups/phase4
+    required: true
   lock_path:
-    description: The deployment lock.
+    description: The deployment lock (the plays pass C(nexus_lock_path)).
     type: path
-    default: /var/lock/nexus-cos-phase4-deploy.lock
+    required: true
   lease_seconds:
     description: Lease of the lock while the switch holds it.
     type: int
@@ -59,9 +59,9 @@ options:
     description: Run id of a holder the controller knows is gone (its ansible-playbook process exited).
     type: str
   gateway_url:
-    description: Base URL of the gateway as seen from the host.
+    description: Base URL of the gateway as seen from the host (the plays pass C(nexus_gateway_url)).
     type: str
-    default: http://localhost:4000
+    required: true
   verify_timeout:
     description: Seconds the gateway has to serve founder mode.
     type: float
@@ -99,6 +99,12 @@ attributes:
 EXAMPLES = r'''
 - name: Pull the kill switch
   nexus_cos.launch.kill_switch:
+    flag_store: "{{ nexus_flag_store }}"
+    pf_dir: "{{ nexus_pf_dir }}"
+    audit_dir: "{{ nexus_audit_dir }}"
+    backup_dir: "{{ nexus_backup_dir }}"
+    lock_path: "{{ nexus_lock_path }}"
+    gateway_url: "{{ nexus_gateway_url }}"
     run_id: "{{ nexus_run_id }}"
     reason: fraud wave
 '''
@@ -173,15 +179,15 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            flag_store=dict(type="path", default="/opt/nexus-cos/config/feature-flags.json"),
-            pf_dir=dict(type="path", default="/opt/nexus-cos/pfs"),
-            audit_dir=dict(type="path", default="/var/log/nexus-cos/phase4-audit"),
-            backup_dir=dict(type="path", default="/opt/nexus-cos/backups/phase4"),
-            lock_path=dict(type="path", default="/var/lock/nexus-cos-phase4-deploy.lock"),
+            flag_store=dict(type="path", required=True),
+            pf_dir=dict(type="path", required=True),
+            audit_dir=dict(type="path", required=True),
+            backup_dir=dict(type="path", required=True),
+            lock_path=dict(type="path", required=True),
             lease_seconds=dict(type="int", default=1800),
             break_lock=dict(type="bool", default=True),
             recover_run=dict(type="str"),
-            gateway_url=dict(type="str", default="http://localhost:4000"),
+            gateway_url=dict(type="str", required=True),
             verify_timeout=dict(type="float", default=20),
             reason=dict(type="str", default=""),
             run_id=dict(type="str", required=True),

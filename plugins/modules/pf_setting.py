@@ -22,6 +22,8 @@ description:
   - The file is changed under an exclusive lock on the sidecar C(<path>.lock) and replaced
     atomically (temporary file in the same directory, fsync, rename), keeping its mode and owner.
     When all values already hold, the file is left untouched.
+  - In a launch run, with O(lock_path) the module writes only while the run holds the deployment
+    lock, and with O(audit_file) the change is audited as C(PF_SETTINGS_CHANGED) in the same execution.
 author:
   - Nexus COS platform team
 requirements:
@@ -29,7 +31,7 @@ requirements:
 options:
   path:
     description:
-      - Path of the PF file on the managed host.
+      - Path of the PF file on the managed host (the plays pass a file in C(nexus_pf_dir)).
     type: path
     required: true
   settings:
@@ -40,6 +42,7 @@ options:
     required: true
 extends_documentation_fragment:
   - nexus_cos.launch.file_change
+  - nexus_cos.launch.audit
 notes:
   - Check mode reports the changes and, with C(--diff), the new file text, without touching the file.
   - Values are written with their YAML type; quote a value in the playbook to write a string
@@ -108,6 +111,14 @@ path:
   returned: always
   type: str
   sample: /opt/nexus-cos/pfs/marketplace-phase3.yaml
+sha256_after:
+  description: sha256 of the file after the change (in check mode, as it would be).
+  returned: always
+  type: str
+audit_head:
+  description: The audit chain head after the C(PF_SETTINGS_CHANGED) record.
+  returned: when O(audit_file) is given and the file changed
+  type: dict
 backup_file:
   description: Name of the backup copy.
   returned: when O(backup=true) and the file changed
@@ -115,6 +126,7 @@ backup_file:
   sample: /opt/nexus-cos/pfs/marketplace-phase3.yaml.2301.2025-01-15@10:30:00~
 """
 
+import os
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
@@ -122,6 +134,8 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.nexus_cos.launch.plugins.module_utils.file_change import (
     FILE_CHANGE_ARGUMENT_SPEC,
     add_file_change,
+    audit_change,
+    check_run,
     file_change_options,
 )
 
@@ -159,6 +173,7 @@ def run_module():
         module.fail_json(msg=missing_required_lib('PyYAML (python3-yaml)'), exception=YAML_IMPORT_ERROR)
 
     path = module.params['path']
+    check_run(module, path)
     try:
         update = update_settings(
             path,
@@ -175,7 +190,11 @@ def run_module():
         path=path,
         changes=[dict(key=c.key, before=_plain(c.before), after=_plain(c.after)) for c in update.changes],
     )
-    module.exit_json(**add_file_change(module, result, path, update))
+    add_file_change(module, result, path, update)
+    events = [('PF_SETTINGS_CHANGED', {'files': os.path.basename(path),
+                                       'keys': ','.join('%s:%s' % (os.path.basename(path), c.key)
+                                                        for c in update.changes)})]
+    module.exit_json(**audit_change(module, result, path, events))
 
 
 def main():

@@ -11,28 +11,29 @@ short_description: Run the Phase 4 prechecks on a Nexus COS host in one pass
 version_added: "1.0.0"
 description:
   - Runs every precheck named in O(plan) on the managed host, in precheck order, in a single
-    module execution. Every check runs even when an earlier one fails.
-  - Writes the host's precheck report (C(precheck-<stamp>.log)) and one audit record per check.
+    module execution, side by side. Every check runs even when an earlier one fails.
+  - The plan comes from the C(precheck_*) roles, each validated by Ansible against its own
+    argument spec (role C(nexus_cos.launch.precheck_report) passes C(nexus_precheck_plan)).
+    A registered check the plan leaves out (its role was not run, for example with
+    C(--skip-tags)) is reported as C(SKIP), so the report always lists every check.
+  - Writes the host's precheck report (C(precheck-<stamp>.log)) and one audit record per check;
+    precheck 12 writes its pre-deployment marker. Reports C(changed) when it wrote them; the
+    plays mark the task C(changed_when=false), as these are records of a run, not configuration.
   - Never fails the task because a check failed; the result lists each check's status, message,
-    fix and the variable that skips or downgrades it. The companion action plugin writes the
-    controller reports and the play decides (role C(nexus_cos.launch.precheck_report)).
+    fix and the variable that skips or downgrades it. The companion action plugin checks the
+    plan's and the operator's check names against the registry on the controller, writes the
+    controller reports and, with O(fail_on_error), fails the task.
   - The check logic lives in C(plugins/module_utils/checks/), one file per check.
 author: Nexus COS platform team
 extends_documentation_fragment:
   - nexus_cos.launch.audit
 options:
-  checks:
-    description:
-      - Names of the checks to run, in any order; they run in precheck order. The action plugin
-        builds O(plan) from each check's role variables C(precheck_<name>_*), validated against
-        the role's argument spec. Default, all twelve.
-    type: list
-    elements: str
   plan:
     description:
-      - "The checks with their parameters, C({name: {severity, params}}). Built by the action
-        plugin from O(checks) when not given."
+      - "The checks with their parameters, C({name: {severity, params}}), as the C(precheck_*)
+        roles build it in C(nexus_precheck_plan)."
     type: dict
+    required: true
   workers:
     description:
       - How many checks run side by side on the host. They are independent and mostly wait on
@@ -46,12 +47,12 @@ options:
     type: bool
     default: false
   skip:
-    description: Names of checks the operator skips. Audited.
+    description: Names of checks the operator skips (C(precheck_skip)). Audited.
     type: list
     elements: str
     default: []
   warn_only:
-    description: Names of checks whose failure is downgraded to a warning. Audited.
+    description: Names of checks whose failure is downgraded to a warning (C(precheck_warn_only)). Audited.
     type: list
     elements: str
     default: []
@@ -70,19 +71,29 @@ attributes:
 '''
 
 EXAMPLES = r'''
-- name: Run all twelve prechecks (their roles imported before, for their variables)
+- name: Run the plan the precheck_* roles built
   nexus_cos.launch.precheck:
+    plan: "{{ nexus_precheck_plan }}"
     skip: "{{ precheck_skip }}"
     warn_only: "{{ precheck_warn_only }}"
+    audit_dir: "{{ nexus_audit_dir }}"
     audit_file: "deployment-{{ nexus_run_stamp }}.log"
     run_id: "{{ nexus_run_id }}"
     report_file: "precheck-{{ nexus_run_stamp }}.log"
   register: nexus_precheck
+  changed_when: false
+
+- name: Disk and memory only, with a threshold of its own
+  nexus_cos.launch.precheck:
+    plan:
+      disk: {severity: error, params: {min_free_gb: 20, paths: [/opt/nexus-cos]}}
+      memory: {severity: warn, params: {min_gb: 4, recommended_gb: 8, min_available_gb: 1}}
+  check_mode: true
 '''
 
 RETURN = r'''
 results:
-  description: One entry per check, in order.
+  description: One entry per registered check, in order; a check left out of O(plan) is C(SKIP).
   returned: always
   type: list
   elements: dict
@@ -119,7 +130,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.nexus_cos.launch.plugins.module_utils import run_audit
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import write_atomic
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.host_probe import LocalHost
-from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import run_checks, summarize, render_log
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import (not_planned, render_log,
+                                                                                       run_checks, summarize)
 # Importing the checks package registers the twelve checks (its __init__
 # is the registry). pylint: disable=unused-import
 from ansible_collections.nexus_cos.launch.plugins.module_utils import checks  # noqa: F401
@@ -143,7 +155,6 @@ def audit_events(results, summary, params, report_name, report_sha):
 
 def main():
     argument_spec = dict(
-        checks=dict(type="list", elements="str"),
         workers=dict(type="int", default=4),
         plan=dict(type="dict", required=True),
         skip=dict(type="list", elements="str", default=[]),
@@ -164,10 +175,13 @@ def main():
                              workers=params["workers"])
     except (ValueError, KeyError) as exc:
         module.fail_json(msg="precheck plan: %s" % exc)
+    results = sorted(results + not_planned(params["plan"]), key=lambda r: r["number"])
     summary = summarize(results)
     out = dict(changed=False, results=results, summary=summary)
     if module.check_mode:
         module.exit_json(**out)
+    # From here the module writes: the report, the audit records, the marker.
+    out["changed"] = True
 
     try:
         log = run_audit.open_audit(params)

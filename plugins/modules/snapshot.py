@@ -19,60 +19,53 @@ description:
     C(<audit_dir>/emergency-<stamp>.sh) pulls the kill switch. With O(rollback_playbook), the rollback
     playbook C(<audit_dir>/rollback-<stamp>.yml) (0640). Audits C(SNAPSHOT_CREATED) and
     C(ROLLBACK_SCRIPT_GENERATED).
-  - With O(record=after), records the state the run left the files in (C(after.json)), so a
-    rollback can tell the run's own changes from anyone else's. Activation runs do this at
-    their end; a run that changes nothing does not need to.
+  - One job, leaving a rollback for this snapshot; the runtime and the two scripts belong to it
+    (they restore it, or pull the kill switch from it, with no controller). What a change will
+    leave is recorded by M(nexus_cos.launch.snapshot_after); whether the gateway serves the
+    snapshotted state is asked by M(nexus_cos.launch.gateway_verify).
+  - Reports C(changed) when it wrote a new snapshot (a complete snapshot of the same run is kept
+    as it is); the plays mark the task C(changed_when=false), as a snapshot is a record of a run,
+    not configuration.
   - Rollback rules and the snapshot layout are in docs/rollback.md.
 author: Nexus COS platform team
 extends_documentation_fragment:
   - nexus_cos.launch.audit
 options:
   files:
-    description: Absolute paths of the files to snapshot. A missing file is recorded as absent.
+    description:
+      - Absolute paths of the files to snapshot. A missing file is recorded as absent.
+      - The plays pass C(snapshot_files), the flag store and the four PF files.
     type: list
     elements: path
-    default:
-      - /opt/nexus-cos/config/feature-flags.json
-      - /opt/nexus-cos/pfs/marketplace-phase3.yaml
-      - /opt/nexus-cos/pfs/global-launch.yaml
-      - /opt/nexus-cos/pfs/founder-public-transition.yaml
-      - /opt/nexus-cos/pfs/jurisdiction-engine.yaml
+    required: true
   flag_store:
     description:
       - Which of O(files) is the flag store; the gateway state before the run is computed from
         it. Default the one named C(feature-flags.json).
     type: path
   backup_dir:
-    description: Directory of snapshots; this one goes to C(<backup_dir>/<stamp>).
+    description: Directory of snapshots; this one goes to C(<backup_dir>/<stamp>) (the plays pass C(nexus_backup_dir)).
     type: path
-    default: /opt/nexus-cos/backups/phase4
+    required: true
   stamp:
     description: UTC stamp of the run (C(20260115T103045Z)). Default the stamp that starts O(run_id).
     type: str
   gateway_url:
-    description: Gateway base URL, recorded in the manifest for the rollback.
+    description: Gateway base URL, recorded in the manifest for the rollback (the plays pass C(nexus_gateway_url)).
     type: str
-  record:
-    description:
-      - C(before) takes the snapshot (a complete snapshot of the same run is kept as it is).
-      - C(after) records the current state of the snapshot's files in C(after.json).
-    type: str
-    choices: [before, after]
-    default: before
   scripts:
     description:
       - Write C(rollback-<stamp>.sh) and C(emergency-<stamp>.sh) into O(audit_dir). They use O(gateway_url),
-        O(lock_path), O(pf_dir), O(flag_store) and O(script_verify_timeout).
+        O(lock_path), O(pf_dir), O(flag_store) and O(script_verify_timeout); O(audit_dir), O(gateway_url),
+        O(pf_dir) and O(lock_path) are then required.
     type: bool
     default: false
   pf_dir:
-    description: Directory of the PF files (the emergency script edits them).
+    description: Directory of the PF files (the emergency script edits them; the plays pass C(nexus_pf_dir)).
     type: path
-    default: /opt/nexus-cos/pfs
   lock_path:
-    description: The deployment lock the scripts hold while they change files.
+    description: The deployment lock the scripts hold while they change files (the plays pass C(nexus_lock_path)).
     type: path
-    default: /var/lock/nexus-cos-phase4-deploy.lock
   host_name:
     description: The host's name as the inventory knows it, written into the scripts' comments.
     type: str
@@ -83,18 +76,6 @@ options:
   rollback_playbook:
     description: Content of C(rollback-<stamp>.yml), rendered on the controller. Not written when omitted.
     type: str
-  confirm_gateway:
-    description:
-      - After the snapshot, ask the gateway (no reload) whether it serves the access mode and
-        marketplace phase of the flag store just snapshotted, within O(confirm_timeout), and fail
-        if it does not. A run that changes no flag validates the deployment this way, in the same
-        module execution (C(POSTDEPLOY_VALIDATED) or C(GATEWAY_NOT_CONFIRMED)).
-    type: bool
-    default: false
-  confirm_timeout:
-    description: Seconds the gateway may take to confirm.
-    type: float
-    default: 15
   runtime_files:
     description:
       - Files of the on-host runtime, a mapping of path under C(lib/) to content. Default the sources of
@@ -107,12 +88,12 @@ attributes:
   diff_mode:
     support: none
 notes:
-  - A snapshot and its rollback files are records of a run, not configuration, so the module
-    reports C(changed=false) and a second run of a play shows no change.
   - Backup copies are written 0640 in 0750 directories whatever the source's mode; the source's
     mode and owner are recorded and restored by a rollback.
 seealso:
   - module: nexus_cos.launch.restore_snapshot
+  - module: nexus_cos.launch.snapshot_after
+  - module: nexus_cos.launch.gateway_verify
 '''
 
 EXAMPLES = r'''
@@ -132,14 +113,8 @@ EXAMPLES = r'''
     audit_dir: "{{ nexus_audit_dir }}"
     audit_file: "deployment-{{ nexus_run_stamp }}.log"
     run_id: "{{ nexus_run_id }}"
-
-- name: At the end of an activation run, record what it changed
-  nexus_cos.launch.snapshot:
-    record: after
-    backup_dir: "{{ nexus_backup_dir }}"
-    stamp: "{{ nexus_run_stamp }}"
-    audit_file: "activation-{{ nexus_run_stamp }}.log"
-    run_id: "{{ nexus_run_id }}"
+  register: nexus_snapshot
+  changed_when: false
 '''
 
 RETURN = r'''
@@ -158,14 +133,12 @@ files:
   type: list
   elements: dict
 gateway:
-  description: What the gateway serves for the snapshotted flag store, C({access_mode, marketplace_phase, jurisdiction, flags}).
-  returned: with record=before
+  description:
+    - What the gateway serves for the snapshotted flag store, C({access_mode, marketplace_phase, jurisdiction, flags});
+      what M(nexus_cos.launch.gateway_verify) expects of a run that changes no flag.
+  returned: always
   type: dict
   sample: {access_mode: founder_beta, marketplace_phase: 0, jurisdiction: false, flags: 9}
-gateway_confirmed:
-  description: What the gateway reported, with O(confirm_gateway).
-  returned: when confirmed
-  type: dict
 rollback_script:
   description: Path of the rollback shell script on the host.
   returned: with O(scripts=true)
@@ -180,11 +153,6 @@ rollback_playbook:
   description: Path of the rollback playbook on the host.
   returned: when O(rollback_playbook) is given
   type: str
-after:
-  description: The state recorded in C(after.json).
-  returned: with record=after
-  type: list
-  elements: dict
 audit_head:
   description: The audit chain head after this module's records.
   returned: when audited
@@ -198,15 +166,6 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, run_audit, snapshot
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import emergency
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import os_error_text, write_atomic
-
-DEFAULT_FILES = [
-    "/opt/nexus-cos/config/feature-flags.json",
-    "/opt/nexus-cos/pfs/marketplace-phase3.yaml",
-    "/opt/nexus-cos/pfs/global-launch.yaml",
-    "/opt/nexus-cos/pfs/founder-public-transition.yaml",
-    "/opt/nexus-cos/pfs/jurisdiction-engine.yaml",
-]
-
 
 def _write_if_different(path, content, mode):
     """Rollback files are rewritten only when their content differs."""
@@ -234,7 +193,7 @@ def _write_rollback_files(module, p, stamp, snapshot_dir):
             audit_log.ensure_audit_dir(p["audit_dir"])
             generated.update(emergency.write_scripts(
                 snapshot_dir, p["run_id"], stamp, p["host_name"] or "this host", flag_store, p["pf_dir"],
-                p["backup_dir"], p["gateway_url"] or "http://localhost:4000", p["audit_dir"], p["lock_path"],
+                p["backup_dir"], p["gateway_url"], p["audit_dir"], p["lock_path"],
                 p["script_verify_timeout"]))
     if p["rollback_playbook"] is not None:
         path = os.path.join(p["audit_dir"], "rollback-%s.yml" % stamp)
@@ -252,51 +211,26 @@ def _stamp(params):
     return run_id[:16]
 
 
-def _confirm(module, p, manifest, out, events):
-    """With confirm_gateway: ask (no reload) whether the gateway serves the
-    state just snapshotted. In the same module execution as the snapshot, so
-    a run that changes no flag validates the deployment without another
-    round trip. Returns the failure message, or None."""
-    if not p["confirm_gateway"] or module.check_mode:
-        return None
-    if not p["gateway_url"]:
-        return "snapshot: confirm_gateway needs gateway_url"
-    try:
-        seen = snapshot.verify_gateway(p["gateway_url"], snapshot.expected_state(manifest),
-                                       timeout=p["confirm_timeout"], reload=False,
-                                       store_path=manifest.get("flag_store"))
-    except snapshot.RollbackVerifyFailed as exc:
-        events.append(("GATEWAY_NOT_CONFIRMED", {"expected_mode": manifest["gateway"].get("access_mode") or "-",
-                                                 "expected_phase": _phase(manifest),
-                                                 "seen": exc.seen.get("summary", "")}))
-        return "post-deployment validation: %s" % exc
-    out["gateway_confirmed"] = seen
-    events.append(("POSTDEPLOY_VALIDATED", {"access_mode": seen["access_mode"],
-                                            "marketplace_phase": _phase(manifest), "elapsed_ms": seen["elapsed_ms"]}))
-    return None
-
-
 def main():
     argument_spec = dict(
-        files=dict(type="list", elements="path", default=list(DEFAULT_FILES)),
+        files=dict(type="list", elements="path", required=True),
         flag_store=dict(type="path"),
-        backup_dir=dict(type="path", default="/opt/nexus-cos/backups/phase4"),
+        backup_dir=dict(type="path", required=True),
         stamp=dict(type="str"),
         gateway_url=dict(type="str"),
-        record=dict(type="str", choices=["before", "after"], default="before"),
         scripts=dict(type="bool", default=False),
-        pf_dir=dict(type="path", default="/opt/nexus-cos/pfs"),
-        lock_path=dict(type="path", default="/var/lock/nexus-cos-phase4-deploy.lock"),
+        pf_dir=dict(type="path"),
+        lock_path=dict(type="path"),
         host_name=dict(type="str"),
         script_verify_timeout=dict(type="int", default=20),
         rollback_playbook=dict(type="str"),
         runtime_files=dict(type="dict", default={}),
-        confirm_gateway=dict(type="bool", default=False),
-        confirm_timeout=dict(type="float", default=15),
     )
     argument_spec.update(run_audit.AUDIT_ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
-                           required_one_of=[("stamp", "run_id")])
+                           required_one_of=[("stamp", "run_id")],
+                           required_if=[("scripts", True, ("audit_dir", "pf_dir", "lock_path", "gateway_url"))],
+                           required_by={"rollback_playbook": ("audit_dir",)})
     p = module.params
     stamp = _stamp(p)
     snapshot_dir = os.path.join(p["backup_dir"], stamp)
@@ -307,46 +241,34 @@ def main():
         extra = run_audit.extra_events(p)
     except (ValueError, snapshot.SnapshotError) as exc:
         module.fail_json(msg="snapshot: %s" % exc, **out)
+    if not p["run_id"]:
+        module.fail_json(msg="snapshot: run_id is required to take a snapshot", **out)
 
     try:
-        if p["record"] == "after":
-            if module.check_mode:
-                manifest = snapshot.load(snapshot_dir)
-                after = [dict(path=e["path"], **snapshot.current_state(e["path"])) for e in manifest["files"]]
-            else:
-                after = snapshot.record_after(snapshot_dir)["files"]
-            out["after"] = after
-            out["files"] = after
-            events = [("SNAPSHOT_AFTER_RECORDED", {"dir": snapshot_dir, "files": len(after),
-                                                   "changed_files": ",".join(_changed(snapshot_dir, after))})]
+        if module.check_mode:
+            manifest = _preview(p, stamp)
         else:
-            if not p["run_id"]:
-                module.fail_json(msg="snapshot: run_id is required to take a snapshot", **out)
-            if module.check_mode:
-                manifest = _preview(p, stamp)
-            else:
-                manifest = snapshot.take(p["files"], p["backup_dir"], p["run_id"], stamp,
-                                         gateway_url=p["gateway_url"],
-                                         runtime_files=p["runtime_files"] or snapshot.runtime_files(),
-                                         flag_store_path=p["flag_store"])
-                out["manifest_sha256"] = snapshot.manifest_sha256(snapshot_dir)
-            out["files"] = manifest["files"]
-            out["gateway"] = manifest["gateway"]
-            events = [("SNAPSHOT_CREATED", {"dir": snapshot_dir, "files": len(manifest["files"]),
-                                            "manifest_sha256": out.get("manifest_sha256", "check-mode"),
-                                            "access_mode": manifest["gateway"].get("access_mode") or "unknown",
-                                            "marketplace_phase": _phase(manifest)})]
-            generated = _write_rollback_files(module, p, stamp, snapshot_dir)
-            out.update(generated)
-            if generated:
-                events.append(("ROLLBACK_SCRIPT_GENERATED",
-                               {"script": generated.get("rollback_script", "-"),
-                                "emergency_script": generated.get("emergency_script", "-"),
-                                "playbook": generated.get("rollback_playbook", "-")}))
-            confirm_error = _confirm(module, p, manifest, out, events)
+            # A complete snapshot of the same run is kept as it is: no change.
+            out["changed"] = not os.path.exists(os.path.join(snapshot_dir, snapshot.SNAPSHOT_FILE))
+            manifest = snapshot.take(p["files"], p["backup_dir"], p["run_id"], stamp,
+                                     gateway_url=p["gateway_url"],
+                                     runtime_files=p["runtime_files"] or snapshot.runtime_files(),
+                                     flag_store_path=p["flag_store"])
+            out["manifest_sha256"] = snapshot.manifest_sha256(snapshot_dir)
+        out["files"] = manifest["files"]
+        out["gateway"] = manifest["gateway"]
+        events = [("SNAPSHOT_CREATED", {"dir": snapshot_dir, "files": len(manifest["files"]),
+                                        "manifest_sha256": out.get("manifest_sha256", "check-mode"),
+                                        "access_mode": manifest["gateway"].get("access_mode") or "unknown",
+                                        "marketplace_phase": _phase(manifest)})]
+        generated = _write_rollback_files(module, p, stamp, snapshot_dir)
+        out.update(generated)
+        if generated:
+            events.append(("ROLLBACK_SCRIPT_GENERATED",
+                           {"script": generated.get("rollback_script", "-"),
+                            "emergency_script": generated.get("emergency_script", "-"),
+                            "playbook": generated.get("rollback_playbook", "-")}))
         head = run_audit.write(log, events + extra)
-        if p["record"] == "before" and confirm_error:
-            module.fail_json(msg=confirm_error, **out)
     except snapshot.SnapshotError as exc:
         module.fail_json(msg="snapshot: %s" % exc, **out)
     except OSError as exc:
@@ -361,12 +283,6 @@ def main():
 def _phase(manifest):
     phase = manifest["gateway"].get("marketplace_phase")
     return "unknown" if phase is None else phase
-
-
-def _changed(snapshot_dir, after):
-    before = dict((e["path"], e.get("sha256") if e["exists"] else None)
-                  for e in snapshot.load(snapshot_dir)["files"])
-    return [a["path"] for a in after if (a["sha256"] if a["exists"] else None) != before.get(a["path"])]
 
 
 def _preview(p, stamp):

@@ -1,6 +1,6 @@
 """Activation decisions (module_utils/activation): the clock, the gates of
 the marketplace steps and the launch, approvals, waivers and the audit
-cross-check. Facts are built here the way module activation_state returns
+cross-check. Facts are built here the way module activation_info returns
 them; no host is involved."""
 
 from __future__ import annotations

@@ -19,13 +19,13 @@ import yaml
 
 from ansible_collections.nexus_cos.launch.nexusctl import cmd_status
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, deploy_lock
-from ansible_collections.nexus_cos.launch.plugins.modules import activation_state
+from ansible_collections.nexus_cos.launch.plugins.modules import activation_info
 from ansible_collections.nexus_cos.launch.plugins.modules import deploy_lock as lock_module
 
 import platform_leftovers
 from module_harness import run_module
 from test_activation_nexusctl import facts
-from test_activation_state import FIXTURE
+from test_activation_modules import FIXTURE
 from test_deploy_lock import dead_pid, started
 from test_snapshot import Host, cli
 
@@ -194,7 +194,7 @@ def test_status_names_the_platform_scripts_lock(tmp_path):
 
 
 def test_state_query_reports_the_platform_lock_and_no_platform_run(tmp_path):
-    """What nexusctl status reads (activation_state query): the holder in
+    """What nexusctl status reads (activation_info): the holder in
     words, and only this collection's runs, with the platform's logs beside them."""
     repo = tmp_path / "repo"
     shutil.copytree(FIXTURE, str(repo))
@@ -205,7 +205,7 @@ def test_state_query_reports_the_platform_lock_and_no_platform_run(tmp_path):
     lock = str(tmp_path / "deploy.lock")
     pid = dead_pid()
     plant(lock, "%d\n" % pid)
-    facts = run_module(activation_state.main, {
+    facts = run_module(activation_info.main, {
         "audit_dir": audit, "flag_store": str(repo / "config" / "feature-flags.json"), "pf_dir": str(repo / "pfs"),
         "lock_path": lock}).result
     assert facts["lock"]["text"] == deploy_lock.describe_holder(deploy_lock.read_holder(lock))

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 
@@ -180,3 +181,51 @@ def test_invalid_choice_rejected(store):
 def test_empty_name_rejected(store):
     result = failed({'path': str(store), 'name': []})
     assert 'name' in result['msg']
+
+
+def test_flags_turn_some_on_and_others_off_in_one_write(store):
+    result = succeeded({'path': str(store), 'flags': {'PUBLIC_FULL_LAUNCH_MODE': True, 'FOUNDER_BETA_MODE': False},
+                        'now': NOW})
+    assert result['changed'] is True
+    assert sorted((c['name'], c['after']) for c in result['changes']) == [
+        ('FOUNDER_BETA_MODE', False), ('PUBLIC_FULL_LAUNCH_MODE', True)]
+    assert result['access_mode_before'] == 'founder_beta' and result['access_mode_after'] == 'public_full'
+    assert result['sha256_after'] == hashlib.sha256(store.read_bytes()).hexdigest()
+
+
+def test_check_mode_gives_the_hash_the_write_leaves(store):
+    args = {'path': str(store), 'flags': {'SIGNUPS_OPEN': True}, 'now': NOW}
+    predicted = succeeded(dict(args, _ansible_check_mode=True))['sha256_after']
+    succeeded(args)
+    assert hashlib.sha256(store.read_bytes()).hexdigest() == predicted
+
+
+def test_flags_must_be_booleans_and_exclude_name(store):
+    assert 'SIGNUPS_OPEN must be true or false' in failed({'path': str(store), 'flags': {'SIGNUPS_OPEN': 'yes'}})['msg']
+    assert 'mutually exclusive' in failed({'path': str(store), 'flags': {'SIGNUPS_OPEN': True},
+                                           'name': 'SIGNUPS_OPEN'})['msg']
+    assert 'one of the following is required: name, flags' in failed({'path': str(store)})['msg']
+    assert 'missing required arguments: path' in failed({'name': 'SIGNUPS_OPEN'})['msg']
+
+
+def test_a_change_is_audited_once_under_the_run_lock(store, tmp_path):
+    from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, deploy_lock
+    audit, lock, run = str(tmp_path / 'audit'), str(tmp_path / 'deploy.lock'), '20250301T120000Z-abcdef'
+    deploy_lock.acquire(lock, {'run_id': run}, 1800)
+    args = {'path': str(store), 'name': 'SIGNUPS_OPEN', 'now': NOW, 'lock_path': lock, 'audit_dir': audit,
+            'audit_file': 'activation-20250301T120000Z.log', 'run_id': run}
+    result = succeeded(args)
+    assert result['audit_head']['seq'] == 1
+    again = succeeded(args)
+    assert again['changed'] is False and 'audit_head' not in again
+    (entry,) = audit_log.read_trail(audit)[0]
+    assert entry.record.event == 'FLAGS_CHANGED'
+    assert entry.record.fields == {'flags': 'SIGNUPS_OPEN=on', 'access_mode': 'founder_beta'}
+
+
+def test_audit_file_without_audit_dir_writes_nothing(store):
+    before = store.read_bytes()
+    result = failed({'path': str(store), 'name': 'SIGNUPS_OPEN', 'audit_file': 'activation-20250301T120000Z.log',
+                     'run_id': '20250301T120000Z-abcdef'})
+    assert 'audit_dir is required when audit_file is set' in result['msg'] and 'nothing was written' in result['msg']
+    assert store.read_bytes() == before

@@ -128,3 +128,25 @@ def test_missing_file(tmp_path):
 def test_settings_required(pf):
     result = failed({'path': str(pf)})
     assert 'settings' in result['msg']
+
+
+def test_a_change_is_audited_with_its_keys(pf, tmp_path):
+    from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log
+    audit = str(tmp_path / 'audit')
+    args = {'path': str(pf), 'settings': {'exchange.enabled': True, 'exchange.audiences.founders.enabled': True},
+            'audit_dir': audit, 'audit_file': 'activation-20250301T120000Z.log', 'run_id': '20250301T120000Z-abcdef'}
+    predicted = succeeded(dict(args, _ansible_check_mode=True))
+    result = succeeded(args)
+    assert result['sha256_after'] == predicted['sha256_after']
+    assert succeeded(args)['changed'] is False
+    (entry,) = audit_log.read_trail(audit)[0]
+    assert entry.record.event == 'PF_SETTINGS_CHANGED'
+    assert entry.record.fields == {'files': 'exchange.yaml',
+                                   'keys': 'exchange.yaml:exchange.enabled,exchange.yaml:exchange.audiences.founders.enabled'}
+
+
+def test_refused_without_the_run_lock(pf, tmp_path):
+    result = failed({'path': str(pf), 'settings': {'exchange.enabled': True}, 'lock_path': str(tmp_path / 'lock'),
+                     'run_id': '20250301T120000Z-abcdef'})
+    assert 'does not hold the deployment lock' in result['msg']
+    assert pf.read_text() == PF

@@ -12,6 +12,7 @@ import pytest
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, deploy_lock, snapshot
 from ansible_collections.nexus_cos.launch.plugins.modules import restore_snapshot as restore_module
 from ansible_collections.nexus_cos.launch.plugins.modules import snapshot as snapshot_module
+from ansible_collections.nexus_cos.launch.plugins.modules import snapshot_after as after_module
 
 from module_harness import run_module
 
@@ -67,7 +68,7 @@ def activate(host):
 def test_snapshot_module_writes_snapshot_script_playbook_and_records(host):
     out = run(snapshot_module, snapshot_args(host))
     result = out.result
-    assert not out.failed and result["changed"] is False
+    assert not out.failed and result["changed"] is True   # a write is a change; the plays say changed_when: false
     assert result["snapshot_dir"] == host["snapshot_dir"]
     assert result["gateway"] == {"access_mode": "founder_beta", "marketplace_phase": 0, "jurisdiction": False,
                                  "flags": 2}
@@ -118,16 +119,59 @@ def test_snapshot_module_failure_names_the_problem(host):
     assert out.failed and "expected a UTC stamp" in out.result["msg"]
 
 
-def test_snapshot_module_records_after(host):
+def test_snapshot_module_takes_no_record_after_and_asks_no_gateway(host):
+    """One job: leaving a rollback. after.json is snapshot_after's, the
+    gateway's answer gateway_verify's."""
+    for option in ("record", "confirm_gateway"):
+        out = run(snapshot_module, snapshot_args(host, **{option: True}))
+        assert out.failed and "Unsupported parameters" in out.result["msg"] and option in out.result["msg"]
+
+
+def after_args(host, **extra):
+    args = {"snapshot": host["snapshot_dir"], "run_id": RUN_ID, "audit_dir": host["audit_dir"],
+            "audit_file": "activation-%s.log" % STAMP}
+    args.update(extra)
+    return args
+
+
+def test_snapshot_after_records_the_files_as_they_are(host):
     run(snapshot_module, snapshot_args(host))
     activate(host)
-    out = run(snapshot_module, {"record": "after", "backup_dir": host["backup_dir"], "stamp": STAMP,
-                                "run_id": RUN_ID, "audit_dir": host["audit_dir"],
-                                "audit_file": "activation-%s.log" % STAMP})
-    assert not out.failed
+    out = run(after_module, after_args(host))
+    assert not out.failed and out.result["changed"] is True
+    assert out.result["changed_files"] == [host["flag_store"]]
     assert os.path.exists(os.path.join(host["snapshot_dir"], snapshot.AFTER_FILE))
     last = audit_log.read_trail(host["audit_dir"])[0][-1].record
     assert last.event == "SNAPSHOT_AFTER_RECORDED" and last.fields["changed_files"] == host["flag_store"]
+    assert last.fields["predicted"] == "False"
+
+
+def test_snapshot_after_records_a_prediction_before_the_write(host):
+    run(snapshot_module, snapshot_args(host))
+    predicted = {host["flag_store"]: "ab" * 32}
+    out = run(after_module, after_args(host, predicted=predicted))
+    assert not out.failed and out.result["changed_files"] == [host["flag_store"]]
+    document = json.load(open(os.path.join(host["snapshot_dir"], snapshot.AFTER_FILE)))
+    assert document["predicted"] is True and document["run_id"] == RUN_ID
+    assert dict((f["path"], f["sha256"]) for f in document["files"]) == {
+        host["flag_store"]: "ab" * 32, host["pf"]: snapshot.current_state(host["pf"])["sha256"]}
+
+
+def test_snapshot_after_refuses_a_file_outside_the_snapshot_and_without_the_lock(host):
+    run(snapshot_module, snapshot_args(host))
+    out = run(after_module, after_args(host, predicted={"/etc/passwd": "00" * 32}))
+    assert out.failed and "/etc/passwd: not in snapshot" in out.result["msg"]
+    assert "a change may only touch files its snapshot holds" in out.result["msg"]
+    out = run(after_module, after_args(host, lock_path=str(host["tmp"] / "deploy.lock")))
+    assert out.failed and "does not hold the deployment lock" in out.result["msg"]
+    assert not os.path.exists(os.path.join(host["snapshot_dir"], snapshot.AFTER_FILE))
+
+
+def test_snapshot_after_in_check_mode_writes_nothing(host):
+    run(snapshot_module, snapshot_args(host))
+    out = run(after_module, after_args(host, predicted={host["pf"]: "cd" * 32}), check=True)
+    assert not out.failed and out.result["changed"] is False and out.result["changed_files"] == [host["pf"]]
+    assert not os.path.exists(os.path.join(host["snapshot_dir"], snapshot.AFTER_FILE))
 
 
 # ---------------------------------------------------------------- restore_snapshot

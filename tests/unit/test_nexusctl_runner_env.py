@@ -6,7 +6,7 @@ and, end to end, that a secret exported in the shell is in none of
 ansible-runner's records and not in the environment of the run itself,
 for every nexusctl command. The end-to-end test runs the real nexusctl and
 ansible-runner against localhost (a local connection; stand-in playbooks
-under the real names, the real activation_state module for status); a
+under the real names, the real activation_info module for status); a
 second form runs against the sandbox VPS when it is up."""
 
 from __future__ import annotations

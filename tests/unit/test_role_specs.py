@@ -38,13 +38,36 @@ def test_defaults_match_the_argument_spec(role):
             name, value, documented[name])
 
 
+# The names operators already type keep them, each owned by the one role
+# that declares it; every other variable carries its role's name.
+PUBLIC_NAMES = {
+    "launch_global": {"nexus_launch_confirm", "nexus_launch_approvals", "nexus_launch_approvers", "launch_waivers"},
+    "activation_gate": {"activation_force_reason", "nexus_clock_now"},
+}
+
+
+def role_options(role):
+    return load(os.path.join(role, "meta", "argument_specs.yml"))["argument_specs"]["main"].get("options") or {}
+
+
 @pytest.mark.parametrize("role", ROLES, ids=os.path.basename)
 def test_role_variables_carry_the_role_prefix(role):
     name = os.path.basename(role)
-    options = load(os.path.join(role, "meta", "argument_specs.yml"))["argument_specs"]["main"].get("options") or {}
     shared = name == "launch_context"
-    for var in options:
-        assert var.startswith(name + "_") or (shared and var.startswith(("nexus_", "precheck_"))), var
+    for var in role_options(role):
+        assert (var.startswith(name + "_") or var in PUBLIC_NAMES.get(name, ())
+                or (shared and var.startswith(("nexus_", "precheck_")))), var
+
+
+def test_one_name_one_owner():
+    """A variable is declared by one role only: an input travels under one
+    name, from the command line to the task that uses it."""
+    owners = {}
+    for role in ROLES:
+        for var in role_options(role):
+            owners.setdefault(var, []).append(os.path.basename(role))
+    shared = {var: roles for var, roles in owners.items() if len(roles) > 1}
+    assert not shared, shared
 
 
 def test_variables_reference_is_current():

@@ -6,7 +6,7 @@ Phase 4 public launch and the emergency switch (DESIGN section 6).
 
 Everything here is a decision made from facts, with no I/O: which flags and
 PF keys a step changes, whether its gate is open, what the gateway must
-report afterwards. The facts come from the host (module activation_state,
+report afterwards. The facts come from the host (module activation_info,
 action ``query``); the decisions are made on the controller (action plugin
 activation_gate), where the approvals are checked against password hashes.
 Standard library only. The approvers' secrets are checked on the controller
@@ -592,6 +592,9 @@ class Decision(object):
             "enable": list(self.plan.enable) if self.plan else [],
             "disable": list(self.plan.disable) if self.plan else [],
             "cascade": bool(self.plan.cascade) if self.plan else False,
+            # The same, as module feature_flag takes it: every flag in one write.
+            "flags": dict([(name, True) for name in (self.plan.enable if self.plan else ())]
+                          + [(name, False) for name in (self.plan.disable if self.plan else ())]),
             "flag_changes": list(self.flag_changes),
             "pf_settings": [{"file": name, "settings": values} for name, values in sorted(self.settings.items())],
             "expect": dict(self.expect),

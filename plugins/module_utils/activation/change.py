@@ -7,23 +7,23 @@ touches worked out before anything is written, the hashes it will leave
 predicted into the snapshot, then all flags in one atomic write of the flag
 store and the PF values round-trip.
 
-Used by the activation_state module (marketplace steps, the launch) and by
-the kill switch (module kill_switch and the on-host emergency script), so a
-change is made one way whatever starts it. Every file is read by
-``documents``, the reader the validator uses, so a gate decides on the values
-precheck 7 checked. PF files need PyYAML on the host; without it the flag
-store is still read and changed and each PF file reads as an error.
+Used by the kill switch (module kill_switch and the on-host emergency
+script), which makes its change in one execution on purpose. Marketplace
+steps and the launch make theirs with the feature_flag and pf_setting
+modules (the same flag_store and pf_document code), as visible tasks.
+Every file is read by ``documents``, the reader the validator uses, so a
+decision rests on the values precheck 7 checked. PF files need PyYAML on
+the host; without it the flag store is still read and changed and each PF
+file reads as an error.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import documents, flag_store, snapshot, utc_time
 from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
-from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import write_atomic
 
 
 def read_pfs(pf_dir):
@@ -116,16 +116,8 @@ def predict_after(snapshot_dir, texts, run_id):
     """Write the snapshot's after.json with the hashes the change will leave,
     before the first write: a run killed halfway leaves each file as before
     or as predicted, and its rollback restores without force."""
-    manifest = snapshot.load(snapshot_dir)
-    files = []
-    for entry in manifest["files"]:
-        if entry["path"] in texts:
-            files.append({"path": entry["path"], "exists": True, "sha256": sha256(texts[entry["path"]])})
-        else:
-            files.append(dict(path=entry["path"], **snapshot.current_state(entry["path"])))
-    document = {"run_id": run_id, "recorded": utc_time.iso_utc(), "predicted": True, "files": files}
-    write_atomic(os.path.join(snapshot_dir, snapshot.AFTER_FILE), json.dumps(document, indent=2) + "\n",
-                 mode=snapshot.FILE_MODE)
+    snapshot.record_after(snapshot_dir, predicted=dict((path, sha256(text)) for path, text in texts.items()),
+                          run_id=run_id)
 
 
 def write(change, store_path, pf_dir, enable=(), disable=(), cascade=False, pf_settings=()):

@@ -167,6 +167,19 @@ def run_checks(plan, host, skip=(), warn_only=(), workers=1):
         return list(pool.map(one, jobs))
 
 
+def not_planned(plan):
+    """SKIP results for the registered checks ``plan`` leaves out (their
+    roles did not run: --tags, --skip-tags), so a report always lists every
+    check and says why one did not run."""
+    out = []
+    for name in sorted(set(REGISTRY) - set(plan), key=lambda n: REGISTRY[n].number):
+        check = REGISTRY[name]()
+        out.append(_result(check, SKIP, check.default_severity,
+                           "not run: role nexus_cos.launch.precheck_%s did not plan it (tags)" % name,
+                           "run it with --tags precheck_%s, or without --tags/--skip-tags" % name, {}))
+    return out
+
+
 def summarize(results):
     counts = {PASS: 0, FAIL: 0, WARN: 0, SKIP: 0}
     for r in results:

@@ -1,8 +1,10 @@
-"""Module activation_state run in-process: query reads the host's facts and
-cross-checks recorded activations with the audit trail; apply writes the flag
-store once and predicts after.json first; record writes the audit record
-then the state file. Also the approval secret lookup of the activation_gate
-action plugin."""
+"""The activation's host modules run in-process, each with one job:
+activation_info reads the host's facts and cross-checks recorded activations
+with the audit trail; the change is what activation_verify does with
+feature_flag (all flags in one write) and pf_setting, after snapshot_after
+recorded their check-mode hashes; activation_record writes the audit record
+then the state file; audit_record writes only what it is given. Also the
+approval secret lookup of the activation_gate action plugin."""
 
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ import pytest
 from ansible_collections.nexus_cos.launch.plugins.plugin_utils import approvals
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, flag_store, snapshot
 from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
-from ansible_collections.nexus_cos.launch.plugins.modules import activation_state
+from ansible_collections.nexus_cos.launch.plugins.modules import (activation_info, activation_record, audit_record,
+                                                                  feature_flag, pf_setting, snapshot_after)
 
 from module_harness import run_module
 
@@ -28,10 +31,12 @@ AUDIT_FILE = "activation-20261128T103000Z.log"
 pytestmark = pytest.mark.usefixtures("module_exits")
 
 
-def run(args, check=False):
+def run(args, check=False, module=activation_info, diff=False):
     if check:
         args = dict(args, _ansible_check_mode=True)
-    return run_module(activation_state.main, args).result
+    if diff:
+        args = dict(args, _ansible_diff=True)
+    return run_module(module.main, args).result
 
 
 @pytest.fixture
@@ -57,7 +62,8 @@ def write_prepare_run(host, status="success", precheck="pass"):
 
 def record_step(host, key="marketplace_step_1", applied_at=1795861800):
     entry = activation.new_entry(key, applied_at, RUN, AUDIT_FILE)
-    return run(base(host, action="record", entry=entry, run_id=RUN, audit_file=AUDIT_FILE))
+    return run({"audit_dir": host["audit_dir"], "entry": entry, "run_id": RUN, "audit_file": AUDIT_FILE},
+               module=activation_record)
 
 
 def test_query_reads_everything_and_changes_nothing(host):
@@ -77,7 +83,7 @@ def test_query_reads_everything_and_changes_nothing(host):
 
 def test_record_then_query_cross_checks_the_audit_record(host):
     out = record_step(host)
-    assert out["changed"] is False and out["entry"]["audit_seq"] == 1
+    assert out["changed"] is True and out["entry"]["audit_seq"] == 1
     state = json.load(open(os.path.join(host["audit_dir"], activation.STATE_FILE)))
     assert state["activations"][0]["key"] == "marketplace_step_1"
     assert oct(os.stat(os.path.join(host["audit_dir"], activation.STATE_FILE)).st_mode & 0o777) == "0o640"
@@ -117,11 +123,21 @@ def test_a_broken_state_file_is_reported_not_overwritten(host):
     assert audit_log.read_trail(host["audit_dir"])[0] == []
 
 
-def test_record_refuses_without_the_lock(host, tmp_path):
+def test_record_refuses_without_the_lock_or_an_audit_file(host, tmp_path):
     entry = activation.new_entry("marketplace_step_1", 1795861800, RUN, AUDIT_FILE)
-    out = run(base(host, action="record", entry=entry, run_id=RUN, audit_file=AUDIT_FILE,
-                   lock_path=str(tmp_path / "deploy.lock")))
+    out = run({"audit_dir": host["audit_dir"], "entry": entry, "run_id": RUN, "audit_file": AUDIT_FILE,
+               "lock_path": str(tmp_path / "deploy.lock")}, module=activation_record)
     assert out["failed"] and "does not hold the deployment lock" in out["msg"]
+    out = run({"audit_dir": host["audit_dir"], "entry": entry}, module=activation_record)
+    assert out["failed"] and out["msg"].startswith("audit_dir and audit_file are required")
+    assert not os.path.exists(os.path.join(host["audit_dir"], activation.STATE_FILE))
+
+
+def test_record_in_check_mode_writes_nothing(host):
+    entry = activation.new_entry("marketplace_step_1", 1795861800, RUN, AUDIT_FILE)
+    out = run({"audit_dir": host["audit_dir"], "entry": entry, "run_id": RUN, "audit_file": AUDIT_FILE},
+              check=True, module=activation_record)
+    assert out["changed"] is False and not os.path.exists(host["audit_dir"])
 
 
 def take_snapshot(host):
@@ -132,55 +148,99 @@ def take_snapshot(host):
 
 LAUNCH_PF = [{"file": "global-launch.yaml", "settings": {"feature_flags.public_signup": True,
                                                          "visibility_control.seo_enabled": True}}]
+LAUNCH_FLAGS = {"PUBLIC_FULL_LAUNCH_MODE": True, "JURISDICTION_ENGINE_ENABLED": True, "FOUNDER_BETA_MODE": False}
+NOW = "2026-11-28T10:30:00Z"
 
 
-def apply_args(host, **extra):
-    return base(host, action="apply", enable=["PUBLIC_FULL_LAUNCH_MODE", "JURISDICTION_ENGINE_ENABLED"],
-                disable=["FOUNDER_BETA_MODE"], pf_settings=LAUNCH_PF, now="2026-11-28T10:30:00Z", run_id=RUN,
-                audit_file=AUDIT_FILE, **extra)
+def flag_args(host, flags=None, **extra):
+    args = {"path": host["flag_store"], "flags": flags or LAUNCH_FLAGS, "dependencies": "enable", "now": NOW}
+    args.update(extra)
+    return args
 
 
-def test_apply_in_check_mode_shows_diffs_and_writes_nothing(host):
+def pf_args(host, item, **extra):
+    args = {"path": os.path.join(host["pf_dir"], item["file"]), "settings": item["settings"]}
+    args.update(extra)
+    return args
+
+
+def run_audit_args(host, lock=None):
+    args = {"audit_dir": host["audit_dir"], "audit_file": AUDIT_FILE, "run_id": RUN}
+    if lock:
+        args["lock_path"] = lock
+    return args
+
+
+def change(host, flags, pf_settings, snap=None, lock=None):
+    """What role activation_verify does: the writers in check mode give the
+    hashes, snapshot_after records them, then the writers write, each under
+    the lock and audited. Returns (flags result, [PF results], prediction)."""
+    predicted = [run(flag_args(host, flags), check=True, module=feature_flag)]
+    predicted += [run(pf_args(host, item), check=True, module=pf_setting) for item in pf_settings]
+    writes = dict((r["path"], r["sha256_after"]) for r in predicted if r["changed"])
+    if snap:
+        out = run(dict(run_audit_args(host, lock), snapshot=snap, predicted=writes), module=snapshot_after)
+        assert not out.get("failed"), out
+    flags_out = run(dict(flag_args(host, flags), **run_audit_args(host, lock)), module=feature_flag)
+    pf_out = [run(dict(pf_args(host, item), **run_audit_args(host, lock)), module=pf_setting) for item in pf_settings]
+    return flags_out, pf_out, writes
+
+
+def test_the_change_in_check_mode_shows_diffs_and_writes_nothing(host):
     before = open(host["flag_store"], "rb").read()
-    out = run(dict(apply_args(host), _ansible_diff=True), check=True)
+    out = run(flag_args(host), check=True, diff=True, module=feature_flag)
     assert out["changed"] is True
     assert [c["name"] for c in out["changes"]] == ["FOUNDER_BETA_MODE", "PUBLIC_FULL_LAUNCH_MODE",
                                                    "JURISDICTION_ENGINE_ENABLED"]
-    assert len(out["diff"]) == 2 and '"updated": "2026-11-28T10:30:00Z"' in out["diff"][0]["after"]
+    assert '"updated": "2026-11-28T10:30:00Z"' in out["diff"]["after"]
+    pf_out = run(pf_args(host, LAUNCH_PF[0]), check=True, diff=True, module=pf_setting)
+    assert pf_out["changed"] is True and "public_signup: true" in pf_out["diff"]["after"]
     assert open(host["flag_store"], "rb").read() == before
     assert not os.path.exists(host["audit_dir"])
 
 
-def test_apply_predicts_after_json_then_writes(host):
+def test_the_prediction_is_what_the_writes_leave(host):
     snap = take_snapshot(host)
-    out = run(apply_args(host, snapshot_dir=snap))
-    assert out["changed"] is True and out["access_mode_after"] == "public_full"
+    flags_out, pf_out, writes = change(host, LAUNCH_FLAGS, LAUNCH_PF, snap)
+    assert flags_out["changed"] is True and flags_out["access_mode_after"] == "public_full"
     store = flag_store.load(host["flag_store"])
-    assert store.access_mode() == "public_full" and store.data["updated"] == "2026-11-28T10:30:00Z"
+    assert store.access_mode() == "public_full" and store.data["updated"] == NOW
     predicted = json.load(open(os.path.join(snap, "after.json")))
     assert predicted["predicted"] is True
+    assert set(writes) == {host["flag_store"], os.path.join(host["pf_dir"], "global-launch.yaml")}
     actual = dict((f["path"], f["sha256"]) for f in snapshot.record_after(snap)["files"])
     assert dict((f["path"], f["sha256"]) for f in predicted["files"]) == actual
     events = [r.record.event for r in audit_log.read_trail(host["audit_dir"])[0]]
-    assert events == ["FLAGS_CHANGED", "PF_SETTINGS_CHANGED"]
-    again = run(apply_args(host, snapshot_dir=snap))
-    assert again["changed"] is False and again["files"] == []
+    assert events == ["SNAPSHOT_AFTER_RECORDED", "FLAGS_CHANGED", "PF_SETTINGS_CHANGED"]
+    flags_again, pf_again, writes_again = change(host, LAUNCH_FLAGS, LAUNCH_PF)
+    assert flags_again["changed"] is False and [r["changed"] for r in pf_again] == [False]
+    assert writes_again == {}
 
 
-def test_apply_refuses_a_missing_pf_key_before_writing_anything(host):
+def test_the_writers_refuse_without_the_lock(host, tmp_path):
     before = open(host["flag_store"], "rb").read()
-    bad = [{"file": "global-launch.yaml", "settings": {"feature_flags.no_such_key": True}}]
-    out = run(dict(apply_args(host), pf_settings=bad))
-    assert out["failed"] and "no_such_key" in out["msg"]
+    lock = str(tmp_path / "deploy.lock")
+    out = run(dict(flag_args(host), **run_audit_args(host, lock)), module=feature_flag)
+    assert out["failed"] and "does not hold the deployment lock" in out["msg"] and "nothing was written" in out["msg"]
+    out = run(dict(pf_args(host, LAUNCH_PF[0]), **run_audit_args(host, lock)), module=pf_setting)
+    assert out["failed"] and "does not hold the deployment lock" in out["msg"]
     assert open(host["flag_store"], "rb").read() == before
 
 
-def test_audit_action_writes_only_the_given_events(host):
-    out = run(base(host, action="audit", run_id=RUN, audit_file=AUDIT_FILE,
-                   audit_events=[{"event": "GATE_FORCED", "fields": {"gate": "marketplace_step_2", "reason": "r"}}]))
-    assert out["audit_head"]["seq"] == 1
-    assert run(base(host, action="audit", run_id=RUN, audit_file=AUDIT_FILE,
-                    audit_events=[{"event": "X", "fields": {}}]), check=True) == {"changed": False}
+def test_a_missing_pf_key_is_refused_before_anything_is_written(host):
+    bad = {"file": "global-launch.yaml", "settings": {"feature_flags.no_such_key": True}}
+    out = run(pf_args(host, bad), check=True, module=pf_setting)
+    assert out["failed"] and "no_such_key" in out["msg"]
+
+
+def test_audit_record_writes_only_the_given_events(host):
+    args = {"audit_dir": host["audit_dir"], "run_id": RUN, "audit_file": AUDIT_FILE}
+    out = run(dict(args, audit_events=[{"event": "GATE_FORCED", "fields": {"gate": "marketplace_step_2", "reason": "r"}}]),
+              module=audit_record)
+    assert out["changed"] is True and out["audit_head"]["seq"] == 1
+    assert run(dict(args, audit_events=[{"event": "X", "fields": {}}]), check=True, module=audit_record) == {
+        "changed": False}
+    assert [r.record.event for r in audit_log.read_trail(host["audit_dir"])[0]] == ["GATE_FORCED"]
 
 
 # ---------------------------------------------------------------- approval secrets (action plugin)
@@ -239,11 +299,16 @@ def test_every_activation_applies_to_the_platforms_real_files(tmp_path):
             decision = activation.evaluate_emergency(facts, clock_override=now)
         assert decision.open, (kind, arg, decision.message())
         out = decision.as_dict()
-        applied = run(base(host, action="apply", enable=out["enable"], disable=out["disable"], cascade=out["cascade"],
-                           pf_settings=out["pf_settings"], now=out["now_utc"], run_id=RUN))
-        assert not applied.get("failed"), applied
+        flags_out = run({"path": host["flag_store"], "flags": out["flags"], "dependencies": "enable",
+                         "cascade": out["cascade"], "now": out["now_utc"]}, module=feature_flag)
+        assert not flags_out.get("failed"), flags_out
+        for item in out["pf_settings"]:
+            applied = run({"path": os.path.join(host["pf_dir"], item["file"]), "settings": item["settings"]},
+                          module=pf_setting)
+            assert not applied.get("failed"), applied
         entry = activation.new_entry(out["key"], decision.now, RUN, AUDIT_FILE)
-        run(base(host, action="record", entry=entry, run_id=RUN, audit_file=AUDIT_FILE))
+        run({"audit_dir": host["audit_dir"], "entry": entry, "run_id": RUN, "audit_file": AUDIT_FILE},
+            module=activation_record)
         store = activation.load_store(flag_store.load(host["flag_store"]).data)
         assert activation.gateway_state(store)["access_mode"] == out["expect"]["access_mode"]
         settings = dict((item["file"], item["settings"]) for item in out["pf_settings"])
@@ -284,14 +349,14 @@ def test_the_gate_action_reads_the_facts_from_the_paths_it_is_given(tmp_path):
 
     def execute_module(module_name, module_args, task_vars):
         calls.append((module_name, dict(module_args)))
-        if module_args.get("action") == "query":
+        if module_name.endswith("activation_info"):
             return {"flag_store": {"document": None, "error": "/f: not found"}, "pfs": {}, "activations": [],
                     "runs": [], "now": 1796119200}
         return {"changed": False}
 
     action._execute_module = execute_module
     result = action.run(task_vars={})
-    assert calls[0] == ("nexus_cos.launch.activation_state", {"action": "query", "audit_dir": "/a",
+    assert calls[0] == ("nexus_cos.launch.activation_info", {"audit_dir": "/a",
                                                               "flag_store": "/f", "pf_dir": "/p", "lock_path": "/l"})
     assert result["refused"] is True and "/f: not found" in result["msg"]
-    assert calls[1][1]["action"] == "audit"   # the refusal is audited
+    assert calls[1][0] == "nexus_cos.launch.audit_record"   # the refusal is audited
