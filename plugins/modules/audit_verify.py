@@ -90,7 +90,8 @@ def main():
         head = audit_log.validate_head(module.params["head"], "head") if module.params["head"] else None
         result = audit_log.verify_dir(module.params["audit_dir"], head)
     except FileNotFoundError:
-        module.fail_json(msg="audit directory %s does not exist" % module.params["audit_dir"])
+        module.fail_json(msg="audit directory %s does not exist: no run has written an audit trail on this host "
+                         "(playbooks/phase4.yml starts one)" % module.params["audit_dir"])
     except (OSError, ValueError) as exc:
         module.fail_json(msg="audit_verify: %s" % exc)
     problems = [str(p) for p in result.problems]
