@@ -28,6 +28,7 @@ description:
     approvals and PF gates are never forced.
 author: Nexus COS platform team
 extends_documentation_fragment:
+  - nexus_cos.launch.attributes
   - nexus_cos.launch.audit
 options:
   kind:

@@ -40,6 +40,8 @@ options:
     description: How many of the newest audit chain files of each kind (deployment, activation, rollback) are summarized.
     type: int
     default: 30
+extends_documentation_fragment:
+  - nexus_cos.launch.attributes
 attributes:
   check_mode:
     support: full

@@ -19,6 +19,7 @@ description:
     of a run is not configuration.
 author: Nexus COS platform team
 extends_documentation_fragment:
+  - nexus_cos.launch.attributes
   - nexus_cos.launch.audit
 options:
   entry:

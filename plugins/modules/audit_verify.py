@@ -30,6 +30,8 @@ options:
   head:
     description: An exported chain head, C({seq, chain}) at least.
     type: dict
+extends_documentation_fragment:
+  - nexus_cos.launch.attributes
 attributes:
   check_mode:
     support: full

@@ -21,6 +21,8 @@ options:
     description: Mapping of controller path to file content.
     type: dict
     required: true
+extends_documentation_fragment:
+  - nexus_cos.launch.attributes
 attributes:
   check_mode:
     support: full

@@ -25,6 +25,7 @@ description:
   - The companion action plugin fills in the controller's host name, process id and user.
 author: Nexus COS platform team
 extends_documentation_fragment:
+  - nexus_cos.launch.attributes
   - nexus_cos.launch.audit
 options:
   path:

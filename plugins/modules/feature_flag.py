@@ -75,6 +75,7 @@ options:
       - Defaults to the current time on the managed host. Lets tests and replays use an injected clock.
     type: str
 extends_documentation_fragment:
+  - nexus_cos.launch.attributes
   - nexus_cos.launch.file_change
   - nexus_cos.launch.audit
 notes:

@@ -29,6 +29,8 @@ options:
     description: Seconds one request may take.
     type: float
     default: 3
+extends_documentation_fragment:
+  - nexus_cos.launch.attributes
 attributes:
   check_mode:
     support: full

@@ -56,6 +56,8 @@ options:
     description: Seconds one HTTP request may take.
     type: float
     default: 5
+extends_documentation_fragment:
+  - nexus_cos.launch.attributes
 attributes:
   check_mode:
     support: full

@@ -88,6 +88,8 @@ options:
     description: The on-host runtime for the snapshot's scripts. Default the sources this module carries.
     type: dict
     default: {}
+extends_documentation_fragment:
+  - nexus_cos.launch.attributes
 attributes:
   check_mode:
     support: full

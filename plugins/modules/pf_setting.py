@@ -41,6 +41,7 @@ options:
     type: dict
     required: true
 extends_documentation_fragment:
+  - nexus_cos.launch.attributes
   - nexus_cos.launch.file_change
   - nexus_cos.launch.audit
 notes:

@@ -26,6 +26,7 @@ description:
   - The check logic lives in C(plugins/module_utils/checks/), one file per check.
 author: Nexus COS platform team
 extends_documentation_fragment:
+  - nexus_cos.launch.attributes
   - nexus_cos.launch.audit
 options:
   plan:

@@ -25,6 +25,7 @@ description:
     C(ROLLBACK_FAILED), and C(ROLLBACK_COMPLETE) with duration and status.
 author: Nexus COS platform team
 extends_documentation_fragment:
+  - nexus_cos.launch.attributes
   - nexus_cos.launch.audit
 options:
   snapshot:

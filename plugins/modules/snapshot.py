@@ -29,6 +29,7 @@ description:
   - Rollback rules and the snapshot layout are in docs/rollback.md.
 author: Nexus COS platform team
 extends_documentation_fragment:
+  - nexus_cos.launch.attributes
   - nexus_cos.launch.audit
 options:
   files:

@@ -24,6 +24,7 @@ description:
     of a run is not configuration.
 author: Nexus COS platform team
 extends_documentation_fragment:
+  - nexus_cos.launch.attributes
   - nexus_cos.launch.audit
 options:
   snapshot:
