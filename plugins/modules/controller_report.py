@@ -15,7 +15,7 @@ description:
   - Reports C(changed) when a file's content changed (a file that already holds the content is
     left alone). The plays mark the task C(changed_when=false), as reports are records of a run,
     not configuration.
-author: Nexus COS platform team
+author: Nexus COS platform team (@nexus-cos)
 options:
   files:
     description: Mapping of controller path to file content.

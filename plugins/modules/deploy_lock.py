@@ -23,7 +23,7 @@ description:
   - The same rule, in C(module_utils/deploy_lock.py), is followed by the on-host rollback script
     and by C(nexusctl unlock); see docs/rollback.md, "The deployment lock".
   - The companion action plugin fills in the controller's host name, process id and user.
-author: Nexus COS platform team
+author: Nexus COS platform team (@nexus-cos)
 extends_documentation_fragment:
   - nexus_cos.launch.attributes
   - nexus_cos.launch.audit

@@ -29,7 +29,7 @@ description:
   - In a launch run, with O(lock_path) the module writes only while the run holds the deployment
     lock, and with O(audit_file) the change is audited as C(FLAGS_CHANGED) in the same execution.
 author:
-  - Nexus COS platform team
+  - Nexus COS platform team (@nexus-cos)
 options:
   path:
     description:

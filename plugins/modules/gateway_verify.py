@@ -23,7 +23,7 @@ description:
     so, naming whether O(flag_store) parses now.
   - A reload that is refused is retried at every poll until the timeout.
   - With an empty O(expect) and O(reload=false), only reads what the gateway serves (C(nexusctl status)).
-author: Nexus COS platform team
+author: Nexus COS platform team (@nexus-cos)
 options:
   url:
     description: Base URL of the gateway as seen from the host (the plays pass C(nexus_gateway_url)).

@@ -24,7 +24,7 @@ description:
     plan's and the operator's check names against the registry on the controller, writes the
     controller reports and, with O(fail_on_error), fails the task.
   - The check logic lives in C(plugins/module_utils/checks/), one file per check.
-author: Nexus COS platform team
+author: Nexus COS platform team (@nexus-cos)
 extends_documentation_fragment:
   - nexus_cos.launch.attributes
   - nexus_cos.launch.audit

@@ -23,7 +23,7 @@ description:
     reloaded and verified), so a second rollback changes nothing.
   - Audits C(ROLLBACK_START), C(ROLLBACK_FILE_RESTORED) per file, C(ROLLBACK_VERIFIED) or
     C(ROLLBACK_FAILED), and C(ROLLBACK_COMPLETE) with duration and status.
-author: Nexus COS platform team
+author: Nexus COS platform team (@nexus-cos)
 extends_documentation_fragment:
   - nexus_cos.launch.attributes
   - nexus_cos.launch.audit

@@ -27,7 +27,7 @@ description:
     as it is); the plays mark the task C(changed_when=false), as a snapshot is a record of a run,
     not configuration.
   - Rollback rules and the snapshot layout are in docs/rollback.md.
-author: Nexus COS platform team
+author: Nexus COS platform team (@nexus-cos)
 extends_documentation_fragment:
   - nexus_cos.launch.attributes
   - nexus_cos.launch.audit
