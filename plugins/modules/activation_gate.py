@@ -174,10 +174,3 @@ notes:
   type: list
 '''
 
-
-def main():
-    raise SystemExit("nexus_cos.launch.activation_gate runs on the controller as an action plugin")
-
-
-if __name__ == "__main__":
-    main()

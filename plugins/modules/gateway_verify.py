@@ -19,7 +19,7 @@ description:
     C(GET /api/pf/marketplace/health) (C(phase); 503 means phase 0); the jurisdiction engine from
     C(GET /api/pf/jurisdiction/health) (200 on, 503 off).
   - The platform's service answers a reload with success even when it cannot parse the flag store,
-    and then serves no flags at all. Expecting O(expect.flags) catches that, and the failure says
+    and then serves no flags at all. Expecting C(flags) in O(expect) catches that, and the failure says
     so, naming whether O(flag_store) parses now.
   - A reload that is refused is retried at every poll until the timeout.
   - With an empty O(expect) and O(reload=false), only reads what the gateway serves (C(nexusctl status)).

@@ -101,8 +101,8 @@ results:
   contains:
     name: {description: Check name, type: str}
     number: {description: Place among the twelve, type: int}
-    status: {description: PASS, FAIL, WARN or SKIP, type: str}
-    severity: {description: error or warn (after warn_only), type: str}
+    status: {description: "PASS, FAIL, WARN or SKIP", type: str}
+    severity: {description: "error or warn (after warn_only)", type: str}
     msg: {description: What was found, type: str}
     hint: {description: How to fix it, type: str}
     details: {description: Evidence, type: dict}
@@ -161,7 +161,9 @@ def main():
         skip=dict(type="list", elements="str", default=[]),
         warn_only=dict(type="list", elements="str", default=[]),
         report_file=dict(type="str"),
+        # Acted on by the action plugin, after this module returns.
         report_dir=dict(type="path"),
+        fail_on_error=dict(type="bool", default=False),
     )
     argument_spec.update(run_audit.AUDIT_ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
