@@ -30,7 +30,7 @@ def _default(option):
     if "default" not in option:
         return "*required*" if option.get("required") else ""
     return "`%s`" % _cell(yaml.safe_dump(option["default"], default_flow_style=True, width=10000).strip()
-                         .removesuffix("...").strip())
+                          .removesuffix("...").strip())
 
 
 def render():

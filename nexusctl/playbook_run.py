@@ -337,9 +337,7 @@ class Progress(object):
         self.stream.flush()
 
 
-
 # ---------------------------------------------------------------- a run and its outcome
-
 CUT_OFF = "Module result deserialization failed"
 
 

@@ -292,7 +292,7 @@ def platform_file(name) -> Optional[str]:
     if not match:
         return None
     return "%s of the platform's deploy script (%s)" % (_PLATFORM_FILES[match.group(1) or match.group(2)],
-                                                       PLATFORM_SCRIPT)
+                                                        PLATFORM_SCRIPT)
 
 
 def foreign_reason(name, data) -> Optional[str]:

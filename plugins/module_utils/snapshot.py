@@ -845,7 +845,7 @@ def _cmd_restore(args):
         locked = True
         if taken.previous:
             _print("deployment lock: took over from %s: %s" % (deploy_lock.describe_holder(taken.previous),
-                                                              taken.previous["reason"]))
+                                                               taken.previous["reason"]))
         if audit is not None:
             audit.records(taken.events)
     try:

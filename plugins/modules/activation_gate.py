@@ -173,4 +173,3 @@ notes:
   returned: success
   type: list
 '''
-

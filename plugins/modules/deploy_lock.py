@@ -209,7 +209,7 @@ def main():
             head = run_audit.write(log, events + extra)
     except (deploy_lock.LockError, OSError, ValueError) as exc:
         module.fail_json(msg="deployment lock %s: %s" % (p["path"], os_error_text(exc) if isinstance(exc, OSError)
-                                                        else exc))
+                                                         else exc))
     # The lock file was written or removed (a check run touches nothing).
     out["changed"] = not module.check_mode and out.get("lock") in CHANGED_STATES
     if head:

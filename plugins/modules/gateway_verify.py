@@ -138,7 +138,7 @@ def main():
     unknown = sorted(set(expect) - set(gateway.STATES))
     if unknown:
         module.fail_json(msg="expect: unknown key %s; expected some of %s" % (", ".join(unknown),
-                                                                            ", ".join(gateway.STATES)))
+                                                                              ", ".join(gateway.STATES)))
     for key in ("marketplace_phase", "flags"):
         if key in expect:
             try:

@@ -132,7 +132,7 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils import run_audit
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import write_atomic
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.host_probe import LocalHost
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import (not_planned, render_log,
-                                                                                       run_checks, summarize)
+                                                                                        run_checks, summarize)
 # Importing the checks package registers the twelve checks (its __init__
 # is the registry). pylint: disable=unused-import
 from ansible_collections.nexus_cos.launch.plugins.module_utils import checks  # noqa: F401

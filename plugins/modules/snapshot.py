@@ -168,6 +168,7 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log,
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import emergency
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import os_error_text, write_atomic
 
+
 def _write_if_different(path, content, mode):
     """Rollback files are rewritten only when their content differs."""
     data = content.encode("utf-8")

@@ -87,7 +87,7 @@ def describe(obs):
     health = obs.get("health_text") or ("HTTP %s" % obs.get("health"))
     parts = ["/health %s %s ms" % (health, obs.get("latency_ms", "?"))]
     parts.append("mode %s, %s flags" % (obs.get("access_mode") or "unknown",
-                                         "?" if obs.get("flags") is None else obs["flags"]))
+                                        "?" if obs.get("flags") is None else obs["flags"]))
     if obs.get("marketplace_phase") is not None:
         parts.append("marketplace phase %s" % obs["marketplace_phase"])
     return ", ".join(parts)
@@ -140,7 +140,7 @@ class Guard(object):
                                 % (errors, len(window), _number(s["error_rate"]))))
         if s["expect_mode"] and obs.get("health") == 200 and obs.get("access_mode") not in (None, s["expect_mode"]):
             reasons.append((s["mode_level"], "the gateway serves access mode %s, not %s" % (obs.get("access_mode"),
-                                                                                          s["expect_mode"])))
+                                                                                            s["expect_mode"])))
         level = max((lvl for lvl, _ in reasons), key=LEVELS.index, default="ok")
         verdict = {"level": level, "reasons": [text for _, text in reasons], "seen": describe(obs), "at": at}
         if LEVELS.index(level) > LEVELS.index(self.worst):

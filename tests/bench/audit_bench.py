@@ -77,11 +77,11 @@ def main():
         sums.append(timed(["sha256sum"] + files)[0])
     ratio = statistics.median(verify) / statistics.median(sums)
     print("audit verify, %d records in %d files (trail ready in %.0f s)" % (args.records, len(files),
-                                                                           time.monotonic() - started))
+                                                                            time.monotonic() - started))
     print("  nexusctl audit verify: median %5.2f s  (%s)" % (statistics.median(verify),
-                                                              ", ".join("%.2f" % t for t in verify)))
+                                                             ", ".join("%.2f" % t for t in verify)))
     print("  sha256sum, same files: median %5.2f s  (%s)" % (statistics.median(sums),
-                                                              ", ".join("%.2f" % t for t in sums)))
+                                                             ", ".join("%.2f" % t for t in sums)))
 
     # One record edited in the middle of a copy: named exactly.
     copy = directory + "-edited"
@@ -101,7 +101,7 @@ def main():
         "named exactly (%s)" % expected if named else "NOT NAMED: %s" % (proc.stdout + proc.stderr)[-500:], elapsed))
     ok = ratio <= TARGET and named
     print("audit verify / sha256sum   %6.2fx  (target <= %.1fx)  %s" % (ratio, TARGET, "ok" if ratio <= TARGET
-                                                                          else "OUTSIDE"))
+                                                                        else "OUTSIDE"))
     return 0 if ok else 1
 
 

@@ -294,7 +294,7 @@ def main():
             json.dump(figures, handle, indent=2)
     if largest != TARGET_HOSTS:
         print("%-28s %6.2fx  (the target is for %d hosts: not judged)" % ("fleet %d hosts / 1 host" % largest, ratio,
-                                                                         TARGET_HOSTS))
+                                                                          TARGET_HOSTS))
         return 0
     within = ratio <= TARGET_RATIO
     print("%-28s %6.2fx  (target <= %sx)  %s" % ("fleet %d hosts / 1 host" % largest, ratio, TARGET_RATIO,

@@ -377,7 +377,7 @@ def test_two_distinct_approvers_with_both_roles():
 
 def test_sha512_crypt_hash_is_accepted():
     approved, problems = approvals.verify_approvals([ALICE, {"name": "carol", "secret": "carol-test-secret"}],
-                                              approvers(), ROLES)
+                                                    approvers(), ROLES)
     assert problems == [] and approved[1] == {"name": "carol", "role": "technical_lead"}
 
 
@@ -403,7 +403,7 @@ def test_wrong_secret():
 
 def test_unknown_approver_and_missing_secret():
     _, problems = approvals.verify_approvals([ALICE, {"name": "mallory", "secret": "x"}, {"name": "bob"}],
-                                       approvers(), ROLES)
+                                             approvers(), ROLES)
     assert "approver mallory is not in nexus_launch_approvers (known: alice, bob, carol)" in problems
     assert "approver bob: no secret given" in problems
 

@@ -40,7 +40,7 @@ def test_a_failed_precheck_module_still_gets_its_summary_and_message(tmp_path):
     tasks = dict((t["task"]["name"].split(" : ")[-1], t["hosts"]["localhost"]) for t in out["plays"][0]["tasks"])
     assert proc.returncode == 2
     assert tasks["Fail the run with what failed"]["msg"] == ["failed at: Run the prechecks",
-                                                            "precheck: the module failed"]
+                                                             "precheck: the module failed"]
     listing = tasks["Show the precheck table and say where the run's records are"]["msg"]
     assert listing[0] == "run 20261201T100000Z-abcdef: FAILED" and not any("precheck log" in line for line in listing)
     summary = (tmp_path / "artifacts" / "20261201T100000Z-abcdef" / "summary-localhost.txt").read_text()

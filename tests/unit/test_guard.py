@@ -14,7 +14,7 @@ from module_harness import run_module
 
 UP = {"health": 200, "health_text": "HTTP 200", "latency_ms": 12, "access_mode": "public_full", "flags": 9,
       "flags_http": "HTTP 200", "marketplace_phase": 3, "pf": {"marketplace": 200, "jurisdiction": 200,
-                                                              "ai_dealers": 503, "federation": 503, "creator": 503}}
+                                                               "ai_dealers": 503, "federation": 503, "creator": 503}}
 DOWN = {"health": 0, "health_text": "no answer (connection refused)", "latency_ms": 1, "access_mode": None,
         "flags": None, "flags_http": "no answer (connection refused)", "pf": {}}
 

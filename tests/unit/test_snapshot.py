@@ -478,7 +478,7 @@ def test_stale_gateway_fails_verification_saying_what_it_saw(host, gateway):
 def test_gateway_down_fails_verification(host):
     host.take()
     with pytest.raises(snapshot.RollbackVerifyFailed, match=r"within 0.2 s: the reload was not accepted \(no "
-                                                          r"answer \(connection refused\)\)\. Nothing answers at"):
+                       r"answer \(connection refused\)\)\. Nothing answers at"):
         snapshot.verify_gateway("http://127.0.0.1:9", {"access_mode": "founder_beta", "marketplace_phase": 0},
                                 timeout=0.2, sleep=no_sleep)
 

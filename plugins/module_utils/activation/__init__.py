@@ -65,7 +65,6 @@ APPLIED_EVENT = "ACTIVATION_STEP_APPLIED"
 EMERGENCY_EVENT = "EMERGENCY_SWITCH"
 
 
-
 class ActivationError(ValueError):
     """An input that cannot be used (bad clock, unknown step, malformed
     variable). The message names the variable and what was expected."""
