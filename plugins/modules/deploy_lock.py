@@ -194,7 +194,7 @@ def main():
                     head = run_audit.write(log, events)
                 except (OSError, ValueError) as exc:
                     module.fail_json(msg="the deployment lock %s was released, but the run's closing records (%s) "
-                                         "could not be written: %s" % (p["path"], ", ".join(e for e, _ in events),
+                                         "could not be written: %s" % (p["path"], ", ".join(e for e, dummy in events),
                                                                        os_error_text(exc)),
                                      lock=state, changed=not module.check_mode)
             else:

@@ -201,7 +201,7 @@ def main():
         if p["lock_path"] and not module.check_mode:
             deploy_lock.assert_held(p["lock_path"], p["run_id"])
         if module._diff:
-            _, plans = snapshot.plan_restore(snapshot_dir)
+            dummy, plans = snapshot.plan_restore(snapshot_dir)
             diffs = _diffs(plans, p["force"])
         try:
             result = snapshot.restore(snapshot_dir, force=p["force"], check_mode=module.check_mode,

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: Nexus COS platform team
 # Apache License 2.0 (see LICENSE)
@@ -41,7 +40,7 @@ def generate(directory, records):
     for index in range((records + PER_FILE - 1) // PER_FILE):
         stamp = audit_log.utc_stamp(base + index * 60)
         lines = []
-        for _ in range(min(PER_FILE, records - seq)):
+        for dummy in range(min(PER_FILE, records - seq)):
             seq += 1
             line, prev = audit_log.format_record(
                 "PRECHECK_DISK", stamp + "-b3nch0", seq,
@@ -54,7 +53,7 @@ def generate(directory, records):
 
 def timed(cmd):
     started = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     return time.monotonic() - started, proc
 
 
@@ -69,7 +68,7 @@ def main():
     files = sorted(os.path.join(directory, n) for n in os.listdir(directory) if n.endswith(".log"))
     nexusctl = [os.path.join(os.path.dirname(sys.executable), "nexusctl"), "audit", "verify", "--dir", directory]
     verify, sums = [], []
-    for _ in range(args.runs):
+    for dummy in range(args.runs):
         elapsed, proc = timed(nexusctl)
         if proc.returncode != 0 or "intact: %d records" % args.records not in proc.stdout:
             raise SystemExit("bench: audit verify did not report an intact trail:\n%s%s" % (proc.stdout, proc.stderr))

@@ -470,8 +470,7 @@ def scalar_keys(node, prefix=''):
     for key, value in node.items():
         dotted = prefix + str(key)
         if isinstance(value, dict):
-            for item in scalar_keys(value, dotted + '.'):
-                yield item
+            yield from scalar_keys(value, dotted + '.')
         elif not isinstance(value, list):
             yield dotted, value
 

@@ -101,7 +101,7 @@ class ApiCheck(Check):
 
         samples = int(ctx.param("latency_samples"))
         latencies, failed = [], []
-        for _ in range(samples):
+        for dummy in range(samples):
             status, body, elapsed_ms = host.http_get(url, timeout=SAMPLE_TIMEOUT)
             if status == 200:
                 latencies.append(elapsed_ms)
