@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: Nexus COS platform team
 # Apache License 2.0 (see LICENSE)
@@ -30,7 +29,7 @@ def _default(option):
     if "default" not in option:
         return "*required*" if option.get("required") else ""
     return "`%s`" % _cell(yaml.safe_dump(option["default"], default_flow_style=True, width=10000).strip()
-                         .removesuffix("...").strip())
+                          .removesuffix("...").strip())
 
 
 def render():

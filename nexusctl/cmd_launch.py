@@ -68,7 +68,7 @@ def parse_waivers(items):
 def read_secrets(names, environ=None, ask=None, interactive=None):
     """{name: secret}: from the environment, else asked on the terminal."""
     environ = os.environ if environ is None else environ
-    ask = ask or (lambda prompt: getpass.getpass(prompt))
+    ask = ask or getpass.getpass
     interactive = sys.stdin.isatty() if interactive is None else interactive
     secrets = {}
     for name in names:

@@ -39,7 +39,7 @@ def register(subparsers):
         description="Reads each host's flag store, PF files, recorded activations and audit trail; changes nothing.")
     add_target_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
-    parser.set_defaults(func=lambda args: show(args))
+    parser.set_defaults(func=show)
     return parser
 
 
@@ -106,7 +106,7 @@ def query(args):
         print("nexusctl: -i %s: no such inventory file or directory" % args.inventory, file=sys.stderr)
         return {}, EXIT_USAGE
     try:
-        _, words = read_extra_vars(args.extra_vars)
+        dummy, words = read_extra_vars(args.extra_vars)
     except ValueError as exc:
         print("nexusctl: %s" % exc, file=sys.stderr)
         return {}, EXIT_USAGE
@@ -131,11 +131,11 @@ def query(args):
         verbosity=args.verbose or None)
     for kind, host, msg in failures:
         print("nexusctl status: %s: %s" % (host, msg), file=sys.stderr)
-    what = interruption(result, [(host, msg) for _, host, msg in failures])
+    what = interruption(result, [(host, msg) for dummy, host, msg in failures])
     if what:
         report_interruption(what, args, private, changes=False)
         return results, EXIT_ERROR
-    if any(kind == "runner_on_unreachable" for kind, _, _ in failures):
+    if any(kind == "runner_on_unreachable" for kind, dummy, dummy in failures):
         return results, EXIT_UNREACHABLE
     if failures or not results:
         if not failures:

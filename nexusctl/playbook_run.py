@@ -73,7 +73,7 @@ def merge_target_options(args, command="this command"):
     """Fold the target options of every place into args.inventory, limit,
     extra_vars and verbose. Returns a usage problem, or None."""
     merged = {}
-    for name, _ in TARGET_OPTIONS:
+    for name, dummy in TARGET_OPTIONS:
         given = [getattr(args, (place + "_" if place else "") + name, None) for place in TARGET_PLACES]
         given = [value for value in given if value is not None]
         if name == "extra_vars":
@@ -337,9 +337,7 @@ class Progress(object):
         self.stream.flush()
 
 
-
 # ---------------------------------------------------------------- a run and its outcome
-
 CUT_OFF = "Module result deserialization failed"
 
 
@@ -407,7 +405,7 @@ def run_playbook(playbook, args, extravars=None, check=False, diff=False, quiet=
         print("nexusctl: -i %s: no such inventory file or directory" % args.inventory, file=sys.stderr)
         return EXIT_USAGE
     try:
-        _, words = read_extra_vars(args.extra_vars)
+        dummy, words = read_extra_vars(args.extra_vars)
     except ValueError as exc:
         print("nexusctl: %s" % exc, file=sys.stderr)
         return EXIT_USAGE
@@ -423,7 +421,7 @@ def run_playbook(playbook, args, extravars=None, check=False, diff=False, quiet=
     stats = result.stats or {}
     if result.rc == 0 and result.status == "successful":
         return EXIT_OK
-    what = interruption(result, [(host, msg) for host, _, msg in progress.failures])
+    what = interruption(result, [(host, msg) for host, dummy, msg in progress.failures])
     if what:
         report_interruption(what, args, private, progress.run_id, progress.run_stamp)
         return EXIT_ERROR

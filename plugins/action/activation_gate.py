@@ -24,6 +24,7 @@ from ansible_collections.nexus_cos.launch.plugins.plugin_utils import approvals
 # The host paths the gate's facts are read from (module activation_state).
 PATH_ARGS = ("audit_dir", "state_file", "flag_store", "pf_dir", "lock_path")
 
+
 class ActionModule(ActionBase):
 
     _supports_check_mode = True

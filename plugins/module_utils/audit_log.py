@@ -254,7 +254,7 @@ def parse_record(line) -> Record:
     except ValueError:
         raise AuditFormatError("timestamp %r is not a valid date and time" % timestamp)
     pairs = [item.partition("=") for item in rest[1:].split(" ")] if rest else []
-    keys = [key for key, _, _ in pairs]
+    keys = [key for key, dummy, dummy in pairs]
     if len(keys) < 4 or keys[:2] != ["run", "seq"] or keys[-2:] != ["prev", "chain"]:
         raise AuditFormatError("fields must start with run, seq and end with prev, chain; got %s"
                                % ", ".join(keys))
@@ -264,7 +264,7 @@ def parse_record(line) -> Record:
     for key in middle:
         if key in RESERVED_KEYS:
             raise AuditFormatError("reserved key %r out of place" % key)
-    raw_values = dict((key, value) for key, _, value in pairs)
+    raw_values = dict((key, value) for key, dummy, value in pairs)
     if not _SEQ.match(raw_values["seq"]):
         raise AuditFormatError("seq %r is not a positive integer" % raw_values["seq"])
     for key in ("prev", "chain"):
@@ -292,7 +292,7 @@ def platform_file(name) -> Optional[str]:
     if not match:
         return None
     return "%s of the platform's deploy script (%s)" % (_PLATFORM_FILES[match.group(1) or match.group(2)],
-                                                       PLATFORM_SCRIPT)
+                                                        PLATFORM_SCRIPT)
 
 
 def foreign_reason(name, data) -> Optional[str]:
@@ -616,7 +616,7 @@ def read_trail(audit_dir) -> tuple:
     """([RecordAt] sorted by seq then file, [Problem] for lines that are not
     records) from the chain files of ``audit_dir``; foreign files (see
     foreign_files) are left out."""
-    chain, _ = split_foreign(_read_candidates(audit_dir)[0])
+    chain, dummy = split_foreign(_read_candidates(audit_dir)[0])
     entries, problems = [], []
     for name in sorted(chain):
         for number, raw in enumerate(_split_lines(chain[name]), 1):
@@ -750,7 +750,7 @@ def verify_files(files: dict, head: Optional[dict] = None, head_cache: Optional[
             i += 1
         linked = seq == expected
         if seq > expected:
-            record, _, number, name = group[0]
+            record, dummy, number, name = group[0]
             missing = "seq %d" % expected if seq - expected == 1 else "seq %d to %d" % (expected, seq - 1)
             found.append(((seq - 0.25, 0), Problem(
                 name, number, "record(s) removed before file %s line %d (%s missing)" % (name, number, missing),
@@ -766,7 +766,7 @@ def verify_files(files: dict, head: Optional[dict] = None, head_cache: Optional[
             found.append(((seq, 0), Problem(
                 entry[3], entry[2], "file %s line %d: record inserted (duplicate seq %d, also at file %s line %d)"
                 % (entry[3], entry[2], seq, real[3], real[2]), "inserted")))
-        record, _, number, name = real
+        record, dummy, number, name = real
         if not record.chain_ok():
             found.append(((seq, 0), Problem(
                 name, number, "file %s line %d: record edited (chain mismatch)" % (name, number), "edited")))
@@ -804,7 +804,7 @@ def verify_files(files: dict, head: Optional[dict] = None, head_cache: Optional[
                     "head_mismatch")))
 
     found.sort(key=lambda item: item[0])
-    problems = [problem for _, problem in found]
+    problems = [problem for dummy, problem in found]
     if prev_entry is None:
         head_out = {"seq": 0, "chain": ZERO_CHAIN, "file": None, "line": None}
     else:

@@ -122,7 +122,7 @@ def describe_holder(holder):
         return ("an unrecognised lock file (neither this collection's JSON nor the platform deploy script's "
                 "bare pid; found %s)" % holder.get("found", "?"))
     return "run %s (user %s on %s, pid %s)" % (holder.get("run_id", "?"), holder.get("user", "?"),
-                                              holder.get("controller", "?"), holder.get("pid", "?"))
+                                               holder.get("controller", "?"), holder.get("pid", "?"))
 
 
 def describe_refusal(path, holder, now):
@@ -137,7 +137,7 @@ def describe_refusal(path, holder, now):
     if kind == UNRECOGNISED:
         return ("deployment lock %s is %s, written %s (%s), so nothing names its holder. It is taken over when "
                 "its lease ends %s. If no deployment is running, %s" % (path, describe_holder(holder), when, age,
-                                                                       ends, _way_out(path)))
+                                                                        ends, _way_out(path)))
     return ("deployment lock %s is held by %s since %s (%s); its lease ends %s. Wait for that run to finish. If it "
             "is gone, the lock is recovered automatically when the lease ends, or %s"
             % (path, describe_holder(holder), when, age, ends, _way_out(path)))

@@ -340,7 +340,7 @@ def plan_change(store, enable=(), disable=(), with_dependencies=False, cascade=F
                         'enabled first (dependencies=enable)' % (src, '; '.join(parts)),
                         dict(missing=missing))
 
-    order = [n for n in _disable_order(store, off)] + on
+    order = list(_disable_order(store, off)) + on
     changes = [Change(n, store.is_enabled(n), after[n]) for n in order
                if store.is_enabled(n) != after[n]]
     return Plan(changes)

@@ -316,7 +316,7 @@ class NotConfirmed(Exception):
         self.cause = cause
         if seen:
             what = "%sit serves %s" % ("" if reload_text == "not asked" else "reload %s; " % reload_text,
-                                      describe_seen(seen))
+                                       describe_seen(seen))
         else:
             what = "the reload was not accepted (%s)" % reload_text
         message = "gateway %s did not confirm %s within %s s: %s" % (

@@ -38,7 +38,7 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils.documents import 
 
 # The gateway's flag semantics, shared with flag_store; the validator's
 # callers use them from here too (nexus_config.access_mode, ...).
-from ansible_collections.nexus_cos.launch.plugins.module_utils.flag_semantics import (  # noqa: F401
+from ansible_collections.nexus_cos.launch.plugins.module_utils.flag_semantics import (  # noqa: F401 pylint: disable=unused-import
     ACCESS_MODE_FLAGS,
     access_mode,
     effective_flags,

@@ -172,7 +172,7 @@ def _plain_ok(value):
 def _float_text(value):
     """A float as YAML writes it (PyYAML's representer): .nan, .inf, and a
     dot before any exponent, which YAML's float pattern needs."""
-    if value != value:
+    if math.isnan(value):
         return '.nan'
     if value in (float('inf'), float('-inf')):
         return '.inf' if value > 0 else '-.inf'

@@ -26,8 +26,9 @@ description:
     can run with C(no_log) (approval secrets) and the play still show why.
   - A forceable refusal is overridden by O(force_reason) (audited); the launch's confirmation,
     approvals and PF gates are never forced.
-author: Nexus COS platform team
+author: Nexus COS platform team (@nexus-cos)
 extends_documentation_fragment:
+  - nexus_cos.launch.attributes
   - nexus_cos.launch.audit
 options:
   kind:
@@ -172,11 +173,3 @@ notes:
   returned: success
   type: list
 '''
-
-
-def main():
-    raise SystemExit("nexus_cos.launch.activation_gate runs on the controller as an action plugin")
-
-
-if __name__ == "__main__":
-    main()

@@ -16,7 +16,7 @@ description:
     lock's holder.
   - The gate (M(nexus_cos.launch.activation_gate)) runs this module on the host and decides on the
     controller. Named C(_info), as Ansible names modules that return data rather than facts.
-author: Nexus COS platform team
+author: Nexus COS platform team (@nexus-cos)
 options:
   audit_dir:
     description: Directory of the audit trail (the plays pass C(nexus_audit_dir)).
@@ -40,6 +40,8 @@ options:
     description: How many of the newest audit chain files of each kind (deployment, activation, rollback) are summarized.
     type: int
     default: 30
+extends_documentation_fragment:
+  - nexus_cos.launch.attributes
 attributes:
   check_mode:
     support: full

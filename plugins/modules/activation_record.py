@@ -17,8 +17,9 @@ description:
   - Refuses unless the run O(run_id) holds the deployment lock O(lock_path).
   - Reports C(changed) when it wrote; the plays mark the task C(changed_when=false), as a record
     of a run is not configuration.
-author: Nexus COS platform team
+author: Nexus COS platform team (@nexus-cos)
 extends_documentation_fragment:
+  - nexus_cos.launch.attributes
   - nexus_cos.launch.audit
 options:
   entry:

@@ -15,8 +15,9 @@ description:
     (a gate's decision, an automatic rollback's outcome).
   - Reports C(changed) when it wrote; the plays mark the task C(changed_when=false), as a record
     of a run is not configuration.
-author: Nexus COS platform team
+author: Nexus COS platform team (@nexus-cos)
 extends_documentation_fragment:
+  - nexus_cos.launch.attributes
   - nexus_cos.launch.audit
 attributes:
   check_mode:

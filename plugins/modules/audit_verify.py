@@ -21,7 +21,7 @@ description:
     deploy script writes to the same directory. It is listed in RV(foreign), kept as it is,
     and never counted as tampering. A file named as this collection names its chain files is
     always verified.
-author: Nexus COS platform team
+author: Nexus COS platform team (@nexus-cos)
 options:
   audit_dir:
     description: The audit trail on the host (the plays pass C(nexus_audit_dir)).
@@ -30,6 +30,8 @@ options:
   head:
     description: An exported chain head, C({seq, chain}) at least.
     type: dict
+extends_documentation_fragment:
+  - nexus_cos.launch.attributes
 attributes:
   check_mode:
     support: full

@@ -15,12 +15,14 @@ description:
   - Reports C(changed) when a file's content changed (a file that already holds the content is
     left alone). The plays mark the task C(changed_when=false), as reports are records of a run,
     not configuration.
-author: Nexus COS platform team
+author: Nexus COS platform team (@nexus-cos)
 options:
   files:
     description: Mapping of controller path to file content.
     type: dict
     required: true
+extends_documentation_fragment:
+  - nexus_cos.launch.attributes
 attributes:
   check_mode:
     support: full

@@ -23,8 +23,9 @@ description:
   - The same rule, in C(module_utils/deploy_lock.py), is followed by the on-host rollback script
     and by C(nexusctl unlock); see docs/rollback.md, "The deployment lock".
   - The companion action plugin fills in the controller's host name, process id and user.
-author: Nexus COS platform team
+author: Nexus COS platform team (@nexus-cos)
 extends_documentation_fragment:
+  - nexus_cos.launch.attributes
   - nexus_cos.launch.audit
 options:
   path:
@@ -193,7 +194,7 @@ def main():
                     head = run_audit.write(log, events)
                 except (OSError, ValueError) as exc:
                     module.fail_json(msg="the deployment lock %s was released, but the run's closing records (%s) "
-                                         "could not be written: %s" % (p["path"], ", ".join(e for e, _ in events),
+                                         "could not be written: %s" % (p["path"], ", ".join(e for e, dummy in events),
                                                                        os_error_text(exc)),
                                      lock=state, changed=not module.check_mode)
             else:
@@ -208,7 +209,7 @@ def main():
             head = run_audit.write(log, events + extra)
     except (deploy_lock.LockError, OSError, ValueError) as exc:
         module.fail_json(msg="deployment lock %s: %s" % (p["path"], os_error_text(exc) if isinstance(exc, OSError)
-                                                        else exc))
+                                                         else exc))
     # The lock file was written or removed (a check run touches nothing).
     out["changed"] = not module.check_mode and out.get("lock") in CHANGED_STATES
     if head:

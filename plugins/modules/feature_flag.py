@@ -29,7 +29,7 @@ description:
   - In a launch run, with O(lock_path) the module writes only while the run holds the deployment
     lock, and with O(audit_file) the change is audited as C(FLAGS_CHANGED) in the same execution.
 author:
-  - Nexus COS platform team
+  - Nexus COS platform team (@nexus-cos)
 options:
   path:
     description:
@@ -75,6 +75,7 @@ options:
       - Defaults to the current time on the managed host. Lets tests and replays use an injected clock.
     type: str
 extends_documentation_fragment:
+  - nexus_cos.launch.attributes
   - nexus_cos.launch.file_change
   - nexus_cos.launch.audit
 notes:

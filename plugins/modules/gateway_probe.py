@@ -15,7 +15,7 @@ description:
     C(GET /api/feature-flags)) and each PF health endpoint (marketplace, jurisdiction, ai-dealers,
     federation, creator) - through the collection's one gateway client (module_utils C(gateway)).
   - Never fails for what the platform answers; a gateway that does not answer is an observation.
-author: Nexus COS platform team
+author: Nexus COS platform team (@nexus-cos)
 options:
   url:
     description: Base URL of the gateway as seen from the host (C(nexus_gateway_url) in the plays).
@@ -29,6 +29,8 @@ options:
     description: Seconds one request may take.
     type: float
     default: 3
+extends_documentation_fragment:
+  - nexus_cos.launch.attributes
 attributes:
   check_mode:
     support: full

@@ -19,11 +19,11 @@ description:
     C(GET /api/pf/marketplace/health) (C(phase); 503 means phase 0); the jurisdiction engine from
     C(GET /api/pf/jurisdiction/health) (200 on, 503 off).
   - The platform's service answers a reload with success even when it cannot parse the flag store,
-    and then serves no flags at all. Expecting O(expect.flags) catches that, and the failure says
+    and then serves no flags at all. Expecting C(flags) in O(expect) catches that, and the failure says
     so, naming whether O(flag_store) parses now.
   - A reload that is refused is retried at every poll until the timeout.
   - With an empty O(expect) and O(reload=false), only reads what the gateway serves (C(nexusctl status)).
-author: Nexus COS platform team
+author: Nexus COS platform team (@nexus-cos)
 options:
   url:
     description: Base URL of the gateway as seen from the host (the plays pass C(nexus_gateway_url)).
@@ -56,6 +56,8 @@ options:
     description: Seconds one HTTP request may take.
     type: float
     default: 5
+extends_documentation_fragment:
+  - nexus_cos.launch.attributes
 attributes:
   check_mode:
     support: full
@@ -136,7 +138,7 @@ def main():
     unknown = sorted(set(expect) - set(gateway.STATES))
     if unknown:
         module.fail_json(msg="expect: unknown key %s; expected some of %s" % (", ".join(unknown),
-                                                                            ", ".join(gateway.STATES)))
+                                                                              ", ".join(gateway.STATES)))
     for key in ("marketplace_phase", "flags"):
         if key in expect:
             try:

@@ -25,7 +25,7 @@ description:
   - An audit record that cannot be written (a full disk) does not stop the switch; it is reported
     in RV(audit_errors).
   - The companion action plugin fills O(holder) on the controller.
-author: Nexus COS platform team
+author: Nexus COS platform team (@nexus-cos)
 options:
   flag_store:
     description: The gateway's flag store (the plays pass C(nexus_flag_store)).
@@ -88,6 +88,8 @@ options:
     description: The on-host runtime for the snapshot's scripts. Default the sources this module carries.
     type: dict
     default: {}
+extends_documentation_fragment:
+  - nexus_cos.launch.attributes
 attributes:
   check_mode:
     support: full

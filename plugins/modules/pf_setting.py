@@ -25,7 +25,7 @@ description:
   - In a launch run, with O(lock_path) the module writes only while the run holds the deployment
     lock, and with O(audit_file) the change is audited as C(PF_SETTINGS_CHANGED) in the same execution.
 author:
-  - Nexus COS platform team
+  - Nexus COS platform team (@nexus-cos)
 requirements:
   - PyYAML on the managed host (C(python3-yaml))
 options:
@@ -41,6 +41,7 @@ options:
     type: dict
     required: true
 extends_documentation_fragment:
+  - nexus_cos.launch.attributes
   - nexus_cos.launch.file_change
   - nexus_cos.launch.audit
 notes:

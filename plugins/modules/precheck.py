@@ -24,8 +24,9 @@ description:
     plan's and the operator's check names against the registry on the controller, writes the
     controller reports and, with O(fail_on_error), fails the task.
   - The check logic lives in C(plugins/module_utils/checks/), one file per check.
-author: Nexus COS platform team
+author: Nexus COS platform team (@nexus-cos)
 extends_documentation_fragment:
+  - nexus_cos.launch.attributes
   - nexus_cos.launch.audit
 options:
   plan:
@@ -100,8 +101,8 @@ results:
   contains:
     name: {description: Check name, type: str}
     number: {description: Place among the twelve, type: int}
-    status: {description: PASS, FAIL, WARN or SKIP, type: str}
-    severity: {description: error or warn (after warn_only), type: str}
+    status: {description: "PASS, FAIL, WARN or SKIP", type: str}
+    severity: {description: "error or warn (after warn_only)", type: str}
     msg: {description: What was found, type: str}
     hint: {description: How to fix it, type: str}
     details: {description: Evidence, type: dict}
@@ -131,7 +132,7 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils import run_audit
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import write_atomic
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.host_probe import LocalHost
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import (not_planned, render_log,
-                                                                                       run_checks, summarize)
+                                                                                        run_checks, summarize)
 # Importing the checks package registers the twelve checks (its __init__
 # is the registry). pylint: disable=unused-import
 from ansible_collections.nexus_cos.launch.plugins.module_utils import checks  # noqa: F401
@@ -160,7 +161,9 @@ def main():
         skip=dict(type="list", elements="str", default=[]),
         warn_only=dict(type="list", elements="str", default=[]),
         report_file=dict(type="str"),
+        # Acted on by the action plugin, after this module returns.
         report_dir=dict(type="path"),
+        fail_on_error=dict(type="bool", default=False),
     )
     argument_spec.update(run_audit.AUDIT_ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)

@@ -23,8 +23,9 @@ description:
     reloaded and verified), so a second rollback changes nothing.
   - Audits C(ROLLBACK_START), C(ROLLBACK_FILE_RESTORED) per file, C(ROLLBACK_VERIFIED) or
     C(ROLLBACK_FAILED), and C(ROLLBACK_COMPLETE) with duration and status.
-author: Nexus COS platform team
+author: Nexus COS platform team (@nexus-cos)
 extends_documentation_fragment:
+  - nexus_cos.launch.attributes
   - nexus_cos.launch.audit
 options:
   snapshot:
@@ -200,7 +201,7 @@ def main():
         if p["lock_path"] and not module.check_mode:
             deploy_lock.assert_held(p["lock_path"], p["run_id"])
         if module._diff:
-            _, plans = snapshot.plan_restore(snapshot_dir)
+            dummy, plans = snapshot.plan_restore(snapshot_dir)
             diffs = _diffs(plans, p["force"])
         try:
             result = snapshot.restore(snapshot_dir, force=p["force"], check_mode=module.check_mode,

@@ -27,8 +27,9 @@ description:
     as it is); the plays mark the task C(changed_when=false), as a snapshot is a record of a run,
     not configuration.
   - Rollback rules and the snapshot layout are in docs/rollback.md.
-author: Nexus COS platform team
+author: Nexus COS platform team (@nexus-cos)
 extends_documentation_fragment:
+  - nexus_cos.launch.attributes
   - nexus_cos.launch.audit
 options:
   files:
@@ -166,6 +167,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, run_audit, snapshot
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import emergency
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import os_error_text, write_atomic
+
 
 def _write_if_different(path, content, mode):
     """Rollback files are rewritten only when their content differs."""

@@ -63,7 +63,7 @@ def channels(given):
         names.add(name)
         if item.get("type") not in TYPES:
             raise ChannelError("%s (%s).type: expected one of %s, found %r" % (where, name, ", ".join(TYPES),
-                                                                              item.get("type")))
+                                                                               item.get("type")))
         url = item.get("url")
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise ChannelError("%s (%s).url: expected an http:// or https:// URL (not shown: it may hold a secret)"

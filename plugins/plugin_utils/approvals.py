@@ -175,7 +175,7 @@ def resolve_secrets(approvals, environ=None):
                 from_file = dict((str(k), v) for k, v in loaded.items() if isinstance(v, str))
         except (OSError, ValueError) as exc:
             raise ActivationError("%s=%s: cannot read the approvals file (%s)"
-                                             % (SECRETS_FILE_ENV, path, getattr(exc, "strerror", None) or exc))
+                                  % (SECRETS_FILE_ENV, path, getattr(exc, "strerror", None) or exc))
     out = []
     for item in approvals or []:
         if isinstance(item, str):

@@ -87,7 +87,7 @@ def describe(obs):
     health = obs.get("health_text") or ("HTTP %s" % obs.get("health"))
     parts = ["/health %s %s ms" % (health, obs.get("latency_ms", "?"))]
     parts.append("mode %s, %s flags" % (obs.get("access_mode") or "unknown",
-                                         "?" if obs.get("flags") is None else obs["flags"]))
+                                        "?" if obs.get("flags") is None else obs["flags"]))
     if obs.get("marketplace_phase") is not None:
         parts.append("marketplace phase %s" % obs["marketplace_phase"])
     return ", ".join(parts)
@@ -126,23 +126,23 @@ class Guard(object):
                 reasons.append(("warn", "the platform is unavailable for %.0f s of the %s s allowed: %s"
                                 % (down, _number(s["unavailable_seconds"]), why)))
         if s["latency_ms"] is not None:
-            recent = [o.get("latency_ms") for _, o in self.history[-s["latency_samples"]:] if o.get("health") == 200]
+            recent = [o.get("latency_ms") for dummy, o in self.history[-s["latency_samples"]:] if o.get("health") == 200]
             if len(recent) >= s["latency_samples"]:
                 middle = statistics.median(recent)
                 if middle > s["latency_ms"]:
                     reasons.append((s["latency_level"], "median /health latency %d ms over the last %d answers is "
                                     "above %s ms" % (middle, len(recent), _number(s["latency_ms"]))))
         if s["error_rate"] is not None:
-            window = [o for _, o in self.history[-s["error_window"]:]]
+            window = [o for dummy, o in self.history[-s["error_window"]:]]
             errors = sum(1 for o in window if _erred(o))
             if len(window) >= s["error_window"] and errors / float(len(window)) > s["error_rate"]:
                 reasons.append((s["error_rate_level"], "%d of the last %d looks had an error answer (over %s)"
                                 % (errors, len(window), _number(s["error_rate"]))))
         if s["expect_mode"] and obs.get("health") == 200 and obs.get("access_mode") not in (None, s["expect_mode"]):
             reasons.append((s["mode_level"], "the gateway serves access mode %s, not %s" % (obs.get("access_mode"),
-                                                                                          s["expect_mode"])))
-        level = max((lvl for lvl, _ in reasons), key=LEVELS.index, default="ok")
-        verdict = {"level": level, "reasons": [text for _, text in reasons], "seen": describe(obs), "at": at}
+                                                                                            s["expect_mode"])))
+        level = max((lvl for lvl, dummy in reasons), key=LEVELS.index, default="ok")
+        verdict = {"level": level, "reasons": [text for dummy, text in reasons], "seen": describe(obs), "at": at}
         if LEVELS.index(level) > LEVELS.index(self.worst):
             self.worst = level
         if level == "critical" and self.breach is None:

@@ -1,9 +1,13 @@
+# shellcheck shell=bash
 # Sourced by the sandbox scripts: where the container engine and its
 # settings live. Podman with the project's containers.conf, always.
 sandbox_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 export CONTAINERS_CONF="$sandbox_dir/containers.conf"
 sandbox_run_dir=/run/nexus-cos-sandbox
+# The scripts that source this file use these two.
+# shellcheck disable=SC2034
 sandbox_socket="$sandbox_run_dir/podman.sock"
+# shellcheck disable=SC2034
 sandbox_image_repo=localhost/nexus-cos-sandbox
 
 die() {

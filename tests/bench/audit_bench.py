@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: Nexus COS platform team
 # Apache License 2.0 (see LICENSE)
@@ -41,7 +40,7 @@ def generate(directory, records):
     for index in range((records + PER_FILE - 1) // PER_FILE):
         stamp = audit_log.utc_stamp(base + index * 60)
         lines = []
-        for _ in range(min(PER_FILE, records - seq)):
+        for dummy in range(min(PER_FILE, records - seq)):
             seq += 1
             line, prev = audit_log.format_record(
                 "PRECHECK_DISK", stamp + "-b3nch0", seq,
@@ -54,7 +53,7 @@ def generate(directory, records):
 
 def timed(cmd):
     started = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     return time.monotonic() - started, proc
 
 
@@ -69,7 +68,7 @@ def main():
     files = sorted(os.path.join(directory, n) for n in os.listdir(directory) if n.endswith(".log"))
     nexusctl = [os.path.join(os.path.dirname(sys.executable), "nexusctl"), "audit", "verify", "--dir", directory]
     verify, sums = [], []
-    for _ in range(args.runs):
+    for dummy in range(args.runs):
         elapsed, proc = timed(nexusctl)
         if proc.returncode != 0 or "intact: %d records" % args.records not in proc.stdout:
             raise SystemExit("bench: audit verify did not report an intact trail:\n%s%s" % (proc.stdout, proc.stderr))
@@ -77,11 +76,11 @@ def main():
         sums.append(timed(["sha256sum"] + files)[0])
     ratio = statistics.median(verify) / statistics.median(sums)
     print("audit verify, %d records in %d files (trail ready in %.0f s)" % (args.records, len(files),
-                                                                           time.monotonic() - started))
+                                                                            time.monotonic() - started))
     print("  nexusctl audit verify: median %5.2f s  (%s)" % (statistics.median(verify),
-                                                              ", ".join("%.2f" % t for t in verify)))
+                                                             ", ".join("%.2f" % t for t in verify)))
     print("  sha256sum, same files: median %5.2f s  (%s)" % (statistics.median(sums),
-                                                              ", ".join("%.2f" % t for t in sums)))
+                                                             ", ".join("%.2f" % t for t in sums)))
 
     # One record edited in the middle of a copy: named exactly.
     copy = directory + "-edited"
@@ -101,7 +100,7 @@ def main():
         "named exactly (%s)" % expected if named else "NOT NAMED: %s" % (proc.stdout + proc.stderr)[-500:], elapsed))
     ok = ratio <= TARGET and named
     print("audit verify / sha256sum   %6.2fx  (target <= %.1fx)  %s" % (ratio, TARGET, "ok" if ratio <= TARGET
-                                                                          else "OUTSIDE"))
+                                                                        else "OUTSIDE"))
     return 0 if ok else 1
 
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: Nexus COS platform team
 # Apache License 2.0 (see LICENSE)
@@ -81,7 +80,7 @@ def sandboxes_up(names, light):
     """Start them all at once; each sandbox-up waits until its sandbox is ready."""
     for name in names:
         # A leftover of an interrupted bench may be the other variant.
-        subprocess.run([os.path.join(SANDBOX_BIN, "sandbox-down"), name], capture_output=True, text=True)
+        subprocess.run([os.path.join(SANDBOX_BIN, "sandbox-down"), name], capture_output=True, text=True, check=False)
     procs = [(name, subprocess.Popen([os.path.join(SANDBOX_BIN, "sandbox-up"), name] + (["--light"] if light else []),
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
              for name in names]
@@ -96,7 +95,7 @@ def sandboxes_up(names, light):
 
 def sandboxes_down(names):
     for name in names:
-        subprocess.run([os.path.join(SANDBOX_BIN, "sandbox-down"), name], capture_output=True, text=True)
+        subprocess.run([os.path.join(SANDBOX_BIN, "sandbox-down"), name], capture_output=True, text=True, check=False)
 
 
 def cgroup_cpu_files(names):
@@ -105,7 +104,7 @@ def cgroup_cpu_files(names):
     files = {}
     for name in names:
         proc = subprocess.run(["podman", "inspect", "--format", "{{.State.CgroupPath}}", name],
-                              capture_output=True, text=True, env=ENGINE_ENV)
+                              capture_output=True, text=True, env=ENGINE_ENV, check=False)
         path = proc.stdout.strip()
         files[name] = None
         for candidate in ("/sys/fs/cgroup/cpuacct%s/cpuacct.usage" % path, "/sys/fs/cgroup%s/cpu.stat" % path):
@@ -234,7 +233,7 @@ def main():
         # backups: not what is measured.
         phase4(inventory, names, extra_file, cpu_files)
         runs = dict((size, []) for size in sizes)
-        for _ in range(args.runs):
+        for dummy in range(args.runs):
             for size in sizes:
                 runs[size].append(phase4(inventory, names[:size], extra_file, cpu_files))
     finally:
@@ -294,7 +293,7 @@ def main():
             json.dump(figures, handle, indent=2)
     if largest != TARGET_HOSTS:
         print("%-28s %6.2fx  (the target is for %d hosts: not judged)" % ("fleet %d hosts / 1 host" % largest, ratio,
-                                                                         TARGET_HOSTS))
+                                                                          TARGET_HOSTS))
         return 0
     within = ratio <= TARGET_RATIO
     print("%-28s %6.2fx  (target <= %sx)  %s" % ("fleet %d hosts / 1 host" % largest, ratio, TARGET_RATIO,

@@ -123,7 +123,7 @@ def store(enabled=(), requires=None, extra_flags=None):
     requires = {"MARKETPLACE_PHASE3_ENABLED": ["MARKETPLACE_PHASE2_ENABLED"], **(requires or {})}
     flags = {
         name: flag(name in enabled, requires.get(name, ()), description="contract flag %s" % name,
-                   category=name.split("_")[0].lower())
+                   category=name.split("_", 1)[0].lower())
         for name in FLAG_NAMES
     }
     flags.update(extra_flags or {})

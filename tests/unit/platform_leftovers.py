@@ -42,7 +42,7 @@ def lay_down(audit_dir=None, backup_dir=None):
     if backup_dir:
         source = os.path.join(FIXTURE, "backups", "phase4", BACKUP)
         shutil.copytree(source, os.path.join(backup_dir, BACKUP), dirs_exist_ok=True)
-        for top, _, names in os.walk(os.path.join(backup_dir, BACKUP)):
+        for top, dummy, names in os.walk(os.path.join(backup_dir, BACKUP)):
             for name in names:
                 path = os.path.join(top, name)
                 with open(path, "rb") as handle:

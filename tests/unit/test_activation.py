@@ -184,12 +184,12 @@ def test_a_killed_newest_prepare_run_does_not_let_an_older_one_open_step_1():
 
 def test_a_prepare_run_that_failed_before_its_prechecks_refuses_step_1():
     runs = [prepare_run(status="failed", precheck=None, run_id="failed-early"), prepare_run(run_id="good")]
-    refusal, _ = act.check_prepare_run(runs, T0, 24)
+    refusal, dummy = act.check_prepare_run(runs, T0, 24)
     assert "failed-early" in refusal and "failed before its prechecks finished" in refusal
 
 
 def test_prepare_run_too_old():
-    refusal, _ = act.check_prepare_run([prepare_run(completed=T0 - 30 * 3600)], T0, 24)
+    refusal, dummy = act.check_prepare_run([prepare_run(completed=T0 - 30 * 3600)], T0, 24)
     assert refusal == ("the newest passing Phase 4 prepare run 20261128T093000Z-aaaaaa finished 2026-11-27 04:40 UTC, "
                        "30 h before now; expected one within 24 h (activation_gate_prepare_max_age_hours); run "
                        "ansible-playbook playbooks/phase4.yml (nexusctl deploy) again")
@@ -377,7 +377,7 @@ def test_two_distinct_approvers_with_both_roles():
 
 def test_sha512_crypt_hash_is_accepted():
     approved, problems = approvals.verify_approvals([ALICE, {"name": "carol", "secret": "carol-test-secret"}],
-                                              approvers(), ROLES)
+                                                    approvers(), ROLES)
     assert problems == [] and approved[1] == {"name": "carol", "role": "technical_lead"}
 
 
@@ -391,31 +391,31 @@ def test_one_approver_is_not_enough():
 
 
 def test_the_same_approver_twice_counts_once():
-    _, problems = approvals.verify_approvals([ALICE, ALICE], approvers(), ROLES)
+    dummy, problems = approvals.verify_approvals([ALICE, ALICE], approvers(), ROLES)
     assert "approver alice is given twice; the approvals must come from distinct people" in problems
 
 
 def test_wrong_secret():
-    _, problems = approvals.verify_approvals([ALICE, dict(BOB, secret="guess")], approvers(), ROLES)
+    dummy, problems = approvals.verify_approvals([ALICE, dict(BOB, secret="guess")], approvers(), ROLES)
     assert "approver bob: the secret does not match nexus_launch_approvers.bob.password_hash" in problems
     assert not any("guess" in p for p in problems)
 
 
 def test_unknown_approver_and_missing_secret():
-    _, problems = approvals.verify_approvals([ALICE, {"name": "mallory", "secret": "x"}, {"name": "bob"}],
-                                       approvers(), ROLES)
+    dummy, problems = approvals.verify_approvals([ALICE, {"name": "mallory", "secret": "x"}, {"name": "bob"}],
+                                                 approvers(), ROLES)
     assert "approver mallory is not in nexus_launch_approvers (known: alice, bob, carol)" in problems
     assert "approver bob: no secret given" in problems
 
 
 def test_two_approvers_with_the_same_role_do_not_cover_both_roles():
-    _, problems = approvals.verify_approvals([BOB, {"name": "carol", "secret": "carol-test-secret"}], approvers(), ROLES)
+    dummy, problems = approvals.verify_approvals([BOB, {"name": "carol", "secret": "carol-test-secret"}], approvers(), ROLES)
     assert "no verified approval from a founder (approvers holding that role: alice)" in problems
 
 
 def test_one_person_holding_both_roles_still_needs_a_second_approver():
     table = approvers(dave={"roles": ["founder", "technical_lead"], "password_hash": pbkdf2_sha256.hash("d")})
-    _, problems = approvals.verify_approvals([{"name": "dave", "secret": "d"}], table, ROLES)
+    dummy, problems = approvals.verify_approvals([{"name": "dave", "secret": "d"}], table, ROLES)
     assert problems[0].startswith("the launch needs approvals by 2 distinct approvers")
     approved, problems = approvals.verify_approvals([{"name": "dave", "secret": "d"}, ALICE], table, ROLES)
     assert problems == [] and approved == [{"name": "alice", "role": "founder"},
@@ -425,18 +425,18 @@ def test_one_person_holding_both_roles_still_needs_a_second_approver():
 @pytest.mark.parametrize("bad_hash", ["alice-test-secret", "$1$abc$def", "{SSHA}xyz", "$pbkdf2-sha256$broken"])
 def test_hash_formats_that_are_not_accepted(bad_hash):
     table = approvers(alice={"role": "founder", "password_hash": bad_hash})
-    _, problems = approvals.verify_approvals([ALICE, BOB], table, ROLES)
+    dummy, problems = approvals.verify_approvals([ALICE, BOB], table, ROLES)
     assert any(p.startswith("nexus_launch_approvers.alice.password_hash: ") for p in problems)
     assert not any("alice-test-secret" in p for p in problems)
 
 
 def test_malformed_approver_entries():
     table = approvers(alice={"password_hash": "x"})
-    _, problems = approvals.verify_approvals([ALICE, BOB], table, ROLES)
+    dummy, problems = approvals.verify_approvals([ALICE, BOB], table, ROLES)
     assert "nexus_launch_approvers.alice: expected {role: ROLE, password_hash: HASH}" in problems
-    _, problems = approvals.verify_approvals([ALICE, BOB], {}, ROLES)
+    dummy, problems = approvals.verify_approvals([ALICE, BOB], {}, ROLES)
     assert problems[0].startswith("nexus_launch_approvers is empty")
-    _, problems = approvals.verify_approvals("alice", approvers(), ROLES)
+    dummy, problems = approvals.verify_approvals("alice", approvers(), ROLES)
     assert problems == ["nexus_launch_approvals: expected a list of {name, secret}"]
 
 
@@ -447,7 +447,7 @@ GATES = [{"name": "infrastructure_capacity", "status": "passed"}, {"name": "secu
 
 
 def test_pending_gate_needs_a_waiver():
-    waived, refusals, _ = act.check_launch_gates(GATES, {})
+    waived, refusals, dummy = act.check_launch_gates(GATES, {})
     assert waived == []
     assert refusals[0] == ("launch gate security_audit is pending in global-launch.yaml launch_gates."
                            "required_validations; expected passed, or waive it with a reason: -e '{\"launch_waivers\": "
@@ -465,7 +465,7 @@ def test_waivers_with_reasons():
 
 
 def test_waiver_for_an_unknown_gate_or_without_reason():
-    _, refusals, _ = act.check_launch_gates(GATES, {"securty_audit": "typo", "security_audit": " ",
+    dummy, refusals, dummy = act.check_launch_gates(GATES, {"securty_audit": "typo", "security_audit": " ",
                                                     "compliance_review": "ok"})
     assert refusals == [
         "launch_waivers.security_audit: the reason is empty; give the reason in words",
@@ -495,7 +495,7 @@ def test_global_launch_plan():
     assert d.expect == {"access_mode": "public_full", "marketplace_phase": 0, "jurisdiction": True, "flags": 6}
     assert d.settings["global-launch.yaml"]["feature_flags.component_visibility.signup_form"] is True
     assert d.settings["founder-public-transition.yaml"]["transition_phases.public_full.active"] is True
-    events = [e for e, _ in d.events]
+    events = [e for e, dummy in d.events]
     assert events == ["LAUNCH_APPROVED", "LAUNCH_APPROVED", "LAUNCH_GATE_WAIVED", "ACTIVATION_GATE"]
     assert d.entry_details == {"approvers": "alice:founder,bob:technical_lead", "waived": "security_audit"}
     assert "secret" not in repr(d.events) and "alice-test-secret" not in repr(d.as_dict())

@@ -256,7 +256,7 @@ def test_secrets_come_from_the_item_the_file_or_the_environment(tmp_path):
     env = {"NEXUS_LAUNCH_APPROVALS_FILE": str(path), "NEXUS_APPROVER_CAROL_SECRET": "from-env",
            "NEXUS_APPROVER_BOB_SECRET": "env-loses-to-file"}
     out = approvals.resolve_secrets([{"name": "alice", "secret": "given"}, {"name": "bob"}, "carol",
-                                           {"name": "dave"}], env)
+                                     {"name": "dave"}], env)
     assert out == [{"name": "alice", "secret": "given"}, {"name": "bob", "secret": "from-file"},
                    {"name": "carol", "secret": "from-env"}, {"name": "dave"}]
 
@@ -357,6 +357,6 @@ def test_the_gate_action_reads_the_facts_from_the_paths_it_is_given(tmp_path):
     action._execute_module = execute_module
     result = action.run(task_vars={})
     assert calls[0] == ("nexus_cos.launch.activation_info", {"audit_dir": "/a",
-                                                              "flag_store": "/f", "pf_dir": "/p", "lock_path": "/l"})
+                                                             "flag_store": "/f", "pf_dir": "/p", "lock_path": "/l"})
     assert result["refused"] is True and "/f: not found" in result["msg"]
     assert calls[1][0] == "nexus_cos.launch.audit_record"   # the refusal is audited

@@ -59,7 +59,7 @@ def test_webhook_and_slack_payloads_arrive_as_sent(receiver):
 
 
 def test_a_failing_channel_is_reported_not_raised_and_waits_no_longer_than_its_timeout(receiver):
-    url, _ = receiver
+    url, dummy = receiver
     configured = alerts.channels([
         {"name": "broken", "type": "webhook", "url": url + "/broken", "token": TOKEN},
         {"name": "slow", "type": "webhook", "url": url + "/slow", "timeout": 0.5},

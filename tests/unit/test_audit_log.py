@@ -304,7 +304,7 @@ def test_parse_record_rejects_with_reason(line, reason):
 def test_run_id():
     run_id = new_run_id(NOW)
     assert re.match(r"^20260115T103045Z-[0-9a-f]{6}$", run_id)
-    assert len({new_run_id(NOW) for _ in range(20)}) > 1
+    assert len({new_run_id(NOW) for dummy in range(20)}) > 1
 
 
 # ------------------------------------------------------------------ chain across files and runs

@@ -198,7 +198,7 @@ HOLDER = {"run_id": "r5", "user": "ops", "controller": "ctl1", "pid": 4242}
     ("ctl1", None, None, "unfinished", "free"),
 ])
 def test_a_run_without_end_record_is_running_only_while_its_process_is_seen(controller, holder, pid_alive, shown,
-                                                                             lock_row):
+                                                                            lock_row):
     run = {"kind": "activation", "playbook": "marketplace", "started": T0, "completed": None, "status": None,
            "run_id": "r5"}
     seen = facts(runs=[run], lock={"holder": holder, "gone_reason": None})

@@ -73,7 +73,7 @@ def test_the_manifest_names_the_collection_and_its_dependencies(tarball):
     with tarfile.open(tarball) as tar:
         manifest = json.load(tar.extractfile("MANIFEST.json"))["collection_info"]
     assert (manifest["namespace"], manifest["name"], manifest["version"]) == (info["namespace"], info["name"],
-                                                                               info["version"])
+                                                                              info["version"])
     assert manifest["dependencies"] == info["dependencies"]
     assert manifest["license"] == ["Apache-2.0"]
 

@@ -297,7 +297,7 @@ def test_concurrent_acquire_has_exactly_one_winner(path, before, winner):
         p.start()
     for p in procs:
         p.join()
-    outcomes = [queue.get(timeout=30)[1] for _ in procs]
+    outcomes = [queue.get(timeout=30)[1] for dummy in procs]
     assert outcomes.count(winner) == 1
     assert outcomes.count("refused") == 7
 

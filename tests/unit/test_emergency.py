@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 
@@ -56,7 +55,7 @@ def pull(host, run_id=RUN_ID, url=None, **kwargs):
 
 
 def events(host):
-    entries, _ = audit_log.read_trail(host["audit_dir"])
+    entries, dummy = audit_log.read_trail(host["audit_dir"])
     return [e.record.event for e in entries]
 
 
@@ -119,7 +118,7 @@ def test_not_confirmed_stays_applied_and_says_so(host):
     trail = events(host)
     assert "EMERGENCY_SWITCH_UNCONFIRMED" in trail and "EMERGENCY_SWITCH" not in trail
     assert "ROLLBACK_START" not in trail and trail[-2:] == ["DEPLOYMENT_COMPLETE", "LOCK_RELEASED"]
-    entries, _ = audit_log.read_trail(host["audit_dir"])
+    entries, dummy = audit_log.read_trail(host["audit_dir"])
     unconfirmed = [e.record for e in entries if e.record.event == "EMERGENCY_SWITCH_UNCONFIRMED"][0]
     assert unconfirmed.fields["kept"] == "True" and "FOUNDER_BETA_MODE=on" in unconfirmed.fields["written"]
     complete = [e.record for e in entries if e.record.event == "DEPLOYMENT_COMPLETE"][0]
@@ -215,7 +214,7 @@ def test_the_on_host_script_needs_only_python3(host):
 
     def run(*args):
         return subprocess.run([script] + list(args), env=env, capture_output=True, text=True, timeout=60,
-                              cwd=str(host["tmp"]))
+                              cwd=str(host["tmp"]), check=False)
 
     usage = run("-h")
     assert usage.returncode == 0 and "usage: sudo %s [--reason TEXT] [--keep-lock] [--dry-run]" % script in usage.stdout

@@ -123,7 +123,7 @@ def test_observe_asks_only_what_it_needs_and_notes_the_launch_endpoint_once():
 def test_a_gateway_that_serves_the_launch_endpoint_is_noted_too():
     table = serving()
     table[("GET", gateway.LAUNCH_HEALTH_PATH)] = Answer(200, {"currentMode": "founder_beta"})
-    gw, _ = client(table)
+    gw, dummy = client(table)
     assert gw.observe(("access_mode",))["launch_health"] == "served, mode founder_beta"
 
 
@@ -142,7 +142,7 @@ def test_confirm_reloads_then_polls_until_it_serves_the_state():
 
 def test_a_missing_launch_endpoint_costs_no_wait():
     # The platform answers 404 there: the first poll confirms all the same.
-    gw, _ = client(serving(phase=3))
+    gw, dummy = client(serving(phase=3))
     done = gw.confirm({"access_mode": "founder_beta", "marketplace_phase": 3}, timeout=5, sleep=no_sleep)
     assert done["attempts"] == 1
 
@@ -173,7 +173,7 @@ def test_a_reload_that_never_takes_is_asked_again_now_and_then():
 
 
 def test_not_confirmed_says_what_was_expected_and_what_it_serves():
-    gw, _ = client(serving(mode="founder_beta", phase=0))
+    gw, dummy = client(serving(mode="founder_beta", phase=0))
     with pytest.raises(gateway.NotConfirmed) as info:
         gw.confirm({"access_mode": "public_full", "marketplace_phase": 3}, timeout=0.01, sleep=no_sleep)
     assert str(info.value) == (
@@ -185,7 +185,7 @@ def test_not_confirmed_says_what_was_expected_and_what_it_serves():
 
 
 def test_nothing_answering_is_said_in_words():
-    gw, _ = client({("POST", gateway.RELOAD_PATH): Answer(0, None, "connection refused")})
+    gw, dummy = client({("POST", gateway.RELOAD_PATH): Answer(0, None, "connection refused")})
     with pytest.raises(gateway.NotConfirmed) as info:
         gw.confirm({"access_mode": "founder_beta"}, timeout=0.01, sleep=no_sleep)
     assert str(info.value) == (
@@ -202,7 +202,7 @@ def _no_flags_served():
 def test_a_reload_that_succeeds_but_serves_nothing_names_the_unparsable_store(tmp_path):
     store = tmp_path / "feature-flags.json"
     store.write_text('{"feature_flags": {"FOUNDER_BETA_MODE": {"enabled": tru')
-    gw, _ = _no_flags_served()
+    gw, dummy = _no_flags_served()
     with pytest.raises(gateway.NotConfirmed) as info:
         gw.confirm({"access_mode": "founder_beta", "flags": 3}, timeout=0.01, sleep=no_sleep,
                    store_path=str(store))
@@ -218,7 +218,7 @@ def test_a_reload_that_succeeds_but_serves_nothing_names_the_unparsable_store(tm
 def test_serving_nothing_while_the_store_parses_now_says_reload_again(tmp_path):
     store = tmp_path / "feature-flags.json"
     store.write_text(json.dumps({"feature_flags": {"FOUNDER_BETA_MODE": {"enabled": True}}}))
-    gw, _ = _no_flags_served()
+    gw, dummy = _no_flags_served()
     with pytest.raises(gateway.NotConfirmed) as info:
         gw.confirm({"access_mode": "founder_beta", "flags": 1}, timeout=0.01, reload=False, store_path=str(store))
     assert ("%s parses now, so it was broken when the gateway reread it: reload the gateway again (curl -X POST "
@@ -229,7 +229,7 @@ def test_serving_nothing_while_the_store_parses_now_says_reload_again(tmp_path):
 def test_the_flag_count_alone_catches_a_gateway_serving_nothing():
     # Expecting mode none (no mode flag on) would pass on a gateway that
     # serves nothing at all; the count does not.
-    gw, _ = _no_flags_served()
+    gw, dummy = _no_flags_served()
     with pytest.raises(gateway.NotConfirmed):
         gw.confirm({"access_mode": "none", "flags": 3}, timeout=0.01, sleep=no_sleep)
     assert gateway.mismatch({"access_mode": "none"}, {"access_mode": "none", "flags": 0}) == []
@@ -287,7 +287,7 @@ def server():
 
 
 def test_fetch_parses_json_and_names_what_is_not(server):
-    url, _ = server
+    url, dummy = server
     ok = gateway.fetch(url + "/health")
     assert (ok.status, ok.body, ok.error) == (200, {"status": "ok"}, "")
     # Express's own 404 is an HTML page: a status, no body, no exception.
@@ -302,7 +302,7 @@ def test_fetch_sends_json_bodies(server):
 
 
 def test_fetch_never_uses_a_proxy(server, monkeypatch):
-    url, _ = server
+    url, dummy = server
     monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
     monkeypatch.delenv("no_proxy", raising=False)

@@ -14,7 +14,7 @@ from module_harness import run_module
 
 UP = {"health": 200, "health_text": "HTTP 200", "latency_ms": 12, "access_mode": "public_full", "flags": 9,
       "flags_http": "HTTP 200", "marketplace_phase": 3, "pf": {"marketplace": 200, "jurisdiction": 200,
-                                                              "ai_dealers": 503, "federation": 503, "creator": 503}}
+                                                               "ai_dealers": 503, "federation": 503, "creator": 503}}
 DOWN = {"health": 0, "health_text": "no answer (connection refused)", "latency_ms": 1, "access_mode": None,
         "flags": None, "flags_http": "no answer (connection refused)", "pf": {}}
 
@@ -39,20 +39,20 @@ def test_unavailable_beyond_the_threshold_is_critical_and_says_for_how_long():
 
 
 def test_a_recovery_resets_the_unavailable_clock():
-    _, verdicts = watch([(0, DOWN), (20, DOWN), (25, UP), (40, DOWN), (60, DOWN)], unavailable_seconds=30)
+    dummy, verdicts = watch([(0, DOWN), (20, DOWN), (25, UP), (40, DOWN), (60, DOWN)], unavailable_seconds=30)
     assert [v["level"] for v in verdicts] == ["warn", "warn", "ok", "warn", "warn"]
 
 
 def test_a_gateway_serving_no_flags_counts_as_unavailable():
     nothing = dict(UP, access_mode="none", flags=0)
-    _, verdicts = watch([(0, nothing), (31, nothing)], unavailable_seconds=30)
+    dummy, verdicts = watch([(0, nothing), (31, nothing)], unavailable_seconds=30)
     assert verdicts[1]["level"] == "critical" and "serves no flags at all" in verdicts[1]["reasons"][0]
 
 
 def test_latency_threshold_uses_the_median_of_recent_answers():
     slow = dict(UP, latency_ms=450)
-    _, verdicts = watch([(0, UP), (5, slow), (10, slow), (15, slow)], latency_ms=200, latency_samples=3,
-                        latency_level="critical")
+    dummy, verdicts = watch([(0, UP), (5, slow), (10, slow), (15, slow)], latency_ms=200, latency_samples=3,
+                            latency_level="critical")
     assert [v["level"] for v in verdicts] == ["ok", "ok", "critical", "critical"]
     assert verdicts[2]["reasons"] == ["median /health latency 450 ms over the last 3 answers is above 200 ms"]
 
@@ -60,15 +60,15 @@ def test_latency_threshold_uses_the_median_of_recent_answers():
 def test_error_rate_counts_5xx_and_silence_but_not_a_switched_off_feature():
     flaky = dict(UP, pf=dict(UP["pf"], marketplace=500))
     obs = [(t, flaky if t % 10 else UP) for t in range(0, 50, 5)]
-    _, verdicts = watch(obs, error_rate=0.4, error_window=10, unavailable_seconds=300)
+    dummy, verdicts = watch(obs, error_rate=0.4, error_window=10, unavailable_seconds=300)
     assert verdicts[-1]["level"] == "critical"
     assert verdicts[-1]["reasons"] == ["5 of the last 10 looks had an error answer (over 0.4)"]
-    _, calm = watch([(t, UP) for t in range(0, 50, 5)], error_rate=0.1, error_window=10)
+    dummy, calm = watch([(t, UP) for t in range(0, 50, 5)], error_rate=0.1, error_window=10)
     assert calm[-1]["level"] == "ok"    # the 503s of switched-off PF features are not errors
 
 
 def test_another_access_mode_is_named():
-    _, verdicts = watch([(0, dict(UP, access_mode="founder_beta"))], expect_mode="public_full")
+    dummy, verdicts = watch([(0, dict(UP, access_mode="founder_beta"))], expect_mode="public_full")
     assert verdicts[0] == {"level": "warn", "reasons": ["the gateway serves access mode founder_beta, not "
                                                         "public_full"],
                            "seen": "/health HTTP 200 12 ms, mode founder_beta, 9 flags, marketplace phase 3", "at": 0}

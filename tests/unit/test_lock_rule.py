@@ -129,8 +129,8 @@ def test_module_and_rollback_script_decide_and_say_the_same(case, tmp_path, live
     module_records = lock_records(str(tmp_path / "module-audit"))
     script_records = lock_records(host.audit_dir)
     assert module_records == script_records
-    assert [event for event, _ in module_records] == ["LOCK_REFUSED" if decision == "refuse"
-                                                      else "LOCK_STALE_RECOVERED"]
+    assert [event for event, dummy in module_records] == ["LOCK_REFUSED" if decision == "refuse"
+                                                          else "LOCK_STALE_RECOVERED"]
 
 
 def test_the_takeover_of_the_platform_lock_names_the_platform_script(tmp_path):
@@ -167,7 +167,7 @@ def test_unlock_breaks_any_lock_naming_its_holder(case, tmp_path, live_pid):
 def test_unlock_playbook_says_whose_lock_it_broke(case, tmp_path, live_pid):
     """The message playbooks/unlock.yml prints, rendered from the module's
     result: a platform or unrecognised holder has no run id to print."""
-    content, _ = lock_files(live_pid)[case]
+    content, dummy = lock_files(live_pid)[case]
     lock = str(tmp_path / "deploy.lock")
     plant(lock, content)
     result = run_module(lock_module.main, {"path": lock, "state": "broken", "reason": "checked"}).result

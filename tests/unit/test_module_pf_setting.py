@@ -25,6 +25,8 @@ def failed(args):
 
 # --- fixtures --------------------------------------------------------------
 
+# A blank line that carries indentation is written \x20\x20 (no trailing
+# whitespace in the source).
 PF = '''---
 # Exchange PF - staged opening
 version: "2.1.0"
@@ -33,7 +35,7 @@ status: "gated"
 exchange:
   enabled: false # Requires manual activation
   opened: 2025-01-01
-  
+\x20\x20
   audiences:
     founders:
       enabled: false

@@ -654,7 +654,7 @@ def test_flag_effective_cycle_is_off():
     (("PUBLIC_FULL_LAUNCH_MODE",), "public_full"),
 ])
 def test_access_mode_ladder(on, mode):
-    flags = {name: flag(name in on) for _, name in nc.ACCESS_MODE_FLAGS}
+    flags = {name: flag(name in on) for dummy, name in nc.ACCESS_MODE_FLAGS}
     assert nc.access_mode(flags) == mode
 
 
@@ -761,8 +761,7 @@ def _paths(data, prefix=()):
     children = data.items() if isinstance(data, dict) else \
         enumerate(data) if isinstance(data, list) else ()
     for key, value in children:
-        for path in _paths(value, prefix + (key,)):
-            yield path
+        yield from _paths(value, prefix + (key,))
 
 
 def _replaced(data, path, value):

@@ -73,7 +73,7 @@ def test_quoting_types_and_merging(files):
 
 def test_words_go_to_the_run_as_given_with_files_made_absolute(files):
     items = ['reason="fraud wave" x=1', '{"a": [1, 2]}', "@vars.yml", "@%s" % (files / "vars.json"), ""]
-    _, words = read_extra_vars(items)
+    dummy, words = read_extra_vars(items)
     assert words == ["-e", 'reason="fraud wave" x=1', "-e", '{"a": [1, 2]}', "-e", "@%s" % (files / "vars.yml"),
                      "-e", "@%s" % (files / "vars.json")]
     # ansible-runner splits its cmdline with shlex: every word comes back intact.

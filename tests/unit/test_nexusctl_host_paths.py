@@ -64,7 +64,7 @@ def test_no_python_outside_the_modules_copies_a_host_path():
     found = []
     for top in ("nexusctl", os.path.join("plugins", "module_utils"), os.path.join("plugins", "plugin_utils"),
                 os.path.join("plugins", "action")):
-        for folder, _, names in os.walk(os.path.join(ROOT, top)):
+        for folder, dummy, names in os.walk(os.path.join(ROOT, top)):
             for name in names:
                 path = os.path.join(folder, name)
                 relpath = os.path.relpath(path, ROOT)

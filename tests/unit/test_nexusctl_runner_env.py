@@ -117,7 +117,7 @@ PLAYBOOKS = ("phase4.yml", "unlock.yml", "marketplace.yml", "launch.yml", "rollb
 def _files_holding(top, needles):
     """[(path, needle)] of the files under ``top`` holding a needle."""
     found = []
-    for base, _, names in os.walk(top):
+    for base, dummy, names in os.walk(top):
         for name in names:
             path = os.path.join(base, name)
             with open(path, "rb") as handle:
@@ -152,7 +152,7 @@ def test_no_command_leaks_a_secret_into_the_records_or_the_run(local_target, mon
     # Something to search: every run left its command line and environment.
     runs = os.listdir(local_target["runner"])
     assert len(runs) == len(COMMANDS)
-    commands = [os.path.join(base, "command") for base, _, names in os.walk(local_target["artifacts"])
+    commands = [os.path.join(base, "command") for base, dummy, names in os.walk(local_target["artifacts"])
                 if "command" in names]
     assert len(commands) == len(COMMANDS)
     assert _files_holding(local_target["artifacts"], secrets.values()) == []
@@ -210,7 +210,7 @@ def test_no_secret_reaches_the_sandbox_or_the_records(tmp_path, monkeypatch, cap
     assert _files_holding(tmp_path / "runner", secrets.values()) == []
     # The controller reports the run wrote under artifacts/<run id>/.
     reports = os.path.join(playbook_run.ROOT, "artifacts")
-    fresh = [os.path.join(base, name) for base, _, names in os.walk(reports) for name in names
+    fresh = [os.path.join(base, name) for base, dummy, names in os.walk(reports) for name in names
              if os.path.getmtime(os.path.join(base, name)) >= started - 1]
     assert fresh, "the prepare run wrote no controller report"
     assert [path for path in fresh if any(v.encode() in open(path, "rb").read() for v in secrets.values())] == []

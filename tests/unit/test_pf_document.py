@@ -23,7 +23,8 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils.pf_document impor
 CORPUS = '/work/shared/fixtures/nexus-cos/pfs'
 
 # Written in the PF files' style: header comment, quoted strings, trailing
-# comments, blank lines that carry indentation, the same key at many depths.
+# comments, blank lines that carry indentation (written \x20 here, so the
+# source has no trailing whitespace), the same key at many depths.
 SAMPLE = '''---
 # Exchange PF - staged opening
 version: "2.1.0"
@@ -38,12 +39,12 @@ exchange:
   region: eu-west
   ratio: 0.5
   owner: null
-  
+\x20\x20
   listings:
     fixed_price:
       enabled: false
       gate: "manual"
-      
+\x20\x20\x20\x20\x20\x20
     bidding:
       enabled: false
       gate: "stage_4"
@@ -469,8 +470,7 @@ def scalar_keys(node, prefix=''):
     for key, value in node.items():
         dotted = prefix + str(key)
         if isinstance(value, dict):
-            for item in scalar_keys(value, dotted + '.'):
-                yield item
+            yield from scalar_keys(value, dotted + '.')
         elif not isinstance(value, list):
             yield dotted, value
 

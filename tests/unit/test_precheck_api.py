@@ -71,8 +71,8 @@ def test_retries_until_it_answers():
     assert host.slept == 10.0  # two pauses of retry_delay
     assert len(host.requests) == 3 + 5
     # each attempt gets its share of the budget, each latency sample a short cap
-    assert [t for _, t in host.requests[:3]] == [40.0, 40.0, 40.0]
-    assert all(t == SAMPLE_TIMEOUT for _, t in host.requests[3:])
+    assert [t for dummy, t in host.requests[:3]] == [40.0, 40.0, 40.0]
+    assert all(t == SAMPLE_TIMEOUT for dummy, t in host.requests[3:])
 
 
 def test_not_answering_names_url_attempts_and_last_reason():
@@ -105,7 +105,7 @@ def test_time_budget_stops_retries():
     host = RecordingHost(http={URL: [(0, "timed out", 10000)]})
     r = api(host, timeout=30.0, retries=3)
     assert r["msg"] == "gateway http://localhost:4000/health did not answer 200 after 2 attempts (last: timed out)"
-    assert [t for _, t in host.requests] == [10.0, 10.0]
+    assert [t for dummy, t in host.requests] == [10.0, 10.0]
     assert host.slept == 10.0
 
 
@@ -113,7 +113,7 @@ def test_last_attempt_gets_only_what_is_left_of_the_budget():
     # 24 s budget: 8 + 2 + 8 + 2 spent, the third try has 4 s left
     host = RecordingHost(http={URL: [(0, "timed out", 8000)]})
     r = api(host, timeout=24.0, retries=3, retry_delay=2.0)
-    assert [t for _, t in host.requests] == [8.0, 8.0, 4.0]
+    assert [t for dummy, t in host.requests] == [8.0, 8.0, 4.0]
     assert r["details"]["attempts"] == 3
 
 

@@ -10,7 +10,6 @@ import pytest
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.host_probe import LocalHost
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import run_checks
-from ansible_collections.nexus_cos.launch.plugins.module_utils.checks import backup as precheck_backup  # noqa: F401
 
 from fake_host import FakeHost, stat_result
 from test_precheck_memory import assert_defaults_match

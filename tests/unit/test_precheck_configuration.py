@@ -7,7 +7,6 @@ import os
 import shutil
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import run_checks
-from ansible_collections.nexus_cos.launch.plugins.module_utils.checks import configuration as precheck_configuration  # noqa: F401
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures", "config")
 

@@ -7,7 +7,6 @@ import os
 import yaml
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import run_checks
-from ansible_collections.nexus_cos.launch.plugins.module_utils.checks import memory as precheck_memory  # noqa: F401
 
 from fake_host import FakeHost
 

@@ -41,7 +41,7 @@ def openssl(*args):
 
 
 def run(argv):
-    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
     return proc.returncode, proc.stdout, proc.stderr
 
 
@@ -329,7 +329,7 @@ def tls_server(pki):
         listener.settimeout(0.2)
         while not stop.is_set():
             try:
-                conn, _ = listener.accept()
+                conn, dummy = listener.accept()
             except (socket.timeout, OSError):
                 continue
             try:
@@ -366,7 +366,9 @@ def real_params(pki, tls_server, tmp_path, audit):
     local_key = tmp_path / "nexus-cos.key"
     shutil.copy(key, str(local_key))
     os.chmod(str(local_key), 0o600)
-    return dict(PARAMS, cert=crt, key=str(local_key), tls_endpoint="127.0.0.1:%d" % tls_server, audit_dir=str(audit))
+    params = dict(PARAMS)
+    params.update(cert=crt, key=str(local_key), tls_endpoint="127.0.0.1:%d" % tls_server, audit_dir=str(audit))
+    return params
 
 
 def test_whole_check_on_real_files(pki, tls_server, tmp_path):

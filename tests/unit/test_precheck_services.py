@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import run_checks
-from ansible_collections.nexus_cos.launch.plugins.module_utils.checks import services as precheck_services  # noqa: F401
 
 from fake_host import FakeHost
 

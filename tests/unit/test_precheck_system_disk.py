@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import REGISTRY, run_checks
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.system import version_tuple
-from ansible_collections.nexus_cos.launch.plugins.module_utils.checks import disk as precheck_disk  # noqa: F401
 
 from fake_host import FakeHost
 

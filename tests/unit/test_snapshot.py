@@ -478,7 +478,7 @@ def test_stale_gateway_fails_verification_saying_what_it_saw(host, gateway):
 def test_gateway_down_fails_verification(host):
     host.take()
     with pytest.raises(snapshot.RollbackVerifyFailed, match=r"within 0.2 s: the reload was not accepted \(no "
-                                                          r"answer \(connection refused\)\)\. Nothing answers at"):
+                       r"answer \(connection refused\)\)\. Nothing answers at"):
         snapshot.verify_gateway("http://127.0.0.1:9", {"access_mode": "founder_beta", "marketplace_phase": 0},
                                 timeout=0.2, sleep=no_sleep)
 
@@ -509,7 +509,7 @@ def test_audit_records_of_a_refusal(host):
     log = audit_log.AuditLog(host.audit_dir, "rb-2", "rollback-20260116T000000Z.log")
     with pytest.raises(snapshot.RollbackRefused):
         snapshot.restore(host.snapshot_dir, audit=log)
-    entries, _ = audit_log.read_trail(host.audit_dir)
+    entries, dummy = audit_log.read_trail(host.audit_dir)
     assert [e.record.event for e in entries] == ["ROLLBACK_START", "ROLLBACK_REFUSED", "ROLLBACK_COMPLETE"]
     assert entries[1].record.fields["files"] == host.pf
     assert entries[2].record.fields["status"] == "refused"
@@ -557,7 +557,7 @@ def test_cli_restores_and_exits_0(host, gateway, capsys):
     out = capsys.readouterr().out
     assert "changed by the run" in out and "restored                 %s" % host.pf in out
     assert "gateway check: reload HTTP 200; serves access mode founder_beta, marketplace phase 0, 5 flags" in out
-    entries, _ = audit_log.read_trail(host.audit_dir)
+    entries, dummy = audit_log.read_trail(host.audit_dir)
     assert entries[0].file == "rollback-20260116T000000Z.log"
     assert [e.record.event for e in entries] == ["ROLLBACK_START", "ROLLBACK_FILE_RESTORED", "ROLLBACK_FILE_RESTORED",
                                                  "ROLLBACK_VERIFIED", "ROLLBACK_COMPLETE"]
@@ -616,7 +616,7 @@ def test_cli_runs_from_the_snapshot_lib_alone(host, gateway, tmp_path):
     proc = subprocess.run(
         [sys.executable, "-s", "-B", "-m", snapshot.PACKAGE + ".snapshot", "restore", "--snapshot",
          host.snapshot_dir, "--gateway-url", gateway.url, "--audit-dir", host.audit_dir],
-        cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=60)
+        cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
     assert read(host.flag_store) == flags_text().encode()
     assert not [n for n in os.listdir(os.path.join(host.snapshot_dir, "lib")) if n == "__pycache__"]
@@ -672,7 +672,7 @@ def test_rendered_script_restores_with_python3_alone(host, gateway, tmp_path):
     env = {"PATH": "/usr/bin:/bin"}
 
     def run(*args):
-        return subprocess.run([script] + list(args), env=env, capture_output=True, text=True, timeout=60)
+        return subprocess.run([script] + list(args), env=env, capture_output=True, text=True, timeout=60, check=False)
 
     usage = run("-h")
     assert usage.returncode == 0 and "usage: sudo %s [--force] [--dry-run]" % script in usage.stdout

@@ -83,7 +83,7 @@ TIME_CALLS = re.compile(r"\b(strftime|strptime|gmtime|timegm|fromtimestamp|utcfr
 def test_no_time_format_outside_utc_time():
     found = []
     for top in ("plugins/module_utils", "plugins/plugin_utils", "plugins/action", "nexusctl"):
-        for folder, _, names in os.walk(os.path.join(ROOT, top)):
+        for folder, dummy, names in os.walk(os.path.join(ROOT, top)):
             for name in names:
                 path = os.path.join(folder, name)
                 if not name.endswith(".py") or path.endswith(os.path.join("module_utils", "utc_time.py")):

@@ -65,7 +65,6 @@ APPLIED_EVENT = "ACTIVATION_STEP_APPLIED"
 EMERGENCY_EVENT = "EMERGENCY_SWITCH"
 
 
-
 class ActivationError(ValueError):
     """An input that cannot be used (bad clock, unknown step, malformed
     variable). The message names the variable and what was expected."""
@@ -800,7 +799,7 @@ def evaluate_launch(mode, facts, confirm=False, check_approvals=None, waivers=No
         for name, reason in waived:
             decision.events.append(("LAUNCH_GATE_WAIVED", {"gate": name, "reason": reason}))
         if waived:
-            decision.entry_details["waived"] = ",".join(name for name, _ in waived)
+            decision.entry_details["waived"] = ",".join(name for name, dummy in waived)
     _prepare(decision, facts, prepare_max_age_hours)
     _apply_force(decision, force_reason, plan.key)
     _gate_event(decision)
@@ -869,7 +868,7 @@ def status_summary(facts, now=None, wait_days=DEFAULT_WAIT_DAYS):
         nxt = out["step"] + 1
         if nxt in STEPS:
             if nxt == 1:
-                refusal, _ = check_prepare_run(facts.get("runs"), now, DEFAULT_PREPARE_MAX_AGE_HOURS)
+                refusal, dummy = check_prepare_run(facts.get("runs"), now, DEFAULT_PREPARE_MAX_AGE_HOURS)
                 out["gates"].append({"step": 1, "opens": None,
                                      "state": "open" if refusal is None else "needs a passing prepare run"})
             elif nxt in (2, 3):

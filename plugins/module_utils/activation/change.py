@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import os
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import documents, flag_store, snapshot, utc_time
+from ansible_collections.nexus_cos.launch.plugins.module_utils import documents, flag_store, snapshot
 from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
 
 

@@ -67,14 +67,14 @@ def read_runs(audit_dir, limit):
     runs = []
     for name in kept:
         by_run, order = {}, []
-        for event, fields, epoch, run, seq, _, _ in records(os.path.join(audit_dir, name)):
+        for event, fields, epoch, run, seq, dummy, dummy in records(os.path.join(audit_dir, name)):
             if run not in by_run:
                 by_run[run] = []
                 order.append(run)
             by_run[run].append((seq, event, fields, epoch, run))
         for run in order:
             items = sorted(by_run[run], key=lambda r: r[0])
-            summary = activation.summarize_run([(e, f, t, r) for _, e, f, t, r in items])
+            summary = activation.summarize_run([(e, f, t, r) for dummy, e, f, t, r in items])
             summary.update(kind=RUN_FILE.match(name).group(1), file=name, first_seq=items[0][0])
             runs.append(summary)
     runs.sort(key=lambda r: r["first_seq"], reverse=True)
@@ -118,7 +118,7 @@ def verify_entries(entries, audit_dir):
             if record is None:
                 problem = "no record seq %s in %s" % (entry.get("audit_seq"), name)
             else:
-                event, fields, _, run, _, chain, chain_ok = record
+                event, fields, dummy, run, dummy, chain, chain_ok = record
                 problem = activation.check_entry_against_record(entry, fields, event, run, chain_ok)
                 if problem is None and chain != entry.get("audit_chain"):
                     problem = "chain hash of record seq %s in %s differs from the one recorded" % (

@@ -101,7 +101,7 @@ class ApiCheck(Check):
 
         samples = int(ctx.param("latency_samples"))
         latencies, failed = [], []
-        for _ in range(samples):
+        for dummy in range(samples):
             status, body, elapsed_ms = host.http_get(url, timeout=SAMPLE_TIMEOUT)
             if status == 200:
                 latencies.append(elapsed_ms)
@@ -148,7 +148,7 @@ class ApiCheck(Check):
             raise CheckFailed(
                 "gateway answers its health endpoint, but %s answered %s; expected 200 with {flags, currentMode} "
                 "(the platform's flag service)" % (gateway.FLAGS_PATH, reason_of(status, body) if status != 200
-                                                  else "HTTP 200 without a flags list"),
+                                                   else "HTTP 200 without a flags list"),
                 hint="check that the gateway at %s mounts the platform's feature flag routes (curl %s)" % (base, url),
                 details=evidence)
         path = ctx.param("flag_store")

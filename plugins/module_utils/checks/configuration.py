@@ -29,7 +29,7 @@ class ConfigurationCheck(Check):
             more = len(report.errors) - len(first)
             raise CheckFailed(
                 "%d configuration error(s): %s%s" % (len(report.errors), "; ".join(first),
-                                                      " (and %d more)" % more if more else ""),
+                                                     " (and %d more)" % more if more else ""),
                 hint="fix the named keys; `nexusctl validate --repo-dir DIR` shows every finding on a copy",
                 details=dict(evidence, errors=[str(f) for f in report.errors]))
         evidence["summary"] = "%d files valid, %d warning(s), access mode %s" % (

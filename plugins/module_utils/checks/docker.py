@@ -37,7 +37,7 @@ def inspect_containers(host, names, timeout):
                           hint="check the daemon: systemctl status docker; journalctl -u docker -n 50")
     states = {}
     for line in out.splitlines():
-        name, _, state = line.strip().partition(" ")
+        name, dummy, state = line.strip().partition(" ")
         if not state:
             continue
         try:

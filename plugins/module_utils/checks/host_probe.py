@@ -42,7 +42,7 @@ class LocalHost(object):
             run_env.update(env)
         try:
             proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  stdin=subprocess.DEVNULL, timeout=timeout, env=run_env)
+                                  stdin=subprocess.DEVNULL, timeout=timeout, env=run_env, check=False)
         except subprocess.TimeoutExpired:
             return 124, "", "%s timed out after %ss" % (" ".join(argv), timeout)
         except OSError as exc:
@@ -98,7 +98,7 @@ class LocalHost(object):
         text = self.read_text("/proc/meminfo") or ""
         out = {}
         for line in text.splitlines():
-            key, _, rest = line.partition(":")
+            key, dummy, rest = line.partition(":")
             parts = rest.split()
             if parts and parts[0].isdigit():
                 out[key.strip()] = int(parts[0]) * 1024

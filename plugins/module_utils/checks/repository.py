@@ -67,7 +67,7 @@ def parse_status(text):
         if not rec:
             continue
         if rec.startswith("# "):
-            key, _, value = rec[2:].partition(" ")
+            key, dummy, value = rec[2:].partition(" ")
             headers[key] = value
         elif rec[0] in "12u":
             fields = rec.split(" ", {"1": 8, "2": 9, "u": 10}[rec[0]])

@@ -139,10 +139,10 @@ class SecurityCheck(Check):
         findings = self.errors + self.warnings
         if findings:
             hints = []
-            for _, hint in findings:
+            for dummy, hint in findings:
                 if hint not in hints:
                     hints.append(hint)
-            raise CheckFailed("; ".join(msg for msg, _ in findings), hint="; ".join(hints),
+            raise CheckFailed("; ".join(msg for msg, dummy in findings), hint="; ".join(hints),
                               details=self.evidence, level="error" if self.errors else "warn")
         ev = self.evidence
         ev["summary"] = "certificate %s valid until %s, key matches, served at %s; audit dir %s, %d file(s) private" % (
@@ -277,12 +277,12 @@ class SecurityCheck(Check):
         if exposed:
             self.error("%d file(s) in %s accessible by others: %s; expected no access for others"
                        % (len(exposed), audit_dir, listed(exposed)),
-                       "chmod o-rwx %s" % " ".join(os.path.join(audit_dir, name) for name, _ in exposed))
+                       "chmod o-rwx %s" % " ".join(os.path.join(audit_dir, name) for name, dummy in exposed))
         if foreign:
             self.evidence["foreign_files"] = ["%s (%s): %s" % (name, mode_text(fst), reason)
                                               for name, fst, reason in foreign]
         author = "the platform's deploy script" if all(platform_file(f[0]) for f in foreign) else "another tool"
-        readable = [(name, fst) for name, fst, _ in foreign if fst.st_mode & 0o007] if st.st_mode & 0o001 else []
+        readable = [(name, fst) for name, fst, dummy in foreign if fst.st_mode & 0o007] if st.st_mode & 0o001 else []
         if readable:
             self.foreign_readable(audit_dir, dir_mode, readable, author)
         elif st.st_mode & 0o007 and not st.st_mode & 0o002:
@@ -294,7 +294,7 @@ class SecurityCheck(Check):
 
     def foreign_readable(self, audit_dir, dir_mode, readable, author):
         secrets = []
-        for name, _ in readable:
+        for name, dummy in readable:
             found = secret_in(self._read(os.path.join(audit_dir, name)))
             if found:
                 secrets.append((name,) + found)
