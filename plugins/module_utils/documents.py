@@ -52,6 +52,11 @@ except ImportError:  # reported when a YAML file is read; JSON still reads
     yaml = None
     HAS_YAML = False
 
+# The one library host code needs beyond the standard library, as the
+# modules (missing_required_lib), the kill switch and precheck 1 name it.
+YAML_LIBRARY = "PyYAML (python3-yaml)"
+YAML_INSTALL = "apt-get install python3-yaml"
+
 # The real files are under 10 KB. The pure-Python YAML parser (needed for
 # the alias and depth guards) takes about 7 s for 1 MiB, so 256 KiB bounds a
 # read to a second or two on a small VPS.
@@ -537,8 +542,8 @@ def yaml_document(text, display="<string>"):
     it (AmbiguousBoolean, in document order)."""
     text = _as_text(text, display)
     if not HAS_YAML:
-        raise DocumentError(display, "cannot be parsed: PyYAML is not installed; "
-                            "expected python3-yaml on this host")
+        raise DocumentError(display, "cannot be parsed: %s is not installed on this host (%s)"
+                            % (YAML_LIBRARY, YAML_INSTALL))
     try:
         if _FAST:
             try:

@@ -132,6 +132,7 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.nexus_cos.launch.plugins.module_utils import documents
 from ansible_collections.nexus_cos.launch.plugins.module_utils.file_change import (
     FILE_CHANGE_ARGUMENT_SPEC,
     add_file_change,
@@ -171,7 +172,7 @@ def run_module():
         supports_check_mode=True,
     )
     if YAML_IMPORT_ERROR is not None:
-        module.fail_json(msg=missing_required_lib('PyYAML (python3-yaml)'), exception=YAML_IMPORT_ERROR)
+        module.fail_json(msg=missing_required_lib(documents.YAML_LIBRARY), exception=YAML_IMPORT_ERROR)
 
     path = module.params['path']
     check_run(module, path)

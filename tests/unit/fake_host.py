@@ -10,7 +10,7 @@ import time
 
 class FakeHost(object):
     def __init__(self, files=None, commands=None, which=None, euid=0, disks=None, meminfo=None,
-                 http=None, stats=None, dirs=None):
+                 http=None, stats=None, dirs=None, python_modules=None):
         self.files = dict(files or {})
         self.commands = dict(commands or {})   # tuple(argv) -> (rc, out, err)
         self.which_map = dict(which or {})     # name -> path or None
@@ -20,6 +20,7 @@ class FakeHost(object):
         self.http = dict(http or {})            # url -> list of (status, body, ms), consumed in order
         self.stats = dict(stats or {})          # path -> os.stat_result-like
         self.dirs = dict(dirs or {})            # path -> [names]
+        self.python_modules = dict(python_modules or {})  # name -> False when missing
         self.calls = []
         self.slept = 0.0
 
@@ -30,6 +31,10 @@ class FakeHost(object):
     def which(self, name):
         # Every command is present unless mapped to None.
         return self.which_map.get(name, "/usr/bin/" + name)
+
+    def python_module(self, name):
+        # Every library is present unless mapped to False.
+        return self.python_modules.get(name, True)
 
     def read_text(self, path, limit=None):
         data = self.files.get(path)

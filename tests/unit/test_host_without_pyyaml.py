@@ -92,12 +92,12 @@ def test_activation_info_reports_each_pf_file_and_still_reads_the_flags(monkeypa
     result = module_succeeded(activation_info.main, {"audit_dir": str(tmp_path / "audit"), "flag_store": str(store),
                                                      "pf_dir": str(pf_dir)})
     assert result["pfs"] and all(
-        entry["document"] is None and entry["error"] == "%s: cannot be parsed: PyYAML is not installed; expected "
-        "python3-yaml on this host" % entry["path"] for entry in result["pfs"].values()), result["pfs"]
+        entry["document"] is None and entry["error"] == "%s: cannot be parsed: PyYAML (python3-yaml) is not "
+        "installed on this host (apt-get install python3-yaml)" % entry["path"] for entry in result["pfs"].values()), result["pfs"]
     assert result["flag_store"]["error"] is None, result["flag_store"]
 
 
 def test_kill_switch_leaves_the_pf_files_and_names_the_package(monkeypatch):
     emergency, = without_yaml(monkeypatch, "%s.module_utils.activation.emergency" % PACKAGE)
     assert emergency.pf_editing_available() == (
-        False, "python3-yaml is not installed on this host (apt-get install python3-yaml)")
+        False, "PyYAML (python3-yaml) is not installed on this host (apt-get install python3-yaml)")

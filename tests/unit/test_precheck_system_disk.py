@@ -52,6 +52,20 @@ def test_system_names_missing_commands():
     assert r["details"]["missing"] == ["docker"]
 
 
+def test_system_names_the_missing_host_library_and_its_install_command():
+    r = system(FakeHost(files={"/etc/os-release": DEBIAN}, python_modules={"yaml": False}))
+    assert r["status"] == "FAIL"
+    assert r["msg"] == "the host's python3 lacks PyYAML (python3-yaml), which reads and writes the PF files"
+    assert r["hint"] == "apt-get install python3-yaml"
+    assert r["details"]["missing"] == ["PyYAML (python3-yaml)"]
+
+
+def test_local_host_tells_an_importable_library_from_a_missing_one():
+    from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.host_probe import LocalHost
+    assert LocalHost().python_module("json") is True
+    assert LocalHost().python_module("no_such_library_anywhere") is False
+
+
 def test_version_tuple():
     assert version_tuple("22.04") == (22, 4)
     assert version_tuple("12") == (12,)

@@ -69,7 +69,7 @@ class SwitchNotConfirmed(SwitchFailed):
 def pf_editing_available():
     """(True, '') when this host can edit PF files, else (False, why)."""
     if not documents.HAS_YAML:
-        return False, "python3-yaml is not installed on this host (apt-get install python3-yaml)"
+        return False, "%s is not installed on this host (%s)" % (documents.YAML_LIBRARY, documents.YAML_INSTALL)
     return True, ""
 
 

@@ -12,6 +12,7 @@ have a size cap. Nothing here changes the host except the backup check's
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import socket
@@ -52,6 +53,10 @@ class LocalHost(object):
 
     def which(self, name):
         return shutil.which(name, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
+
+    def python_module(self, name):
+        """True when the python running this code can import ``name``."""
+        return importlib.util.find_spec(name) is not None
 
     def read_text(self, path, limit=READ_LIMIT):
         """File text (UTF-8, replace on error) or None when it does not exist."""

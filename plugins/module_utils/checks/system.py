@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from ansible_collections.nexus_cos.launch.plugins.module_utils import documents
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import Check, CheckFailed, register
 
 
@@ -65,6 +66,11 @@ class SystemCheck(Check):
                 "required command(s) not found: %s" % ", ".join(missing),
                 hint="install them (apt-get install ...) or remove them from precheck_system_required_commands",
                 details=dict(evidence, missing=missing))
-        evidence["summary"] = "%s, root, %d commands present" % (
-            evidence["pretty_name"] or evidence["os"], evidence["commands"])
+        # The PF files are YAML: without PyYAML the launch cannot read or set them.
+        if not host.python_module("yaml"):
+            raise CheckFailed(
+                "the host's python3 lacks %s, which reads and writes the PF files" % documents.YAML_LIBRARY,
+                hint=documents.YAML_INSTALL, details=dict(evidence, missing=[documents.YAML_LIBRARY]))
+        evidence["summary"] = "%s, root, %d commands present, %s" % (
+            evidence["pretty_name"] or evidence["os"], evidence["commands"], documents.YAML_LIBRARY)
         return evidence
