@@ -39,7 +39,8 @@ def register(subparsers):
                     "approvers holding the roles global-launch.yaml names (their secrets checked against the "
                     "password hashes in the inventory's nexus_launch_approvers), and every PF launch gate "
                     "passed or waived with a reason. The gateway must confirm the new access mode or the "
-                    "change is rolled back automatically.")
+                    "change is rolled back automatically; a confirmed launch is then watched by the launch guard "
+                    "(15 minutes by default, its progress shown) once the deployment lock is released.")
     add_target_arguments(parser)
     parser.add_argument("--mode", choices=["global", "soft"], required=True,
                         help="global: full public launch; soft: the throttled soft launch")
@@ -51,6 +52,11 @@ def register(subparsers):
     parser.add_argument("--force-reason", metavar="TEXT",
                         help="force the prepare-run gate, giving the reason (approvals and launch gates are never forced)")
     parser.add_argument("--check", action="store_true", help="show the changes the launch would make; change nothing")
+    guard = parser.add_mutually_exclusive_group()
+    guard.add_argument("--guard-minutes", type=float, metavar="N",
+                       help="watch the launched platform for N minutes afterwards (default launch_guard_minutes, 15); "
+                            "the launch guard pulls the emergency switch on a critical breach")
+    guard.add_argument("--no-guard", action="store_true", help="do not run the launch guard after the launch")
     parser.set_defaults(func=run_launch)
     return parser
 
@@ -127,6 +133,13 @@ def launch_vars(args):
         if not args.force_reason.strip():
             raise ValueError("--force-reason is empty; give the reason in words")
         extra["activation_force_reason"] = args.force_reason.strip()
+    if args.no_guard:
+        extra["launch_guard_after_launch"] = False
+    elif args.guard_minutes is not None:
+        if not args.guard_minutes > 0:
+            raise ValueError("--guard-minutes %s: expected a number of minutes above 0 (or --no-guard)"
+                             % args.guard_minutes)
+        extra["launch_guard_minutes"] = args.guard_minutes
     return extra, names
 
 

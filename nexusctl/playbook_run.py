@@ -86,7 +86,7 @@ def merge_target_options(args, command="this command"):
         named = [flag for name, flag in TARGET_OPTIONS if merged[name][0]]
         if named:
             return ("%s reaches no host and takes no %s; target options go with the commands that run on "
-                    "hosts (deploy, precheck, unlock, marketplace, launch, rollback, status, audit verify -i)"
+                    "hosts (deploy, precheck, unlock, marketplace, launch, guard, rollback, status, audit verify -i)"
                     % (command, ", ".join(named)))
         return None
     inventory = merged["inventory"][1]
@@ -277,6 +277,10 @@ class Progress(object):
 
     MARK = {"runner_on_ok": "ok", "runner_on_failed": "FAILED", "runner_on_unreachable": "UNREACHABLE",
             "runner_on_skipped": "skip", "runner_item_on_failed": "FAILED"}
+    # Actions whose display() lines are shown while their task runs (the
+    # launch guard's progress): ansible-runner turns a display() outside a
+    # callback into a "verbose" event carrying the running task.
+    SPEAKERS = ("nexus_cos.launch.launch_guard",)
 
     def __init__(self, stream=None, verbose=0):
         self.stream = stream or sys.stdout
@@ -293,6 +297,11 @@ class Progress(object):
             self.run_id, self.run_stamp = facts["nexus_run_id"], facts.get("nexus_run_stamp")
         if kind == "playbook_on_play_start":
             self._say("== %s" % data.get("play", ""))
+        if kind == "verbose" and (data.get("resolved_action") or data.get("task_action")) in self.SPEAKERS:
+            for part in str(event.get("stdout") or "").splitlines():
+                if part.strip():
+                    self._say("            %s" % part.strip())
+            return True
         mark = self.MARK.get(kind)
         if not mark or (mark == "skip" and not self.verbose):
             return True

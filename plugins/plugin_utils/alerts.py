@@ -147,3 +147,87 @@ def send_all(configured, payload, opener=None):
 def failures_text(results):
     """'webhook ops (timed out), slack launch-room (HTTP 500)', or ''."""
     return ", ".join("%s %s (%s)" % (r["type"], r["channel"], r["reason"]) for r in results if not r["ok"])
+
+
+# ---------------------------------------------------------------- what the plays and the guard send
+
+# The events a run sends, one name each: a receiver can rely on them.
+EVENTS = ("launch_start", "launch_end", "marketplace_step", "gate_refused", "automatic_rollback", "kill_switch",
+          "guard_breach")
+
+
+def deliver(given, payload, sender=None):
+    """(results, problem): ``payload`` sent to every channel of the
+    inventory's definitions ``given``. Definitions that cannot be used are
+    the ``problem`` (their words name the channel, never its URL); nothing
+    raises."""
+    try:
+        configured = channels(given)
+    except ChannelError as exc:
+        return [], str(exc)
+    if not configured:
+        return [], None
+    return (sender or send_all)(configured, payload), None
+
+
+def audit_events(kind, results, problem=None):
+    """ALERT_SENT / ALERT_FAILED records for the audit_record module: the
+    alert, the channel's name and why it failed, nothing more."""
+    out = []
+    for r in results:
+        if r["ok"]:
+            out.append({"event": "ALERT_SENT", "fields": {"alert": kind, "channel": r["channel"], "type": r["type"],
+                                                          "status": r["status"], "elapsed_ms": r["elapsed_ms"]}})
+        else:
+            out.append({"event": "ALERT_FAILED", "fields": {"alert": kind, "channel": r["channel"], "type": r["type"],
+                                                            "reason": r["reason"] or "-",
+                                                            "elapsed_ms": r["elapsed_ms"]}})
+    if problem:
+        out.append({"event": "ALERT_FAILED", "fields": {"alert": kind, "channel": "-", "type": "-",
+                                                        "reason": problem, "elapsed_ms": 0}})
+    return out
+
+
+def report(kind, results, problem=None):
+    """What the operator sees of one alert, a line or two."""
+    if problem:
+        return ["alert %s NOT sent: %s; the run goes on" % (kind, problem)]
+    if not results:
+        return ["alert %s: no channels (nexus_alert_channels is empty), nothing sent" % kind]
+    lines = []
+    sent = ["%s %s" % (r["type"], r["channel"]) for r in results if r["ok"]]
+    if sent:
+        lines.append("alert %s sent to %s" % (kind, ", ".join(sent)))
+    failed = failures_text(results)
+    if failed:
+        lines.append("alert %s FAILED on %s; the run goes on" % (kind, failed))
+    return lines
+
+
+def switch_state(switch):
+    """confirmed, unconfirmed (applied and kept, the gateway did not serve
+    it) or not_pulled, for a result of module kill_switch."""
+    switch = switch or {}
+    if switch.get("confirmed"):
+        return "confirmed"
+    # Only a switch that got as far as asking the gateway has seen_text.
+    if switch.get("lock") and switch.get("seen_text"):
+        return "unconfirmed"
+    return "not_pulled"
+
+
+def switch_event(switch, reason="", host=None, run_id=None, at=None):
+    """The kill_switch event for a result of module kill_switch, in the
+    switch's own words."""
+    switch = switch or {}
+    state = switch_state(switch)
+    if state == "confirmed":
+        text = "emergency switch pulled and confirmed: the gateway serves %s" % switch.get("seen_text")
+    elif state == "unconfirmed":
+        text = "emergency switch pulled and kept, but the gateway did NOT confirm it: %s" % switch["seen_text"]
+    else:
+        text = "emergency switch NOT pulled: %s" % (str(switch.get("msg") or "no result").splitlines()[0])
+    details = {"state": state, "reason": reason or "-", "switch_run": switch.get("run_id")}
+    if switch.get("rollback_script"):
+        details["rollback_script"] = switch["rollback_script"]
+    return event("kill_switch", "critical", text, host=host, run_id=run_id, details=details, at=at)

@@ -5,7 +5,7 @@
 the ansible-playbook process, the operator), and whether a holder that ran
 from this very controller is gone (its ansible-playbook process exited: a
 run cut off by a lost connection never reaches its release). Used by the
-action plugins of deploy_lock and kill_switch. The rest of the lock rule
+action plugins of deploy_lock, kill_switch and launch_guard. The rest of the lock rule
 (the platform script's bare-pid lock, leases, unrecognised files) is judged
 on the host, by module_utils/deploy_lock.py."""
 
@@ -37,3 +37,19 @@ def gone_here(holder):
     if not holder.get("run_id") or not holder.get("pid") or pid_alive(holder["pid"]):
         return None
     return "controller process %s on %s has exited" % (holder["pid"], holder["controller"])
+
+
+def pull_switch(execute, args):
+    """Module kill_switch run through ``execute(module_args)`` with the
+    holder filled in; used by the actions kill_switch and launch_guard.
+    When the switch may not break a live lock (break_lock=false) and the
+    holder ran from this controller and is gone, it is taken over: a second
+    round trip, only then."""
+    args = dict(args)
+    args["holder"] = fill(args.get("holder"))
+    outcome = execute(args)
+    previous = (outcome.get("previous_holder") or {}) if outcome.get("failed") else {}
+    if previous and not outcome.get("lock") and gone_here(previous):
+        args["recover_run"] = previous["run_id"]
+        outcome = execute(args)
+    return outcome

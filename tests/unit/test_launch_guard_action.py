@@ -1,0 +1,261 @@
+"""The launch guard's loop (action launch_guard) on the controller: a fake
+host answers its module executions, a fake clock moves only when the guard
+looks or sleeps, so a fifteen-minute window takes milliseconds and every
+time in the assertions is exact."""
+
+from __future__ import annotations
+
+import json
+from unittest import mock
+
+import pytest
+
+from ansible_collections.nexus_cos.launch.plugins.action import launch_guard
+
+UP = {"health": 200, "health_text": "HTTP 200", "latency_ms": 12, "access_mode": "public_full", "flags": 9,
+      "flags_http": "HTTP 200", "marketplace_phase": 3, "pf": {"marketplace": 200}}
+DOWN = {"health": 0, "health_text": "no answer (connection refused)", "latency_ms": 1, "access_mode": None,
+        "flags": None, "flags_http": "no answer (connection refused)", "pf": {}}
+TOKEN = "guard-test-token-5c1e"
+CHANNELS = [{"name": "ops", "type": "webhook", "url": "http://203.0.113.9:8099/hook", "token": TOKEN}]
+PATHS = {"flag_store": "/opt/nexus-cos/config/feature-flags.json", "pf_dir": "/opt/nexus-cos/pfs",
+         "audit_dir": "/var/log/nexus-cos/phase4-audit", "backup_dir": "/opt/nexus-cos/backups/phase4",
+         "lock_path": "/var/lock/nexus-cos-phase4-deploy.lock"}
+LOOK_SECONDS = 0.5      # what one look costs on the fake clock
+SWITCH_SECONDS = 2.0
+
+
+class Clock(object):
+    def __init__(self):
+        self.now = 0.0
+        self.sleeps = []
+
+    def monotonic(self):
+        return self.now
+
+    def time(self):
+        return 1796119200.0 + self.now
+
+    def sleep(self, seconds):
+        assert seconds > 0
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+class Host(object):
+    """Answers gateway_probe with ``platform(t)``, kill_switch with
+    ``switch`` (a list: one result a call), audit_record by keeping the
+    records."""
+
+    def __init__(self, clock, platform, switch=None):
+        self.clock, self.platform = clock, platform
+        self.switch = list(switch or [])
+        self.calls = []
+        self.records = []
+
+    def __call__(self, module_name, module_args, task_vars):
+        name = module_name.split(".")[-1]
+        self.calls.append((name, self.clock.now, dict(module_args)))
+        if name == "gateway_probe":
+            self.clock.now += LOOK_SECONDS
+            return {"changed": False, "observation": dict(self.platform(self.clock.now))}
+        if name == "kill_switch":
+            self.clock.now += SWITCH_SECONDS
+            return dict(self.switch.pop(0))
+        if name == "audit_record":
+            self.records.extend(module_args["audit_events"])
+            return {"changed": True, "audit_head": {"seq": len(self.records), "chain": "c%d" % len(self.records)}}
+        raise AssertionError("unexpected module %s" % module_name)
+
+    def events(self):
+        return [r["event"] for r in self.records]
+
+    def switch_calls(self):
+        return [c for c in self.calls if c[0] == "kill_switch"]
+
+
+CONFIRMED = {"changed": True, "confirmed": True, "lock": "acquired", "seen_text": "access mode founder_beta, 9 flags",
+             "rollback_script": "/var/log/nexus-cos/phase4-audit/rollback-20261201T100030Z.sh",
+             "flag_changes": [{"name": "FOUNDER_BETA_MODE", "before": False, "after": True}]}
+UNCONFIRMED = {"failed": True, "changed": True, "confirmed": False, "lock": "acquired",
+               "seen_text": "no answer (connection refused)",
+               "msg": "emergency switch APPLIED and KEPT, but the gateway did not confirm it.\n  written: flags ..."}
+LOCK_HELD = {"failed": True, "confirmed": False, "lock": None, "seen_text": "",
+             "previous_holder": {"run_id": "20261201T095900Z-abc123", "controller": "elsewhere", "pid": 1},
+             "msg": "emergency switch not pulled: the deployment lock is held by run 20261201T095900Z-abc123"}
+
+
+def run_guard(clock, host, check_mode=False, sent=None, **args):
+    task = mock.MagicMock()
+    task.args = dict({"url": "http://localhost:4000", "minutes": 0.5, "interval": 5, "run_id": "20261201T100000Z-aaaaaa",
+                      "audit_file": "activation-20261201T100000Z.log", "host_name": "vps1", "channels": CHANNELS,
+                      "lease_seconds": 1800, "verify_timeout": 5}, **PATHS)
+    task.args.update(args)
+    task.async_val, task.check_mode, task.diff = 0, check_mode, False
+    action = launch_guard.ActionModule(task, mock.MagicMock(), mock.MagicMock(), mock.MagicMock(), mock.MagicMock(),
+                                       mock.MagicMock())
+    action._execute_module = host
+    action._monotonic, action._time, action._sleep = clock.monotonic, clock.time, clock.sleep
+    shown = []
+    action._display = mock.MagicMock()
+    action._display.display.side_effect = lambda text, **kw: shown.append(text)
+    sent = [] if sent is None else sent
+
+    def sender(channels, payload):
+        sent.append(payload)
+        return [{"channel": c["name"], "type": c["type"], "ok": True, "status": 200, "reason": "", "elapsed_ms": 3}
+                for c in channels]
+
+    action._sender = sender
+    result = action.run(task_vars={})
+    return result, shown, sent
+
+
+def test_a_healthy_window_ends_clean_with_a_look_every_interval():
+    clock = Clock()
+    host = Host(clock, lambda t: UP)
+    result, shown, sent = run_guard(clock, host, minutes=0.5, interval=5)
+    probes = [t for name, t, _ in host.calls if name == "gateway_probe"]
+    assert probes == [0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0]
+    assert result["outcome"] == "clean" and result["changed"] is False and result["looks"] == 7
+    assert result["worst"] == "ok" and result["breach"] is None and sent == []
+    assert host.events() == ["GUARD_START", "GUARD_END"]
+    assert host.records[1]["fields"] == {"outcome": "clean", "looks": 7, "worst": "ok", "watched_s": 30,
+                                         "last": "/health HTTP 200 12 ms, mode public_full, 9 flags, "
+                                                 "marketplace phase 3"}
+    progress = [line for line in shown if line.startswith("guard ")]
+    assert progress[0] == ("guard 0:29 left | /health HTTP 200 12 ms, mode public_full, 9 flags, "
+                           "marketplace phase 3 | ok")
+    assert progress[-1].startswith("guard 0:00 left | ") and len(progress) == 7
+    assert result["msg"] == ("launch guard: 30 s watched, 7 looks, no critical breach (worst: ok); last: "
+                             "/health HTTP 200 12 ms, mode public_full, 9 flags, marketplace phase 3")
+    assert clock.sleeps == [4.5] * 6      # the next look on the interval, less what a look took
+
+
+def test_the_gateway_dying_trips_the_switch_within_the_threshold_and_one_interval():
+    clock = Clock()
+    host = Host(clock, lambda t: UP if t < 20 else DOWN, switch=[UNCONFIRMED])
+    result, shown, sent = run_guard(clock, host, minutes=1, interval=2, unavailable_seconds=10)
+    (_, tripped_at, args), = host.switch_calls()
+    assert 20 + 10 <= tripped_at <= 20 + 10 + 2 + LOOK_SECONDS
+    assert args["reason"] == ("launch guard of run 20261201T100000Z-aaaaaa: the platform is unavailable for 10 s "
+                              "(threshold 10 s): /health no answer (connection refused); seen: /health no answer "
+                              "(connection refused) 1 ms, mode unknown, ? flags")
+    assert args["run_id"].startswith("20261201T100030Z-") and args["stamp"] == "20261201T100030Z"
+    assert args["break_lock"] is False and args["gateway_url"] == "http://localhost:4000"
+    assert args["holder"]["controller"] and args["flag_store"] == PATHS["flag_store"]
+    # It stopped watching once the switch was pulled; the switch stays pulled.
+    assert result["outcome"] == "switch_pulled" and result["changed"] is True
+    assert not [c for c in host.calls if c[0] == "gateway_probe" and c[1] > tripped_at]
+    assert result["switch"]["state"] == "unconfirmed"
+    assert host.events() == ["GUARD_START", "GUARD_BREACH", "ALERT_SENT", "ALERT_SENT", "GUARD_END"]
+    breach = host.records[1]["fields"]
+    assert breach == {"level": "critical", "after_s": 30, "action": "switch", "switch": "unconfirmed",
+                      "switch_run": args["run_id"],
+                      "reasons": "the platform is unavailable for 10 s (threshold 10 s): /health no answer "
+                                 "(connection refused)",
+                      "seen": "/health no answer (connection refused) 1 ms, mode unknown, ? flags"}
+    assert [p["event"] for p in sent] == ["guard_breach", "kill_switch"]
+    assert sent[0]["text"] == ("launch guard: the platform breached a critical threshold after 30 s: the platform is "
+                               "unavailable for 10 s (threshold 10 s): /health no answer (connection refused); "
+                               "emergency switch pulled, NOT confirmed by the gateway (kept)")
+    assert sent[1]["text"] == ("emergency switch pulled and kept, but the gateway did NOT confirm it: no answer "
+                               "(connection refused)")
+    assert sent[1]["details"]["state"] == "unconfirmed" and sent[1]["run_id"] == "20261201T100000Z-aaaaaa"
+    assert result["msg"].startswith("launch guard: critical breach after 30 s: the platform is unavailable for 10 s")
+    assert ("; emergency switch run %s:\nemergency switch APPLIED and KEPT, but the gateway did not confirm it."
+            % args["run_id"]) in result["msg"]
+    assert any(line.startswith("guard 0:") and "CRITICAL" in line for line in shown)
+
+
+def test_alert_only_alerts_once_a_breach_and_watches_to_the_end():
+    clock = Clock()
+    # Down from 10 s to 40 s, back, down again from 52 s.
+    host = Host(clock, lambda t: DOWN if 10 <= t < 40 or t >= 52 else UP)
+    result, _, sent = run_guard(clock, host, minutes=1, interval=5, unavailable_seconds=10, on_critical="alert")
+    assert host.switch_calls() == []
+    assert [p["event"] for p in sent] == ["guard_breach"]     # the second outage is shorter than the threshold
+    assert sent[0]["details"]["action"] == "alert" and sent[0]["details"]["switch"] is None
+    assert result["outcome"] == "breach" and result["changed"] is False
+    assert result["looks"] == 13 and result["watched_s"] == 60
+    assert result["msg"].endswith("; alert only (launch_guard_on_critical=alert), nothing was changed")
+    assert host.events() == ["GUARD_START", "GUARD_BREACH", "ALERT_SENT", "GUARD_END"]
+
+
+def test_a_live_run_holding_the_lock_is_not_broken_and_the_switch_is_tried_again():
+    clock = Clock()
+    host = Host(clock, lambda t: DOWN, switch=[LOCK_HELD, CONFIRMED])
+    result, _, sent = run_guard(clock, host, minutes=2, interval=5, unavailable_seconds=10)
+    calls = host.switch_calls()
+    assert len(calls) == 2 and calls[1][1] > calls[0][1]
+    assert [c[2]["break_lock"] for c in calls] == [False, False]
+    assert "recover_run" not in calls[1][2]      # the holder runs elsewhere: nothing to take over
+    assert result["outcome"] == "switch_pulled" and result["switch"]["state"] == "confirmed"
+    assert [(p["event"], p["details"].get("state") or p["details"].get("switch")) for p in sent] == [
+        ("guard_breach", "not_pulled"), ("kill_switch", "not_pulled"),
+        ("guard_breach", "confirmed"), ("kill_switch", "confirmed")]
+    assert host.events().count("GUARD_BREACH") == 2
+
+
+def test_a_host_out_of_reach_is_an_unavailable_platform():
+    clock = Clock()
+    host = Host(clock, lambda t: UP)
+    answers = iter([{"unreachable": True, "msg": "Failed to connect to the host via docker_api: gone"}] * 100)
+
+    def execute(module_name, module_args, task_vars):
+        if module_name.endswith("gateway_probe"):
+            clock.now += LOOK_SECONDS
+            return next(answers)
+        return host(module_name, module_args, task_vars)
+
+    result, shown, _ = run_guard(clock, execute, minutes=0.25, interval=5, unavailable_seconds=60,
+                                 on_critical="alert")
+    assert result["outcome"] == "clean" and result["worst"] == "warn"
+    assert "host not reached (Failed to connect to the host via docker_api: gone)" in result["last"]
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"minutes": 0}, "launch_guard_minutes: expected a number above 0"),
+    ({"interval": "soon"}, "launch_guard_interval: expected a number, found 'soon'"),
+    ({"unavailable_seconds": -3}, "launch_guard_unavailable_seconds: expected a number of 0 or more"),
+    ({"latency_samples": 2.5}, "launch_guard_latency_samples: expected a whole number"),
+    ({"on_critical": "panic"}, "launch_guard_on_critical: expected switch or alert"),
+    ({"flag_store": None}, "flag_store: required to pull the emergency switch"),
+])
+def test_bad_options_stop_before_the_first_look_naming_the_variable(args, message):
+    clock = Clock()
+    host = Host(clock, lambda t: UP)
+    result, _, _ = run_guard(clock, host, **args)
+    assert result["outcome"] == "error" and message in result["msg"] and host.calls == []
+
+
+def test_check_mode_watches_and_says_what_it_would_do_without_records_or_alerts():
+    clock = Clock()
+    host = Host(clock, lambda t: DOWN, switch=[{"changed": True, "confirmed": False, "lock": None,
+                                                "flag_changes": [{"name": "FOUNDER_BETA_MODE", "after": True}]}])
+    result, _, sent = run_guard(clock, host, check_mode=True, minutes=1, interval=5, unavailable_seconds=10)
+    assert result["outcome"] == "switch_pulled" and result["switch"]["state"] == "would"
+    assert result["changed"] is False and host.records == [] and sent == []
+    assert "the emergency switch would be pulled (check mode" in result["msg"]
+
+
+def test_the_channels_token_and_url_appear_nowhere_the_guard_writes_or_shows():
+    clock = Clock()
+    host = Host(clock, lambda t: UP if t < 5 else DOWN, switch=[UNCONFIRMED])
+    result, shown, _ = run_guard(clock, host, minutes=1, interval=2, unavailable_seconds=5)
+    everything = json.dumps([result, shown, host.records, [c[2] for c in host.calls]],
+                            default=str)
+    assert result["outcome"] == "switch_pulled"
+    assert TOKEN not in everything and "203.0.113.9" not in everything
+
+
+def test_the_roles_defaults_are_the_guards_and_the_actions():
+    import os
+    import yaml
+    from ansible_collections.nexus_cos.launch.plugins.plugin_utils import guard
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with open(os.path.join(root, "roles", "launch_guard", "defaults", "main.yml")) as handle:
+        defaults = yaml.safe_load(handle)
+    assert {key: defaults["launch_guard_" + key] or None for key in guard.DEFAULTS} == guard.DEFAULTS
+    assert (defaults["launch_guard_minutes"], defaults["launch_guard_interval"],
+            defaults["launch_guard_request_timeout"], defaults["launch_guard_on_critical"]) == (15, 5, 3, "switch")
