@@ -143,8 +143,8 @@ class ActionModule(ActionBase):
 
     def _look(self, opts):
         """One observation; a host that cannot be reached is one too."""
-        seen = self._execute("nexus_cos.launch.gateway_probe", {"url": opts["url"],
-                                                                 "request_timeout": opts["request_timeout"]})
+        seen = self._execute("nexus_cos.launch.gateway_probe",
+                             {"url": opts["url"], "request_timeout": opts["request_timeout"]})
         if seen.get("unreachable") or seen.get("failed") or not isinstance(seen.get("observation"), dict):
             why = str(seen.get("msg") or "no observation").splitlines()[0][:200]
             return {"health": 0, "health_text": "host not reached (%s)" % why, "latency_ms": 0,
@@ -157,13 +157,13 @@ class ActionModule(ActionBase):
         """(kill_switch result, state): the switch pulled with what the guard
         saw as its reason; alerted and audited (the breach once)."""
         run_id = audit_log.new_run_id(self._time())
-        reason = "launch guard of run %s: %s; seen: %s" % (opts["run_id"] or "-", "; ".join(verdict["reasons"]),
-                                                            verdict["seen"])
+        reason = "launch guard of run %s: %s; seen: %s" % (
+            opts["run_id"] or "-", "; ".join(verdict["reasons"]), verdict["seen"])
         args = dict((k, opts[k]) for k in SWITCH_ARGS if opts.get(k) is not None)
         args.update(gateway_url=opts["url"], reason=reason, run_id=run_id, stamp=run_id[:16],
                     break_lock=opts["break_lock"])
-        self._say("launch guard: pulling the emergency switch (run %s)%s" % (run_id, " in check mode" if check
-                                                                            else ""))
+        self._say("launch guard: pulling the emergency switch (run %s)%s" % (
+            run_id, " in check mode" if check else ""))
         switch = lock_holder.pull_switch(lambda a: self._execute("nexus_cos.launch.kill_switch", a), args)
         switch["run_id"] = run_id
         state = "would" if check and not switch.get("failed") else alerts.switch_state(switch)
@@ -217,8 +217,8 @@ class ActionModule(ActionBase):
                 _duration(watched), summary["looks"], summary["worst"], summary["last"])
         else:
             breach = summary["breach"]
-            msg = "launch guard: critical breach after %s: %s" % (_duration(breach["at"]),
-                                                                 "; ".join(breach["reasons"]))
+            msg = "launch guard: critical breach after %s: %s" % (
+                _duration(breach["at"]), "; ".join(breach["reasons"]))
             if state == "confirmed":
                 msg += "; emergency switch pulled and confirmed (run %s): the gateway serves %s" % (
                     switch["run_id"], switch.get("seen_text"))

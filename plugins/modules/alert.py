@@ -24,7 +24,7 @@ description:
     RV(lines), which never hold one; so does role C(nexus_cos.launch.alert).
   - Why not C(community.general.slack) - it posts only to C(hooks.slack.com) with a fixed 10 s timeout, so it can
     neither reach a Slack-compatible gateway or a test receiver nor be bounded tighter.
-author: Nexus COS platform team
+author: Nexus COS platform team (@nexus-cos)
 options:
   channels:
     description:

@@ -29,7 +29,7 @@ description:
     is taken over.
   - The outcome is returned, never failed (RV(outcome)); run the task with C(no_log) (O(channels) holds secrets),
     show RV(lines) and fail on anything but C(clean), as role C(nexus_cos.launch.launch_guard) does.
-author: Nexus COS platform team
+author: Nexus COS platform team (@nexus-cos)
 options:
   url:
     description: Base URL of the gateway as seen from the host (the plays pass C(nexus_gateway_url)).

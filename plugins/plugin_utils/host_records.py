@@ -22,6 +22,6 @@ def write(execute, where, events):
     args["audit_events"] = events
     outcome = execute("nexus_cos.launch.audit_record", args)
     if outcome.get("unreachable") or outcome.get("failed"):
-        return None, "records %s not written to %s: %s" % (", ".join(e["event"] for e in events),
-                                                          args["audit_file"], outcome.get("msg") or "no answer")
+        return None, "records %s not written to %s: %s" % (
+            ", ".join(e["event"] for e in events), args["audit_file"], outcome.get("msg") or "no answer")
     return outcome.get("audit_head"), None

@@ -86,7 +86,7 @@ def test_unusable_definitions_are_reported_and_audited_never_raised():
 
 
 def test_a_record_that_cannot_be_written_is_shown_and_the_run_goes_on():
-    result, _, _ = run_alert(audit_answer={"failed": True, "msg": "audit_record: /var/log/nexus-cos: No space left"})
+    result, dummy, dummy_sent = run_alert(audit_answer={"failed": True, "msg": "audit_record: /var/log/nexus-cos: No space left"})
     assert "failed" not in result
     assert result["lines"][-1] == ("AUDIT RECORD NOT WRITTEN: records ALERT_SENT, ALERT_SENT, ALERT_FAILED not written "
                                    "to activation-20261201T100000Z.log: audit_record: /var/log/nexus-cos: No space left")
@@ -107,7 +107,7 @@ def test_the_kill_switch_event_in_the_switchs_own_words():
     switch = {"changed": True, "confirmed": True, "lock": "acquired", "run_id": "20261201T101500Z-bbbbbb",
               "seen_text": "access mode founder_beta, 9 flags, marketplace phase 0",
               "rollback_script": "/var/log/nexus-cos/phase4-audit/rollback-20261201T101500Z.sh"}
-    _, _, sent = run_alert(event="kill_switch", switch=switch, text="", details={"reason": "fraud wave"})
+    dummy, dummy_shown, sent = run_alert(event="kill_switch", switch=switch, text="", details={"reason": "fraud wave"})
     payload = sent[0][1]
     assert payload["level"] == "critical"
     assert payload["text"] == ("emergency switch pulled and confirmed: the gateway serves access mode founder_beta, "

@@ -115,7 +115,7 @@ def test_a_healthy_window_ends_clean_with_a_look_every_interval():
     clock = Clock()
     host = Host(clock, lambda t: UP)
     result, shown, sent = run_guard(clock, host, minutes=0.5, interval=5)
-    probes = [t for name, t, _ in host.calls if name == "gateway_probe"]
+    probes = [t for name, t, dummy in host.calls if name == "gateway_probe"]
     assert probes == [0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0]
     assert result["outcome"] == "clean" and result["changed"] is False and result["looks"] == 7
     assert result["worst"] == "ok" and result["breach"] is None and sent == []
@@ -136,7 +136,7 @@ def test_the_gateway_dying_trips_the_switch_within_the_threshold_and_one_interva
     clock = Clock()
     host = Host(clock, lambda t: UP if t < 20 else DOWN, switch=[UNCONFIRMED])
     result, shown, sent = run_guard(clock, host, minutes=1, interval=2, unavailable_seconds=10)
-    (_, tripped_at, args), = host.switch_calls()
+    (dummy, tripped_at, args), = host.switch_calls()
     assert 20 + 10 <= tripped_at <= 20 + 10 + 2 + LOOK_SECONDS
     assert args["reason"] == ("launch guard of run 20261201T100000Z-aaaaaa: the platform is unavailable for 10 s "
                               "(threshold 10 s): /health no answer (connection refused); seen: /health no answer "
@@ -172,7 +172,7 @@ def test_alert_only_alerts_once_a_breach_and_watches_to_the_end():
     clock = Clock()
     # Down from 10 s to 40 s, back, down again from 52 s.
     host = Host(clock, lambda t: DOWN if 10 <= t < 40 or t >= 52 else UP)
-    result, _, sent = run_guard(clock, host, minutes=1, interval=5, unavailable_seconds=10, on_critical="alert")
+    result, dummy, sent = run_guard(clock, host, minutes=1, interval=5, unavailable_seconds=10, on_critical="alert")
     assert host.switch_calls() == []
     assert [p["event"] for p in sent] == ["guard_breach"]     # the second outage is shorter than the threshold
     assert sent[0]["details"]["action"] == "alert" and sent[0]["details"]["switch"] is None
@@ -185,7 +185,7 @@ def test_alert_only_alerts_once_a_breach_and_watches_to_the_end():
 def test_a_live_run_holding_the_lock_is_not_broken_and_the_switch_is_tried_again():
     clock = Clock()
     host = Host(clock, lambda t: DOWN, switch=[LOCK_HELD, CONFIRMED])
-    result, _, sent = run_guard(clock, host, minutes=2, interval=5, unavailable_seconds=10)
+    result, dummy, sent = run_guard(clock, host, minutes=2, interval=5, unavailable_seconds=10)
     calls = host.switch_calls()
     assert len(calls) == 2 and calls[1][1] > calls[0][1]
     assert [c[2]["break_lock"] for c in calls] == [False, False]
@@ -208,8 +208,8 @@ def test_a_host_out_of_reach_is_an_unavailable_platform():
             return next(answers)
         return host(module_name, module_args, task_vars)
 
-    result, shown, _ = run_guard(clock, execute, minutes=0.25, interval=5, unavailable_seconds=60,
-                                 on_critical="alert")
+    result, shown, dummy = run_guard(clock, execute, minutes=0.25, interval=5, unavailable_seconds=60,
+                                     on_critical="alert")
     assert result["outcome"] == "clean" and result["worst"] == "warn"
     assert "host not reached (Failed to connect to the host via docker_api: gone)" in result["last"]
 
@@ -225,7 +225,7 @@ def test_a_host_out_of_reach_is_an_unavailable_platform():
 def test_bad_options_stop_before_the_first_look_naming_the_variable(args, message):
     clock = Clock()
     host = Host(clock, lambda t: UP)
-    result, _, _ = run_guard(clock, host, **args)
+    result, dummy, dummy_sent = run_guard(clock, host, **args)
     assert result["outcome"] == "error" and message in result["msg"] and host.calls == []
 
 
@@ -233,7 +233,7 @@ def test_check_mode_watches_and_says_what_it_would_do_without_records_or_alerts(
     clock = Clock()
     host = Host(clock, lambda t: DOWN, switch=[{"changed": True, "confirmed": False, "lock": None,
                                                 "flag_changes": [{"name": "FOUNDER_BETA_MODE", "after": True}]}])
-    result, _, sent = run_guard(clock, host, check_mode=True, minutes=1, interval=5, unavailable_seconds=10)
+    result, dummy, sent = run_guard(clock, host, check_mode=True, minutes=1, interval=5, unavailable_seconds=10)
     assert result["outcome"] == "switch_pulled" and result["switch"]["state"] == "would"
     assert result["changed"] is False and host.records == [] and sent == []
     assert "the emergency switch would be pulled (check mode" in result["msg"]
@@ -242,7 +242,7 @@ def test_check_mode_watches_and_says_what_it_would_do_without_records_or_alerts(
 def test_the_channels_token_and_url_appear_nowhere_the_guard_writes_or_shows():
     clock = Clock()
     host = Host(clock, lambda t: UP if t < 5 else DOWN, switch=[UNCONFIRMED])
-    result, shown, _ = run_guard(clock, host, minutes=1, interval=2, unavailable_seconds=5)
+    result, shown, dummy = run_guard(clock, host, minutes=1, interval=2, unavailable_seconds=5)
     everything = json.dumps([result, shown, host.records, [c[2] for c in host.calls]],
                             default=str)
     assert result["outcome"] == "switch_pulled"
