@@ -347,10 +347,12 @@ def differences(plan, store, pfs):
 # ---------------------------------------------------------------- recorded activations
 
 def latest_entries(entries):
-    """{key: newest entry} over the entries whose audit record matched."""
+    """{key: newest entry} over the entries that count: their audit record
+    matched, and no rollback has undone them (``undone``, see
+    record.undo_entries)."""
     out = {}
     for entry in entries or []:
-        if not isinstance(entry, dict) or not entry.get("audit_verified"):
+        if not isinstance(entry, dict) or not entry.get("audit_verified") or entry.get("undone"):
             continue
         key = entry.get("key")
         if key not in out or entry.get("applied_at", 0) >= out[key].get("applied_at", 0):
@@ -366,6 +368,41 @@ def newest_entry(entries, key):
             if found is None or entry.get("applied_at", 0) >= found.get("applied_at", 0):
                 found = entry
     return found
+
+
+def plan_for_key(key, store):
+    """The plan a recorded entry's ``key`` names (marketplace_step_N,
+    launch_global, launch_soft, emergency), or None for a key of no plan."""
+    match = re.match(r"^marketplace_step_([1-4])$", str(key or ""))
+    if match:
+        return marketplace_plan(int(match.group(1)), store)
+    if key in ("launch_global", "launch_soft"):
+        return launch_plan(key[len("launch_"):])
+    if key == "emergency":
+        return emergency_plan()
+    return None
+
+
+def entry_in_effect(entry, store, pfs):
+    """Whether the change a recorded entry stands for holds in these files
+    (its plan's flags and PF values). A plan that cannot be checked (a PF
+    file or key missing) does not hold."""
+    plan = plan_for_key(entry.get("key"), store)
+    if plan is None:
+        return False
+    try:
+        return not differences(plan, store, pfs)
+    except ActivationError:
+        return False
+
+
+def undone_text(entry):
+    """'undone by rollback run R on <time> (snapshot S)' for an undone entry."""
+    undone = entry.get("undone") or {}
+    at = undone.get("at")
+    return "undone by rollback run %s%s%s" % (
+        undone.get("by_run", "?"), " on %s" % format_utc(at) if isinstance(at, (int, float)) else "",
+        " (snapshot %s)" % undone["snapshot"] if undone.get("snapshot") else "")
 
 
 def check_entry_against_record(entry, record_fields, record_event, record_run, record_chain_ok):
@@ -482,6 +519,10 @@ def check_prepare_run(runs, now, max_age_hours, audit_dir="the audit directory")
                        _number(max_age_hours), hint), evidence)
         return None, evidence
     return ("no completed Phase 4 prepare run with prechecks found in %s; %s first" % (audit_dir, hint)), {}
+
+
+def _when(epoch):
+    return format_utc(epoch) if isinstance(epoch, (int, float)) and not isinstance(epoch, bool) else "?"
 
 
 def _number(value):
@@ -627,7 +668,7 @@ def _common(decision, facts, plan, store, pfs):
     return True
 
 
-def _facts_documents(facts):
+def facts_documents(facts):
     """(FlagStore, {pf name: document}) from the host's facts, or raise."""
     store_facts = facts.get("flag_store") or {}
     if store_facts.get("error") or not isinstance(store_facts.get("document"), dict):
@@ -677,7 +718,7 @@ def evaluate_marketplace(step, facts, clock_override=None, force_reason="", wait
         raise ActivationError("activation phase %r: only Phase 3 has progressive steps (expected 3)" % (phase,))
     now = clock_override if clock_override is not None else facts.get("now", time.time())
     try:
-        store, pfs = _facts_documents(facts)
+        store, pfs = facts_documents(facts)
     except ActivationError as exc:
         decision = Decision(Plan("marketplace_step_%s" % step, "marketplace step %s" % step), now)
         decision.hard_refusals.append(str(exc))
@@ -722,7 +763,16 @@ def _previous_step(decision, step, entries, latest, store, pfs, daily_limits, wa
     prev = latest.get(prev_key)
     if prev is None:
         unverified = newest_entry(entries, prev_key)
-        if unverified is not None:
+        if unverified is not None and unverified.get("undone"):
+            text = ("step %d needs step %d first: its recorded activation (run %s, applied %s) was %s"
+                    % (step, step - 1, unverified.get("run_id"), _when(unverified.get("applied_at")),
+                       undone_text(unverified)))
+            if entry_in_effect(unverified, store, pfs):
+                text += ("; the step %d changes in place now were made by a run that did not record them (cut "
+                         "short before its record step): run step %d again to confirm and record them, or roll "
+                         "them back" % (step - 1, step - 1))
+            decision.refusals.append(text)
+        elif unverified is not None:
             decision.refusals.append("step %d needs step %d first: its recorded activation (run %s) does not "
                                      "match the audit trail (%s)" % (step, step - 1, unverified.get("run_id"),
                                                                      unverified.get("audit_problem")))
@@ -761,7 +811,7 @@ def evaluate_launch(mode, facts, confirm=False, check_approvals=None, waivers=No
         decision.hard_refusals.append("the Phase 4 launch changes public access and needs an explicit "
                                       "confirmation: nexusctl launch --confirm, or -e nexus_launch_confirm=true")
     try:
-        store, pfs = _facts_documents(facts)
+        store, pfs = facts_documents(facts)
     except ActivationError as exc:
         decision.hard_refusals.append(str(exc))
         _gate_event(decision)
@@ -815,7 +865,7 @@ def evaluate_emergency(facts, clock_override=None, reason="", with_pf=True):
     decision = Decision(plan, now)
     _clock_event(decision, clock_override, facts.get("now"))
     try:
-        store, pfs = _facts_documents(facts)
+        store, pfs = facts_documents(facts)
     except ActivationError as exc:
         decision.hard_refusals.append(str(exc))
         _gate_event(decision)
@@ -838,7 +888,7 @@ def status_summary(facts, now=None, wait_days=DEFAULT_WAIT_DAYS):
     out = {"access_mode": None, "marketplace_phase": None, "step": 0, "step_applied_at": None, "gates": [],
            "flags": {}, "last_runs": [], "emergency": None, "launch": None, "problems": [], "gateway": None}
     try:
-        store, pfs = _facts_documents(facts)
+        store, pfs = facts_documents(facts)
     except ActivationError as exc:
         out["problems"].append(str(exc))
         store, pfs = None, {}
