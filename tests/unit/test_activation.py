@@ -661,7 +661,7 @@ def test_summarize_run():
                ("PRECHECK_COMPLETE", {"status": "pass"}, 150, "r1"),
                ("DEPLOYMENT_COMPLETE", {"status": "success"}, 200, "r1")]
     assert act.summarize_run(records) == {"run_id": "r1", "playbook": "phase4", "started": 100, "completed": 200,
-                                          "status": "success", "precheck_status": "pass"}
+                                          "status": "success", "precheck_status": "pass", "left": []}
 
 
 # ---------------------------------------------------------------- status

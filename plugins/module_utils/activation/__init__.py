@@ -453,10 +453,15 @@ def summarize_run(records):
     record is its start and ROLLBACK_COMPLETE, LOCK_REFUSED or LOCK_BROKEN
     its end."""
     summary = {"run_id": None, "playbook": None, "started": None, "completed": None, "status": None,
-               "precheck_status": None}
+               "precheck_status": None, "left": []}
     playbook_run = False
     for event, fields, epoch, run in records:
         summary["run_id"] = summary["run_id"] or run
+        if event in LEFT_EVENTS and event not in summary["left"]:
+            # What a run cut short leaves behind (dead_run_left).
+            summary["left"].append(event)
+        if event == "ROLLBACK_START" and fields.get("snapshot"):
+            summary["rollback_of"] = fields.get("snapshot")
         if event == "DEPLOYMENT_START":
             playbook_run = True
             summary["playbook"] = fields.get("playbook")
@@ -481,6 +486,80 @@ def summarize_run(records):
                 summary["status"] = "success"
                 summary["completed"] = epoch
     return summary
+
+
+# The records that tell what a run did to the platform's files before it
+# was cut short: a change written, confirmed and recorded, or undone.
+LEFT_EVENTS = ("SNAPSHOT_CREATED", "FLAGS_CHANGED", "PF_SETTINGS_CHANGED", APPLIED_EVENT, EMERGENCY_EVENT,
+               "ACTIVATION_ROLLED_BACK", "ACTIVATION_ROLLBACK_FAILED", "ROLLBACK_START", "ROLLBACK_FILE_RESTORED")
+CHANGING_KINDS = ("activation", "rollback")
+
+
+def dead_run_left(runs, lock, current_run=None):
+    """What the newest run that never finished left behind, in lines for
+    the operator (the next run's gate, nexusctl status); [] when the newest
+    changing run finished, or the unfinished one may still be running.
+    ``runs``: summaries newest first (activation.record.read_runs);
+    ``lock``: {holder, gone_reason, alive} as activation_info and the
+    controller see it; ``current_run``: the run asking, left out."""
+    lock = lock or {}
+    holder = lock.get("holder") or {}
+    for run in runs or []:
+        if not run.get("run_id") or run.get("run_id") == current_run or run.get("started") is None:
+            continue
+        if run.get("status") is not None:
+            if run.get("kind") in CHANGING_KINDS:
+                return []       # a changing run finished after it: what it left is handled
+            continue            # a prepare run changes no flag
+        if holder.get("run_id") == run["run_id"] and not lock.get("gone_reason") and \
+                (lock.get("alive") or current_run is None):
+            # It holds the lock and may be alive: not for us to call it dead.
+            if current_run is None:
+                return []
+            continue
+        return _left_lines(run, lock)
+    return []
+
+
+def _left_lines(run, lock):
+    holder = (lock or {}).get("holder") or {}
+    run_id, left = run["run_id"], run.get("left") or []
+    what = run.get("playbook") or run.get("kind") or "run"
+    lines = ["run %s (%s, started %s) never finished (no end record: killed or cut off)"
+             % (run_id, what, _when(run.get("started")))]
+    if holder.get("run_id") == run_id:
+        if lock.get("gone_reason"):
+            lines.append("its deployment lock is still on the host, its holder gone (%s): the next run from "
+                         "that controller takes it over, else nexusctl unlock --reason TEXT" % lock["gone_reason"])
+        else:
+            lines.append("its deployment lock is still held until its lease ends; once sure that run is gone: "
+                         "nexusctl unlock --reason TEXT")
+    else:
+        lines.append("its deployment lock was recovered (released or taken over since)")
+    stamp = run_id[:16]
+    rollback = ("nexusctl rollback %s (on the host, no controller: sudo <audit dir>/rollback-%s.sh)"
+                % (run_id, stamp))
+    if "ROLLBACK_START" in left and "ACTIVATION_ROLLED_BACK" not in left:
+        lines.append("it was restoring snapshot %s%s and was cut off: run that rollback again to finish it (nexusctl "
+                     "rollback %s); files already restored are left as they are"
+                     % (run.get("rollback_of") or "?", " (some files restored)" if "ROLLBACK_FILE_RESTORED" in left
+                        else "", run.get("rollback_of") or "RUN"))
+    elif "ACTIVATION_ROLLED_BACK" in left:
+        lines.append("its change was rolled back before it was cut off: nothing to undo")
+    elif "ACTIVATION_ROLLBACK_FAILED" in left:
+        lines.append("its automatic rollback FAILED: restore by hand: %s --force" % rollback)
+    elif APPLIED_EVENT in left or EMERGENCY_EVENT in left:
+        lines.append("its change was confirmed and recorded before it was cut off: nothing to undo")
+    elif "FLAGS_CHANGED" in left or "PF_SETTINGS_CHANGED" in left:
+        lines.append("it wrote its change (%s) but never confirmed nor recorded it: the change is applied but "
+                     "NOT confirmed, and no gate counts it. Roll it back: %s; or run the same command again to "
+                     "confirm and record it" % (", ".join(e for e in left if e.endswith("_CHANGED")), rollback))
+    elif "SNAPSHOT_CREATED" in left:
+        lines.append("it took its snapshot but no change is on record: if a file differs from it, roll back: %s"
+                     % rollback)
+    else:
+        lines.append("it changed no flag or PF value")
+    return lines
 
 
 def check_prepare_run(runs, now, max_age_hours, audit_dir="the audit directory"):
@@ -952,6 +1031,9 @@ def status_summary(facts, now=None, wait_days=DEFAULT_WAIT_DAYS):
     if facts.get("state_error"):
         out["problems"].append("recorded activations unknown: %s" % facts["state_error"])
     out["last_runs"] = [_run_state(run, facts.get("lock")) for run in list(facts.get("runs") or [])[:5]]
+    left = dead_run_left(facts.get("runs"), facts.get("lock"))
+    if left:
+        out["problems"].append("; ".join(left))
     return out
 
 
