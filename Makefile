@@ -13,6 +13,15 @@ SANDBOX     ?= nexus-cos-sandbox
 SCENARIO    ?= --all
 GATEWAY     ?=
 FLAG_STORE  ?=
+# make chaos: its own sandbox, and the size of each family (defaults of issue 9).
+CHAOS_SANDBOX    ?= nexus-cos-chaos
+CHAOS_CONCURRENT ?= 20
+CHAOS_KILLS      ?= 40
+CHAOS_LEVELS     ?= 0,4096,16384,32768,65536
+CHAOS_GATEWAY    ?= 1
+CHAOS_SECONDS    ?= 3600
+CHAOS_FAMILIES   ?= concurrent,gateway,kills,auditfull
+CHAOS_ARGS       ?=
 
 export ANSIBLE_CONFIG      := $(ROOT)/ansible.cfg
 export CONTAINERS_CONF     := $(ROOT)/sandbox/containers.conf
@@ -27,13 +36,17 @@ export PY_COLORS           ?= $(if $(CI),0,1)
 DEB_PACKAGES := python3 python3-venv python3-pip git curl ca-certificates podman runc \
                 debootstrap uidmap slirp4netns fuse-overlayfs iptables openssl shellcheck
 
-.PHONY: help demo test lint unit contract molecule bench docs deps venv engine image sandbox-up sandbox-down clean
+.PHONY: help demo test lint unit contract molecule bench chaos docs deps venv engine image sandbox-up sandbox-down clean
 
 help:
 	@echo "make demo          build the sandbox VPS (first run) and run playbooks/phase4.yml against it"
 	@echo "make test          linters, unit tests and every molecule scenario"
 	@echo "make bench         phase4 wall time and remote module executions beside a no-op play;"
 	@echo "                   audit verify at scale; phase4 on 1, 2, 4 and 8 sandbox hosts (its own sandboxes)"
+	@echo "make chaos         not part of make test: concurrent prepare runs, SIGKILLs, a full audit disk, a"
+	@echo "                   broken gateway, on its own sandbox ($(CHAOS_SANDBOX)); one line a family: trials,"
+	@echo "                   held, lost. Smaller: make chaos CHAOS_KILLS=10 CHAOS_CONCURRENT=5 (CHAOS_LEVELS,"
+	@echo "                   CHAOS_GATEWAY rounds, CHAOS_SECONDS a family, CHAOS_FAMILIES=kills,gateway)"
 	@echo "make sandbox-up    start the sandbox VPS ($(SANDBOX)); make sandbox-down removes it"
 	@echo "make lint          yamllint, ansible-lint, ansible-test sanity --python 3.11"
 	@echo "make unit | molecule [SCENARIO='-s default']"
@@ -101,6 +114,11 @@ bench: sandbox-up
 	$(BIN)/python tests/bench/phase4_bench.py --inventory inventories/sandbox
 	$(BIN)/python tests/bench/audit_bench.py
 	$(BIN)/python tests/bench/fleet_bench.py
+
+chaos: venv engine image
+	$(BIN)/python tests/chaos/chaos.py --sandbox $(CHAOS_SANDBOX) --concurrent $(CHAOS_CONCURRENT) \
+	  --kills $(CHAOS_KILLS) --levels $(CHAOS_LEVELS) --gateway-rounds $(CHAOS_GATEWAY) \
+	  --family-seconds $(CHAOS_SECONDS) --families $(CHAOS_FAMILIES) $(CHAOS_ARGS)
 
 docs: venv
 	$(BIN)/python docs/render_variables.py

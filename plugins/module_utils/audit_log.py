@@ -11,6 +11,7 @@ managed host.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import hashlib
 import json
@@ -570,32 +571,48 @@ class AuditLog:
                                            % (event, len(line), MAX_LINE_BYTES - 2))
                 lines.append((seq, prev, line))
             written = []
-            fd = _open_create(self.path, os.O_RDWR | os.O_APPEND)
             try:
-                count, partial = _line_state(fd)
-                for seq, chain, line in lines:
-                    data = ("\n" if partial else "") + line + "\n"
-                    count += 1
-                    partial = False
-                    _write_once(fd, data.encode("ascii"), self.path)
-                    os.fsync(fd)
-                    written.append({"seq": seq, "chain": chain, "line": count, "file": self.filename})
-            finally:
-                os.close(fd)
+                fd = _open_create(self.path, os.O_RDWR | os.O_APPEND)
+                try:
+                    count, partial = _line_state(fd)
+                    for seq, chain, line in lines:
+                        data = ("\n" if partial else "") + line + "\n"
+                        count += 1
+                        partial = False
+                        _write_once(fd, data.encode("ascii"), self.path)
+                        os.fsync(fd)
+                        written.append({"seq": seq, "chain": chain, "line": count, "file": self.filename})
+                finally:
+                    os.close(fd)
+            except OSError as exc:
+                # A write error names no file (a full disk shows up in write(2)).
+                if exc.filename is None:
+                    exc.filename = self.path
+                raise
             last = written[-1]
-            write_atomic(os.path.join(self.audit_dir, HEAD_CACHE),
-                         json.dumps({"seq": last["seq"], "chain": last["chain"], "file": last["file"],
-                                     "line": last["line"]}, sort_keys=True) + "\n", mode=FILE_MODE)
+            try:
+                write_atomic(os.path.join(self.audit_dir, HEAD_CACHE),
+                             json.dumps({"seq": last["seq"], "chain": last["chain"], "file": last["file"],
+                                         "line": last["line"]}, sort_keys=True) + "\n", mode=FILE_MODE)
+            except OSError:
+                # The records are written. A cache left behind them is
+                # ignored (_current_head reads the files' last records);
+                # failing here would make the caller believe they were not.
+                pass
         return written
 
 
 def _write_once(fd, data, path):
     """One write(2) per record, so a record is never interleaved with another
-    writer's bytes; a short write is an error, not something to resume."""
+    writer's bytes. A short write (a filesystem that fills up mid-record) is
+    taken back: the file is cut to where the record began, so no partial
+    line breaks the chain, and the write fails as the full disk it is."""
+    start = os.fstat(fd).st_size
     done = os.write(fd, data)
     if done != len(data):
-        raise OSError("audit file %s: short write (%d of %d bytes); the partial line will show in verify"
-                      % (path, done, len(data)))
+        os.ftruncate(fd, start)
+        raise OSError(errno.ENOSPC, "No space left on device (a short write, %d of %d bytes, taken back)"
+                      % (done, len(data)), path)
 
 
 # ---------------------------------------------------------------- reading and verifying

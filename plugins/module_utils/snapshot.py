@@ -354,11 +354,15 @@ def take(files, backup_dir, run_id, stamp, gateway_url=None, runtime_files=None,
         entries.append(entry)
 
     lib = _write_lib(snapshot_dir, runtime_files)
+    taken = clock()
     manifest = {
         "format": FORMAT_VERSION,
         "run_id": run_id,
         "stamp": stamp,
-        "created": utc_time.iso_utc(clock()),
+        "created": utc_time.iso_utc(taken),
+        # To the fraction: a rollback tells the activations recorded after
+        # the snapshot by it (activation.record.undo_entries).
+        "created_epoch": taken,
         "host": socket.gethostname(),
         "gateway_url": gateway_url,
         "flag_store": flag_store_path,
@@ -641,11 +645,18 @@ def _restore_file(plan, displaced_dir):
 
 
 def restore(snapshot_dir, force=False, check_mode=False, gateway_url=None, verify_timeout=30, audit=None,
-            via="python", stamp=None, clock=None, sleep=None):
+            via="python", stamp=None, clock=None, sleep=None, state_file=None, audit_errors=None):
     """Restore the snapshot in ``snapshot_dir``; see the module docstring for
     the rules. ``audit``: an audit_log.AuditLog for the ROLLBACK_* records
-    (none in check mode). Returns {changed, restored, state, verify, files,
-    ...}; raises RollbackRefused, RollbackVerifyFailed or SnapshotError."""
+    (none in check mode). ``state_file``: the activation state file whose
+    entries the restore takes away are marked undone once every file is
+    restored (``undone`` in the result; activation.record.undo_entries).
+    ``audit_errors``: a list to collect the records that could not be
+    written, for a restore that must go on without them (the automatic
+    rollback of a failed activation: a full audit disk must not keep the
+    change live); without it such a failure stops the restore.
+    Returns {changed, restored, state, verify, files, undone, ...}; raises
+    RollbackRefused, RollbackVerifyFailed or SnapshotError."""
     clock = clock or time.time
     started = time.monotonic()
     snapshot_dir = os.path.abspath(snapshot_dir)
@@ -657,8 +668,28 @@ def restore(snapshot_dir, force=False, check_mode=False, gateway_url=None, verif
     heads = []
 
     def record(*events):
-        if audit is not None:
+        if audit is None:
+            return
+        try:
             heads.extend(audit.records(list(events)))
+        except OSError as exc:
+            if audit_errors is None:
+                raise
+            audit_errors.append(os_error_text(exc, audit.path))
+
+    def undo():
+        if not state_file:
+            return
+        from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import record as activation_record
+        log = audit
+        try:
+            result["undone"] = [{"key": e.get("key"), "run_id": e.get("run_id")} for e in
+                                activation_record.undo_entries(state_file, manifest, getattr(audit, "run_id", via),
+                                                               log, clock=clock)]
+        except (OSError, ValueError, flag_store.FlagError) as exc:
+            text = os_error_text(exc) if isinstance(exc, OSError) else str(exc)
+            result["undo_error"] = ("the files are restored, but the activations this takes away could not be "
+                                    "marked undone in %s: %s" % (state_file, text))
 
     def complete(status, state):
         record(("ROLLBACK_COMPLETE", {"duration": "%.2fs" % (time.monotonic() - started), "status": status,
@@ -685,7 +716,7 @@ def restore(snapshot_dir, force=False, check_mode=False, gateway_url=None, verif
               "snapshot": snapshot_dir, "snapshot_stamp": manifest.get("stamp"),
               "snapshot_run_id": manifest.get("run_id"), "forced": [c["path"] for c in conflicts],
               "displaced": displaced_dir if todo else None, "expected": expected_state(manifest),
-              "verify": {"skipped": "check mode" if check_mode else "no gateway_url"}}
+              "verify": {"skipped": "check mode" if check_mode else "no gateway_url"}, "undone": []}
     if check_mode:
         result["displaced"] = None
         return result
@@ -710,6 +741,8 @@ def restore(snapshot_dir, force=False, check_mode=False, gateway_url=None, verif
                     result["restored"].append(p.path)
                     record(("ROLLBACK_FILE_RESTORED", fields))
             result["changed"] = bool(result["restored"])
+        # Every file is as the snapshot has it now, whatever the gateway says.
+        undo()
         if gateway_url:
             try:
                 result["verify"] = verify_gateway(gateway_url, result["expected"], verify_timeout,
@@ -838,19 +871,39 @@ def _cmd_restore(args):
         try:
             taken = deploy_lock.acquire(args.lock, _holder(run_id), LOCK_LEASE_SECONDS)
         except deploy_lock.LockHeld as exc:
+            lost = ""
             if audit is not None:
-                audit.records([exc.event])
-            sys.stderr.write("rollback: %s\n" % exc)
+                try:
+                    audit.records([exc.event])
+                except OSError as audit_exc:
+                    # Who holds the lock matters more than the record of the refusal.
+                    lost = " (the LOCK_REFUSED record could not be written: %s)" % os_error_text(audit_exc, audit.path)
+            sys.stderr.write("rollback: %s%s\n" % (exc, lost))
             return 1
         locked = True
         if taken.previous:
             _print("deployment lock: took over from %s: %s" % (deploy_lock.describe_holder(taken.previous),
                                                                taken.previous["reason"]))
         if audit is not None:
-            audit.records(taken.events)
+            try:
+                audit.records(taken.events)
+            except OSError as exc:
+                # As the playbooks do: a run whose start cannot be audited
+                # does not start, and does not keep the lock it took.
+                deploy_lock.release(args.lock, run_id)
+                sys.stderr.write("rollback: the audit trail cannot be written, so the rollback does not start: %s. "
+                                 "The deployment lock %s was released again; nothing was changed. Free the space "
+                                 "(or fix the directory) and run it again\n" % (os_error_text(exc, audit.path),
+                                                                                 args.lock))
+                return 1
+    state_file = None
+    if args.audit_dir:
+        from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
+        state_file = os.path.join(args.audit_dir, activation.STATE_FILE)
     try:
         result = restore(snapshot_dir, force=args.force, check_mode=args.dry_run, gateway_url=args.gateway_url,
-                         verify_timeout=args.verify_timeout, audit=audit, via="script", stamp=stamp)
+                         verify_timeout=args.verify_timeout, audit=audit, via="script", stamp=stamp,
+                         state_file=state_file)
     except RollbackRefused as exc:
         sys.stderr.write("%s\n" % exc)
         return 1
@@ -866,10 +919,18 @@ def _cmd_restore(args):
         if locked:
             deploy_lock.release(args.lock, run_id)
             if audit is not None:
-                audit.record("LOCK_RELEASED", timestamp=int(time.time()))
+                try:
+                    audit.record("LOCK_RELEASED", timestamp=int(time.time()))
+                except OSError as exc:
+                    sys.stderr.write("rollback: the deployment lock was released, but its LOCK_RELEASED record "
+                                     "could not be written: %s\n" % os_error_text(exc, audit.path))
     verb = "would restore" if args.dry_run else "restored"
     for path in result["restored"]:
         _print("  %-24s %s" % (verb, path))
+    for entry in result.get("undone") or []:
+        _print("  %-24s %s of run %s (the gates no longer count it)" % ("undone", entry["key"], entry["run_id"]))
+    if result.get("undo_error"):
+        sys.stderr.write("rollback: %s\n" % result["undo_error"])
     if result["forced"] and not args.dry_run:
         _print("forced over changes by someone else; what was there is kept in %s" % result["displaced"])
     elif result["displaced"]:

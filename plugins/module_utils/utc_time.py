@@ -80,6 +80,11 @@ def utc_stamp(now=None):
     return time.strftime(STAMP_FORMAT, _gmtime(now))
 
 
+def parse_stamp(text):
+    """Epoch seconds of a ``20260115T103045Z`` stamp. Raises ValueError."""
+    return calendar.timegm(time.strptime(text, STAMP_FORMAT))
+
+
 def iso_utc(now=None):
     """``2026-01-15T10:30:45Z``. ``now``: None (the current time), epoch
     seconds, a datetime (naive means UTC) or an ISO 8601 string. Raises

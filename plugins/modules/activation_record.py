@@ -15,6 +15,8 @@ description:
     of the audit directory, written atomically. The gates believe an entry only with its audit
     record (M(nexus_cos.launch.activation_info) cross-checks them).
   - Refuses unless the run O(run_id) holds the deployment lock O(lock_path).
+  - The entry is stored with C(recorded_epoch), the host's time of the record, which a rollback
+    compares with the time its snapshot was taken to tell the activations it undoes.
   - Reports C(changed) when it wrote; the plays mark the task C(changed_when=false), as a record
     of a run is not configuration.
 author: Nexus COS platform team (@nexus-cos)
@@ -69,6 +71,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import deploy_lock, flag_store, run_audit
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import record as activation_record
+from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import os_error_text
 
 ENTRY_KEYS = ("key", "applied_at", "applied_at_utc", "run_id", "audit_event")
 
@@ -102,7 +105,8 @@ def main():
     try:
         written = activation_record.append(state_file, entry, run_audit.open_audit(p), run_audit.extra_events(p))
     except (ValueError, OSError, flag_store.FlagError) as exc:
-        module.fail_json(msg="recording %s in %s: %s" % (entry["key"], state_file, exc))
+        module.fail_json(msg="recording %s in %s: %s" % (entry["key"], state_file, os_error_text(exc)
+                                                         if isinstance(exc, OSError) else exc))
     module.exit_json(changed=True, entry=entry, audit_head=written[-1])
 
 

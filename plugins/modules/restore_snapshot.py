@@ -23,6 +23,9 @@ description:
     reloaded and verified), so a second rollback changes nothing.
   - Audits C(ROLLBACK_START), C(ROLLBACK_FILE_RESTORED) per file, C(ROLLBACK_VERIFIED) or
     C(ROLLBACK_FAILED), and C(ROLLBACK_COMPLETE) with duration and status.
+  - Once every file is restored, each recorded activation the restore took away (recorded after
+    the snapshot was taken, its change no longer in place) is marked undone in the activation
+    state file and audited C(ACTIVATION_UNDONE); the gates no longer count it.
 author: Nexus COS platform team (@nexus-cos)
 extends_documentation_fragment:
   - nexus_cos.launch.attributes
@@ -52,6 +55,19 @@ options:
   lock_path:
     description: When given, refuse unless O(run_id) holds this deployment lock.
     type: path
+  state_file:
+    description:
+      - The activation state file whose entries a restore takes away are marked undone.
+        Defaults to C(activation-state.json) in O(audit_dir); without either, nothing is marked.
+    type: path
+  continue_without_audit:
+    description:
+      - Restore even when an audit record cannot be written (a full audit disk), returning the
+        records lost in C(audit_errors). The automatic rollback of a failed activation sets it, as
+        a change that failed must not stay live for want of a record. Otherwise such a failure
+        stops the restore.
+    type: bool
+    default: false
 attributes:
   check_mode:
     support: full
@@ -136,13 +152,29 @@ audit_head:
   description: The audit chain head after this module's records.
   returned: when audited and not in check mode
   type: dict
+undone:
+  description: The recorded activations marked undone, C([{key, run_id}]).
+  returned: success
+  type: list
+  elements: dict
+undo_error:
+  description: Why the activations the restore took away could not be marked undone.
+  returned: when that failed
+  type: str
+audit_errors:
+  description: With O(continue_without_audit), the audit records that could not be written.
+  returned: always
+  type: list
+  elements: str
 '''
 
 import difflib
+import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import deploy_lock, run_audit, snapshot
+from ansible_collections.nexus_cos.launch.plugins.module_utils import activation, deploy_lock, run_audit, snapshot
+from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import os_error_text
 
 MAX_DIFF_BYTES = 256 * 1024
 
@@ -184,13 +216,16 @@ def main():
         gateway_url=dict(type="str"),
         verify_timeout=dict(type="int", default=30),
         lock_path=dict(type="path"),
+        state_file=dict(type="path"),
+        continue_without_audit=dict(type="bool", default=False),
     )
     argument_spec.update(run_audit.AUDIT_ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_one_of=[("snapshot", "backup_dir")],
                            mutually_exclusive=[("snapshot", "backup_dir")])
     p = module.params
-    out = dict(changed=False, restored=[], snapshot=p["snapshot"])
+    audit_errors = [] if p["continue_without_audit"] else None
+    out = dict(changed=False, restored=[], snapshot=p["snapshot"], audit_errors=[] if audit_errors is None else audit_errors)
     if p["verify_timeout"] < 0:
         module.fail_json(msg="verify_timeout must be 0 or more seconds, got %d" % p["verify_timeout"], **out)
     try:
@@ -204,16 +239,26 @@ def main():
             dummy, plans = snapshot.plan_restore(snapshot_dir)
             diffs = _diffs(plans, p["force"])
         try:
+            state_file = p["state_file"] or (os.path.join(p["audit_dir"], activation.STATE_FILE)
+                                             if p["audit_dir"] else None)
             result = snapshot.restore(snapshot_dir, force=p["force"], check_mode=module.check_mode,
                                       gateway_url=p["gateway_url"], verify_timeout=p["verify_timeout"],
-                                      audit=log, via="ansible")
+                                      audit=log, via="ansible", state_file=state_file, audit_errors=audit_errors)
         finally:
-            head = run_audit.write(log, extra)
+            try:
+                head = run_audit.write(log, extra)
+            except OSError as exc:
+                if audit_errors is None:
+                    raise
+                audit_errors.append(os_error_text(exc, log.path))
+                head = None
     except snapshot.RollbackRefused as exc:
         module.fail_json(msg=str(exc), conflicts=exc.conflicts, tampered=exc.tampered, **out)
     except snapshot.RollbackVerifyFailed as exc:
         out.update(changed=bool(exc.result.get("restored")), restored=exc.result.get("restored", []),
-                   seen=exc.seen)
+                   seen=exc.seen, undone=exc.result.get("undone", []))
+        if exc.result.get("undo_error"):
+            out["undo_error"] = exc.result["undo_error"]
         module.fail_json(msg="%s, but %s" % (snapshot.restored_text(out["restored"]), exc), **out)
     except snapshot.RollbackIncomplete as exc:
         out.update(changed=bool(exc.restored), restored=exc.restored, not_restored=exc.left)
@@ -221,8 +266,11 @@ def main():
     except (snapshot.SnapshotError, deploy_lock.LockError) as exc:
         module.fail_json(msg=str(exc), **out)
     except (OSError, ValueError) as exc:
-        module.fail_json(msg="rollback of %s: %s" % (out["snapshot"], exc), **out)
+        module.fail_json(msg="rollback of %s: %s" % (out["snapshot"], os_error_text(exc) if isinstance(exc, OSError)
+                                                      else exc), **out)
     out.update(result)
+    if out.get("undo_error"):
+        module.warn(out["undo_error"])
     if module._diff:
         out["diff"] = diffs
     if head:

@@ -252,6 +252,46 @@ def test_previous_step_rolled_back_is_not_in_effect():
     assert "flag MARKETPLACE_PHASE3_ENABLED is off, expected on" in d.message()
 
 
+UNDONE = {"by_run": "20261201T090000Z-rollbk", "at": T_STEP1 + 3 * DAY, "snapshot": "20261128T103000Z"}
+
+
+def test_a_rolled_back_step_reapplied_without_a_record_does_not_open_the_next_gate():
+    # Step 1 recorded, rolled back (the rollback marked it undone), then the
+    # same flags re-applied by a run whose record step was killed: the flags
+    # hold again and the old entry is the newest, but it no longer counts.
+    store, pfs = after_step(1)
+    undone = dict(entry("marketplace_step_1", T_STEP1), undone=UNDONE)
+    d = act.evaluate_marketplace(2, facts(store, pfs, [undone], now=T_STEP1 + 8 * DAY))
+    assert not d.open
+    assert d.message() == (
+        "step 2 needs step 1 first: its recorded activation (run 20261128T103000Z-bbbbbb, applied 2026-11-28 10:30 "
+        "UTC) was undone by rollback run 20261201T090000Z-rollbk on 2026-12-01 10:30 UTC (snapshot "
+        "20261128T103000Z); the step 1 changes in place now were made by a run that did not record them (cut short "
+        "before its record step): run step 1 again to confirm and record them, or roll them back; " + act.FORCE_HINT)
+
+
+def test_an_undone_step_with_its_changes_gone_just_needs_applying_again():
+    undone = dict(entry("marketplace_step_1", T_STEP1), undone=UNDONE)
+    d = act.evaluate_marketplace(2, facts(store_doc(), pf_docs(), [undone], now=T_STEP1 + 8 * DAY))
+    assert d.message().startswith("step 2 needs step 1 first: its recorded activation (run 20261128T103000Z-bbbbbb, "
+                                  "applied 2026-11-28 10:30 UTC) was undone by rollback run 20261201T090000Z-rollbk")
+    assert "did not record them" not in d.message()
+
+
+def test_a_step_recorded_again_after_its_undo_counts_from_the_new_record():
+    store, pfs = after_step(1)
+    entries = [dict(entry("marketplace_step_1", T_STEP1), undone=UNDONE),
+               entry("marketplace_step_1", T_STEP1 + 5 * DAY, run_id="20261203T103000Z-cccccc")]
+    d = act.evaluate_marketplace(2, facts(store, pfs, entries, now=T_STEP1 + 8 * DAY))
+    assert d.message().startswith("step 2 opens 2026-12-10 10:30 UTC (7 days after step 1 at 2026-12-03 10:30 UTC)")
+
+
+def test_an_undone_step_is_not_already_applied():
+    store, pfs = after_step(1)
+    d = act.evaluate_marketplace(1, facts(store, pfs, [dict(entry("marketplace_step_1", T_STEP1), undone=UNDONE)]))
+    assert d.open and not d.already_applied
+
+
 def test_force_needs_a_reason_and_is_audited():
     store, pfs = after_step(1)
     f = facts(store, pfs, [entry("marketplace_step_1", T_STEP1)], now=T_STEP1 + DAY)
@@ -621,7 +661,7 @@ def test_summarize_run():
                ("PRECHECK_COMPLETE", {"status": "pass"}, 150, "r1"),
                ("DEPLOYMENT_COMPLETE", {"status": "success"}, 200, "r1")]
     assert act.summarize_run(records) == {"run_id": "r1", "playbook": "phase4", "started": 100, "completed": 200,
-                                          "status": "success", "precheck_status": "pass"}
+                                          "status": "success", "precheck_status": "pass", "left": []}
 
 
 # ---------------------------------------------------------------- status

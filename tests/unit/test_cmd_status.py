@@ -253,3 +253,67 @@ def test_a_gateway_that_does_not_answer_is_a_problem():
     text = cmd_status.render("vps1", facts(gateway=answer))
     assert problems(text) == ["the gateway does not answer (connection refused): check that it runs (systemctl "
                               "status, docker ps) and read its log"]
+
+
+# ---------------------------------------------------------------- what a dead run left
+
+def killed_step(*events, run_id="20261128T103000Z-dead01"):
+    """The summary of a marketplace run killed after ``events``."""
+    records = [("LOCK_ACQUIRED", {}, T0, run_id), ("DEPLOYMENT_START", {"playbook": "marketplace"}, T0, run_id)]
+    records += [(event, {}, T0 + 1, run_id) for event in events]
+    return dict(activation.summarize_run(records), kind="activation", file="activation-20261128T103000Z.log")
+
+
+GONE = {"holder": {"run_id": "20261128T103000Z-dead01", "user": "ops", "controller": "ctl1", "pid": 4242},
+        "gone_reason": "its ansible-playbook (pid 4242 on this controller, ctl1) has exited"}
+
+
+def test_status_says_a_killed_step_left_its_change_applied_but_not_confirmed():
+    run = killed_step("SNAPSHOT_CREATED", "FLAGS_CHANGED", "PF_SETTINGS_CHANGED")
+    [problem] = problems(cmd_status.render("vps1", facts(runs=[run], lock=GONE)))
+    assert problem == (
+        "run 20261128T103000Z-dead01 (marketplace, started 2026-11-28 10:30 UTC) never finished (no end record: "
+        "killed or cut off); its deployment lock is still on the host, its holder gone (its ansible-playbook (pid "
+        "4242 on this controller, ctl1) has exited): the next run from that controller takes it over, else nexusctl "
+        "unlock --reason TEXT; it wrote its change (FLAGS_CHANGED, PF_SETTINGS_CHANGED) but never confirmed nor "
+        "recorded it: the change is applied but NOT confirmed, and no gate counts it. Roll it back: nexusctl "
+        "rollback 20261128T103000Z-dead01 (on the host, no controller: sudo <audit dir>/rollback-20261128T103000Z"
+        ".sh); or run the same command again to confirm and record it")
+
+
+def test_the_next_gate_says_the_lock_was_recovered_and_what_is_left():
+    run = killed_step("SNAPSHOT_CREATED", "FLAGS_CHANGED")
+    now = {"holder": {"run_id": "20261128T113000Z-next02"}, "gone_reason": None}
+    lines = activation.dead_run_left([run], now, current_run="20261128T113000Z-next02")
+    assert lines[1] == "its deployment lock was recovered (released or taken over since)"
+    assert lines[2].startswith("it wrote its change (FLAGS_CHANGED) but never confirmed nor recorded it")
+
+
+def test_a_killed_run_whose_change_was_rolled_back_or_recorded_has_nothing_to_undo():
+    for events in (("FLAGS_CHANGED", "ACTIVATION_ROLLED_BACK"), ("FLAGS_CHANGED", "ACTIVATION_STEP_APPLIED")):
+        lines = activation.dead_run_left([killed_step(*events)], GONE)
+        assert lines[-1].endswith("nothing to undo")
+
+
+def test_a_rollback_cut_short_says_to_run_it_again():
+    records = [("LOCK_ACQUIRED", {}, T0, "r9"), ("DEPLOYMENT_START", {"playbook": "rollback"}, T0, "r9"),
+               ("ROLLBACK_START", {"snapshot": "20261128T103000Z", "via": "ansible"}, T0 + 1, "r9"),
+               ("ROLLBACK_FILE_RESTORED", {"path": "/x"}, T0 + 1, "r9")]
+    run = dict(activation.summarize_run(records), kind="rollback")
+    assert activation.dead_run_left([run], {"holder": None})[-1] == (
+        "it was restoring snapshot 20261128T103000Z (some files restored) and was cut off: run that rollback again to "
+        "finish it (nexusctl rollback 20261128T103000Z); files already restored are left as they are")
+
+
+def test_a_finished_changing_run_after_the_dead_one_clears_it():
+    finished = {"kind": "activation", "playbook": "marketplace", "started": T0 + 60, "completed": T0 + 90,
+                "status": "success", "run_id": "r7", "left": ["FLAGS_CHANGED", "ACTIVATION_STEP_APPLIED"]}
+    assert activation.dead_run_left([finished, killed_step("FLAGS_CHANGED")], GONE) == []
+    prepare = dict(finished, kind="deployment", playbook="phase4")
+    assert activation.dead_run_left([prepare, killed_step("FLAGS_CHANGED")], GONE) != []
+
+
+def test_a_run_that_may_still_run_is_not_called_dead():
+    alive = dict(GONE, gone_reason=None, alive=True)
+    assert activation.dead_run_left([killed_step("FLAGS_CHANGED")], alive) == []
+    assert problems(cmd_status.render("vps1", facts(runs=[killed_step("FLAGS_CHANGED")], lock=alive))) == []

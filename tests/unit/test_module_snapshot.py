@@ -285,3 +285,32 @@ def test_runtime_from_a_zip_like_a_module_on_a_host(tmp_path):
                           capture_output=True, text=True, cwd=str(tmp_path), check=False)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout) == snapshot.runtime_files(here)
+
+
+def test_restore_module_stopped_half_way_names_what_it_restored_and_that_a_rerun_finishes(host, monkeypatch):
+    snapshot.take(host["files"], host["backup_dir"], RUN_ID, STAMP)
+    before = dict((p, open(p).read()) for p in host["files"])
+    activate(host)
+    with open(host["pf"], "w") as handle:
+        handle.write("launch:\n  mode: public_full\n")
+    snapshot.record_after(host["snapshot_dir"])
+    real_replace = os.replace
+
+    def full_on_the_pf(src, dst, *args, **kwargs):
+        if os.path.abspath(dst) == host["pf"]:
+            raise OSError(28, "No space left on device")
+        return real_replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", full_on_the_pf)
+    outcome = run(restore_module, restore_args(host))
+    monkeypatch.setattr(os, "replace", real_replace)
+    assert outcome.failed
+    result = outcome.result
+    assert result["restored"] == [host["flag_store"]] and result["not_restored"] == [host["pf"]]
+    assert result["changed"] is True
+    assert ("Restored: %s; not restored: %s" % (host["flag_store"], host["pf"])) in result["msg"]
+    assert "run the rollback again to finish it" in result["msg"] and "--force" not in result["msg"]
+    # The re-run finishes it, without --force.
+    again = run(restore_module, restore_args(host)).result
+    assert again["restored"] == [host["pf"]]
+    assert dict((p, open(p).read()) for p in host["files"]) == before

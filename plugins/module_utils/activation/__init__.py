@@ -346,10 +346,12 @@ def differences(plan, store, pfs):
 # ---------------------------------------------------------------- recorded activations
 
 def latest_entries(entries):
-    """{key: newest entry} over the entries whose audit record matched."""
+    """{key: newest entry} over the entries that count: their audit record
+    matched, and no rollback has undone them (``undone``, see
+    record.undo_entries)."""
     out = {}
     for entry in entries or []:
-        if not isinstance(entry, dict) or not entry.get("audit_verified"):
+        if not isinstance(entry, dict) or not entry.get("audit_verified") or entry.get("undone"):
             continue
         key = entry.get("key")
         if key not in out or entry.get("applied_at", 0) >= out[key].get("applied_at", 0):
@@ -365,6 +367,41 @@ def newest_entry(entries, key):
             if found is None or entry.get("applied_at", 0) >= found.get("applied_at", 0):
                 found = entry
     return found
+
+
+def plan_for_key(key, store):
+    """The plan a recorded entry's ``key`` names (marketplace_step_N,
+    launch_global, launch_soft, emergency), or None for a key of no plan."""
+    match = re.match(r"^marketplace_step_([1-4])$", str(key or ""))
+    if match:
+        return marketplace_plan(int(match.group(1)), store)
+    if key in ("launch_global", "launch_soft"):
+        return launch_plan(key[len("launch_"):])
+    if key == "emergency":
+        return emergency_plan()
+    return None
+
+
+def entry_in_effect(entry, store, pfs):
+    """Whether the change a recorded entry stands for holds in these files
+    (its plan's flags and PF values). A plan that cannot be checked (a PF
+    file or key missing) does not hold."""
+    plan = plan_for_key(entry.get("key"), store)
+    if plan is None:
+        return False
+    try:
+        return not differences(plan, store, pfs)
+    except ActivationError:
+        return False
+
+
+def undone_text(entry):
+    """'undone by rollback run R on <time> (snapshot S)' for an undone entry."""
+    undone = entry.get("undone") or {}
+    at = undone.get("at")
+    return "undone by rollback run %s%s%s" % (
+        undone.get("by_run", "?"), " on %s" % format_utc(at) if isinstance(at, (int, float)) else "",
+        " (snapshot %s)" % undone["snapshot"] if undone.get("snapshot") else "")
 
 
 def check_entry_against_record(entry, record_fields, record_event, record_run, record_chain_ok):
@@ -415,10 +452,15 @@ def summarize_run(records):
     record is its start and ROLLBACK_COMPLETE, LOCK_REFUSED or LOCK_BROKEN
     its end."""
     summary = {"run_id": None, "playbook": None, "started": None, "completed": None, "status": None,
-               "precheck_status": None}
+               "precheck_status": None, "left": []}
     playbook_run = False
     for event, fields, epoch, run in records:
         summary["run_id"] = summary["run_id"] or run
+        if event in LEFT_EVENTS and event not in summary["left"]:
+            # What a run cut short leaves behind (dead_run_left).
+            summary["left"].append(event)
+        if event == "ROLLBACK_START" and fields.get("snapshot"):
+            summary["rollback_of"] = fields.get("snapshot")
         if event == "DEPLOYMENT_START":
             playbook_run = True
             summary["playbook"] = fields.get("playbook")
@@ -443,6 +485,80 @@ def summarize_run(records):
                 summary["status"] = "success"
                 summary["completed"] = epoch
     return summary
+
+
+# The records that tell what a run did to the platform's files before it
+# was cut short: a change written, confirmed and recorded, or undone.
+LEFT_EVENTS = ("SNAPSHOT_CREATED", "FLAGS_CHANGED", "PF_SETTINGS_CHANGED", APPLIED_EVENT, EMERGENCY_EVENT,
+               "ACTIVATION_ROLLED_BACK", "ACTIVATION_ROLLBACK_FAILED", "ROLLBACK_START", "ROLLBACK_FILE_RESTORED")
+CHANGING_KINDS = ("activation", "rollback")
+
+
+def dead_run_left(runs, lock, current_run=None):
+    """What the newest run that never finished left behind, in lines for
+    the operator (the next run's gate, nexusctl status); [] when the newest
+    changing run finished, or the unfinished one may still be running.
+    ``runs``: summaries newest first (activation.record.read_runs);
+    ``lock``: {holder, gone_reason, alive} as activation_info and the
+    controller see it; ``current_run``: the run asking, left out."""
+    lock = lock or {}
+    holder = lock.get("holder") or {}
+    for run in runs or []:
+        if not run.get("run_id") or run.get("run_id") == current_run or run.get("started") is None:
+            continue
+        if run.get("status") is not None:
+            if run.get("kind") in CHANGING_KINDS:
+                return []       # a changing run finished after it: what it left is handled
+            continue            # a prepare run changes no flag
+        if holder.get("run_id") == run["run_id"] and not lock.get("gone_reason") and \
+                (lock.get("alive") or current_run is None):
+            # It holds the lock and may be alive: not for us to call it dead.
+            if current_run is None:
+                return []
+            continue
+        return _left_lines(run, lock)
+    return []
+
+
+def _left_lines(run, lock):
+    holder = (lock or {}).get("holder") or {}
+    run_id, left = run["run_id"], run.get("left") or []
+    what = run.get("playbook") or run.get("kind") or "run"
+    lines = ["run %s (%s, started %s) never finished (no end record: killed or cut off)"
+             % (run_id, what, _when(run.get("started")))]
+    if holder.get("run_id") == run_id:
+        if lock.get("gone_reason"):
+            lines.append("its deployment lock is still on the host, its holder gone (%s): the next run from "
+                         "that controller takes it over, else nexusctl unlock --reason TEXT" % lock["gone_reason"])
+        else:
+            lines.append("its deployment lock is still held until its lease ends; once sure that run is gone: "
+                         "nexusctl unlock --reason TEXT")
+    else:
+        lines.append("its deployment lock was recovered (released or taken over since)")
+    stamp = run_id[:16]
+    rollback = ("nexusctl rollback %s (on the host, no controller: sudo <audit dir>/rollback-%s.sh)"
+                % (run_id, stamp))
+    if "ROLLBACK_START" in left and "ACTIVATION_ROLLED_BACK" not in left:
+        lines.append("it was restoring snapshot %s%s and was cut off: run that rollback again to finish it (nexusctl "
+                     "rollback %s); files already restored are left as they are"
+                     % (run.get("rollback_of") or "?", " (some files restored)" if "ROLLBACK_FILE_RESTORED" in left
+                        else "", run.get("rollback_of") or "RUN"))
+    elif "ACTIVATION_ROLLED_BACK" in left:
+        lines.append("its change was rolled back before it was cut off: nothing to undo")
+    elif "ACTIVATION_ROLLBACK_FAILED" in left:
+        lines.append("its automatic rollback FAILED: restore by hand: %s --force" % rollback)
+    elif APPLIED_EVENT in left or EMERGENCY_EVENT in left:
+        lines.append("its change was confirmed and recorded before it was cut off: nothing to undo")
+    elif "FLAGS_CHANGED" in left or "PF_SETTINGS_CHANGED" in left:
+        lines.append("it wrote its change (%s) but never confirmed nor recorded it: the change is applied but "
+                     "NOT confirmed, and no gate counts it. Roll it back: %s; or run the same command again to "
+                     "confirm and record it" % (", ".join(e for e in left if e.endswith("_CHANGED")), rollback))
+    elif "SNAPSHOT_CREATED" in left:
+        lines.append("it took its snapshot but no change is on record: if a file differs from it, roll back: %s"
+                     % rollback)
+    else:
+        lines.append("it changed no flag or PF value")
+    return lines
 
 
 def check_prepare_run(runs, now, max_age_hours, audit_dir="the audit directory"):
@@ -481,6 +597,10 @@ def check_prepare_run(runs, now, max_age_hours, audit_dir="the audit directory")
                        _number(max_age_hours), hint), evidence)
         return None, evidence
     return ("no completed Phase 4 prepare run with prechecks found in %s; %s first" % (audit_dir, hint)), {}
+
+
+def _when(epoch):
+    return format_utc(epoch) if isinstance(epoch, (int, float)) and not isinstance(epoch, bool) else "?"
 
 
 def _number(value):
@@ -626,7 +746,7 @@ def _common(decision, facts, plan, store, pfs):
     return True
 
 
-def _facts_documents(facts):
+def facts_documents(facts):
     """(FlagStore, {pf name: document}) from the host's facts, or raise."""
     store_facts = facts.get("flag_store") or {}
     if store_facts.get("error") or not isinstance(store_facts.get("document"), dict):
@@ -676,7 +796,7 @@ def evaluate_marketplace(step, facts, clock_override=None, force_reason="", wait
         raise ActivationError("activation phase %r: only Phase 3 has progressive steps (expected 3)" % (phase,))
     now = clock_override if clock_override is not None else facts.get("now", time.time())
     try:
-        store, pfs = _facts_documents(facts)
+        store, pfs = facts_documents(facts)
     except ActivationError as exc:
         decision = Decision(Plan("marketplace_step_%s" % step, "marketplace step %s" % step), now)
         decision.hard_refusals.append(str(exc))
@@ -721,7 +841,16 @@ def _previous_step(decision, step, entries, latest, store, pfs, daily_limits, wa
     prev = latest.get(prev_key)
     if prev is None:
         unverified = newest_entry(entries, prev_key)
-        if unverified is not None:
+        if unverified is not None and unverified.get("undone"):
+            text = ("step %d needs step %d first: its recorded activation (run %s, applied %s) was %s"
+                    % (step, step - 1, unverified.get("run_id"), _when(unverified.get("applied_at")),
+                       undone_text(unverified)))
+            if entry_in_effect(unverified, store, pfs):
+                text += ("; the step %d changes in place now were made by a run that did not record them (cut "
+                         "short before its record step): run step %d again to confirm and record them, or roll "
+                         "them back" % (step - 1, step - 1))
+            decision.refusals.append(text)
+        elif unverified is not None:
             decision.refusals.append("step %d needs step %d first: its recorded activation (run %s) does not "
                                      "match the audit trail (%s)" % (step, step - 1, unverified.get("run_id"),
                                                                      unverified.get("audit_problem")))
@@ -760,7 +889,7 @@ def evaluate_launch(mode, facts, confirm=False, check_approvals=None, waivers=No
         decision.hard_refusals.append("the Phase 4 launch changes public access and needs an explicit "
                                       "confirmation: nexusctl launch --confirm, or -e nexus_launch_confirm=true")
     try:
-        store, pfs = _facts_documents(facts)
+        store, pfs = facts_documents(facts)
     except ActivationError as exc:
         decision.hard_refusals.append(str(exc))
         _gate_event(decision)
@@ -814,7 +943,7 @@ def evaluate_emergency(facts, clock_override=None, reason="", with_pf=True):
     decision = Decision(plan, now)
     _clock_event(decision, clock_override, facts.get("now"))
     try:
-        store, pfs = _facts_documents(facts)
+        store, pfs = facts_documents(facts)
     except ActivationError as exc:
         decision.hard_refusals.append(str(exc))
         _gate_event(decision)
@@ -837,7 +966,7 @@ def status_summary(facts, now=None, wait_days=DEFAULT_WAIT_DAYS):
     out = {"access_mode": None, "marketplace_phase": None, "step": 0, "step_applied_at": None, "gates": [],
            "flags": {}, "last_runs": [], "emergency": None, "launch": None, "problems": [], "gateway": None}
     try:
-        store, pfs = _facts_documents(facts)
+        store, pfs = facts_documents(facts)
     except ActivationError as exc:
         out["problems"].append(str(exc))
         store, pfs = None, {}
@@ -901,6 +1030,9 @@ def status_summary(facts, now=None, wait_days=DEFAULT_WAIT_DAYS):
     if facts.get("state_error"):
         out["problems"].append("recorded activations unknown: %s" % facts["state_error"])
     out["last_runs"] = [_run_state(run, facts.get("lock")) for run in list(facts.get("runs") or [])[:5]]
+    left = dead_run_left(facts.get("runs"), facts.get("lock"))
+    if left:
+        out["problems"].append("; ".join(left))
     return out
 
 

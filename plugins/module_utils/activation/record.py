@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, flag_store, run_audit
+from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, flag_store, run_audit, utc_time
 from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import write_atomic
 
@@ -139,8 +140,100 @@ def append(state_file, entry, log, extra_events=()):
         # before its audit record is written.
         state = read_state(state_file)
         written = log.records([(entry["audit_event"], activation.audit_fields(entry))] + list(extra_events))
-        entry.update(audit_seq=written[0]["seq"], audit_chain=written[0]["chain"])
+        # The host's clock, not the gate's (a test clock may move that):
+        # what a rollback compares with the time its snapshot was taken.
+        entry.update(audit_seq=written[0]["seq"], audit_chain=written[0]["chain"], recorded_epoch=time.time())
         state["format"] = activation.STATE_FORMAT
         state["activations"].append(entry)
         write_atomic(state_file, json.dumps(state, indent=2, sort_keys=True) + "\n", mode=STATE_MODE)
     return written
+
+
+# ---------------------------------------------------------------- undone by a rollback
+
+UNDONE_EVENT = "ACTIVATION_UNDONE"
+
+
+def recorded_after(entry, taken_epoch, snapshot_run):
+    """Whether ``entry`` was recorded after a snapshot taken at
+    ``taken_epoch`` by run ``snapshot_run``: the snapshot's own run always
+    is. Entries of older versions carry no ``recorded_epoch``: their run's
+    stamp stands in (a run records after it starts)."""
+    if entry.get("run_id") == snapshot_run:
+        return True
+    at = entry.get("recorded_epoch")
+    if isinstance(at, bool) or not isinstance(at, (int, float)):
+        try:
+            at = utc_time.parse_stamp(str(entry.get("run_id") or "")[:16])
+        except ValueError:
+            return False
+    return taken_epoch is not None and at >= taken_epoch
+
+
+def snapshot_taken_epoch(manifest):
+    """When a snapshot was taken (epoch seconds), or None."""
+    at = manifest.get("created_epoch")
+    if isinstance(at, (int, float)) and not isinstance(at, bool):
+        return at
+    try:
+        return utc_time.parse_iso(str(manifest.get("created") or "")).timestamp()
+    except ValueError:
+        return None
+
+
+def undo_entries(state_file, manifest, by_run, log=None, clock=None):
+    """After a rollback restored the snapshot ``manifest`` (the files are
+    now as it has them), mark undone every recorded activation it took
+    away: recorded after the snapshot was taken, and its change no longer
+    holds in the restored files. Returns the entries marked.
+
+    Why marks, and not "an entry counts while the files equal its own
+    after-state": later steps, the launch and anyone's unrelated PF edit
+    change those files while the activation stays in effect, so that rule
+    would drop entries that count. And the flags alone cannot tell a
+    recorded activation from the same change re-applied by a run that never
+    recorded it (its record step killed): once a rollback has undone an
+    entry, only a new record puts that step back on record, and the gates
+    (activation.latest_entries) skip undone entries. An entry whose change
+    the restore left in place (a run that changed nothing, its snapshot
+    restored) is not undone: it still tells the truth.
+
+    Each mark is audited first (``ACTIVATION_UNDONE``, in ``log``), then
+    written to the state file under its lock, atomically."""
+    clock = clock or time.time
+    if not os.path.exists(state_file):
+        return []
+    taken = snapshot_taken_epoch(manifest)
+    files = [item.get("path") for item in manifest.get("files") or [] if isinstance(item, dict)]
+    pf_dirs = [os.path.dirname(p) for p in files if p and os.path.basename(p) in activation.PF_FILES]
+    store_path = manifest.get("flag_store")
+    with flag_store.file_lock(state_file, lock_path=state_file + ".lock"):
+        state = read_state(state_file)
+        candidates = [entry for entry in state["activations"] if isinstance(entry, dict) and not entry.get("undone")
+                      and recorded_after(entry, taken, manifest.get("run_id"))]
+        if not candidates:
+            return []
+        from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import change as activation_change
+        facts = {"flag_store": activation_change.read_flag_store(store_path) if store_path else {},
+                 "pfs": activation_change.read_pfs(pf_dirs[0]) if pf_dirs else {}}
+        try:
+            store, pfs = activation.facts_documents(facts)
+        except activation.ActivationError:
+            store, pfs = None, {}
+        undone = [entry for entry in candidates if store is None or not activation.entry_in_effect(entry, store, pfs)]
+        if not undone:
+            return []
+        now = clock()
+        stamp = manifest.get("stamp") or "?"
+        written = []
+        if log is not None:
+            written = log.records([(UNDONE_EVENT, {"key": entry.get("key", "?"),
+                                                   "activation_run": entry.get("run_id") or "?",
+                                                   "applied_at": entry.get("applied_at", "?"),
+                                                   "snapshot": stamp}) for entry in undone])
+        for index, entry in enumerate(undone):
+            entry["undone"] = {"by_run": by_run, "at": int(now), "at_utc": utc_time.iso_utc(now), "snapshot": stamp}
+            if written:
+                entry["undone"].update(audit_file=written[index]["file"], audit_seq=written[index]["seq"])
+        write_atomic(state_file, json.dumps(state, indent=2, sort_keys=True) + "\n", mode=STATE_MODE)
+    return undone

@@ -1,0 +1,606 @@
+#!/usr/bin/env python3
+# -*- coding: utf-8 -*-
+# Copyright: Nexus COS platform team
+# Apache License 2.0 (see LICENSE)
+"""make chaos: the collection tried as a hostile operator would, against its
+own sandbox VPS (started with sandbox/bin/sandbox-up, removed at the end
+unless --keep). Four families, each bounded in count and time; one line
+each: trials, held, lost (and the first few losses, explained).
+
+concurrent  N phase4.yml runs started at one instant: the runs that got the
+            lock never overlap (their DEPLOYMENT_START..COMPLETE spans are
+            disjoint), every other run is refused naming the holder's run,
+            no lock is left, the chain verifies. A trial is one run.
+kills       K SIGKILLs at a random point of marketplace step 1, the
+            emergency switch or a rollback, to the remote module or to the
+            controller (ansible-playbook's process group). After each: the
+            flag store parses and every file equals its bytes before or its
+            predicted after-state, the chain verifies, the next command (a
+            rollback of the killed run, from this controller, no hand edit)
+            succeeds, and the files are then the pre-activation bytes.
+auditfull   the audit directory on a small tmpfs filled to several levels,
+            for phase4 and step 1: no lock left, no activation on record
+            that is not in effect, nothing changed unless on record, and a
+            run that fails says so (no space left).
+gateway     gateway stopped, 500 on reload, 500 on health, 40 s slow, for
+            step 1: the files restored byte for byte, one clear failure
+            message, no advice to --force.
+
+Standard library only; it drives ansible-playbook and podman.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, ".collections"))
+
+from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log  # noqa: E402
+
+SANDBOX_BIN = os.path.join(ROOT, "sandbox", "bin")
+ENGINE_ENV = dict(os.environ, CONTAINERS_CONF=os.environ.get("CONTAINERS_CONF")
+                  or os.path.join(ROOT, "sandbox", "containers.conf"))
+AUDIT_DIR = "/var/log/nexus-cos/phase4-audit"
+LOCK_PATH = "/var/lock/nexus-cos-phase4-deploy.lock"
+FLAG_STORE = "/opt/nexus-cos/config/feature-flags.json"
+PF_DIR = "/opt/nexus-cos/pfs"
+PF_FILES = ("marketplace-phase3.yaml", "global-launch.yaml", "founder-public-transition.yaml", "jurisdiction-engine.yaml")
+FILES = (FLAG_STORE,) + tuple(PF_DIR + "/" + name for name in PF_FILES)
+FAULTS = "/etc/nexus-cos/gateway-faults.json"
+STATE_FILE = AUDIT_DIR + "/activation-state.json"
+FORCE = "chaos suite: gate forced on a test bed"
+
+INVENTORY = """all:
+  children:
+    nexus_vps:
+      vars:
+        nexus_environment: sandbox
+      hosts:
+        {name}:
+          ansible_connection: community.docker.docker_api
+          ansible_docker_docker_host: {docker_host}
+          ansible_python_interpreter: /usr/bin/python3
+          ansible_docker_timeout: 120
+"""
+
+
+def say(text):
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+
+
+class Box(object):
+    """The sandbox VPS: commands in it, its files, and playbook runs on it."""
+
+    def __init__(self, name, workdir):
+        self.name = name
+        self.workdir = workdir
+        self.inventory = os.path.join(workdir, "hosts.yml")
+        with open(self.inventory, "w") as handle:
+            handle.write(INVENTORY.format(name=name, docker_host=os.environ.get(
+                "NEXUS_SANDBOX_DOCKER_HOST", "unix:///run/nexus-cos-sandbox/podman.sock")))
+        self.seq = 0
+
+    def sh(self, script, check=True, timeout=120):
+        proc = subprocess.run(["podman", "exec", self.name, "bash", "-c", script], capture_output=True, text=True,
+                              env=ENGINE_ENV, timeout=timeout)
+        if check and proc.returncode != 0:
+            raise RuntimeError("in %s: %s: %s" % (self.name, script[:200], (proc.stderr or proc.stdout)[-800:]))
+        return proc.stdout
+
+    def hashes(self):
+        out = self.sh("sha256sum %s" % " ".join(FILES))
+        return dict((line.split()[1], line.split()[0]) for line in out.splitlines() if line.strip())
+
+    def store_parses(self):
+        try:
+            json.loads(self.sh("cat %s" % FLAG_STORE))
+            return True
+        except ValueError:
+            return False
+
+    def read(self, path):
+        return self.sh("cat %s 2>/dev/null || true" % path)
+
+    def lock_left(self):
+        return self.sh("test -e %s && echo yes || true" % LOCK_PATH).strip() == "yes"
+
+    def chain_ok(self):
+        """(ok, problem) of the host's audit chain, verified on a copy."""
+        copy = tempfile.mkdtemp(dir=self.workdir)
+        try:
+            tar = subprocess.run(["podman", "exec", self.name, "tar", "-C", AUDIT_DIR, "-cf", "-", "."],
+                                 capture_output=True, env=ENGINE_ENV, timeout=120)
+            subprocess.run(["tar", "-C", copy, "-xf", "-"], input=tar.stdout, check=True, capture_output=True)
+            result = audit_log.verify_dir(copy)
+            return result.ok, "" if result.ok else str(getattr(result, "problems", result))[:300]
+        finally:
+            shutil.rmtree(copy, ignore_errors=True)
+
+    def run_id(self):
+        self.seq += 1
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        return "%s-ch%04d" % (stamp, self.seq % 10000)
+
+    def start(self, playbook, *args, run_id=None):
+        """A playbook run in its own process group: (Popen, run_id)."""
+        run_id = run_id or self.run_id()
+        env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+                   ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
+                   CONTAINERS_CONF=ENGINE_ENV["CONTAINERS_CONF"])
+        cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", self.inventory,
+               os.path.join(ROOT, "playbooks", playbook), "-e", "nexus_run_id=%s" % run_id] + list(args)
+        out = tempfile.NamedTemporaryFile(mode="w+", dir=self.workdir, delete=False)
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, text=True,
+                                start_new_session=True)
+        proc.out_path = out.name
+        out.close()
+        return proc, run_id
+
+    @staticmethod
+    def finish(proc, timeout=600):
+        """(rc, [failure messages]) of a run started with start()."""
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        with open(proc.out_path) as handle:
+            text = handle.read()
+        os.unlink(proc.out_path)
+        return proc.returncode, failures(text)
+
+    def play(self, playbook, *args, run_id=None, timeout=600):
+        proc, run_id = self.start(playbook, *args, run_id=run_id)
+        rc, msgs = self.finish(proc, timeout)
+        return rc, msgs, run_id
+
+    def module_pids(self):
+        out = self.sh("pgrep -f AnsiballZ_ || true")
+        return [int(p) for p in out.split()]
+
+    def wait_modules_gone(self, limit=90):
+        end = time.monotonic() + limit
+        while self.module_pids() and time.monotonic() < end:
+            time.sleep(1)
+
+    def faults(self, knobs):
+        if knobs:
+            self.sh("cat > %s <<'EOF'\n%s\nEOF" % (FAULTS, json.dumps(knobs)))
+        else:
+            self.sh("rm -f %s" % FAULTS)
+
+
+def failures(text):
+    """The failure messages of an ansible.posix.json run (or its raw tail)."""
+    start = text.find("{")
+    try:
+        out = json.loads(text[start:]) if start >= 0 else None
+    except ValueError:
+        out = None
+    if not isinstance(out, dict):
+        # No report (killed, or a crash before the callback wrote it).
+        return [FAILED_TASK + text[-1500:]] if text.strip() else []
+    msgs = []
+    for play in out.get("plays", []):
+        for task in play.get("tasks", []):
+            for result in task.get("hosts", {}).values():
+                # What the run tells the operator: its fail tasks (the
+                # stage that failed, then deploy_finish closing the run).
+                if result.get("failed"):
+                    msg = result.get("msg", "")
+                    msg = "\n".join(msg) if isinstance(msg, list) else str(msg)
+                    msgs.append(msg if result.get("action") in ("fail", "ansible.builtin.fail") else FAILED_TASK + msg)
+    return msgs
+
+
+FAILED_TASK = "[task] "
+
+
+def one_message(msgs):
+    """The run's final message, when it says everything the run's fail
+    tasks said (deploy_finish repeats the stage's message), else None."""
+    msgs = [m for m in msgs if not m.startswith(FAILED_TASK)]
+    if not msgs:
+        return None
+    final = msgs[-1]
+    return final if all(m.strip() in final for m in msgs) else None
+
+
+class Family(object):
+    def __init__(self, name, budget):
+        self.name = name
+        self.trials = self.held = self.lost = 0
+        self.notes = []
+        self.deadline = time.monotonic() + budget
+        self.cut = False
+
+    def time_left(self):
+        if time.monotonic() >= self.deadline:
+            self.cut = True
+            return False
+        return True
+
+    def count(self, problems, what):
+        self.trials += 1
+        if problems:
+            self.lost += 1
+            self.notes.append("%s: %s" % (what, "; ".join(problems))[:600])
+        else:
+            self.held += 1
+
+    def line(self):
+        return "chaos %-10s trials %3d  held %3d  lost %3d%s" % (
+            self.name, self.trials, self.held, self.lost, "  (stopped at its time limit)" if self.cut else "")
+
+
+# ---------------------------------------------------------------- the state to come back to
+
+def reset(box):
+    """Back to the pre-activation state: no faults, gateway up, files as the
+    sandbox image has them (the newest rollbacks of any runs put them back)."""
+    box.faults({})
+    box.sh("systemctl start nexus-cos-gateway; umount %s 2>/dev/null || true" % AUDIT_DIR, check=False)
+
+
+def snapshot_after(box, run_id):
+    """{path: sha256} the run predicted (its after.json), or {}."""
+    text = box.read("/opt/nexus-cos/backups/phase4/%s/after.json" % run_id[:16])
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return {}
+    files = doc.get("files") or doc.get("hashes") or {}
+    if isinstance(files, list):
+        return dict((f.get("path"), f.get("sha256")) for f in files if isinstance(f, dict))
+    return dict((k, v.get("sha256") if isinstance(v, dict) else v) for k, v in files.items())
+
+
+# ---------------------------------------------------------------- family 1: concurrent prepare runs
+
+def concurrent(box, n, budget):
+    fam = Family("concurrent", budget)
+    procs = []
+    barrier = threading.Barrier(n)
+    started = []
+
+    def go():
+        barrier.wait()
+        started.append(box.start("phase4.yml"))
+    threads = [threading.Thread(target=go) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    procs = list(started)
+    results = [(run_id,) + box.finish(proc, timeout=max(60, budget)) for proc, run_id in procs]
+    spans = run_spans(box, [run_id for run_id, _, _ in results])
+    proceeded = [r for r in results if r[0] in spans]
+    overlap = [a for a in proceeded for b in proceeded if a is not b and
+               spans[a[0]][0] < spans[b[0]][1] and spans[b[0]][0] < spans[a[0]][1]]
+    general = []
+    if box.lock_left():
+        general.append("a deployment lock is left at %s" % LOCK_PATH)
+    ok, problem = box.chain_ok()
+    if not ok:
+        general.append("audit chain broken: %s" % problem)
+    holders = set(r[0] for r in proceeded)
+    for run_id, rc, msgs in results:
+        problems = list(general)
+        if run_id in spans:
+            if any(run_id == o[0] for o in overlap):
+                problems.append("held the lock while another run held it")
+        else:
+            text = " ".join(msgs)
+            if "deployment lock %s is held by" % LOCK_PATH not in text:
+                problems.append("neither ran nor was refused at the lock (rc %s): %s" % (rc, text[:300]))
+            elif not any(h in text for h in holders):
+                problems.append("refused without naming a holder that ran: %s" % text[:300])
+        fam.count(problems, "run %s" % run_id)
+    fam.notes.insert(0, "%d of %d runs got the lock (one after the other)" % (len(proceeded), n))
+    return fam
+
+
+def run_spans(box, run_ids):
+    """{run_id: (first seq, last seq)} of runs that wrote DEPLOYMENT_START."""
+    out = box.sh("cat %s/deployment-*.log 2>/dev/null || true" % AUDIT_DIR)
+    spans = {}
+    for line in out.splitlines():
+        try:
+            rec = audit_log.parse_record(line.encode())
+        except Exception:    # a line of another format: not a record of these runs
+            continue
+        if rec.run not in run_ids:
+            continue
+        if rec.event == "DEPLOYMENT_START":
+            spans[rec.run] = (rec.seq, None)
+        elif rec.event == "DEPLOYMENT_COMPLETE" and rec.run in spans:
+            spans[rec.run] = (spans[rec.run][0], rec.seq)
+    return dict((k, (a, b if b is not None else float("inf"))) for k, (a, b) in spans.items())
+
+
+# ---------------------------------------------------------------- family 2: SIGKILLs
+
+STEP_1 = ("marketplace.yml", "-e", "marketplace_step_number=1", "-e", "activation_force_reason=%s" % FORCE)
+EMERGENCY = ("emergency.yml", "-e", "emergency_switch_reason=chaos kill")
+
+
+def kills(box, k, budget, rng):
+    fam = Family("kills", budget)
+    for trial in range(k):
+        if not fam.time_left():
+            break
+        target = rng.choice(("step1", "emergency", "rollback"))
+        where = rng.choice(("module", "controller"))
+        before = box.hashes()
+        applied = None
+        if target == "rollback":
+            rc, msgs, applied = box.play(*STEP_1)
+            if rc != 0:
+                fam.count(["step 1 to roll back did not apply: %s" % " ".join(msgs)[:300]], "trial %d" % trial)
+                recover(box, applied, before)
+                continue
+            proc, run_id = box.start("rollback.yml", "-e", "rollback_run=%s" % applied)
+        else:
+            proc, run_id = box.start(*(STEP_1 if target == "step1" else EMERGENCY))
+        delay = rng.uniform(3.0, 35.0)
+        killed = kill_at(box, proc, where, delay)
+        box.finish(proc)
+        box.wait_modules_gone()
+        snap_run = applied or run_id
+        problems = []
+        if not box.store_parses():
+            problems.append("the flag store does not parse")
+        after = snapshot_after(box, snap_run)
+        now = box.hashes()
+        for path, digest in now.items():
+            if digest not in (before.get(path), after.get(path)):
+                problems.append("%s is neither its before nor its after" % path)
+        ok, problem = box.chain_ok()
+        if not ok:
+            problems.append("audit chain broken: %s" % problem)
+        problems += recover(box, snap_run, before)
+        fam.count(problems, "trial %d (%s, %s killed %s)" % (trial, target, where, killed))
+    return fam
+
+
+def kill_at(box, proc, where, delay):
+    """SIGKILL the run's remote module (the newest AnsiballZ process on the
+    host at that moment) or its controller (ansible-playbook's process
+    group), ``delay`` seconds in. Returns what was killed."""
+    end = time.monotonic() + delay
+    while time.monotonic() < end and proc.poll() is None:
+        time.sleep(0.2)
+    if proc.poll() is not None:
+        return "nothing (the run had ended)"
+    if where == "controller":
+        os.killpg(proc.pid, signal.SIGKILL)
+        return "the controller at %.1f s" % delay
+    for _ in range(100):
+        pids = box.module_pids()
+        if pids:
+            box.sh("kill -9 %d" % max(pids), check=False)
+            return "module pid %d at %.1f s" % (max(pids), delay)
+        if proc.poll() is not None:
+            return "nothing (the run had ended)"
+        time.sleep(0.1)
+    return "nothing (no module ran)"
+
+
+def recover(box, run_id, before):
+    """The next command: roll back the run's snapshot from this controller
+    (a dead holder's lock is taken over), then the files must be the bytes
+    before. A run killed before its snapshot changed nothing to roll back."""
+    problems = []
+    has_snapshot = box.read("/opt/nexus-cos/backups/phase4/%s/snapshot.json" % run_id[:16]).strip() != ""
+    if has_snapshot:
+        rc, msgs, _ = box.play("rollback.yml", "-e", "rollback_run=%s" % run_id)
+        if rc != 0:
+            problems.append("the rollback after the kill failed: %s" % " ".join(msgs)[:400])
+    if box.hashes() != before:
+        problems.append("the files are not the pre-activation bytes after the rollback")
+        reset_files(box, before)
+    if box.lock_left():
+        problems.append("a lock is left after the rollback")
+        box.sh("rm -f %s" % LOCK_PATH)
+    return problems
+
+
+def reset_files(box, before):
+    """Put the files back by the oldest snapshot that has them (the next
+    trial must start from the same state); a loss was already counted."""
+    for stamp in sorted(box.sh("ls /opt/nexus-cos/backups/phase4", check=False).split()):
+        box.play("rollback.yml", "-e", "rollback_run=%s" % stamp, "-e", "rollback_force=true")
+        if box.hashes() == before:
+            return
+
+
+# ---------------------------------------------------------------- family 3: audit filesystem full
+
+def auditfull(box, levels, budget):
+    fam = Family("auditfull", budget)
+    for free in levels:
+        for what in ("phase4", "step1"):
+            if not fam.time_left():
+                return fam
+            before = box.hashes()
+            box.sh("mkdir -p %s && mount -t tmpfs -o size=256k,mode=0750 tmpfs %s && umask 077 && "
+                   "head -c $(( $(df -B1 --output=avail %s | tail -1) - %d )) /dev/zero > %s/.filler 2>/dev/null; true"
+                   % (AUDIT_DIR, AUDIT_DIR, AUDIT_DIR, free, AUDIT_DIR))
+            problems = []
+            try:
+                if what == "phase4":
+                    # The disk precheck would stop the run at its start
+                    # (it needs 5 GiB free there): let it run into the full disk.
+                    rc, msgs, run_id = box.play("phase4.yml", "-e", "precheck_disk_min_free_gb=0")
+                else:
+                    rc, msgs, run_id = box.play(*STEP_1)
+                text = " ".join(msgs)
+                if box.lock_left():
+                    problems.append("the deployment lock was left")
+                    box.sh("rm -f %s" % LOCK_PATH)
+                if rc != 0 and "no space left" not in text.lower() and \
+                        "free on the filesystem of %s" % AUDIT_DIR not in text:
+                    problems.append("failed without saying the disk is full: %s" % text[:300])
+                if what == "step1":
+                    recorded = step1_recorded(box)
+                    changed = box.hashes() != before
+                    if rc == 0 and not (recorded and changed):
+                        problems.append("succeeded but step 1 is not both recorded and in effect")
+                    if rc != 0 and changed:
+                        problems.append("failed and left the files changed")
+                    if recorded and not changed:
+                        problems.append("step 1 is on record but not in effect")
+                    if changed:
+                        box.sh("rm -f %s/.filler" % AUDIT_DIR)
+                        rc2, msgs2, _ = box.play("rollback.yml", "-e", "rollback_run=%s" % run_id)
+                        if rc2 != 0 or box.hashes() != before:
+                            problems.append("could not be rolled back: %s" % " ".join(msgs2)[:300])
+            finally:
+                box.sh("umount %s" % AUDIT_DIR, check=False)
+            fam.count(problems, "%s with %d bytes free" % (what, free))
+            if not problems:
+                fam.notes.append("%s with %d bytes free: rc %s%s" % (what, free, rc, (", " + text.strip()[:160])
+                                                                     if rc != 0 else ""))
+    return fam
+
+
+def step1_recorded(box):
+    try:
+        state = json.loads(box.read(STATE_FILE) or "{}")
+    except ValueError:
+        return False
+    return any(e.get("key") == "marketplace_step_1" and not e.get("undone") for e in state.get("activations", []))
+
+
+# ---------------------------------------------------------------- family 4: the gateway
+
+GATEWAY_CASES = (
+    ("stopped", None),
+    ("500 on reload", {"reload_status": 500}),
+    ("500 on health", {"status_overrides": {"/api/pf/marketplace/health": 500}}),
+    ("40 s slow", {"delay_ms": 40000}),
+)
+
+
+def gateway(box, rounds, budget):
+    fam = Family("gateway", budget)
+    for _ in range(rounds):
+        for name, knobs in GATEWAY_CASES:
+            if not fam.time_left():
+                return fam
+            before = box.hashes()
+            if knobs is None:
+                box.sh("systemctl stop nexus-cos-gateway")
+            else:
+                box.faults(knobs)
+            try:
+                rc, msgs, run_id = box.play(*STEP_1, timeout=900)
+            finally:
+                box.faults({})
+                box.sh("systemctl start nexus-cos-gateway", check=False)
+            problems = []
+            text = "\n".join(msgs)
+            if rc == 0:
+                problems.append("step 1 succeeded against a broken gateway")
+            if box.hashes() != before:
+                problems.append("the files were not restored byte for byte")
+            final = one_message(msgs)
+            if final is None:
+                problems.append("no one message that says it all: %s" % text[:400])
+            elif "rolled back" not in final:
+                problems.append("the message does not say the change was rolled back: %s" % final[:400])
+            if "--force" in text:
+                problems.append("advises --force: %s" % text[:400])
+            if box.lock_left():
+                problems.append("the deployment lock was left")
+            if problems and box.hashes() != before:
+                box.play("rollback.yml", "-e", "rollback_run=%s" % run_id)
+            fam.count(problems, name)
+    return fam
+
+
+# ---------------------------------------------------------------- main
+
+def sandbox_up(name):
+    proc = subprocess.run([os.path.join(SANDBOX_BIN, "sandbox-up"), name], capture_output=True, text=True,
+                          env=ENGINE_ENV)
+    if proc.returncode != 0:
+        raise SystemExit("chaos: sandbox %s not ready: %s" % (name, (proc.stderr or proc.stdout)[-1000:]))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sandbox", default="nexus-cos-chaos", help="its own sandbox (default nexus-cos-chaos)")
+    parser.add_argument("--concurrent", type=int, default=20, help="prepare runs started at one instant (20)")
+    parser.add_argument("--kills", type=int, default=40, help="SIGKILL trials (40)")
+    parser.add_argument("--levels", default="0,4096,16384,32768,65536",
+                        help="bytes left free on the audit tmpfs, comma-separated (0,4096,16384,32768,65536; tmpfs counts whole 4 KiB pages)")
+    parser.add_argument("--gateway-rounds", type=int, default=1, help="rounds of the four gateway faults (1)")
+    parser.add_argument("--family-seconds", type=int, default=3600,
+                        help="time limit of each family; no new trial starts after it (3600)")
+    parser.add_argument("--families", default="concurrent,gateway,kills,auditfull")
+    parser.add_argument("--seed", type=int, default=None, help="random seed of the kill points (printed)")
+    parser.add_argument("--keep", action="store_true", help="leave the sandbox running")
+    args = parser.parse_args(argv)
+    families = [f.strip() for f in args.families.split(",") if f.strip()]
+    unknown = set(families) - {"concurrent", "gateway", "kills", "auditfull"}
+    if unknown:
+        parser.error("--families: unknown %s; expected concurrent, gateway, kills, auditfull" % ", ".join(unknown))
+    try:
+        levels = [int(x) for x in args.levels.split(",")]
+    except ValueError:
+        parser.error("--levels %r: expected byte counts separated by commas" % args.levels)
+    seed = args.seed if args.seed is not None else random.randrange(1 << 30)
+    rng = random.Random(seed)
+    say("chaos: sandbox %s, seed %d, families %s" % (args.sandbox, seed, ", ".join(families)))
+    started = time.monotonic()
+    sandbox_up(args.sandbox)
+    workdir = tempfile.mkdtemp(prefix="nexus-chaos-")
+    box = Box(args.sandbox, workdir)
+    results = []
+    try:
+        reset(box)
+        if "concurrent" not in families:
+            rc, msgs, _ = box.play("phase4.yml")
+            if rc != 0:
+                say("chaos: the prepare run the other families start from failed: %s" % " ".join(msgs)[:500])
+        for name in families:
+            t0 = time.monotonic()
+            if name == "concurrent":
+                fam = concurrent(box, args.concurrent, args.family_seconds)
+            elif name == "gateway":
+                fam = gateway(box, args.gateway_rounds, args.family_seconds)
+            elif name == "kills":
+                fam = kills(box, args.kills, args.family_seconds, rng)
+            else:
+                fam = auditfull(box, levels, args.family_seconds)
+            reset(box)
+            results.append(fam)
+            say("%s  (%.0f s)" % (fam.line(), time.monotonic() - t0))
+            for note in fam.notes[:12]:
+                say("    %s" % note)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        if not args.keep:
+            subprocess.run([os.path.join(SANDBOX_BIN, "sandbox-down"), args.sandbox], capture_output=True,
+                           env=ENGINE_ENV)
+    say("chaos: %d trials, %d held, %d lost in %.0f s" % (sum(f.trials for f in results), sum(f.held for f in results),
+                                                          sum(f.lost for f in results), time.monotonic() - started))
+    return 1 if any(f.lost for f in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
