@@ -893,8 +893,8 @@ def _cmd_restore(args):
                 deploy_lock.release(args.lock, run_id)
                 sys.stderr.write("rollback: the audit trail cannot be written, so the rollback does not start: %s. "
                                  "The deployment lock %s was released again; nothing was changed. Free the space "
-                                 "(or fix the directory) and run it again\n" % (os_error_text(exc, audit.path),
-                                                                                 args.lock))
+                                 "(or fix the directory) and run it again\n" % (
+                                     os_error_text(exc, audit.path), args.lock))
                 return 1
     state_file = None
     if args.audit_dir:

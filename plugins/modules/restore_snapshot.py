@@ -266,8 +266,8 @@ def main():
     except (snapshot.SnapshotError, deploy_lock.LockError) as exc:
         module.fail_json(msg=str(exc), **out)
     except (OSError, ValueError) as exc:
-        module.fail_json(msg="rollback of %s: %s" % (out["snapshot"], os_error_text(exc) if isinstance(exc, OSError)
-                                                      else exc), **out)
+        why = os_error_text(exc) if isinstance(exc, OSError) else exc
+        module.fail_json(msg="rollback of %s: %s" % (out["snapshot"], why), **out)
     out.update(result)
     if out.get("undo_error"):
         module.warn(out["undo_error"])

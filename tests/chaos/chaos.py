@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: Nexus COS platform team
 # Apache License 2.0 (see LICENSE)
@@ -32,7 +31,6 @@ Standard library only; it drives ansible-playbook and podman.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import random
@@ -95,7 +93,7 @@ class Box(object):
 
     def sh(self, script, check=True, timeout=120):
         proc = subprocess.run(["podman", "exec", self.name, "bash", "-c", script], capture_output=True, text=True,
-                              env=ENGINE_ENV, timeout=timeout)
+                              env=ENGINE_ENV, timeout=timeout, check=False)
         if check and proc.returncode != 0:
             raise RuntimeError("in %s: %s: %s" % (self.name, script[:200], (proc.stderr or proc.stdout)[-800:]))
         return proc.stdout
@@ -122,7 +120,7 @@ class Box(object):
         copy = tempfile.mkdtemp(dir=self.workdir)
         try:
             tar = subprocess.run(["podman", "exec", self.name, "tar", "-C", AUDIT_DIR, "-cf", "-", "."],
-                                 capture_output=True, env=ENGINE_ENV, timeout=120)
+                                 capture_output=True, env=ENGINE_ENV, timeout=120, check=False)
             subprocess.run(["tar", "-C", copy, "-xf", "-"], input=tar.stdout, check=True, capture_output=True)
             result = audit_log.verify_dir(copy)
             return result.ok, "" if result.ok else str(getattr(result, "problems", result))[:300]
@@ -279,14 +277,14 @@ def concurrent(box, n, budget):
     def go():
         barrier.wait()
         started.append(box.start("phase4.yml"))
-    threads = [threading.Thread(target=go) for _ in range(n)]
+    threads = [threading.Thread(target=go) for dummy in range(n)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
     procs = list(started)
     results = [(run_id,) + box.finish(proc, timeout=max(60, budget)) for proc, run_id in procs]
-    spans = run_spans(box, [run_id for run_id, _, _ in results])
+    spans = run_spans(box, [run_id for run_id, dummy, dummy_msgs in results])
     proceeded = [r for r in results if r[0] in spans]
     overlap = [a for a in proceeded for b in proceeded if a is not b and
                spans[a[0]][0] < spans[b[0]][1] and spans[b[0]][0] < spans[a[0]][1]]
@@ -388,7 +386,7 @@ def kill_at(box, proc, where, delay):
     if where == "controller":
         os.killpg(proc.pid, signal.SIGKILL)
         return "the controller at %.1f s" % delay
-    for _ in range(100):
+    for dummy in range(100):
         pids = box.module_pids()
         if pids:
             box.sh("kill -9 %d" % max(pids), check=False)
@@ -406,7 +404,7 @@ def recover(box, run_id, before):
     problems = []
     has_snapshot = box.read("/opt/nexus-cos/backups/phase4/%s/snapshot.json" % run_id[:16]).strip() != ""
     if has_snapshot:
-        rc, msgs, _ = box.play("rollback.yml", "-e", "rollback_run=%s" % run_id)
+        rc, msgs, dummy = box.play("rollback.yml", "-e", "rollback_run=%s" % run_id)
         if rc != 0:
             problems.append("the rollback after the kill failed: %s" % " ".join(msgs)[:400])
     if box.hashes() != before:
@@ -465,7 +463,7 @@ def auditfull(box, levels, budget):
                         problems.append("step 1 is on record but not in effect")
                     if changed:
                         box.sh("rm -f %s/.filler" % AUDIT_DIR)
-                        rc2, msgs2, _ = box.play("rollback.yml", "-e", "rollback_run=%s" % run_id)
+                        rc2, msgs2, dummy = box.play("rollback.yml", "-e", "rollback_run=%s" % run_id)
                         if rc2 != 0 or box.hashes() != before:
                             problems.append("could not be rolled back: %s" % " ".join(msgs2)[:300])
             finally:
@@ -497,7 +495,7 @@ GATEWAY_CASES = (
 
 def gateway(box, rounds, budget):
     fam = Family("gateway", budget)
-    for _ in range(rounds):
+    for dummy in range(rounds):
         for name, knobs in GATEWAY_CASES:
             if not fam.time_left():
                 return fam
@@ -536,7 +534,7 @@ def gateway(box, rounds, budget):
 
 def sandbox_up(name):
     proc = subprocess.run([os.path.join(SANDBOX_BIN, "sandbox-up"), name], capture_output=True, text=True,
-                          env=ENGINE_ENV)
+                          env=ENGINE_ENV, check=False)
     if proc.returncode != 0:
         raise SystemExit("chaos: sandbox %s not ready: %s" % (name, (proc.stderr or proc.stdout)[-1000:]))
 
@@ -574,7 +572,7 @@ def main(argv=None):
     try:
         reset(box)
         if "concurrent" not in families:
-            rc, msgs, _ = box.play("phase4.yml")
+            rc, msgs, dummy = box.play("phase4.yml")
             if rc != 0:
                 say("chaos: the prepare run the other families start from failed: %s" % " ".join(msgs)[:500])
         for name in families:
@@ -596,7 +594,7 @@ def main(argv=None):
         shutil.rmtree(workdir, ignore_errors=True)
         if not args.keep:
             subprocess.run([os.path.join(SANDBOX_BIN, "sandbox-down"), args.sandbox], capture_output=True,
-                           env=ENGINE_ENV)
+                           env=ENGINE_ENV, check=False)
     say("chaos: %d trials, %d held, %d lost in %.0f s" % (sum(f.trials for f in results), sum(f.held for f in results),
                                                           sum(f.lost for f in results), time.monotonic() - started))
     return 1 if any(f.lost for f in results) else 0

@@ -58,7 +58,7 @@ class Target(object):
                    ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_NOCOLOR="1")
         proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i",
                                str(self.inventory), os.path.join(ROOT, "playbooks", playbook)] + list(args),
-                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
         out = json.loads(proc.stdout)
         tasks = {}
         for task in out["plays"][0]["tasks"]:
@@ -92,7 +92,7 @@ def test_a_record_step_that_fails_rolls_the_change_back(target):
     msg = tasks["Fail the run with what was expected and what was seen"]["msg"]
     assert msg.startswith("marketplace step 1 failed and was rolled back to snapshot %s/backups/" % target.host)
     assert "recording marketplace_step_1 in %s/%s: " % (target.audit_dir, activation.STATE_FILE) in msg
-    events = [event for event, _ in target.events()]
+    events = [event for event, dummy in target.events()]
     assert "FLAGS_CHANGED" in events and "ACTIVATION_ROLLED_BACK" in events
     assert "ACTIVATION_STEP_APPLIED" not in events
     assert not os.path.exists(target.host / "deploy.lock")

@@ -44,7 +44,7 @@ class Platform(object):
         store = activation.load_store(activation_change.read_flag_store(self.flag_store)["document"])
         facts = {"flag_store": activation_change.read_flag_store(self.flag_store),
                  "pfs": activation_change.read_pfs(self.pf_dir)}
-        _, pfs = activation.facts_documents(facts)
+        dummy, pfs = activation.facts_documents(facts)
         plan = activation.marketplace_plan(1, store)
         settings = [{"file": name, "settings": values} for name, values in plan.settings_for(pfs).items()]
         change = activation_change.prepare(self.flag_store, self.pf_dir, enable=plan.enable, pf_settings=settings)
