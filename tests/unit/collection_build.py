@@ -13,8 +13,7 @@ import subprocess
 import sys
 
 import yaml
-
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from repo_paths import ROOT
 
 
 def tool(name):

@@ -10,8 +10,8 @@ import json
 import os
 import shutil
 import threading
+from repo_paths import ROOT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GATEWAY_FILE = os.path.join(ROOT, "sandbox", "gateway", "nexus_gateway.py")
 SAMPLE = os.path.join(ROOT, "sandbox", "sample")
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
+from repo_paths import ROOT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIXTURE = os.path.join(ROOT, "tests", "fixtures", "platform_leftovers")
 AUDIT_FILES = {   # name -> mode, as the script leaves them under the default umask
     "deployment-20250101-101010.log": 0o644,

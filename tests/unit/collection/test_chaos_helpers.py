@@ -6,8 +6,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+from repo_paths import ROOT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _spec = importlib.util.spec_from_file_location("chaos", os.path.join(ROOT, "tests", "chaos", "chaos.py"))
 chaos = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(chaos)

@@ -14,11 +14,12 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.repository
 
 from fake_host import FakeHost, stat_result
 from test_precheck_memory import assert_defaults_match
+import repo_paths
 
 REPO = "/opt/nexus-cos"
 BACKUPS = "/opt/nexus-cos/backups/phase4"
 OID = "15b3e6992fa5ddf48d195e0326e4d58ed9bd61f7"
-ROLE = os.path.join(os.path.dirname(__file__), "..", "..", "roles", "precheck_repository")
+ROLE = repo_paths.role("precheck_repository")
 HEADER = "# branch.oid %s\0# branch.head main\0# branch.upstream origin/main\0# branch.ab +0 -2\0" % OID
 MODIFIED = "1 .M N... 100644 100644 100644 0967ef424bce 0967ef424bce config/feature-flags.json\0"
 

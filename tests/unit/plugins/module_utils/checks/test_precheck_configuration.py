@@ -7,8 +7,9 @@ import os
 import shutil
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import run_checks
+import repo_paths
 
-FIXTURES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures", "config")
+FIXTURES = repo_paths.CONFIG_FIXTURES
 
 
 def run(repo):

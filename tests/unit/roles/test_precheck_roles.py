@@ -17,8 +17,8 @@ import yaml
 
 from ansible_collections.nexus_cos.launch.plugins.action.precheck import unknown_names
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import REGISTRY, not_planned
+from repo_paths import ROOT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ORDER = sorted(REGISTRY, key=lambda n: REGISTRY[n].number)
 # What the role task's filter must be for each argument spec type: the type
 # Ansible's validation accepts (a string from -e) is converted to the spec's.

@@ -9,10 +9,11 @@ import yaml
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import run_checks
 
 from fake_host import FakeHost
+import repo_paths
 
 GIB = 1024 ** 3
 PARAMS = {"min_gb": 4.0, "recommended_gb": 8.0, "min_available_gb": 1.0}
-ROLE = os.path.join(os.path.dirname(__file__), "..", "..", "roles", "precheck_memory")
+ROLE = repo_paths.role("precheck_memory")
 
 
 def memory(total, available=None, severity="error", **params):

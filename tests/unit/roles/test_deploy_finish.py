@@ -9,8 +9,8 @@ import json
 import os
 import subprocess
 import sys
+from repo_paths import ROOT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PLAY = """- hosts: localhost
   gather_facts: false
   vars:

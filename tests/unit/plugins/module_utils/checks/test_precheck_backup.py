@@ -13,13 +13,14 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework 
 
 from fake_host import FakeHost, stat_result
 from test_precheck_memory import assert_defaults_match
+import repo_paths
 
 GIB = 1024 ** 3
 BACKUPS = "/opt/nexus-cos/backups/phase4"
 MARKER = BACKUPS + "/pre-deployment-20260115T103045Z-ab12cd.marker"
 RUN_ID = "20260115T103045Z-ab12cd"
 NOW = 1768473045.0  # 2026-01-15 10:30:45 UTC
-ROLE = os.path.join(os.path.dirname(__file__), "..", "..", "roles", "precheck_backup")
+ROLE = repo_paths.role("precheck_backup")
 DIR = stat_result(mode=0o040750)
 
 

@@ -24,6 +24,7 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils.utc_time import s
 import platform_leftovers
 from fake_host import FakeHost, stat_result
 from test_precheck_memory import assert_defaults_match
+import repo_paths
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl not installed")
 
@@ -31,7 +32,7 @@ CRT = "/etc/nginx/ssl/nexus-cos.crt"
 KEY = "/etc/nginx/ssl/nexus-cos.key"
 AUDIT = "/var/log/nexus-cos/phase4-audit"
 ENDPOINT = ("127.0.0.1", 443)
-ROLE = os.path.join(os.path.dirname(__file__), "..", "..", "roles", "precheck_security")
+ROLE = repo_paths.role("precheck_security")
 PARAMS = {"cert": CRT, "key": KEY, "cert_min_days": 30, "tls_endpoint": "127.0.0.1:443", "tls_server_name": "",
           "audit_dir": AUDIT}
 

@@ -21,8 +21,8 @@ from ansible_collections.nexus_cos.launch.plugins.modules import (activation_inf
                                                                   feature_flag, pf_setting, snapshot_after)
 
 from module_harness import run_module
+from repo_paths import ROOT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIXTURE = os.path.join(ROOT, "tests", "fixtures", "config", "valid")
 RUN = "20261128T103000Z-abc123"
 AUDIT_FILE = "activation-20261128T103000Z.log"

@@ -20,8 +20,8 @@ import yaml
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, deploy_lock, flag_store, snapshot
 from ansible_collections.nexus_cos.launch.plugins.module_utils import gateway as gateway_client
 from ansible_collections.nexus_cos.launch.plugins.module_utils import host_scripts
+from repo_paths import ROOT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODULE_UTILS = os.path.join(ROOT, "plugins", "module_utils")
 STAMP = "20260115T103045Z"
 RUN_ID = STAMP + "-1a2b3c"

@@ -12,11 +12,10 @@ import os
 import pytest
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import documents
+import repo_paths
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-FIXTURES = os.path.join(HERE, "..", "fixtures", "config")
-SHARED = os.path.join(HERE, "..", "..", "..", "shared", "fixtures", "nexus-cos")
-SHARED_PFS = os.path.join(os.environ.get("NEXUS_COS_FIXTURES", SHARED), "pfs")
+FIXTURES = repo_paths.CONFIG_FIXTURES
+SHARED_PFS = os.path.join(repo_paths.PLATFORM_FIXTURES, "pfs")
 
 
 def load_bytes(tmp_path, data, loader=documents.load_yaml_file, name="pf.yaml"):

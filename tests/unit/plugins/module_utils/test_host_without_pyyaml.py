@@ -19,8 +19,8 @@ import pytest
 from ansible.module_utils.basic import missing_required_lib
 
 from module_harness import module_failed, module_succeeded
+from repo_paths import ROOT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PACKAGE = "ansible_collections.nexus_cos.launch.plugins"
 
 pytestmark = pytest.mark.usefixtures("module_exits")

@@ -7,18 +7,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 from pathlib import Path
 
 import pytest
 
 from ansible_collections.nexus_cos.launch.nexusctl import cmd_validate
+import repo_paths
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "config"
-SHARED = Path(os.environ.get("NEXUS_COS_FIXTURES",
-                             Path(__file__).resolve().parents[3] / "shared" / "fixtures"
-                             / "nexus-cos"))
+FIXTURES = Path(repo_paths.CONFIG_FIXTURES)
+SHARED = Path(repo_paths.PLATFORM_FIXTURES)
 
 
 def nexusctl(*argv):

@@ -11,11 +11,11 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.previous_p
 
 from fake_host import FakeHost
 from test_precheck_memory import assert_defaults_match
+import repo_paths
 
 REPORT = "/opt/nexus-cos/PHASE_1_2_CANONICAL_AUDIT_REPORT.md"
-PLATFORM_REPORT = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "fixtures", "nexus-cos",
-                               "PHASE_1_2_CANONICAL_AUDIT_REPORT.md")
-ROLE = os.path.join(os.path.dirname(__file__), "..", "..", "roles", "precheck_previous_phases")
+PLATFORM_REPORT = os.path.join(repo_paths.PLATFORM_FIXTURES, "PHASE_1_2_CANONICAL_AUDIT_REPORT.md")
+ROLE = repo_paths.role("precheck_previous_phases")
 
 CLEAN = """# Phase 1 & 2 Canonical Audit Report
 

@@ -8,8 +8,8 @@ import os
 
 import pytest
 import yaml
+from repo_paths import ROOT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ROLES = sorted(glob.glob(os.path.join(ROOT, "roles", "*")))
 
 

@@ -11,6 +11,7 @@ from unittest import mock
 import pytest
 
 from ansible_collections.nexus_cos.launch.plugins.action import launch_guard
+import repo_paths
 
 UP = {"health": 200, "health_text": "HTTP 200", "latency_ms": 12, "access_mode": "public_full", "flags": 9,
       "flags_http": "HTTP 200", "marketplace_phase": 3, "pf": {"marketplace": 200}}
@@ -253,8 +254,7 @@ def test_the_roles_defaults_are_the_guards_and_the_actions():
     import os
     import yaml
     from ansible_collections.nexus_cos.launch.plugins.plugin_utils import guard
-    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    with open(os.path.join(root, "roles", "launch_guard", "defaults", "main.yml")) as handle:
+    with open(os.path.join(repo_paths.role("launch_guard"), "defaults", "main.yml")) as handle:
         defaults = yaml.safe_load(handle)
     assert {key: defaults["launch_guard_" + key] or None for key in guard.DEFAULTS} == guard.DEFAULTS
     assert (defaults["launch_guard_minutes"], defaults["launch_guard_interval"],

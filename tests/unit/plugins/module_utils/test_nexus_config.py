@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 import shutil
 import sys
 from pathlib import Path
@@ -18,11 +17,10 @@ import yaml
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import documents
 from ansible_collections.nexus_cos.launch.plugins.module_utils import nexus_config as nc
+import repo_paths
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "config"
-SHARED = Path(os.environ.get("NEXUS_COS_FIXTURES",
-                             Path(__file__).resolve().parents[3] / "shared" / "fixtures"
-                             / "nexus-cos"))
+FIXTURES = Path(repo_paths.CONFIG_FIXTURES)
+SHARED = Path(repo_paths.PLATFORM_FIXTURES)
 STORE = "config/feature-flags.json"
 
 

@@ -19,10 +19,11 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import
 from ansible_collections.nexus_cos.launch.plugins.modules import pf_setting
 
 from module_harness import module_succeeded
+import repo_paths
 
 pytestmark = pytest.mark.usefixtures("module_exits")
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "config"
+FIXTURES = Path(repo_paths.CONFIG_FIXTURES)
 PF = "marketplace-phase3.yaml"
 STORE = "config/feature-flags.json"
 KEY = "marketplace.enabled"

@@ -11,8 +11,8 @@ import sys
 import time
 
 import pytest
+from repo_paths import ROOT
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PLAY = """- hosts: localhost
   gather_facts: false
   tasks:

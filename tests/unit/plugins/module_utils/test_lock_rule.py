@@ -28,12 +28,12 @@ from test_activation_nexusctl import facts
 from test_activation_modules import FIXTURE
 from test_deploy_lock import dead_pid, started
 from test_snapshot import Host, cli
+from repo_paths import ROOT
 
 pytestmark = pytest.mark.usefixtures("module_exits")
 
 RUN = "20260116T000000Z-abcdef"     # the run id test_snapshot.cli gives the rollback command
 LEASE = 1800
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 @pytest.fixture(scope="module")
