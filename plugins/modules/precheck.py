@@ -129,7 +129,7 @@ import os
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import run_audit
-from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import write_atomic
+from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import os_error_text, write_atomic
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.host_probe import LocalHost
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import (not_planned, render_log,
                                                                                         run_checks, summarize)
@@ -202,7 +202,8 @@ def main():
         head = run_audit.write(log, audit_events(results, summary, params, report_name, report_sha)
                                + run_audit.extra_events(params))
     except (OSError, ValueError) as exc:
-        module.fail_json(msg="precheck: could not write the report or audit records: %s" % exc, **out)
+        why = os_error_text(exc) if isinstance(exc, OSError) else exc
+        module.fail_json(msg="precheck: could not write the report or audit records: %s" % why, **out)
     if head:
         out["audit_head"] = head
     module.exit_json(**out)
