@@ -23,8 +23,9 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils.flag_store import
     update_flags,
 )
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import edit_lock
+import repo_paths
 
-CORPUS = '/work/shared/fixtures/nexus-cos/config/feature-flags.json'
+CORPUS = os.path.join(repo_paths.PLATFORM_FIXTURES, 'config', 'feature-flags.json')
 NOW = '2025-03-01T12:00:00Z'
 
 
@@ -612,7 +613,7 @@ def test_update_rejects_bad_now_before_touching_anything(store_file):
 # --- the platform's own store, when the corpus is present --------------------
 
 
-@pytest.mark.skipif(not os.path.exists(CORPUS), reason='platform fixture corpus not present')
+@pytest.mark.skipif(not os.path.exists(CORPUS), reason='the platform fixtures are not at %s (../shared beside the checkout, or NEXUS_COS_FIXTURES)' % CORPUS)
 def test_platform_store_semantics_and_minimal_edit():
     store = load(CORPUS)
     assert isinstance(store, FlagStore)

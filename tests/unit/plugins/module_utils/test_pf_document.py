@@ -19,8 +19,9 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils.pf_document impor
     loads,
     update_settings,
 )
+import repo_paths
 
-CORPUS = '/work/shared/fixtures/nexus-cos/pfs'
+CORPUS = os.path.join(repo_paths.PLATFORM_FIXTURES, 'pfs')
 
 # Written in the PF files' style: header comment, quoted strings, trailing
 # comments, blank lines that carry indentation (written \x20 here, so the
@@ -483,7 +484,7 @@ def flipped(value):
     return '%s-changed' % value
 
 
-@pytest.mark.skipif(not os.path.isdir(CORPUS), reason='platform fixture corpus not present')
+@pytest.mark.skipif(not os.path.isdir(CORPUS), reason='the platform fixtures are not at %s (../shared beside the checkout, or NEXUS_COS_FIXTURES)' % CORPUS)
 @pytest.mark.parametrize('path', sorted(glob.glob(os.path.join(CORPUS, '*.yaml'))), ids=os.path.basename)
 def test_every_scalar_of_platform_pf_files_edits_in_one_line(path):
     original = load(path)
@@ -496,7 +497,7 @@ def test_every_scalar_of_platform_pf_files_edits_in_one_line(path):
         assert len(changed_lines(original.text, d.text)) == 1, key
 
 
-@pytest.mark.skipif(not os.path.isdir(CORPUS), reason='platform fixture corpus not present')
+@pytest.mark.skipif(not os.path.isdir(CORPUS), reason='the platform fixtures are not at %s (../shared beside the checkout, or NEXUS_COS_FIXTURES)' % CORPUS)
 def test_platform_marketplace_steps():
     d = load(os.path.join(CORPUS, 'marketplace-phase3.yaml'))
     before = d.text
