@@ -547,8 +547,8 @@ def main(argv=None):
     parser.add_argument("--levels", default="0,4096,16384,32768,65536",
                         help="bytes left free on the audit tmpfs, comma-separated (0,4096,16384,32768,65536; tmpfs counts whole 4 KiB pages)")
     parser.add_argument("--gateway-rounds", type=int, default=1, help="rounds of the four gateway faults (1)")
-    parser.add_argument("--family-seconds", type=int, default=3600,
-                        help="time limit of each family; no new trial starts after it (3600)")
+    parser.add_argument("--family-seconds", type=int, default=7200,
+                        help="time limit of each family; no new trial starts after it (7200)")
     parser.add_argument("--families", default="concurrent,gateway,kills,auditfull")
     parser.add_argument("--seed", type=int, default=None, help="random seed of the kill points (printed)")
     parser.add_argument("--keep", action="store_true", help="leave the sandbox running")
