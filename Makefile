@@ -13,7 +13,7 @@ SANDBOX     ?= nexus-cos-sandbox
 SCENARIO    ?= --all
 GATEWAY     ?=
 FLAG_STORE  ?=
-# make chaos: its own sandbox, and the size of each family (defaults of issue 9).
+# make chaos: its own sandbox, and the size of each family (the sizes the suite is held to).
 CHAOS_SANDBOX    ?= nexus-cos-chaos
 CHAOS_CONCURRENT ?= 20
 CHAOS_KILLS      ?= 40

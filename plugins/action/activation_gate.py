@@ -76,9 +76,9 @@ class ActionModule(ActionBase):
         out["clock_override"] = clock is not None
         out["current"] = self._current(facts)
         out["lock"] = facts.get("lock")
-        # A run cut short before this one: what it left, said before anything changes.
-        out["dead_run"] = activation.dead_run_left(facts.get("runs"), facts.get("lock"),
-                                                   current_run=args.get("run_id"))
+        # The runs cut short before this one: what they left, said before anything changes.
+        out["dead_runs"] = ["; ".join(lines) for lines in activation.dead_runs_left(
+            facts.get("runs"), facts.get("lock"), current_run=args.get("run_id"))]
         out["state_file"] = facts.get("state_file")
         result.update(out)
         result["changed"] = False

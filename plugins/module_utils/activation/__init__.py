@@ -457,7 +457,7 @@ def summarize_run(records):
     for event, fields, epoch, run in records:
         summary["run_id"] = summary["run_id"] or run
         if event in LEFT_EVENTS and event not in summary["left"]:
-            # What a run cut short leaves behind (dead_run_left).
+            # What a run cut short leaves behind (dead_runs_left).
             summary["left"].append(event)
         if event == "ROLLBACK_START" and fields.get("snapshot"):
             summary["rollback_of"] = fields.get("snapshot")
@@ -494,30 +494,56 @@ LEFT_EVENTS = ("SNAPSHOT_CREATED", "FLAGS_CHANGED", "PF_SETTINGS_CHANGED", APPLI
 CHANGING_KINDS = ("activation", "rollback")
 
 
-def dead_run_left(runs, lock, current_run=None):
-    """What the newest run that never finished left behind, in lines for
-    the operator (the next run's gate, nexusctl status); [] when the newest
-    changing run finished, or the unfinished one may still be running.
+# How many runs cut short status and the gate spell out, newest first.
+DEAD_RUNS_SHOWN = 5
+
+
+def dead_runs_left(runs, lock, current_run=None):
+    """What every run that never finished left behind, since the newest
+    changing run that did finish: a list of line lists (one per run, newest
+    first, at most DEAD_RUNS_SHOWN), then a line list saying how many older
+    ones there are, then one saying the order of the rollbacks when more
+    than one left a change applied but not confirmed. [] when there is
+    nothing to say, or the newest unfinished run may still be running.
     ``runs``: summaries newest first (activation.record.read_runs);
     ``lock``: {holder, gone_reason, alive} as activation_info and the
     controller see it; ``current_run``: the run asking, left out."""
     lock = lock or {}
     holder = lock.get("holder") or {}
+    dead = []
     for run in runs or []:
         if not run.get("run_id") or run.get("run_id") == current_run or run.get("started") is None:
             continue
         if run.get("status") is not None:
             if run.get("kind") in CHANGING_KINDS:
-                return []       # a changing run finished after it: what it left is handled
-            continue            # a prepare run changes no flag
+                break       # a changing run finished after these: what older ones left is handled
+            continue        # a prepare run changes no flag
         if holder.get("run_id") == run["run_id"] and not lock.get("gone_reason") and \
                 (lock.get("alive") or current_run is None):
             # It holds the lock and may be alive: not for us to call it dead.
-            if current_run is None:
+            if current_run is None and not dead:
                 return []
             continue
-        return _left_lines(run, lock)
-    return []
+        dead.append(run)
+    out = [_left_lines(run, lock) for run in dead[:DEAD_RUNS_SHOWN]]
+    if len(dead) > DEAD_RUNS_SHOWN:
+        out.append(["and %d older runs cut short, not listed here (their records are in the audit directory's "
+                    "activation-*.log and rollback-*.log; roll the newest back first)"
+                    % (len(dead) - DEAD_RUNS_SHOWN)])
+    pending = [run["run_id"] for run in dead if _unconfirmed(run.get("left") or [])]
+    if len(pending) > 1:
+        out.append(["%d runs were cut short with a change applied but not confirmed: roll them back newest first "
+                    "(each rollback restores the state before its run, which holds the older run's change): %s"
+                    % (len(pending), ", then ".join("nexusctl rollback %s" % run_id for run_id in pending))])
+    return out
+
+
+def _unconfirmed(left):
+    """True when a run cut short wrote a change it neither confirmed,
+    recorded nor rolled back."""
+    return ("FLAGS_CHANGED" in left or "PF_SETTINGS_CHANGED" in left) and not any(
+        event in left for event in ("ROLLBACK_START", "ACTIVATION_ROLLED_BACK", "ACTIVATION_ROLLBACK_FAILED",
+                                    APPLIED_EVENT, EMERGENCY_EVENT))
 
 
 def _left_lines(run, lock):
@@ -549,7 +575,7 @@ def _left_lines(run, lock):
         lines.append("its automatic rollback FAILED: restore by hand: %s --force" % rollback)
     elif APPLIED_EVENT in left or EMERGENCY_EVENT in left:
         lines.append("its change was confirmed and recorded before it was cut off: nothing to undo")
-    elif "FLAGS_CHANGED" in left or "PF_SETTINGS_CHANGED" in left:
+    elif _unconfirmed(left):
         lines.append("it wrote its change (%s) but never confirmed nor recorded it: the change is applied but "
                      "NOT confirmed, and no gate counts it. Roll it back: %s; or run the same command again to "
                      "confirm and record it" % (", ".join(e for e in left if e.endswith("_CHANGED")), rollback))
@@ -1030,9 +1056,8 @@ def status_summary(facts, now=None, wait_days=DEFAULT_WAIT_DAYS):
     if facts.get("state_error"):
         out["problems"].append("recorded activations unknown: %s" % facts["state_error"])
     out["last_runs"] = [_run_state(run, facts.get("lock")) for run in list(facts.get("runs") or [])[:5]]
-    left = dead_run_left(facts.get("runs"), facts.get("lock"))
-    if left:
-        out["problems"].append("; ".join(left))
+    for lines in dead_runs_left(facts.get("runs"), facts.get("lock")):
+        out["problems"].append("; ".join(lines))
     return out
 
 

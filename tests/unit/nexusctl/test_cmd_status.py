@@ -284,14 +284,14 @@ def test_status_says_a_killed_step_left_its_change_applied_but_not_confirmed():
 def test_the_next_gate_says_the_lock_was_recovered_and_what_is_left():
     run = killed_step("SNAPSHOT_CREATED", "FLAGS_CHANGED")
     now = {"holder": {"run_id": "20261128T113000Z-next02"}, "gone_reason": None}
-    lines = activation.dead_run_left([run], now, current_run="20261128T113000Z-next02")
+    [lines] = activation.dead_runs_left([run], now, current_run="20261128T113000Z-next02")
     assert lines[1] == "its deployment lock was recovered (released or taken over since)"
     assert lines[2].startswith("it wrote its change (FLAGS_CHANGED) but never confirmed nor recorded it")
 
 
 def test_a_killed_run_whose_change_was_rolled_back_or_recorded_has_nothing_to_undo():
     for events in (("FLAGS_CHANGED", "ACTIVATION_ROLLED_BACK"), ("FLAGS_CHANGED", "ACTIVATION_STEP_APPLIED")):
-        lines = activation.dead_run_left([killed_step(*events)], GONE)
+        [lines] = activation.dead_runs_left([killed_step(*events)], GONE)
         assert lines[-1].endswith("nothing to undo")
 
 
@@ -300,7 +300,7 @@ def test_a_rollback_cut_short_says_to_run_it_again():
                ("ROLLBACK_START", {"snapshot": "20261128T103000Z", "via": "ansible"}, T0 + 1, "r9"),
                ("ROLLBACK_FILE_RESTORED", {"path": "/x"}, T0 + 1, "r9")]
     run = dict(activation.summarize_run(records), kind="rollback")
-    assert activation.dead_run_left([run], {"holder": None})[-1] == (
+    assert activation.dead_runs_left([run], {"holder": None})[0][-1] == (
         "it was restoring snapshot 20261128T103000Z (some files restored) and was cut off: run that rollback again to "
         "finish it (nexusctl rollback 20261128T103000Z); files already restored are left as they are")
 
@@ -308,12 +308,55 @@ def test_a_rollback_cut_short_says_to_run_it_again():
 def test_a_finished_changing_run_after_the_dead_one_clears_it():
     finished = {"kind": "activation", "playbook": "marketplace", "started": T0 + 60, "completed": T0 + 90,
                 "status": "success", "run_id": "r7", "left": ["FLAGS_CHANGED", "ACTIVATION_STEP_APPLIED"]}
-    assert activation.dead_run_left([finished, killed_step("FLAGS_CHANGED")], GONE) == []
+    assert activation.dead_runs_left([finished, killed_step("FLAGS_CHANGED")], GONE) == []
     prepare = dict(finished, kind="deployment", playbook="phase4")
-    assert activation.dead_run_left([prepare, killed_step("FLAGS_CHANGED")], GONE) != []
+    assert activation.dead_runs_left([prepare, killed_step("FLAGS_CHANGED")], GONE) != []
 
 
 def test_a_run_that_may_still_run_is_not_called_dead():
     alive = dict(GONE, gone_reason=None, alive=True)
-    assert activation.dead_run_left([killed_step("FLAGS_CHANGED")], alive) == []
+    assert activation.dead_runs_left([killed_step("FLAGS_CHANGED")], alive) == []
     assert problems(cmd_status.render("vps1", facts(runs=[killed_step("FLAGS_CHANGED")], lock=alive))) == []
+
+
+def test_every_run_cut_short_since_the_last_finished_change_is_said_newest_first():
+    older = killed_step("SNAPSHOT_CREATED", "FLAGS_CHANGED", run_id="20261128T103000Z-dead01")
+    newer = dict(killed_step("SNAPSHOT_CREATED", "FLAGS_CHANGED", run_id="20261128T104000Z-dead02"),
+                 started=T0 + 600)
+    lock = {"holder": {"run_id": "20261128T104000Z-dead02"}, "gone_reason": "its ansible-playbook has exited"}
+    runs = activation.dead_runs_left([newer, older], lock)
+    assert [lines[0].split()[1] for lines in runs[:2]] == ["20261128T104000Z-dead02", "20261128T103000Z-dead01"]
+    assert runs[1][1] == "its deployment lock was recovered (released or taken over since)"
+    assert runs[-1] == [
+        "2 runs were cut short with a change applied but not confirmed: roll them back newest first (each "
+        "rollback restores the state before its run, which holds the older run's change): nexusctl rollback "
+        "20261128T104000Z-dead02, then nexusctl rollback 20261128T103000Z-dead01"]
+    said = problems(cmd_status.render("vps1", facts(runs=[newer, older], lock=lock)))
+    assert len(said) == 3 and said[0].startswith("run 20261128T104000Z-dead02") \
+        and said[1].startswith("run 20261128T103000Z-dead01") and said[2].startswith("2 runs were cut short")
+
+
+def test_runs_cut_short_before_the_last_finished_change_are_not_said():
+    older = killed_step("FLAGS_CHANGED", run_id="20261128T103000Z-dead01")
+    finished = {"kind": "rollback", "playbook": "rollback", "started": T0 + 60, "completed": T0 + 90,
+                "status": "success", "run_id": "r7", "left": ["ROLLBACK_START", "ACTIVATION_ROLLED_BACK"]}
+    newer = dict(killed_step("FLAGS_CHANGED", run_id="20261128T104000Z-dead02"), started=T0 + 600)
+    runs = activation.dead_runs_left([newer, finished, older], GONE)
+    assert [lines[0].split()[1] for lines in runs] == ["20261128T104000Z-dead02"]
+
+
+def test_the_gate_lists_every_run_cut_short_and_no_order_line_for_one_change():
+    prepare = dict(killed_step(run_id="20261128T103000Z-prep01"), kind="deployment", playbook="phase4")
+    step = dict(killed_step("FLAGS_CHANGED", run_id="20261128T104000Z-dead02"), started=T0 + 600)
+    runs = activation.dead_runs_left([step, prepare], {"holder": None}, current_run="20261128T113000Z-next02")
+    assert len(runs) == 2 and runs[1][-1] == "it changed no flag or PF value"
+
+
+def test_many_runs_cut_short_are_said_up_to_a_limit():
+    many = [dict(killed_step("FLAGS_CHANGED", run_id="20261128T1%02d000Z-dead%02d" % (i, i)), started=T0 + 60 * i)
+            for i in range(9, 0, -1)]
+    runs = activation.dead_runs_left(many, {"holder": None})
+    assert len(runs) == activation.DEAD_RUNS_SHOWN + 2
+    assert runs[activation.DEAD_RUNS_SHOWN] == [
+        "and 4 older runs cut short, not listed here (their records are in the audit directory's "
+        "activation-*.log and rollback-*.log; roll the newest back first)"]
