@@ -98,16 +98,18 @@ class RollbackIncomplete(SnapshotError):
     """A restore that stopped part-way. Every file is either as the
     snapshot has it or as it was; running the rollback again finishes it."""
 
-    def __init__(self, cause, restored, left):
+    def __init__(self, cause, restored, left, gateway_text=""):
         self.cause = cause
         self.restored = list(restored)
         self.left = list(left)
+        self.gateway_text = gateway_text
         self.result = {}
         reason = os_error_text(cause) if isinstance(cause, OSError) else str(cause)
         super().__init__("rollback stopped part-way: %s. Restored: %s; not restored: %s. Each file is either "
                          "as the snapshot has it or untouched; run the rollback again to finish it once the cause "
-                         "is fixed" % (reason, ", ".join(self.restored) or "none",
-                                       ", ".join(self.left) or "none"))
+                         "is fixed%s" % (reason, ", ".join(self.restored) or "none",
+                                         ", ".join(self.left) or "none",
+                                         ". %s" % gateway_text if gateway_text else ""))
 
 
 def restored_text(restored):
@@ -763,7 +765,10 @@ def restore(snapshot_dir, force=False, check_mode=False, gateway_url=None, verif
         raise
     except (SnapshotError, OSError, flag_store.FlagError) as exc:
         left = [p.path for p in todo if p.path not in result["restored"]]
-        incomplete = RollbackIncomplete(exc, result["restored"], left)
+        reread = ""
+        if gateway_url and manifest.get("flag_store") in result["restored"]:
+            reread = reread_restored_store(gateway_url, verify_timeout)
+        incomplete = RollbackIncomplete(exc, result["restored"], left, reread)
         incomplete.result = result
         try:
             record(("ROLLBACK_FAILED", {"reason": str(exc)[:500], "restored": ",".join(result["restored"]) or "-",
@@ -809,6 +814,18 @@ def verify_gateway(gateway_url, expected, timeout=30, sleep=None, reload=True, s
             "marketplace_phase": seen.get("marketplace_phase"), "flags": seen.get("flags"),
             "elapsed_ms": done["elapsed_ms"], "attempts": done["attempts"],
             "compared": expected.get("access_mode") is not None}
+
+
+def reread_restored_store(gateway_url, timeout=30):
+    """After a restore that stopped part-way with the flag store restored:
+    have the gateway reread it (the flag store is what opens or closes the
+    platform, so the part restored takes effect now rather than at the
+    next reload) and say what it serves then, in one sentence."""
+    client = gateway.Gateway(gateway_url)
+    answer = client.reload(timeout)
+    seen = client.observe(gateway.STATES, timeout)
+    return "The gateway was told to reread the restored flag store (reload %s) and serves %s" % (
+        answer.text(), gateway.describe_seen(seen))
 
 
 def _seconds(value):

@@ -422,6 +422,43 @@ def test_interrupted_rollback_is_never_partial_and_a_rerun_completes(host, monke
     assert host.state() == snap
 
 
+def test_a_restore_stopped_part_way_has_the_gateway_reread_the_flag_store_it_restored(host, gateway, monkeypatch):
+    host.take()
+    host.activate()
+    gateway.store = flag_store.load(host.flag_store)
+    real_replace = os.replace
+
+    def full_on_the_pfs(src, dst, *args, **kwargs):
+        if os.path.abspath(dst) in (host.pf, host.pf2):
+            raise OSError(28, "No space left on device")
+        return real_replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", full_on_the_pfs)
+    with pytest.raises(snapshot.RollbackIncomplete) as info:
+        snapshot.restore(host.snapshot_dir, gateway_url=gateway.url, verify_timeout=5)
+    assert info.value.restored == [host.flag_store] and gateway.reloads == 1
+    assert str(info.value).endswith(
+        "run the rollback again to finish it once the cause is fixed. The gateway was told to reread the restored "
+        "flag store (reload HTTP 200) and serves access mode founder_beta, 5 flags (HTTP 200), marketplace phase 0 "
+        "(HTTP 503), jurisdiction engine off (HTTP 503)")
+
+
+def test_a_restore_stopped_before_the_flag_store_does_not_reload_the_gateway(host, gateway, monkeypatch):
+    host.take()
+    host.activate()
+    real_replace = os.replace
+
+    def full_everywhere(src, dst, *args, **kwargs):
+        if os.path.abspath(dst) in host.files:
+            raise OSError(28, "No space left on device")
+        return real_replace(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", full_everywhere)
+    with pytest.raises(snapshot.RollbackIncomplete) as info:
+        snapshot.restore(host.snapshot_dir, gateway_url=gateway.url, verify_timeout=5)
+    assert info.value.restored == [] and gateway.reloads == 0 and "gateway" not in str(info.value)
+
+
 def test_check_mode_writes_nothing(host):
     host.take()
     host.activate()
