@@ -3,12 +3,7 @@
 # Apache License 2.0 (see LICENSE)
 """nexusctl: the operator's front door to the Nexus COS launch collection.
 
-Exit codes (the same for every subcommand):
-  0  done, everything passed
-  1  a check, gate or verification refused (the run worked and said no)
-  2  usage error: bad arguments, missing file or directory
-  3  a host could not be reached
-  4  anything else failed (a run cut short, ansible-runner, an unexpected error)
+Exit codes: nexusctl/exit_codes.py (printed by nexusctl --help).
 """
 
 from __future__ import annotations
@@ -19,9 +14,8 @@ import sys
 
 from ansible_collections.nexus_cos.launch.nexusctl import (
     cmd_audit, cmd_deploy, cmd_guard, cmd_launch, cmd_marketplace, cmd_rollback, cmd_status, cmd_validate)
+from ansible_collections.nexus_cos.launch.nexusctl.exit_codes import EXIT_CODES, EXIT_ERROR, EXIT_USAGE
 from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import add_target_arguments, merge_target_options
-
-EXIT_CODES = __doc__[__doc__.index("Exit codes"):]
 
 
 def build_parser():
@@ -53,17 +47,17 @@ def main(argv=None):
     parser, args = parse(argv)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
-        return 2
+        return EXIT_USAGE
     try:
         return args.func(args)
     except BrokenPipeError:
         # The reader went away (nexusctl status | head): not worth a traceback.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 4
+        return EXIT_ERROR
     except KeyboardInterrupt:
         print("nexusctl: interrupted; if a run was under way, `nexusctl status` shows the deployment lock and "
               "the flags as they are now", file=sys.stderr)
-        return 4
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":

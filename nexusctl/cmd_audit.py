@@ -18,12 +18,11 @@ import json
 import re
 import sys
 
+from ansible_collections.nexus_cos.launch.nexusctl.exit_codes import EXIT_OK, EXIT_REFUSED, EXIT_USAGE
 from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import add_target_arguments, run_playbook
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log
 
-EXIT_OK = 0
-EXIT_TAMPERED = 1
-EXIT_USAGE = 2
+EXIT_TAMPERED = EXIT_REFUSED     # the chain does not verify
 
 _PLAIN_VALUE = re.compile(r"^[A-Za-z0-9._~:/@+,=-]+$")
 

@@ -23,9 +23,8 @@ import tempfile
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import (EXIT_REFUSED, EXIT_USAGE,
-                                                                        add_target_arguments, parse_extra_vars,
-                                                                        run_playbook)
+from ansible_collections.nexus_cos.launch.nexusctl.exit_codes import EXIT_REFUSED, EXIT_USAGE
+from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import add_target_arguments, parse_extra_vars, run_playbook
 from ansible_collections.nexus_cos.launch.plugins.plugin_utils.approvals import SECRETS_FILE_ENV, secret_env_name
 
 CONFIRM_REFUSAL = ("the Phase 4 launch changes public access and needs an explicit confirmation: nexusctl launch "

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import sys
 
-from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import EXIT_USAGE, add_target_arguments, run_playbook
+from ansible_collections.nexus_cos.launch.nexusctl.exit_codes import EXIT_USAGE
+from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import add_target_arguments, run_playbook
 
 
 def register(subparsers):

@@ -17,9 +17,8 @@ import shlex
 import socket
 import sys
 
-from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import (EXIT_ERROR, EXIT_OK, ROOT,
-                                                                        EXIT_UNREACHABLE, EXIT_USAGE,
-                                                                        add_target_arguments, interruption,
+from ansible_collections.nexus_cos.launch.nexusctl.exit_codes import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE
+from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import (ROOT, add_target_arguments, interruption,
                                                                         read_extra_vars, report_interruption,
                                                                         run_ansible_runner)
 from ansible_collections.nexus_cos.launch.plugins.module_utils import deploy_lock

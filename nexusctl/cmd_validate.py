@@ -16,11 +16,10 @@ import os
 import sys
 
 from ansible_collections.nexus_cos.launch.nexusctl import host_paths
+from ansible_collections.nexus_cos.launch.nexusctl.exit_codes import EXIT_OK, EXIT_REFUSED, EXIT_USAGE
 from ansible_collections.nexus_cos.launch.plugins.module_utils import nexus_config
 
-EXIT_VALID = 0
-EXIT_INVALID = 1
-EXIT_USAGE = 2
+EXIT_VALID, EXIT_INVALID = EXIT_OK, EXIT_REFUSED
 
 
 def register(subparsers):

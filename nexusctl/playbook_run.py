@@ -24,7 +24,7 @@ from collections.abc import Mapping
 
 from ansible_collections.nexus_cos.launch.nexusctl import host_paths
 
-EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_ERROR = 0, 1, 2, 3, 4
+from ansible_collections.nexus_cos.launch.nexusctl.exit_codes import EXIT_ERROR, EXIT_OK, EXIT_REFUSED, EXIT_UNREACHABLE, EXIT_USAGE
 
 ROOT = os.environ.get("NEXUS_COLLECTION_ROOT") or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_INVENTORY = os.path.join(ROOT, "inventories", "sandbox")
