@@ -209,7 +209,8 @@ def pull(flag_store_path, pf_dir, audit_dir, backup_dir, lock_path, gateway_url,
                                   store_path=flag_store_path, sleep=sleep)
         except gateway.NotConfirmed as exc:
             result.update(seen=exc.seen, seen_text=gateway.describe_seen(exc.seen) if exc.seen else exc.reload)
-            record((UNCONFIRMED_EVENT, {"written": change.flags_text(), "pf_values": change.keys_text(),
+            record((UNCONFIRMED_EVENT, {"reason": decision.entry_details.get("reason", "not given")[:500],
+                                        "written": change.flags_text(), "pf_values": change.keys_text(),
                                         "expected": gateway.describe_expect(exc.expect), "seen": exc.summary(),
                                         "cause": exc.cause[:300] or "-", "kept": True}))
             raise SwitchNotConfirmed(_not_confirmed(change, exc, audit_dir, stamp, result), result)

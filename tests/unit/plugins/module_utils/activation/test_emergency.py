@@ -102,7 +102,7 @@ def test_a_second_pull_changes_nothing_and_checks_again(host):
 def test_not_confirmed_stays_applied_and_says_so(host):
     host["gateway"].close()   # the gateway is down
     with pytest.raises(emergency.SwitchNotConfirmed) as info:
-        pull(host, url="http://127.0.0.1:9", verify_timeout=0.3)
+        pull(host, url="http://127.0.0.1:9", verify_timeout=0.3, reason="launch guard of run r1: /health down")
     message = str(info.value)
     assert message.startswith("emergency switch APPLIED and KEPT, but the gateway did not confirm it. It is not "
                               "undone: restoring the state before it would reopen the platform in the middle of an "
@@ -121,6 +121,8 @@ def test_not_confirmed_stays_applied_and_says_so(host):
     entries, dummy = audit_log.read_trail(host["audit_dir"])
     unconfirmed = [e.record for e in entries if e.record.event == "EMERGENCY_SWITCH_UNCONFIRMED"][0]
     assert unconfirmed.fields["kept"] == "True" and "FOUNDER_BETA_MODE=on" in unconfirmed.fields["written"]
+    # Why it was pulled is in the switch's own records even when nothing confirmed it.
+    assert unconfirmed.fields["reason"] == "launch guard of run r1: /health down"
     complete = [e.record for e in entries if e.record.event == "DEPLOYMENT_COMPLETE"][0]
     assert complete.fields["status"] == "failed"
     assert not os.path.exists(host["lock"])
