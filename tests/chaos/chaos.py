@@ -238,6 +238,9 @@ class Family(object):
             self.notes.append("%s: %s" % (what, "; ".join(problems))[:600])
         else:
             self.held += 1
+        # Progress of a long family, on stderr: stdout keeps one line a family.
+        sys.stderr.write("chaos %s %d: %s (%s)\n" % (self.name, self.trials, "LOST" if problems else "held", what))
+        sys.stderr.flush()
 
     def line(self):
         return "chaos %-10s trials %3d  held %3d  lost %3d%s" % (
