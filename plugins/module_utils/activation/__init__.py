@@ -515,9 +515,12 @@ def dead_runs_left(runs, lock, current_run=None):
         if not run.get("run_id") or run.get("run_id") == current_run or run.get("started") is None:
             continue
         if run.get("status") is not None:
-            if run.get("kind") in CHANGING_KINDS:
-                break       # a changing run finished after these: what older ones left is handled
-            continue        # a prepare run changes no flag
+            if run.get("kind") in CHANGING_KINDS and run.get("status") == "success":
+                break       # a changing run succeeded after these: what older ones left is handled
+            # A prepare run changes no flag; a run refused (at the lock or its
+            # gate) or failed (and rolled back to its own snapshot, which holds
+            # what older runs left) settles nothing.
+            continue
         if holder.get("run_id") == run["run_id"] and not lock.get("gone_reason") and \
                 (lock.get("alive") or current_run is None):
             # It holds the lock and may be alive: not for us to call it dead.

@@ -360,3 +360,22 @@ def test_many_runs_cut_short_are_said_up_to_a_limit():
     assert runs[activation.DEAD_RUNS_SHOWN] == [
         "and 4 older runs cut short, not listed here (their records are in the audit directory's "
         "activation-*.log and rollback-*.log; roll the newest back first)"]
+
+
+def test_a_run_refused_at_the_lock_after_the_dead_one_does_not_hide_it():
+    # Another controller tried while the dead run's lock was still held: refused,
+    # it changed nothing, so what the dead run left is still to be said.
+    refused = dict(activation.summarize_run([("LOCK_REFUSED", {"holder": "20261128T103000Z-dead01"}, T0 + 60,
+                                              "20261128T103100Z-other1")]), kind="activation")
+    assert refused["status"] == "refused"
+    [lines] = activation.dead_runs_left([refused, killed_step("FLAGS_CHANGED")], GONE)
+    assert lines[0].startswith("run 20261128T103000Z-dead01 ")
+
+
+def test_a_failed_activation_after_the_dead_one_does_not_hide_it():
+    # Rolled back to its own snapshot, which holds the dead run's change.
+    failed = {"kind": "activation", "playbook": "marketplace", "started": T0 + 60, "completed": T0 + 90,
+              "status": "failed", "run_id": "20261128T103100Z-other2",
+              "left": ["SNAPSHOT_CREATED", "FLAGS_CHANGED", "ACTIVATION_ROLLED_BACK"]}
+    [lines] = activation.dead_runs_left([failed, killed_step("FLAGS_CHANGED")], GONE)
+    assert lines[0].startswith("run 20261128T103000Z-dead01 ")
