@@ -17,6 +17,9 @@ kills       K SIGKILLs at a random point of marketplace step 1, the
             predicted after-state, the chain verifies, the next command (a
             rollback of the killed run, from this controller, no hand edit)
             succeeds, and the files are then the pre-activation bytes.
+            The kill time is drawn within the run's length (learned from
+            the runs that ended before it); how many kills landed in a run
+            in flight is said.
 auditfull   the audit directory on a small tmpfs filled to several levels,
             for phase4 and step 1: no lock left, no activation on record
             that is not in effect, nothing changed unless on record, and a
@@ -340,6 +343,11 @@ EMERGENCY = ("emergency.yml", "-e", "emergency_switch_reason=chaos kill")
 
 def kills(box, k, budget, rng):
     fam = Family("kills", budget)
+    # How long a run of each target lasts, learned from the runs that ended
+    # before their kill time: the next kill time is drawn within it, so
+    # nearly every trial kills a run in flight. Counted and said.
+    lasts = {"step1": 30.0, "emergency": 30.0, "rollback": 30.0}
+    landed = ended = 0
     for trial in range(k):
         if not fam.time_left():
             break
@@ -356,9 +364,15 @@ def kills(box, k, budget, rng):
             proc, run_id = box.start("rollback.yml", "-e", "rollback_run=%s" % applied)
         else:
             proc, run_id = box.start(*(STEP_1 if target == "step1" else EMERGENCY))
-        delay = rng.uniform(3.0, 35.0)
+        delay = rng.uniform(0.5, max(1.0, 0.9 * lasts[target]))
+        t0 = time.monotonic()
         killed = kill_at(box, proc, where, delay)
         box.finish(proc)
+        if killed.startswith("nothing"):
+            ended += 1
+            lasts[target] = min(lasts[target], max(1.0, time.monotonic() - t0))
+        else:
+            landed += 1
         box.wait_modules_gone()
         snap_run = applied or run_id
         problems = []
@@ -374,6 +388,8 @@ def kills(box, k, budget, rng):
             problems.append("audit chain broken: %s" % problem)
         problems += recover(box, snap_run, before)
         fam.count(problems, "trial %d (%s, %s killed %s)" % (trial, target, where, killed))
+    fam.notes.insert(0, "%d of %d kills landed in a run in flight, %d came after the run had ended"
+                     % (landed, landed + ended, ended))
     return fam
 
 
