@@ -5,23 +5,22 @@ the real names, and ansible-runner's records in the test's directory."""
 
 from __future__ import annotations
 
+import json
 import sys
 
 from ansible_collections.nexus_cos.launch.nexusctl import playbook_run
 
-INVENTORY = """all:
-  children:
-    nexus_vps:
-      hosts:
-        testhost:
-          ansible_connection: local
-          ansible_python_interpreter: {python}
-          ansible_become: false
-          nexus_audit_dir: {state}/audit
-          nexus_flag_store: {state}/feature-flags.json
-          nexus_pf_dir: {state}/pfs
-          nexus_lock_path: {state}/deploy.lock
-"""
+
+def local_inventory(path, **hostvars):
+    """Write, at ``path``, an inventory whose nexus_vps is this machine over a
+    local connection (this Python, no become), with ``hostvars`` on it."""
+    host = dict(ansible_connection="local", ansible_python_interpreter=sys.executable, ansible_become=False)
+    host.update((name, value if isinstance(value, (bool, int, float)) else str(value))
+                for name, value in hostvars.items())
+    # JSON is YAML: ansible-playbook reads it as the inventory's YAML.
+    path.write_text(json.dumps({"all": {"children": {"nexus_vps": {"hosts": {"testhost": host}}}}}, indent=2))
+    return path
+
 
 # What roles/launch_context sets first in every run: nexusctl reads the run
 # id from it.
@@ -40,8 +39,9 @@ def use(tmp_path, monkeypatch, playbooks):
     books.mkdir()
     for name, text in playbooks.items():
         (books / name).write_text(text)
-    inventory = tmp_path / "hosts.yml"
-    inventory.write_text(INVENTORY.format(python=sys.executable, state=state))
+    inventory = local_inventory(tmp_path / "hosts.yml", nexus_audit_dir=state / "audit",
+                                nexus_flag_store=state / "feature-flags.json", nexus_pf_dir=state / "pfs",
+                                nexus_lock_path=state / "deploy.lock")
     monkeypatch.setattr(playbook_run, "PLAYBOOK_DIR", str(books))
     monkeypatch.setattr(playbook_run, "RUNNER_DIR", str(runner))
     return {"inventory": str(inventory), "playbooks": books, "runner": runner}

@@ -15,25 +15,7 @@ import pytest
 from ansible_collections.nexus_cos.launch.plugins.module_utils import activation, audit_log
 
 from gateway_double import ROOT, Double, sample_repo
-
-INVENTORY = """all:
-  children:
-    nexus_vps:
-      hosts:
-        testhost:
-          ansible_connection: local
-          ansible_python_interpreter: {python}
-          ansible_become: false
-          nexus_environment: test
-          nexus_flag_store: {flag_store}
-          nexus_pf_dir: {pf_dir}
-          nexus_audit_dir: {host}/audit
-          nexus_backup_dir: {host}/backups
-          nexus_lock_path: {host}/deploy.lock
-          nexus_gateway_url: {gateway}
-          nexus_artifacts_dir: {host}/artifacts
-          nexus_verify_timeout: 5
-"""
+from local_target import local_inventory
 
 
 class Target(object):
@@ -44,9 +26,11 @@ class Target(object):
         self.flag_store, self.pf_dir = repo["flag_store"], repo["pf_dir"]
         self.audit_dir = str(self.host / "audit")
         self.double = Double(self.flag_store, str(tmp_path / "faults.json"))
-        self.inventory = tmp_path / "hosts.yml"
-        self.inventory.write_text(INVENTORY.format(python=sys.executable, flag_store=self.flag_store,
-                                                   pf_dir=self.pf_dir, host=self.host, gateway=self.double.url))
+        self.inventory = local_inventory(
+            tmp_path / "hosts.yml", nexus_environment="test", nexus_flag_store=self.flag_store,
+            nexus_pf_dir=self.pf_dir, nexus_audit_dir=self.host / "audit", nexus_backup_dir=self.host / "backups",
+            nexus_lock_path=self.host / "deploy.lock", nexus_gateway_url=self.double.url,
+            nexus_artifacts_dir=self.host / "artifacts", nexus_verify_timeout=5)
         self.files = [self.flag_store] + [os.path.join(self.pf_dir, n) for n in activation.PF_FILES]
 
     def bytes(self):
