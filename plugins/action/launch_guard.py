@@ -351,7 +351,7 @@ def _thresholds_text(s):
 
 def _switch_shown(switch, state):
     """What the result keeps of the switch's outcome."""
-    keep = ("run_id", "confirmed", "lock", "seen_text", "snapshot_dir", "rollback_script", "emergency_script",
+    keep = ("run_id", "applied", "expected", "confirmed", "lock", "seen_text", "snapshot_dir", "rollback_script", "emergency_script",
             "audit_errors", "elapsed_ms", "previous_holder")
     shown = dict((k, switch[k]) for k in keep if k in switch)
     shown["state"] = state

@@ -112,10 +112,21 @@ EXAMPLES = r'''
 '''
 
 RETURN = r'''
+applied:
+  description: Whether the flag store and PF files hold the switch (written now or already in place), confirmed or not.
+  returned: always
+  type: bool
 confirmed:
   description: Whether the gateway served founder mode in time.
   returned: always
   type: bool
+expected:
+  description:
+    - What a gateway reading the flag store must serve once the switch is written, C({access_mode, marketplace_phase,
+      flags}). The role holds a fleet's other gateways to it.
+  returned: when the switch was decided (not when the lock or the flag store stopped it first)
+  type: dict
+  sample: {access_mode: founder_beta, marketplace_phase: 0, flags: 9}
 seen:
   description: What the gateway served last, C({access_mode, flags, marketplace_phase, ...}).
   returned: always

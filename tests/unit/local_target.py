@@ -11,14 +11,21 @@ import sys
 from ansible_collections.nexus_cos.launch.nexusctl import playbook_run
 
 
-def local_inventory(path, **hostvars):
+def local_inventory(path, also=None, **hostvars):
     """Write, at ``path``, an inventory whose nexus_vps is this machine over a
-    local connection (this Python, no become), with ``hostvars`` on it."""
-    host = dict(ansible_connection="local", ansible_python_interpreter=sys.executable, ansible_become=False)
-    host.update((name, value if isinstance(value, (bool, int, float)) else str(value))
-                for name, value in hostvars.items())
+    local connection (this Python, no become), with ``hostvars`` on it, as
+    host testhost. ``also`` ({name: {var: value}}): more such hosts after it,
+    a fleet, each with testhost's variables overridden by its own."""
+    def host(values):
+        out = dict(ansible_connection="local", ansible_python_interpreter=sys.executable, ansible_become=False)
+        out.update((name, value if isinstance(value, (bool, int, float)) else str(value))
+                   for name, value in values.items())
+        return out
+    hosts = {"testhost": host(hostvars)}
+    for name, values in (also or {}).items():
+        hosts[name] = host(dict(hostvars, **values))
     # JSON is YAML: ansible-playbook reads it as the inventory's YAML.
-    path.write_text(json.dumps({"all": {"children": {"nexus_vps": {"hosts": {"testhost": host}}}}}, indent=2))
+    path.write_text(json.dumps({"all": {"children": {"nexus_vps": {"hosts": hosts}}}}, indent=2))
     return path
 
 

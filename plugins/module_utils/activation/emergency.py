@@ -152,7 +152,7 @@ def pull(flag_store_path, pf_dir, audit_dir, backup_dir, lock_path, gateway_url,
          runtime_files=None, reason="", verify_timeout=20.0, break_lock=True, recover=None, check_mode=False,
          host=None, lease_seconds=LEASE_SECONDS, sleep=None, via="ansible"):
     """Pull the kill switch; see the module docstring. Returns {changed,
-    lock, decision, flag_changes, pf_changes, diffs, snapshot_dir,
+    lock, decision, expected, applied, flag_changes, pf_changes, diffs, snapshot_dir,
     rollback_script, emergency_script, confirmed, seen, audit_head,
     audit_errors, elapsed_ms}. Raises SwitchFailed (SwitchNotConfirmed when
     applied but not confirmed), with the result so far."""
@@ -162,7 +162,7 @@ def pull(flag_store_path, pf_dir, audit_dir, backup_dir, lock_path, gateway_url,
     audit_file = "activation-%s.log" % stamp
     with_pf, pf_problem = pf_editing_available()
     result = {"changed": False, "run_id": run_id, "lock": None, "flag_changes": [], "pf_changes": [], "diffs": [],
-              "snapshot_dir": None, "confirmed": False, "seen": {}, "seen_text": "", "audit_file": audit_file,
+              "snapshot_dir": None, "applied": False, "confirmed": False, "seen": {}, "seen_text": "", "audit_file": audit_file,
               "pf_skipped": pf_problem or None, "audit_errors": []}
     if check_mode:
         trail = None
@@ -185,6 +185,9 @@ def pull(flag_store_path, pf_dir, audit_dir, backup_dir, lock_path, gateway_url,
         result["decision"] = decision.as_dict()
         if not decision.open:
             raise SwitchFailed("emergency switch not pulled: %s" % decision.message(), result)
+        # What every gateway reading this flag store must serve once it is
+        # written; a fleet's other gateways are held to it (role emergency_switch).
+        result["expected"] = decision.expect
         pf_settings = [{"file": name, "settings": values} for name, values in sorted(decision.settings.items())]
         change_args = dict(enable=decision.plan.enable, disable=decision.plan.disable, cascade=True,
                            pf_settings=pf_settings)
@@ -201,6 +204,7 @@ def pull(flag_store_path, pf_dir, audit_dir, backup_dir, lock_path, gateway_url,
             record(*activation_change.write(change, flag_store_path, pf_dir, **change_args))
             if pf_problem:
                 record(("PF_SETTINGS_SKIPPED", {"reason": pf_problem}))
+        result["applied"] = True    # the files hold the switch, confirmed or not
         flush()
 
         client = gateway.Gateway(gateway_url)

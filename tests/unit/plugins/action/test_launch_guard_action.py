@@ -75,10 +75,12 @@ class Host(object):
         return [c for c in self.calls if c[0] == "kill_switch"]
 
 
-CONFIRMED = {"changed": True, "confirmed": True, "lock": "acquired", "seen_text": "access mode founder_beta, 9 flags",
+EXPECTED = {"access_mode": "founder_beta", "marketplace_phase": 0, "flags": 9}
+CONFIRMED = {"changed": True, "applied": True, "expected": EXPECTED, "confirmed": True, "lock": "acquired", "seen_text": "access mode founder_beta, 9 flags",
              "rollback_script": "/var/log/nexus-cos/phase4-audit/rollback-20261201T100030Z.sh",
              "flag_changes": [{"name": "FOUNDER_BETA_MODE", "before": False, "after": True}]}
-UNCONFIRMED = {"failed": True, "changed": True, "confirmed": False, "lock": "acquired",
+UNCONFIRMED = {"failed": True, "changed": True, "applied": True, "expected": EXPECTED, "confirmed": False,
+               "lock": "acquired",
                "seen_text": "no answer (connection refused)",
                "msg": "emergency switch APPLIED and KEPT, but the gateway did not confirm it.\n  written: flags ..."}
 LOCK_HELD = {"failed": True, "confirmed": False, "lock": None, "seen_text": "",
@@ -149,6 +151,8 @@ def test_the_gateway_dying_trips_the_switch_within_the_threshold_and_one_interva
     assert result["outcome"] == "switch_pulled" and result["changed"] is True
     assert not [c for c in host.calls if c[0] == "gateway_probe" and c[1] > tripped_at]
     assert result["switch"]["state"] == "unconfirmed"
+    # Kept and applied: what a fleet's other gateways are then held to (role launch_guard).
+    assert result["switch"]["applied"] is True and result["switch"]["expected"] == EXPECTED
     assert host.events() == ["GUARD_START", "GUARD_BREACH", "ALERT_SENT", "ALERT_SENT", "GUARD_END"]
     breach = host.records[1]["fields"]
     assert breach == {"level": "critical", "after_s": 30, "action": "switch", "switch": "unconfirmed",

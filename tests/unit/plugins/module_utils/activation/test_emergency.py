@@ -67,7 +67,11 @@ def flags(host):
 def test_pulled_and_confirmed(host):
     result = pull(host, reason="fraud wave")
     assert result["confirmed"] is True and result["changed"] is True and result["lock"] == "acquired"
+    assert result["applied"] is True
     assert result["seen"]["access_mode"] == "founder_beta" and result["seen"]["marketplace_phase"] == 2
+    # What a fleet's other gateways are then held to: what this one served.
+    assert sorted(result["expected"]) == ["access_mode", "flags", "marketplace_phase"]
+    assert result["expected"] == dict((key, result["seen"][key]) for key in result["expected"])
     state = flags(host)
     assert state["FOUNDER_BETA_MODE"] and not state["PUBLIC_FULL_LAUNCH_MODE"]
     assert not state["MARKETPLACE_PHASE3_ENABLED"]
@@ -115,6 +119,7 @@ def test_not_confirmed_stays_applied_and_says_so(host):
     assert "sudo %s" % os.path.join(host["audit_dir"], "emergency-%s.sh" % STAMP) in message
     # Kept: the files hold the emergency state; nothing was restored.
     assert flags(host)["FOUNDER_BETA_MODE"] and not flags(host)["PUBLIC_FULL_LAUNCH_MODE"]
+    assert info.value.result["applied"] is True and info.value.result["confirmed"] is False
     trail = events(host)
     assert "EMERGENCY_SWITCH_UNCONFIRMED" in trail and "EMERGENCY_SWITCH" not in trail
     assert "ROLLBACK_START" not in trail and trail[-2:] == ["DEPLOYMENT_COMPLETE", "LOCK_RELEASED"]
@@ -167,6 +172,7 @@ def test_check_mode_writes_nothing(host):
     before = open(host["flag_store"], "rb").read()
     result = pull(host, check_mode=True)
     assert result["changed"] is True and result["diffs"] and result["lock"] is None
+    assert result["applied"] is False and result["expected"]["access_mode"] == "founder_beta"
     assert open(host["flag_store"], "rb").read() == before
     assert not os.path.exists(host["audit_dir"]) and not os.path.exists(host["backup_dir"])
 
@@ -188,6 +194,7 @@ def test_a_flag_store_that_does_not_parse_stops_the_switch_saying_why(host):
     with pytest.raises(emergency.SwitchFailed) as info:
         pull(host)
     assert str(info.value).startswith("emergency switch not pulled: %s" % host["flag_store"])
+    assert "expected" not in info.value.result and info.value.result["applied"] is False
     assert not os.path.exists(host["lock"])
 
 

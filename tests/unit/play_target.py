@@ -1,0 +1,60 @@
+"""A host for playbook tests that needs no VPS: this machine over a local
+connection, the host's paths under the test's directory (a copy of the
+sample repository's flag store and PF files), the gateway double in-process.
+With ``fleet`` more such hosts join nexus_vps, each with a gateway double of
+its own that reads the same flag store, as a fleet's gateways do."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from ansible_collections.nexus_cos.launch.plugins.module_utils import activation, audit_log
+
+from gateway_double import ROOT, Double, sample_repo
+from local_target import local_inventory
+
+
+class Target(object):
+    def __init__(self, tmp_path, fleet=()):
+        repo = sample_repo(tmp_path)
+        self.host = tmp_path / "host"
+        self.host.mkdir()
+        self.flag_store, self.pf_dir = repo["flag_store"], repo["pf_dir"]
+        self.audit_dir = str(self.host / "audit")
+        self.double = Double(self.flag_store, str(tmp_path / "faults.json"))
+        # {host name: its gateway}, every one reading the one flag store.
+        self.doubles = dict((name, Double(self.flag_store, str(tmp_path / ("faults-%s.json" % name))))
+                            for name in fleet)
+        self.inventory = local_inventory(
+            tmp_path / "hosts.yml", nexus_environment="test", nexus_flag_store=self.flag_store,
+            nexus_pf_dir=self.pf_dir, nexus_audit_dir=self.host / "audit", nexus_backup_dir=self.host / "backups",
+            nexus_lock_path=self.host / "deploy.lock", nexus_gateway_url=self.double.url,
+            nexus_artifacts_dir=self.host / "artifacts", nexus_verify_timeout=5,
+            also=dict((name, {"nexus_gateway_url": double.url}) for name, double in self.doubles.items()))
+        self.files = [self.flag_store] + [os.path.join(self.pf_dir, n) for n in activation.PF_FILES]
+
+    def bytes(self):
+        return dict((path, open(path, "rb").read()) for path in self.files)
+
+    def play(self, playbook, *args):
+        """(rc, {task name: testhost's result}) of one ansible-playbook run."""
+        env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+                   ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_NOCOLOR="1")
+        proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i",
+                               str(self.inventory), os.path.join(ROOT, "playbooks", playbook)] + list(args),
+                              cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+        out = json.loads(proc.stdout)
+        tasks = {}
+        for task in out["plays"][0]["tasks"]:
+            tasks[task["task"]["name"].split(" : ")[-1]] = task["hosts"].get("testhost", {})
+        return proc.returncode, tasks
+
+    def events(self):
+        return [(e.record.event, e.record.fields) for e in audit_log.read_trail(self.audit_dir)[0]]
+
+    def close(self):
+        for double in [self.double] + list(self.doubles.values()):
+            double.close()
