@@ -54,3 +54,27 @@ def test_a_confirmed_and_recorded_step_stays(target):
         [entry] = json.load(handle)["activations"]
     assert entry["key"] == "marketplace_step_1" and isinstance(entry["recorded_epoch"], float)
     assert tasks["Say what changed"]["msg"][0] == "marketplace step 1: applied and confirmed by the gateway"
+
+
+def test_in_a_fleet_a_gateway_that_does_not_confirm_rolls_the_change_back_on_every_gateway(tmp_path):
+    # gw2 confirms the change; gw3 answers reloads without rereading.
+    target = Target(tmp_path, fleet=["gw2", "gw3"])
+    try:
+        target.doubles["gw3"].fault(stale_reload=True)
+        before = target.bytes()
+        rc, tasks = target.play("marketplace.yml", *STEP_1 + (
+            "-e", json.dumps({"activation_verify_gateway_hosts": ["testhost", "gw2", "gw3"]}),
+            "-e", "activation_verify_timeout=1"))
+        assert rc == 2
+        assert target.bytes() == before
+        msg = tasks["Fail the run with what was expected and what was seen"]["msg"]
+        assert msg.startswith("marketplace step 1 failed and was rolled back to snapshot %s/backups/" % target.host)
+        assert (": gw3: gateway %s did not confirm access mode founder_beta, marketplace phase 3"
+                % target.doubles["gw3"].url) in msg
+        assert "after the rollback" not in msg
+        # gw2 had confirmed the change: it was made to reread the restored store.
+        reread = tasks["Make the fleet's other gateways reread the flag store"]["results"]
+        assert [(r["item"], bool(r.get("failed"))) for r in reread] == [("gw2", False), ("gw3", False)]
+        assert reread[0]["seen"]["marketplace_phase"] == 0
+    finally:
+        target.close()
