@@ -46,7 +46,7 @@ def test_every_listed_gateway_rereads_the_store_and_serves_founder_mode(target):
     [gw2] = tasks[FLEET_TASK]["results"]
     assert gw2["item"] == "gw2" and not gw2.get("failed")
     assert gw2["seen"]["access_mode"] == "founder_beta"
-    assert "other gateways of the fleet: gw2 confirmed" in tasks["Say what the switch did"]["msg"]
+    assert "other gateways of the fleet: confirmed: gw2" in tasks["Say what the switch did"]["msg"]
     [record] = fleet_records(target)
     assert (record["confirmed"], record["not_confirmed"], record["problem"]) == ("gw2", "", "")
 
@@ -65,7 +65,7 @@ def test_a_gateway_that_does_not_reread_is_named_and_the_switch_stays(target):
     # Only the fleet failed: the flag store host's own gateway confirmed it.
     assert tasks["Pull the kill switch"]["confirmed"] is True
     assert flags(target)["FOUNDER_BETA_MODE"] and not flags(target)["PUBLIC_FULL_LAUNCH_MODE"]
-    assert "other gateways of the fleet: gw2 NOT confirmed" in tasks["Say what the switch did"]["msg"]
+    assert "other gateways of the fleet: NOT confirmed: gw2" in tasks["Say what the switch did"]["msg"]
     [record] = fleet_records(target)
     assert (record["confirmed"], record["not_confirmed"]) == ("", "gw2")
     assert record["problem"].startswith("gw2: gateway %s did not confirm" % target.doubles["gw2"].url)
@@ -107,3 +107,17 @@ def test_the_switch_the_guard_pulls_is_held_to_every_listed_gateway(target):
     assert msg.endswith(". The switch stays applied; once they are fixed: nexusctl rollback --emergency")
     [record] = fleet_records(target)
     assert record["not_confirmed"] == "gw2"
+
+
+def test_a_listed_gateway_host_that_cannot_be_reached_is_named_and_the_others_still_asked(target):
+    fleet = ("-e", json.dumps({"activation_verify_gateway_hosts": ["testhost", "gone.invalid", "gw2"]}),
+             "-e", "emergency_switch_reason=fraud wave", "-e", "ansible_ssh_timeout=2")
+    rc, tasks = target.play("emergency.yml", *fleet)
+    assert rc == 2
+    msg = tasks[FAIL_TASK]["msg"]
+    assert msg.startswith("emergency switch APPLIED and KEPT, but in the fleet these gateways do not serve founder "
+                          "mode after rereading the flag store: gone.invalid: ")
+    assert "gw2" not in msg.split(". It is not undone")[0]
+    assert "other gateways of the fleet: confirmed: gw2; NOT confirmed: gone.invalid" in tasks["Say what the switch did"]["msg"]
+    [record] = fleet_records(target)
+    assert (record["confirmed"], record["not_confirmed"]) == ("gw2", "gone.invalid")
