@@ -44,7 +44,7 @@ def test_the_flag_store_host_restores_once_and_every_gateway_serves_it(target):
     assert len(events(target, "ROLLBACK_COMPLETE")) == 1          # gw2 restored nothing
     [gw2] = tasks[REREAD_TASK]["results"]
     assert gw2["item"] == "gw2" and not gw2.get("failed") and gw2["seen"]["marketplace_phase"] == 0
-    assert "other gateways of the fleet: serving it: gw2" in tasks["Say what the rollback did"]["msg"]
+    assert "other gateways of the fleet: confirmed: gw2" in tasks["Say what the rollback did"]["msg"]
 
 
 def test_a_gateway_that_does_not_reread_is_named_and_the_rollback_run_again_finishes(target):
@@ -59,7 +59,7 @@ def test_a_gateway_that_does_not_reread_is_named_and_the_rollback_run_again_fini
                           "access mode founder_beta, marketplace phase 0" % (target.host, stamp, target.doubles["gw2"].url))
     assert "marketplace phase 3 (HTTP 200)" in msg
     assert msg.endswith("Once they are fixed, run the rollback again: it restores nothing and asks every gateway again.")
-    assert "other gateways of the fleet: NOT serving it: gw2" in " ".join(tasks["Say what the rollback did"]["msg"])
+    assert "other gateways of the fleet: NOT confirmed: gw2" in " ".join(tasks["Say what the rollback did"]["msg"])
 
     target.doubles["gw2"].fault()
     rc, tasks = target.play("rollback.yml", "-e", "rollback_run=" + stamp, *FLEET)
