@@ -25,6 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(ROOT, ".collections"))
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log  # noqa: E402
+from ansible_collections.nexus_cos.launch.plugins.module_utils.utc_time import utc_stamp  # noqa: E402
 
 PER_FILE = 1000
 TARGET = 5.0
@@ -38,7 +39,7 @@ def generate(directory, records):
     os.makedirs(directory)
     prev, seq, base = audit_log.ZERO_CHAIN, 0, 1795861800
     for index in range((records + PER_FILE - 1) // PER_FILE):
-        stamp = audit_log.utc_stamp(base + index * 60)
+        stamp = utc_stamp(base + index * 60)
         lines = []
         for dummy in range(min(PER_FILE, records - seq)):
             seq += 1
@@ -57,12 +58,16 @@ def timed(cmd):
     return time.monotonic() - started, proc
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--records", type=int, default=1000000)
     parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
-    directory = "/var/tmp/nexus-cos-bench-trail-%d" % args.records
+    parser.add_argument("--trail-dir", help="where to generate the trail (default /var/tmp/nexus-cos-bench-trail-N)")
+    parser.add_argument("--no-target", action="store_true",
+                        help="report the ratio without holding it to the target (a smoke run: at a small N, "
+                             "process start-up dominates)")
+    args = parser.parse_args(argv)
+    directory = args.trail_dir or "/var/tmp/nexus-cos-bench-trail-%d" % args.records
     started = time.monotonic()
     generate(directory, args.records)
     files = sorted(os.path.join(directory, n) for n in os.listdir(directory) if n.endswith(".log"))
@@ -98,7 +103,7 @@ def main():
     named = proc.returncode == 1 and expected in proc.stdout + proc.stderr
     print("  an edited record in the middle: %s in %.1f s (full check)" % (
         "named exactly (%s)" % expected if named else "NOT NAMED: %s" % (proc.stdout + proc.stderr)[-500:], elapsed))
-    ok = ratio <= TARGET and named
+    ok = (ratio <= TARGET or args.no_target) and named
     print("audit verify / sha256sum   %6.2fx  (target <= %.1fx)  %s" % (ratio, TARGET, "ok" if ratio <= TARGET
                                                                         else "OUTSIDE"))
     return 0 if ok else 1
