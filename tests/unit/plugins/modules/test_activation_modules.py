@@ -250,20 +250,12 @@ def test_secret_env_names():
     assert approvals.secret_env_name("j.doe-2") == "NEXUS_APPROVER_J_DOE_2_SECRET"
 
 
-def test_secrets_come_from_the_item_the_file_or_the_environment(tmp_path):
-    path = tmp_path / "approvals.json"
-    path.write_text(json.dumps({"bob": "from-file"}))
-    env = {"NEXUS_LAUNCH_APPROVALS_FILE": str(path), "NEXUS_APPROVER_CAROL_SECRET": "from-env",
-           "NEXUS_APPROVER_BOB_SECRET": "env-loses-to-file"}
+def test_secrets_come_from_the_item_the_file_or_the_environment():
+    env = {"NEXUS_APPROVER_CAROL_SECRET": "from-env", "NEXUS_APPROVER_BOB_SECRET": "env-loses-to-file"}
     out = approvals.resolve_secrets([{"name": "alice", "secret": "given"}, {"name": "bob"}, "carol",
-                                     {"name": "dave"}], env)
+                                     {"name": "dave"}], env, from_file={"bob": "from-file"})
     assert out == [{"name": "alice", "secret": "given"}, {"name": "bob", "secret": "from-file"},
                    {"name": "carol", "secret": "from-env"}, {"name": "dave"}]
-
-
-def test_unreadable_secrets_file(tmp_path):
-    with pytest.raises(activation.ActivationError, match="cannot read the approvals file"):
-        approvals.resolve_secrets([{"name": "a"}], {"NEXUS_LAUNCH_APPROVALS_FILE": str(tmp_path / "none")})
 
 
 # ---------------------------------------------------------------- the platform's own files
