@@ -258,8 +258,9 @@ def read_bound_approvals(run_id, used, max_age_minutes=DEFAULT_MAX_AGE_MINUTES, 
                               "(mode 0600) holding %s, and give the same run id with -e nexus_run_id=RUN_ID"
                               % (SECRETS_FILE_ENV, FILE_SHAPE))
     shown = "%s=%s" % (SECRETS_FILE_ENV, path)
+    text = _open_private(path, shown)
     try:
-        document = json.loads(_open_private(path, shown))
+        document = json.loads(text)
     except ValueError as exc:
         raise ActivationError("%s: not JSON (%s); expected %s" % (shown, str(exc).split(":")[0], FILE_SHAPE))
     if not isinstance(document, dict) or not all(k in document for k in ("issued_at", "nonce", "run_id")):
