@@ -15,7 +15,7 @@ import sys
 from ansible_collections.nexus_cos.launch.nexusctl import (
     cmd_audit, cmd_deploy, cmd_guard, cmd_launch, cmd_marketplace, cmd_rollback, cmd_status, cmd_validate)
 from ansible_collections.nexus_cos.launch.nexusctl.exit_codes import EXIT_CODES, EXIT_ERROR, EXIT_USAGE
-from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import add_target_arguments, merge_target_options
+from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import add_target_arguments, merge_target_options, pinned_refusal
 
 
 def build_parser():
@@ -47,6 +47,11 @@ def main(argv=None):
     parser, args = parse(argv)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    # Before a command asks for anything (an approver's secret) or starts a run.
+    refusal = pinned_refusal(getattr(args, "extra_vars", None))
+    if refusal:
+        print("nexusctl: %s" % refusal, file=sys.stderr)
         return EXIT_USAGE
     try:
         return args.func(args)

@@ -9,7 +9,9 @@ terminal, asked for without echo. Secrets never go on a command line or
 into the environment ansible-runner records (playbook_run gives it an
 allow-listed one): they are handed to the run in a file only its owner can
 read, named by NEXUS_LAUNCH_APPROVALS_FILE and removed when the run ends;
-the run's extra vars carry the names only."""
+the run's extra vars carry the names only. The file binds the approvals to
+the run: it names the run id nexusctl gives the run (nexus_run_id), when it
+was issued and a random nonce, which the gate accepts once."""
 
 from __future__ import annotations
 
@@ -25,7 +27,8 @@ from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.nexus_cos.launch.nexusctl.exit_codes import EXIT_REFUSED, EXIT_USAGE
 from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import add_target_arguments, parse_extra_vars, run_playbook
-from ansible_collections.nexus_cos.launch.plugins.plugin_utils.approvals import SECRETS_FILE_ENV, secret_env_name
+from ansible_collections.nexus_cos.launch.plugins.module_utils.audit_log import new_run_id
+from ansible_collections.nexus_cos.launch.plugins.plugin_utils.approvals import SECRETS_FILE_ENV, new_approvals_file, secret_env_name
 
 CONFIRM_REFUSAL = ("the Phase 4 launch changes public access and needs an explicit confirmation: nexusctl launch "
                    "--confirm, or -e nexus_launch_confirm=true")
@@ -90,10 +93,11 @@ def read_secrets(names, environ=None, ask=None, interactive=None):
 
 
 @contextlib.contextmanager
-def secrets_file(secrets, environ=None):
-    """A 0600 file holding the secrets, named in the environment for the
-    length of the run (the NEXUS_APPROVER_* variables themselves are not on
-    the run's allow-list)."""
+def secrets_file(secrets, run_id, environ=None):
+    """A 0600 file holding the secrets, bound to the run ``run_id``
+    (approvals.new_approvals_file), named in the environment for the length
+    of the run (the NEXUS_APPROVER_* variables themselves are not on the
+    run's allow-list)."""
     environ = os.environ if environ is None else environ
     base = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
     directory = tempfile.mkdtemp(prefix="nexusctl-approvals-", dir=base)
@@ -101,7 +105,7 @@ def secrets_file(secrets, environ=None):
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as handle:
-            json.dump(secrets, handle)
+            json.dump(new_approvals_file(secrets, run_id), handle)
         environ[SECRETS_FILE_ENV] = path
         yield path
     finally:
@@ -152,5 +156,7 @@ def run_launch(args):
     except ValueError as exc:
         print("nexusctl launch: %s" % exc, file=sys.stderr)
         return EXIT_USAGE
-    with secrets_file(secrets):
+    # The run id is chosen here so the approvals can name the run they approve.
+    extra["nexus_run_id"] = new_run_id()
+    with secrets_file(secrets, extra["nexus_run_id"]):
         return run_playbook("launch.yml", args, extravars=extra, check=args.check, diff=args.check)

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from ansible_collections.nexus_cos.launch.nexusctl import host_paths
 
 from ansible_collections.nexus_cos.launch.nexusctl.exit_codes import EXIT_ERROR, EXIT_OK, EXIT_REFUSED, EXIT_UNREACHABLE, EXIT_USAGE
+from ansible_collections.nexus_cos.launch.plugins.plugin_utils import pinned_vars
 
 ROOT = os.environ.get("NEXUS_COLLECTION_ROOT") or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_INVENTORY = os.path.join(ROOT, "inventories", "sandbox")
@@ -172,6 +173,19 @@ def _kind(data):
 def parse_extra_vars(items):
     """The values of the -e arguments, as the run will see them."""
     return read_extra_vars(items)[0]
+
+
+def pinned_refusal(items, own=None):
+    """The refusal (plugin_utils/pinned_vars.py, the words the plays use) of
+    a pinned variable or an approval secret among the -e ``items`` or the
+    command's ``own`` extra vars, or ''. An -e that cannot be read is left
+    to run_playbook, which names it. A vault-encrypted @FILE is not opened
+    here; the run refuses what it holds."""
+    try:
+        values = parse_extra_vars(items or [])
+    except ValueError:
+        values = {}
+    return pinned_vars.message(pinned_vars.refusals(values) + pinned_vars.refusals(own or {}))
 
 
 # ---------------------------------------------------------------- ansible-runner's environment
@@ -417,6 +431,10 @@ def run_playbook(playbook, args, extravars=None, check=False, diff=False, quiet=
         dummy, words = read_extra_vars(args.extra_vars)
     except ValueError as exc:
         print("nexusctl: %s" % exc, file=sys.stderr)
+        return EXIT_USAGE
+    refusal = pinned_refusal(args.extra_vars, extravars)
+    if refusal:
+        print("nexusctl: %s" % refusal, file=sys.stderr)
         return EXIT_USAGE
     if check:
         words.append("--check")

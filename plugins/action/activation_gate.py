@@ -19,7 +19,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
-from ansible_collections.nexus_cos.launch.plugins.plugin_utils import approvals
+from ansible_collections.nexus_cos.launch.plugins.plugin_utils import approvals, pinned_vars
 
 # The host paths the gate's facts are read from (module activation_state).
 PATH_ARGS = ("audit_dir", "state_file", "flag_store", "pf_dir", "lock_path")
@@ -34,6 +34,9 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         args = dict(self._task.args)
         kind = args.get("kind")
+        refusal = pinned_vars.message(pinned_vars.refusals(pinned_vars.run_extra_vars(self._loader)))
+        if refusal:
+            return _stop(result, refusal)
         if kind not in activation.KINDS:
             return _stop(result, "kind %r: expected one of %s" % (kind, ", ".join(activation.KINDS)))
         try:
@@ -94,14 +97,30 @@ class ActionModule(ActionBase):
                                                      activation.DEFAULT_PREPARE_MAX_AGE_HOURS)),
                 daily_limits=args.get("daily_limits") or None, phase=_int(args.get("phase", 3), "phase"))
         if kind == "launch":
-            given, known = approvals.resolve_secrets(args.get("approvals")), args.get("approvers") or {}
-            return activation.evaluate_launch(
+            known, accepted = args.get("approvers") or {}, {}
+
+            def check_approvals(roles):
+                # Bound to this run and fresh (the approvals file), or no approval at all.
+                from_file, bound = approvals.read_bound_approvals(
+                    args.get("run_id") or "", approvals.used_nonces(facts.get("runs")),
+                    max_age_minutes=float(args.get("approval_max_age_minutes", approvals.DEFAULT_MAX_AGE_MINUTES)))
+                approved, problems = approvals.verify_approvals(
+                    approvals.resolve_secrets(args.get("approvals"), from_file=from_file), known, roles)
+                if approved:
+                    accepted.update(bound, approvers=",".join(a["name"] for a in approved))
+                return approved, problems
+
+            decision = activation.evaluate_launch(
                 args.get("mode"), facts, confirm=_bool(args.get("confirm")),
-                check_approvals=lambda roles: approvals.verify_approvals(given, known, roles),
+                check_approvals=check_approvals,
                 waivers=args.get("waivers") or {}, clock_override=clock,
                 force_reason=to_text(args.get("force_reason") or ""),
                 prepare_max_age_hours=float(args.get("prepare_max_age_hours",
                                                      activation.DEFAULT_PREPARE_MAX_AGE_HOURS)))
+            if accepted:
+                # The nonce's hash on record: the next gate refuses these approvals.
+                decision.events.insert(0, (approvals.ACCEPTED_EVENT, accepted))
+            return decision
         raise activation.ActivationError("kind %r: expected marketplace or launch" % kind)
 
     @staticmethod

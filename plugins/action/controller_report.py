@@ -15,6 +15,7 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import write_atomic
+from ansible_collections.nexus_cos.launch.plugins.plugin_utils import pinned_vars
 
 
 class ActionModule(ActionBase):
@@ -25,6 +26,7 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
+        pinned_vars.refuse_extra_vars(self)  # also when launch_context's check was skipped by tag
         files = self._task.args.get("files")
         if not isinstance(files, dict) or not files:
             raise AnsibleActionFail("controller_report: 'files' must be a mapping of path to content")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.nexus_cos.launch.plugins.plugin_utils import lock_holder
+from ansible_collections.nexus_cos.launch.plugins.plugin_utils import lock_holder, pinned_vars
 
 
 class ActionModule(ActionBase):
@@ -23,6 +23,7 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
+        pinned_vars.refuse_extra_vars(self)  # also when launch_context's check was skipped by tag
         args = dict(self._task.args)
         args["holder"] = lock_holder.fill(args.get("holder"))
         outcome = self._execute_module(module_name="nexus_cos.launch.deploy_lock", module_args=args,

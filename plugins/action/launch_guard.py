@@ -29,7 +29,7 @@ import time
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log
-from ansible_collections.nexus_cos.launch.plugins.plugin_utils import alerts, guard, host_records, lock_holder
+from ansible_collections.nexus_cos.launch.plugins.plugin_utils import alerts, guard, host_records, lock_holder, pinned_vars
 
 THRESHOLDS = tuple(sorted(guard.DEFAULTS))
 SWITCH_ARGS = ("flag_store", "pf_dir", "audit_dir", "backup_dir", "lock_path", "lease_seconds", "verify_timeout",
@@ -57,6 +57,7 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
+        pinned_vars.refuse_extra_vars(self)  # also when launch_context's check was skipped by tag
         self._vars = task_vars
         self._lines = []
         self._audit_errors = []

@@ -66,10 +66,18 @@ options:
     default: false
   approvals:
     description:
-      - The launch approvals, C([{name, secret}]). A missing secret is read from the file named
+      - The launch approvals, C([{name, secret}]). A missing secret is read from the approvals file named
         by C(NEXUS_LAUNCH_APPROVALS_FILE) or from C(NEXUS_APPROVER_<NAME>_SECRET) on the controller.
+      - Approvals are bound to one run and expire - the launch needs the approvals file,
+        C({issued_at, nonce, run_id, secrets}) (nexusctl launch writes it), of the controller's user, mode 0600,
+        naming O(run_id), issued at most O(approval_max_age_minutes) ago, its nonce not used before (the gate
+        audits C(APPROVALS_ACCEPTED) with the nonce's SHA-256 and refuses it again, naming the earlier run).
     type: list
     elements: raw
+  approval_max_age_minutes:
+    description: How many minutes after C(issued_at) the approvals file stays valid.
+    type: float
+    default: 15
   approvers:
     description: "The inventory's approvers, C({NAME: {role, password_hash}})."
     type: dict

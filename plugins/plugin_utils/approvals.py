@@ -8,10 +8,13 @@ result, a log or the audit trail; problems name approvers, never secrets."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
+import stat
 
+from ansible_collections.nexus_cos.launch.plugins.module_utils import utc_time
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import GLOBAL_PF, ActivationError
 
 # Schemes accepted for approver password hashes. Plain text and the old
@@ -160,22 +163,12 @@ def secret_env_name(name):
     return "NEXUS_APPROVER_%s_SECRET" % re.sub(r"[^A-Z0-9]", "_", name.upper())
 
 
-def resolve_secrets(approvals, environ=None):
-    """The approvals with each missing secret filled in from the secrets
-    file or the environment. Never raises for a missing secret: the gate
-    reports it."""
+def resolve_secrets(approvals, environ=None, from_file=None):
+    """The approvals with each missing secret filled in from the approvals
+    file's secrets (``from_file``, read_bound_approvals) or the environment.
+    Never raises for a missing secret: the gate reports it."""
     environ = os.environ if environ is None else environ
-    from_file = {}
-    path = environ.get(SECRETS_FILE_ENV)
-    if path:
-        try:
-            with open(path, "r", encoding="utf-8") as handle:
-                loaded = json.load(handle)
-            if isinstance(loaded, dict):
-                from_file = dict((str(k), v) for k, v in loaded.items() if isinstance(v, str))
-        except (OSError, ValueError) as exc:
-            raise ActivationError("%s=%s: cannot read the approvals file (%s)"
-                                  % (SECRETS_FILE_ENV, path, getattr(exc, "strerror", None) or exc))
+    from_file = from_file or {}
     out = []
     for item in approvals or []:
         if isinstance(item, str):
@@ -191,3 +184,110 @@ def resolve_secrets(approvals, environ=None):
                 item["secret"] = secret
         out.append(item)
     return out
+
+
+# ---------------------------------------------------------------- approvals bound to one run
+
+# An approval is good for one run, for a short while: the approvals file
+# names the run it approves, when it was issued and a random nonce; the
+# gate records the nonce's hash (APPROVALS_ACCEPTED) and refuses it again.
+DEFAULT_MAX_AGE_MINUTES = 15
+FUTURE_SLACK_SECONDS = 60        # the controller's clock may step back a little
+NONCE = re.compile(r"^[0-9a-f]{32,128}$")
+ACCEPTED_EVENT = "APPROVALS_ACCEPTED"
+FILE_SHAPE = ('{"issued_at": "%s", "nonce": "<32 or more hex digits>", "run_id": RUN_ID, "secrets": {NAME: SECRET}} '
+              "as nexusctl launch writes it" % utc_time.ISO_EXAMPLE)
+APPROVE_AGAIN = "approve again (nexusctl launch asks the approvers for this run)"
+
+
+def new_approvals_file(secrets, run_id, now=None):
+    """The approvals file's document for the run ``run_id``."""
+    return {"issued_at": utc_time.iso_utc(now), "nonce": os.urandom(16).hex(), "run_id": run_id,
+            "secrets": dict(secrets)}
+
+
+def nonce_hash(nonce):
+    return hashlib.sha256(nonce.encode("utf-8")).hexdigest()
+
+
+def used_nonces(runs):
+    """{nonce hash: run id} of the approvals the trail's runs accepted
+    (activation_info's runs, summarize_run's approvals_nonce)."""
+    return dict((r["approvals_nonce"], r.get("run_id") or "?") for r in runs or []
+                if isinstance(r, dict) and r.get("approvals_nonce"))
+
+
+def _open_private(path, shown):
+    """The file's text, when it is a regular file of the controller's user
+    that no one else can read or write; else ActivationError with the fix."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError as exc:
+        raise ActivationError("%s: cannot read the approvals file (%s)" % (shown, exc.strerror or exc))
+    with os.fdopen(fd, "r", encoding="utf-8") as handle:
+        info = os.fstat(handle.fileno())
+        uid = os.geteuid()
+        if not stat.S_ISREG(info.st_mode):
+            raise ActivationError("%s is not a regular file; expected a file of your own, mode 0600" % shown)
+        if info.st_uid != uid:
+            raise ActivationError("%s is owned by uid %d, not by uid %d that runs the controller; expected a file of "
+                                  "your own, mode 0600: write it again as that user, then chmod 600 %s"
+                                  % (shown, info.st_uid, uid, path))
+        mode = stat.S_IMODE(info.st_mode)
+        if mode & 0o077:
+            raise ActivationError("%s is mode %04o, open to group or others; expected 0600 (only its owner): "
+                                  "chmod 600 %s" % (shown, mode, path))
+        try:
+            return handle.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ActivationError("%s: cannot read the approvals file (%s)" % (shown, exc))
+
+
+def read_bound_approvals(run_id, used, max_age_minutes=DEFAULT_MAX_AGE_MINUTES, now=None, environ=None):
+    """(secrets {NAME: SECRET}, accepted fields for APPROVALS_ACCEPTED) from
+    the approvals file named by NEXUS_LAUNCH_APPROVALS_FILE, checked to be
+    private, to approve run ``run_id``, issued at most ``max_age_minutes``
+    ago by the controller's clock, and not already used (``used``:
+    used_nonces). Raises ActivationError naming the file; never shows a
+    secret or the nonce."""
+    environ = os.environ if environ is None else environ
+    path = environ.get(SECRETS_FILE_ENV)
+    if not path:
+        raise ActivationError("no approvals file: approvals are bound to the run they approve and expire; "
+                              "nexusctl launch --approver NAME writes one for its run, or set %s to a file of yours "
+                              "(mode 0600) holding %s, and give the same run id with -e nexus_run_id=RUN_ID"
+                              % (SECRETS_FILE_ENV, FILE_SHAPE))
+    shown = "%s=%s" % (SECRETS_FILE_ENV, path)
+    text = _open_private(path, shown)
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        raise ActivationError("%s: not JSON (%s); expected %s" % (shown, str(exc).split(":")[0], FILE_SHAPE))
+    if not isinstance(document, dict) or not all(k in document for k in ("issued_at", "nonce", "run_id")):
+        raise ActivationError("%s has no issued_at, nonce and run_id; approvals are bound to one run and expire: "
+                              "expected %s" % (shown, FILE_SHAPE))
+    secrets, nonce, bound = document.get("secrets", {}), document["nonce"], document["run_id"]
+    if not isinstance(secrets, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in secrets.items()):
+        raise ActivationError("%s: secrets is not a mapping of approver names to secrets; expected %s" % (shown, FILE_SHAPE))
+    if not isinstance(nonce, str) or not NONCE.match(nonce):
+        raise ActivationError("%s: nonce is not 32 to 128 lowercase hex digits; expected %s" % (shown, FILE_SHAPE))
+    if not isinstance(bound, str) or bound != run_id:
+        raise ActivationError("%s approves run %s, not this run %s; approvals are bound to the run they approve: %s"
+                              % (shown, bound, run_id, APPROVE_AGAIN))
+    try:
+        issued = utc_time.parse_iso(document["issued_at"]).timestamp()
+    except ValueError as exc:
+        raise ActivationError("%s: issued_at: %s" % (shown, exc))
+    now = utc_time.epoch(now)
+    if issued > now + FUTURE_SLACK_SECONDS:
+        raise ActivationError("%s was issued at %s, %d s after the controller's clock (%s); expected a time no later "
+                              "than now" % (shown, utc_time.iso_utc(issued), issued - now, utc_time.iso_utc(now)))
+    if now - issued > max_age_minutes * 60:
+        raise ActivationError("%s was issued at %s, %d minutes ago; approvals expire after %g minutes "
+                              "(activation_gate_approval_max_age_minutes): %s"
+                              % (shown, utc_time.iso_utc(issued), (now - issued) // 60, max_age_minutes, APPROVE_AGAIN))
+    digest = nonce_hash(nonce)
+    if digest in used:
+        raise ActivationError("%s: these approvals were already used by run %s (%s in its audit trail); an approval is "
+                              "good for one run: %s" % (shown, used[digest], ACCEPTED_EVENT, APPROVE_AGAIN))
+    return dict(secrets), {"nonce_sha256": digest, "issued_at": utc_time.iso_utc(issued)}

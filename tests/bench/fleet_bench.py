@@ -219,11 +219,13 @@ def main():
             "ansible_docker_timeout": 120,
             "ansible_python_interpreter": "/usr/bin/python3",
             "nexus_environment": "sandbox",
+            # Pinned (refused from extra vars): the inventory names it.
+            "nexus_artifacts_dir": os.path.join(work, "artifacts"),
         }
         with open(inventory, "w") as handle:
             json.dump({"all": {"children": {"nexus_vps": {"vars": host_vars, "hosts": {name: {} for name in names}}}}},
                       handle, indent=2)
-        extra = dict(LIGHT_VARS if light else {}, nexus_artifacts_dir=os.path.join(work, "artifacts"))
+        extra = dict(LIGHT_VARS if light else {})
         extra_file = os.path.join(work, "extra-vars.json")
         with open(extra_file, "w") as handle:
             json.dump(extra, handle)

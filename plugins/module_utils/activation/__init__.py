@@ -461,6 +461,9 @@ def summarize_run(records):
             summary["left"].append(event)
         if event == "ROLLBACK_START" and fields.get("snapshot"):
             summary["rollback_of"] = fields.get("snapshot")
+        if event == "APPROVALS_ACCEPTED" and fields.get("nonce_sha256"):
+            # Approvals are good for one run: the next launch gate looks for it.
+            summary["approvals_nonce"] = fields["nonce_sha256"]
         if event == "DEPLOYMENT_START":
             playbook_run = True
             summary["playbook"] = fields.get("playbook")

@@ -4,14 +4,18 @@ the run), and the status table. No playbook runs here."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import stat
+import time
 
 import pytest
 
 from ansible_collections.nexus_cos.launch.nexusctl import __main__ as nexusctl_main
 from ansible_collections.nexus_cos.launch.nexusctl import cmd_launch, cmd_marketplace, cmd_rollback, cmd_status
 from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import runner_environment
+from ansible_collections.nexus_cos.launch.plugins.module_utils import utc_time
 
 T_STEP1 = 1795861800   # 2026-11-28 10:30:00 UTC
 
@@ -81,10 +85,14 @@ def test_secrets_from_environment_or_prompt():
 
 def test_secrets_file_is_private_and_gone_after_the_run():
     env = {"NEXUS_APPROVER_ALICE_SECRET": "a-secret", "PATH": "/bin"}
-    with cmd_launch.secrets_file({"alice": "a-secret"}, env) as path:
+    with cmd_launch.secrets_file({"alice": "a-secret"}, "20261201T100000Z-a1b2c3", env) as path:
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
         assert env["NEXUS_LAUNCH_APPROVALS_FILE"] == path
-        assert open(path).read() == '{"alice": "a-secret"}'
+        # Bound to the run it approves: its id, when, and a nonce the gate accepts once.
+        document = json.loads(open(path).read())
+        assert document["secrets"] == {"alice": "a-secret"} and document["run_id"] == "20261201T100000Z-a1b2c3"
+        assert re.match(r"^[0-9a-f]{32}$", document["nonce"])
+        assert abs(utc_time.parse_iso(document["issued_at"]).timestamp() - time.time()) < 5
         # The run's environment names the file and holds no secret.
         run_env = runner_environment(env)
         assert run_env["NEXUS_LAUNCH_APPROVALS_FILE"] == path and "a-secret" not in run_env.values()
@@ -151,3 +159,19 @@ def test_progress_prints_a_tasks_diff():
     text = out.getvalue()
     assert "-\"enabled\": false" in text and "+\"enabled\": true" in text
     assert "feature-flags.json (before)" in text
+
+
+def test_launch_gives_the_run_the_id_its_approvals_name(monkeypatch):
+    seen = {}
+    monkeypatch.setattr(cmd_launch, "read_secrets", lambda names: {"alice": "a-secret"})
+
+    def run_playbook(playbook, args, extravars, **kw):
+        with open(os.environ["NEXUS_LAUNCH_APPROVALS_FILE"]) as handle:
+            seen.update(extravars=extravars, document=json.load(handle))
+        return 0
+
+    monkeypatch.setattr(cmd_launch, "run_playbook", run_playbook)
+    assert nexusctl_main.main(["launch", "--mode", "soft", "--confirm", "--approver", "alice"]) == 0
+    assert re.match(r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}$", seen["extravars"]["nexus_run_id"])
+    assert seen["document"]["run_id"] == seen["extravars"]["nexus_run_id"]
+    assert "a-secret" not in json.dumps(seen["extravars"])

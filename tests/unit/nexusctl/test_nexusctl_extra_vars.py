@@ -152,3 +152,42 @@ def test_the_cli_end_to_end_refuses_bad_extra_vars():
                           env=dict(os.environ, NEXUSCTL_PYTHON=sys.executable))
     assert done.returncode == 2
     assert done.stderr.startswith("nexusctl: -e @/nonexistent/x.yml: no such file /nonexistent/x.yml")
+
+
+# ---------------------------------------------------------------- pinned variables and secrets
+
+@pytest.mark.parametrize("argv", [
+    ["-e", "nexus_environment=test", "marketplace", "enable", "--phase", "3", "--step", "1"],
+    ["marketplace", "enable", "--phase", "3", "--step", "1", "-e", '{"nexus_environment": "test"}'],
+    ["deploy", "-e", "@pinned.yml"],
+])
+def test_a_pinned_variable_is_refused_before_any_run(files, monkeypatch, capsys, argv):
+    (files / "pinned.yml").write_text("nexus_environment: test\n")
+    monkeypatch.setattr(playbook_run, "run_ansible_runner", lambda *a, **kw: pytest.fail("ran ansible-runner"))
+    assert nexusctl_main.main(["-i", str(files)] + argv) == 2
+    assert capsys.readouterr().err == (
+        "nexusctl: Stop: nexus_environment was given with -e (extra vars), but it is pinned (the environment, which "
+        "decides whether the test clock nexus_clock_now is allowed): one operator cannot change it from the command "
+        "line; set it in the inventory (group_vars or host_vars), a reviewed change, and run without the -e\n")
+
+
+def test_a_launch_with_a_pinned_variable_or_a_secret_asks_for_nothing(monkeypatch, capsys):
+    monkeypatch.setattr(cmd_launch, "read_secrets", lambda *a: pytest.fail("asked for secrets"))
+    monkeypatch.setattr(cmd_launch, "run_playbook", lambda *a, **kw: pytest.fail("ran the playbook"))
+    assert nexusctl_main.main(["launch", "--mode", "global", "--confirm", "--approver", "alice",
+                               "-e", '{"nexus_launch_approvers": {"mallory": {}}}']) == 2
+    assert capsys.readouterr().err.startswith("nexusctl: Stop: nexus_launch_approvers was given with -e")
+    assert nexusctl_main.main(["launch", "--mode", "global", "--confirm",
+                               "-e", '{"nexus_launch_approvals": [{"name": "bob", "secret": "bobs-s3cret"}]}']) == 2
+    err = capsys.readouterr().err
+    assert err == ("nexusctl: Stop: nexus_launch_approvals[0] (approver bob) carries a secret given with -e (extra "
+                   "vars), which every record of the run keeps; refused, and not shown: give it as "
+                   "NEXUS_APPROVER_BOB_SECRET in the environment, in the approvals file nexusctl launch --approver bob "
+                   "writes from its prompt, or as a vault-encrypted value in the inventory\n")
+
+
+def test_nexusctl_never_passes_a_pinned_variable_itself(files, monkeypatch, capsys):
+    monkeypatch.setattr(playbook_run, "run_ansible_runner", lambda *a, **kw: pytest.fail("ran ansible-runner"))
+    args = nexusctl_main.parse(["-i", str(files), "deploy"])[1]
+    assert playbook_run.run_playbook("phase4.yml", args, extravars={"nexus_audit_dir": "/var/tmp/x"}) == 2
+    assert capsys.readouterr().err.startswith("nexusctl: Stop: nexus_audit_dir was given with -e (extra vars)")

@@ -250,20 +250,12 @@ def test_secret_env_names():
     assert approvals.secret_env_name("j.doe-2") == "NEXUS_APPROVER_J_DOE_2_SECRET"
 
 
-def test_secrets_come_from_the_item_the_file_or_the_environment(tmp_path):
-    path = tmp_path / "approvals.json"
-    path.write_text(json.dumps({"bob": "from-file"}))
-    env = {"NEXUS_LAUNCH_APPROVALS_FILE": str(path), "NEXUS_APPROVER_CAROL_SECRET": "from-env",
-           "NEXUS_APPROVER_BOB_SECRET": "env-loses-to-file"}
+def test_secrets_come_from_the_item_the_file_or_the_environment():
+    env = {"NEXUS_APPROVER_CAROL_SECRET": "from-env", "NEXUS_APPROVER_BOB_SECRET": "env-loses-to-file"}
     out = approvals.resolve_secrets([{"name": "alice", "secret": "given"}, {"name": "bob"}, "carol",
-                                     {"name": "dave"}], env)
+                                     {"name": "dave"}], env, from_file={"bob": "from-file"})
     assert out == [{"name": "alice", "secret": "given"}, {"name": "bob", "secret": "from-file"},
                    {"name": "carol", "secret": "from-env"}, {"name": "dave"}]
-
-
-def test_unreadable_secrets_file(tmp_path):
-    with pytest.raises(activation.ActivationError, match="cannot read the approvals file"):
-        approvals.resolve_secrets([{"name": "a"}], {"NEXUS_LAUNCH_APPROVALS_FILE": str(tmp_path / "none")})
 
 
 # ---------------------------------------------------------------- the platform's own files
@@ -360,3 +352,54 @@ def test_the_gate_action_reads_the_facts_from_the_paths_it_is_given(tmp_path):
                                                              "flag_store": "/f", "pf_dir": "/p", "lock_path": "/l"})
     assert result["refused"] is True and "/f: not found" in result["msg"]
     assert calls[1][0] == "nexus_cos.launch.audit_record"   # the refusal is audited
+
+
+def test_the_launch_gate_accepts_bound_approvals_once(host, tmp_path, monkeypatch):
+    """The launch gate end to end on the controller side, with the host's
+    real facts: approvals from a bound approvals file are audited as
+    APPROVALS_ACCEPTED (the nonce's hash, never a secret), and the same file
+    is refused by the next gate, which finds that record in the trail."""
+    from unittest import mock
+    from passlib.hash import pbkdf2_sha256
+    from ansible_collections.nexus_cos.launch.plugins.action import activation_gate
+
+    write_prepare_run(host)
+    secrets = {"alice": "alice-s3cret", "bob": "bob-s3cret"}
+    approvers = {"alice": {"role": "founder", "password_hash": pbkdf2_sha256.hash("alice-s3cret")},
+                 "bob": {"role": "technical_lead", "password_hash": pbkdf2_sha256.hash("bob-s3cret")}}
+    path = tmp_path / "approvals.json"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(approvals.new_approvals_file(secrets, RUN), handle)
+    monkeypatch.setenv(approvals.SECRETS_FILE_ENV, str(path))
+
+    def gate():
+        task = mock.MagicMock()
+        task.args = dict(base(host), kind="launch", mode="global", confirm=True, approvers=approvers,
+                         approvals=[{"name": "alice"}, {"name": "bob"}], audit_file=AUDIT_FILE, run_id=RUN)
+        task.async_val, task.check_mode, task.diff = 0, False, False
+        action = activation_gate.ActionModule(task, mock.MagicMock(), mock.MagicMock(), mock.MagicMock(),
+                                              mock.MagicMock(), mock.MagicMock())
+        written = []
+
+        def execute_module(module_name, module_args, task_vars):
+            if module_name.endswith("activation_info"):
+                return run(dict(module_args))
+            written.extend(module_args["audit_events"])
+            return run(dict(module_args), module=audit_record)
+
+        action._execute_module = execute_module
+        return action.run(task_vars={}), written
+
+    first, written = gate()
+    accepted = [e["fields"] for e in written if e["event"] == "APPROVALS_ACCEPTED"]
+    with open(path) as handle:
+        nonce = json.load(handle)["nonce"]
+    assert accepted == [{"nonce_sha256": approvals.nonce_hash(nonce), "issued_at": accepted[0]["issued_at"],
+                         "approvers": "alice,bob"}]
+    assert "s3cret" not in json.dumps(written) and nonce not in json.dumps(written)
+    second, written = gate()
+    assert second["refused"] is True
+    assert ("NEXUS_LAUNCH_APPROVALS_FILE=%s: these approvals were already used by run %s (APPROVALS_ACCEPTED in its "
+            "audit trail)" % (path, RUN)) in second["msg"]
+    assert [e for e in written if e["event"] in ("APPROVALS_ACCEPTED", "LAUNCH_APPROVED")] == []
