@@ -103,9 +103,9 @@ def path_problem(path, lstat=os.lstat, readlink=os.readlink):
 def problem_text(what, path, found):
     """One sentence: the path checked, the component at fault, what it is."""
     component, finding, dummy = found
-    where = "" if component == path else " (%s is above it)" % component
-    return ("%s %s is not trusted: %s is %s%s; expected it and every directory above it owned by root, writable by "
-            "root alone and not a symlink" % (what, path, component, finding, where))
+    where = "" if component == path else " is not trusted: %s above it is" % component
+    return ("%s %s%s %s; expected it and every directory above it owned by root, writable by root alone and not a "
+            "symlink" % (what, path, where or " is", finding))
 
 
 def lib_digest(lib):
@@ -166,13 +166,13 @@ def verify_snapshot_lib(snapshot_dir, script=None):
             path = os.path.join(top, name)
             st = os.lstat(path)
             found = entry_problem(path, st)
+            relpath = os.path.relpath(path, lib_dir)
+            seen.add(relpath)
             if found:
                 problems.append("lib %s is %s; fix: %s" % (path, found[1], found[2]))
                 continue
             if stat.S_ISDIR(st.st_mode):
                 continue
-            relpath = os.path.relpath(path, lib_dir)
-            seen.add(relpath)
             if not stat.S_ISREG(st.st_mode):
                 problems.append("lib %s is not a regular file" % path)
             elif relpath not in recorded:
