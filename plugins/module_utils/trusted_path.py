@@ -139,7 +139,7 @@ def verify_snapshot_lib(snapshot_dir, script=None):
     def check(path, what):
         found = path_problem(path)
         if found:
-            problems.append("%s: %s" % (problem_text(what, path, found), "fix: %s" % found[2]))
+            problems.append("%s; fix: %s" % (problem_text(what, path, found), found[2]))
             return False
         return True
 
