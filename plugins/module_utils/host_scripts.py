@@ -29,10 +29,11 @@ import os
 import shlex
 from string import Template
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log
+# trusted_path is imported by name so that Ansible ships it with any module that renders the scripts.
+from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, trusted_path
 
 PACKAGE = "ansible_collections.nexus_cos.launch.plugins.module_utils"
-VERIFIER_MODULE = PACKAGE + ".trusted_path"
+VERIFIER_MODULE = trusted_path.__name__
 # The snapshot's lib/ goes first on the path of an isolated interpreter (no
 # PYTHONPATH, no user site, no current directory), then the module runs as
 # python3 -m would run it.
