@@ -82,6 +82,13 @@ def render(host, facts, now=None, sections=("all",)):
             ", holder gone: %s" % lock["gone_reason"] if lock.get("gone_reason") else "") if holder else "free")
     if every and s["gateway"]:
         row("gateway serves", s["gateway"])
+    scripts = facts.get("scripts") or {}
+    if every and scripts.get("rollback"):
+        # Ours by name and marker (audit_log.newest_scripts), never the
+        # platform's rollback-YYYYmmdd-HHMMSS.sh beside it.
+        row("on-host rollback", "sudo %s" % scripts["rollback"])
+    if every and scripts.get("emergency"):
+        row("on-host switch", "sudo %s" % scripts["emergency"])
     flags = s["flags"] if every else dict((k, v) for k, v in s["flags"].items() if k in MARKETPLACE_FLAGS)
     if flags:
         lines.append("  flags (effective)")

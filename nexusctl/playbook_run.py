@@ -23,6 +23,7 @@ import tempfile
 from collections.abc import Mapping
 
 from ansible_collections.nexus_cos.launch.nexusctl import host_paths
+from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log
 
 from ansible_collections.nexus_cos.launch.nexusctl.exit_codes import EXIT_ERROR, EXIT_OK, EXIT_REFUSED, EXIT_UNREACHABLE, EXIT_USAGE
 from ansible_collections.nexus_cos.launch.plugins.plugin_utils import pinned_vars
@@ -412,8 +413,9 @@ def report_interruption(what, args, private, run_id=None, run_stamp=None, change
         say("  %s: breaks the lock once you are sure no run holds it (a next run from this "
             "controller takes it over by itself)" % command("unlock", target, "--reason TEXT"))
         say("  %s: puts back the files as that run found them, if it got as far as its snapshot; "
-            "on the host, without the controller: sudo %s/rollback-%s.sh"
-            % (command("rollback", target, run_id or "RUN"), audit_dir, run_stamp or "<run stamp>"))
+            "on the host, without the controller: sudo %s/%s"
+            % (command("rollback", target, run_id or "RUN"), audit_dir,
+               audit_log.script_name("rollback", run_stamp or "<run stamp>")))
     else:
         say("this command only reads, so it changed nothing; run it again")
     say("ansible-runner's records of the run: %s" % private)

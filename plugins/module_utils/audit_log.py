@@ -52,6 +52,14 @@ PLATFORM_SCRIPT = "deploy-phase-4-full-launch.sh"
 PLATFORM_FILE_PATTERN = re.compile(
     r"^(?:(deployment|precheck)-[0-9]{8}-[0-9]{6}\.log|(rollback)-[0-9]{8}-[0-9]{6}\.sh)\Z")
 _PLATFORM_FILES = {"deployment": "console log", "precheck": "precheck log", "rollback": "rollback script"}
+# The on-host scripts this collection renders: nexus-<kind>-<UTC stamp>.sh, a
+# name no other tool gives (the platform's rollback-YYYYmmdd-HHMMSS.sh sits in
+# the same directory), with MARKER on their second line. Versions before
+# the nexus- prefix named them <kind>-<UTC stamp>.sh: still ours by name.
+SCRIPT_KINDS = ("rollback", "emergency")
+SCRIPT_MARKER = "# nexus_cos.launch rendered script"
+OUR_SCRIPT_PATTERN = re.compile(r"^(?:nexus-)?(rollback|emergency)-([0-9]{8}T[0-9]{6}Z)\.sh\Z")
+_SCRIPT_HEAD_BYTES = 512
 # A line carrying one of the chain's own fields belongs to the chain.
 _CHAIN_FIELD = re.compile(rb"(?:^|[ \t])(?:run|seq|prev|chain)=", re.M)
 _UNCHAINED_AUDIT = re.compile(rb"^\[AUDIT\] ", re.M)
@@ -296,6 +304,59 @@ def platform_file(name) -> Optional[str]:
                                                         PLATFORM_SCRIPT)
 
 
+def script_name(kind, stamp) -> str:
+    """The file name of the on-host script of ``kind`` (rollback, emergency)
+    rendered by the run stamped ``stamp``: the one place it is made."""
+    if kind not in SCRIPT_KINDS:
+        raise ValueError("script kind %r: expected one of %s" % (kind, ", ".join(SCRIPT_KINDS)))
+    return "nexus-%s-%s.sh" % (kind, stamp)
+
+
+def script_marker(run_id) -> str:
+    """The comment line every rendered script carries, so it is told from
+    another tool's script whatever it is named."""
+    return "%s run_id=%s" % (SCRIPT_MARKER, run_id)
+
+
+def has_script_marker(data) -> bool:
+    """Whether the start of a file's content carries this collection's marker."""
+    return bool(data) and SCRIPT_MARKER.encode("ascii") in data[:_SCRIPT_HEAD_BYTES]
+
+
+def our_script(name, data=None) -> Optional[tuple]:
+    """(kind, stamp) of a script of this collection in an audit directory:
+    named as it names them (also the older names without the nexus- prefix),
+    or carrying its marker (``data``: content or a function returning it,
+    read only when the name does not decide). None for anything else."""
+    match = OUR_SCRIPT_PATTERN.match(name)
+    if match:
+        return match.group(1), match.group(2)
+    if name.endswith(".sh") and PLATFORM_FILE_PATTERN.match(name):
+        if callable(data):
+            data = data()
+        if has_script_marker(data):
+            return "rollback", None
+    return None
+
+
+def newest_scripts(audit_dir) -> dict:
+    """{kind: path} of this collection's newest rollback and emergency
+    script in ``audit_dir`` (by the UTC stamp in the name), never another
+    tool's; {} when there is none or the directory cannot be read."""
+    try:
+        names = os.listdir(audit_dir)
+    except OSError:
+        return {}
+    best = {}
+    for name in names:
+        found = our_script(name)
+        if found and found[1] and found[1] >= best.get(found[0], ("", ""))[0]:
+            # At equal stamps the current name wins over the older one.
+            if found[1] > best.get(found[0], ("", ""))[0] or name.startswith("nexus-"):
+                best[found[0]] = (found[1], os.path.join(audit_dir, name))
+    return dict((kind, path) for kind, (dummy, path) in best.items())
+
+
 def foreign_reason(name, data) -> Optional[str]:
     """Why the file ``name`` of an audit directory is another tool's and not
     part of the chain; None when it is a chain file, or not a candidate at
@@ -321,6 +382,11 @@ def foreign_reason(name, data) -> Optional[str]:
         lines = data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
         return "%s: no line carries run=, seq=, prev= or chain= (%d lines, %d unchained [AUDIT] records)" % (
             what or "not written by this collection", lines, len(_UNCHAINED_AUDIT.findall(data)))
+    if what and name.endswith(".sh"):
+        if our_script(name, data):
+            return None
+        return ("%s: not ours (no '%s' line; this collection's are %s), never run by it"
+                % (what, SCRIPT_MARKER, script_name("rollback", "<UTC stamp>")))
     return what
 
 
@@ -338,10 +404,12 @@ def split_foreign(files: dict) -> tuple:
     chain, foreign = {}, []
     for name in sorted(files):
         reason = foreign_reason(name, files[name])
-        if reason is None:
-            chain[name] = files[name]
-        else:
+        if reason is not None:
             foreign.append(ForeignFile(name, len(files[name]), reason))
+        elif not PLATFORM_FILE_PATTERN.match(name) or CHAIN_FILE_PATTERN.match(name):
+            chain[name] = files[name]
+        # else: one of our scripts under the platform's name: neither the
+        # chain's nor another tool's.
     return chain, foreign
 
 
@@ -350,6 +418,14 @@ def chain_files(audit_dir) -> list:
     name; foreign_reason tells by content), sorted."""
     return sorted(name for name in os.listdir(audit_dir)
                   if CHAIN_FILE_PATTERN.match(name) and os.path.isfile(os.path.join(audit_dir, name)))
+
+
+def _platform_scripts(audit_dir) -> list:
+    """Files named like the platform script's rollback scripts: reported by
+    verify (whose they are), never verified."""
+    return sorted(name for name in os.listdir(audit_dir)
+                  if name.endswith(".sh") and PLATFORM_FILE_PATTERN.match(name)
+                  and os.path.isfile(os.path.join(audit_dir, name)))
 
 
 def ensure_audit_dir(audit_dir):
@@ -622,7 +698,7 @@ def _read_candidates(audit_dir) -> tuple:
     read under the shared lock."""
     with _DirLock(audit_dir, exclusive=False):
         files = {}
-        for name in chain_files(audit_dir):
+        for name in chain_files(audit_dir) + _platform_scripts(audit_dir):
             with open(os.path.join(audit_dir, name), "rb") as handle:
                 files[name] = handle.read()
         cache = _read_head_cache(audit_dir)

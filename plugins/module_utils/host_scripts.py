@@ -5,22 +5,40 @@
 controller cannot reach it (losing the controller's link is how the
 platform's last launch attempt ended):
 
-* ``rollback-<stamp>.sh`` restores what that run snapshotted;
-* ``emergency-<stamp>.sh`` pulls the kill switch (public signups off, new
-  transactions frozen, founder mode) from whatever state things are in.
+* ``nexus-rollback-<stamp>.sh`` restores what that run snapshotted;
+* ``nexus-emergency-<stamp>.sh`` pulls the kill switch (public signups off,
+  new transactions frozen, founder mode) from whatever state things are in.
+
+(Names from audit_log.script_name: the platform's own deploy script leaves
+``rollback-YYYYmmdd-HHMMSS.sh`` in the same directory.)
 
 Both need only bash and python3: they run the collection's own code from the
 run's snapshot (``<backup dir>/<stamp>/lib``), so what runs is what was there
-when the snapshot was taken. Rendered here, on the host, by the modules that
-write them (snapshot, kill_switch), so both are rendered one way.
+when the snapshot was taken. Before importing any of it they check, with
+``python3 -I`` and code carried in the script itself (trusted_path), that
+root alone controls the script, the snapshot and every file of its lib/,
+and that each file has the hash the snapshot recorded. Rendered here, on the
+host, by the modules that write them (snapshot, kill_switch), so both are
+rendered one way.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import shlex
 from string import Template
 
+# trusted_path is imported by name so that Ansible ships it with any module that renders the scripts.
+from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, trusted_path
+
 PACKAGE = "ansible_collections.nexus_cos.launch.plugins.module_utils"
+VERIFIER_MODULE = trusted_path.__name__
+# The snapshot's lib/ goes first on the path of an isolated interpreter (no
+# PYTHONPATH, no user site, no current directory), then the module runs as
+# python3 -m would run it.
+RUN_MODULE = ("import runpy, sys; sys.argv.pop(0); sys.path.insert(0, sys.argv.pop(0)); "
+              "runpy.run_module(sys.argv[0], run_name='__main__', alter_sys=True)")
 
 _COMMON = r'''
 args=()
@@ -47,11 +65,19 @@ if [ ! -f "$$snapshot_dir/snapshot.json" ] || [ ! -d "$$snapshot_dir/lib" ]; the
 fi
 
 # The snapshot carries its own copy of the code: what runs is what was
-# there when the snapshot was taken, whatever has changed since.
-export PYTHONPATH="$$snapshot_dir/lib"
+# there when the snapshot was taken, whatever has changed since. Nothing of
+# it runs unless root alone controls it and it is what was recorded; the
+# check is this script's own code, run isolated (python3 -I).
+if ! "$$python" -I -B - "$$snapshot_dir" "$${BASH_SOURCE[0]}" <<'NEXUS_VERIFY_SNAPSHOT'
+$verifier
+NEXUS_VERIFY_SNAPSHOT
+then
+    exit 1
+fi
 '''
 
 ROLLBACK = Template(r'''#!/bin/bash
+$marker
 # Nexus COS rollback to the snapshot run $run_id took on
 # $host before it changed anything.
 #
@@ -67,6 +93,7 @@ gateway_url=$q_gateway_url
 audit_dir=$q_audit_dir
 lock_path=$q_lock_path
 verify_timeout=$verify_timeout
+run_module=$q_run_module
 
 usage() {
     cat <<USAGE
@@ -91,7 +118,7 @@ Exit status: 0 restored or nothing to do, 1 refused or not verified, 2 usage.
 USAGE
 }
 $common
-exec "$$python" -s -B -m $package.snapshot restore \
+exec "$$python" -I -B -c "$$run_module" "$$snapshot_dir/lib" $package.snapshot restore \
     --snapshot "$$snapshot_dir" \
     --gateway-url "$$gateway_url" \
     --verify-timeout "$$verify_timeout" \
@@ -101,6 +128,7 @@ exec "$$python" -s -B -m $package.snapshot restore \
 ''')
 
 EMERGENCY = Template(r'''#!/bin/bash
+$marker
 # Nexus COS emergency switch, on this host, with no controller: public
 # signups off, new transactions frozen, founder mode, whatever the state.
 # Rendered by run $run_id on $host; it runs the code that
@@ -124,6 +152,7 @@ gateway_url=$q_gateway_url
 audit_dir=$q_audit_dir
 lock_path=$q_lock_path
 verify_timeout=$verify_timeout
+run_module=$q_run_module
 
 usage() {
     cat <<USAGE
@@ -159,7 +188,7 @@ while [ $$# -gt 0 ]; do
 done
 set -- "$${rest[@]+"$${rest[@]}"}"
 $common
-exec "$$python" -s -B -m $package.activation.emergency pull \
+exec "$$python" -I -B -c "$$run_module" "$$snapshot_dir/lib" $package.activation.emergency pull \
     --flag-store "$$flag_store" \
     --pf-dir "$$pf_dir" \
     --backup-dir "$$backup_dir" \
@@ -172,22 +201,40 @@ exec "$$python" -s -B -m $package.activation.emergency pull \
 ''')
 
 
+def verifier_source():
+    """The program the scripts run before anything of the snapshot: the
+    source of trusted_path (wherever this code runs from: a checkout, the
+    zip of a module, a snapshot's lib/) and a call of its script_main."""
+    spec = importlib.util.find_spec(VERIFIER_MODULE)
+    source = spec.loader.get_source(VERIFIER_MODULE) if spec is not None and spec.loader is not None else None
+    if not source:
+        raise RuntimeError("the on-host scripts cannot be rendered: no source for %s where this code runs"
+                           % VERIFIER_MODULE)
+    return source.rstrip("\n") + "\n\n\nimport sys  # noqa: E402\nsys.exit(script_main(sys.argv[1:]))"
+
+
 def _render(template, options, run_id, host, verify_timeout, **paths):
     values = dict(("q_" + key, shlex.quote(str(value))) for key, value in paths.items())
-    values.update(run_id=run_id, host=host, verify_timeout=int(verify_timeout), package=PACKAGE)
-    values["common"] = Template(_COMMON).substitute(options=options)
+    values.update(run_id=run_id, host=host, verify_timeout=int(verify_timeout), package=PACKAGE,
+                  marker=audit_log.script_marker(run_id), q_run_module=shlex.quote(RUN_MODULE))
+    values["common"] = Template(_COMMON).substitute(options=options, verifier=verifier_source())
     return template.substitute(values)
 
 
+def script_path(audit_dir, kind, stamp):
+    """Where the run stamped ``stamp`` leaves its ``kind`` script."""
+    return os.path.join(audit_dir, audit_log.script_name(kind, stamp))
+
+
 def rollback_script(snapshot_dir, run_id, host, gateway_url, audit_dir, lock_path, verify_timeout):
-    """The text of ``rollback-<stamp>.sh`` for a snapshot."""
+    """The text of ``nexus-rollback-<stamp>.sh`` for a snapshot."""
     return _render(ROLLBACK, "--force|--dry-run", run_id, host, verify_timeout, snapshot_dir=snapshot_dir,
                    gateway_url=gateway_url, audit_dir=audit_dir, lock_path=lock_path)
 
 
 def emergency_script(snapshot_dir, run_id, host, flag_store, pf_dir, backup_dir, gateway_url, audit_dir, lock_path,
                      verify_timeout):
-    """The text of ``emergency-<stamp>.sh``: runs the kill switch with the
+    """The text of ``nexus-emergency-<stamp>.sh``: runs the kill switch with the
     code of the snapshot in ``snapshot_dir``."""
     return _render(EMERGENCY, "--keep-lock|--dry-run", run_id, host, verify_timeout, snapshot_dir=snapshot_dir,
                    flag_store=flag_store, pf_dir=pf_dir, backup_dir=backup_dir, gateway_url=gateway_url,

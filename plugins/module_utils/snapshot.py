@@ -50,7 +50,7 @@ import sys
 import time
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import (audit_log, deploy_lock, flag_store, gateway,
-                                                                       utc_time)
+                                                                       trusted_path, utc_time)
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import (edit_lock, fsync_dir, os_error_text,
                                                                                    write_atomic)
 
@@ -68,7 +68,7 @@ FLAG_STORE_NAME = "feature-flags.json"
 # What the rollback command imports, copied into every snapshot's lib/.
 PACKAGE = "ansible_collections.nexus_cos.launch.plugins.module_utils"
 RUNTIME_MODULES = ("snapshot", "audit_log", "atomic_file", "documents", "flag_semantics", "flag_store", "deploy_lock",
-                   "gateway", "run_audit", "host_scripts", "pf_document", "utc_time", "activation",
+                   "gateway", "run_audit", "host_scripts", "pf_document", "utc_time", "trusted_path", "activation",
                    "activation.change", "activation.record", "activation.emergency")
 
 VERIFY_INTERVAL = 0.25
@@ -254,14 +254,15 @@ def _precompile(path):
     switch is timed in fractions of a second. Best effort: a source that
     changes later is recompiled in memory by its mtime."""
     if not path.endswith(".py"):
-        return
+        return None
     try:
         compiled = importlib.util.cache_from_source(path)
         _mkdirs(os.path.dirname(compiled))   # 0750 like the rest of the snapshot
         py_compile.compile(path, cfile=compiled, doraise=True)
         os.chmod(compiled, FILE_MODE)
     except (py_compile.PyCompileError, OSError, ValueError):
-        pass
+        return None
+    return compiled
 
 
 def _check_relpath(relpath):
@@ -378,16 +379,29 @@ def take(files, backup_dir, run_id, stamp, gateway_url=None, runtime_files=None,
 
 
 def _write_lib(snapshot_dir, runtime_files):
+    """Write lib/ and return {relpath: sha256} of every file in it, the
+    compiled ones too: the on-host scripts run nothing from lib/ that this
+    map does not hold (trusted_path.verify_snapshot_lib)."""
     lib = {}
+    lib_dir = os.path.join(snapshot_dir, LIB_DIR)
     for relpath, content in sorted((runtime_files or {}).items()):
         relpath = _check_relpath(relpath)
         data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
-        target = os.path.join(snapshot_dir, LIB_DIR, relpath)
+        target = os.path.join(lib_dir, relpath)
         _mkdirs(os.path.dirname(target))
         write_atomic(target, data, mode=FILE_MODE)
         lib[relpath] = sha256_bytes(data)
-        _precompile(target)
+        compiled = _precompile(target)
+        if compiled:
+            with open(compiled, "rb") as handle:
+                lib[os.path.relpath(compiled, lib_dir)] = sha256_bytes(handle.read())
     return lib
+
+
+def lib_sha256(manifest):
+    """The digest of a snapshot's lib/ hashes, as the audit trail records it
+    (lib_sha256=) and the on-host scripts print it once they verified lib/."""
+    return trusted_path.lib_digest(manifest.get("lib"))
 
 
 def add_runtime(snapshot_dir, runtime_files):
@@ -1005,5 +1019,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    # The host script (rollback-<ts>.sh, emergency-<ts>.sh) runs this file as a program, not Ansible.
+    # The host scripts (nexus-rollback-<ts>.sh, nexus-emergency-<ts>.sh) run this file as a program, not Ansible.
     sys.exit(main())  # pylint: disable=ansible-bad-function

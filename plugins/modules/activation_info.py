@@ -65,6 +65,13 @@ now:
   description: The host's clock, epoch seconds.
   returned: always
   type: int
+scripts:
+  description:
+    - C({rollback, emergency}) paths of this collection's newest on-host scripts in the audit dir
+      (C(nexus-<kind>-<stamp>.sh), or the older C(<kind>-<stamp>.sh)), never the platform's
+      C(rollback-YYYYmmdd-HHMMSS.sh); a kind is left out when there is none.
+  returned: always
+  type: dict
 audit_dir:
   description: The audit directory read.
   returned: always
@@ -110,7 +117,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import deploy_lock
+from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, deploy_lock
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import change as activation_change
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import record as activation_record
 
@@ -127,6 +134,8 @@ def read(p):
         out["activations"] = []
         out["state_error"] = str(exc)
     out["runs"] = activation_record.read_runs(p["audit_dir"], p["runs_limit"])
+    # This collection's newest on-host scripts, never the platform's.
+    out["scripts"] = audit_log.newest_scripts(p["audit_dir"])
     out["flag_store"] = activation_change.read_flag_store(p["flag_store"])
     out["pfs"] = activation_change.read_pfs(p["pf_dir"])
     if p["lock_path"]:

@@ -12,12 +12,12 @@ version_added: "1.1.0"
 description:
   - The kill switch of DESIGN section 7 - public signups off, new transactions frozen, founder
     mode, whatever state things are in - as one job on the flag store host. It runs the same code
-    as the on-host C(emergency-<stamp>.sh) every run leaves (module_utils C(emergency)).
+    as the on-host C(nexus-emergency-<stamp>.sh) every run leaves (module_utils C(emergency)).
   - Takes the deployment lock. A holder that is gone is taken over (C(LOCK_STALE_RECOVERED)); a
     live holder's lock is broken (C(LOCK_BROKEN)) unless O(break_lock=false), as the switch does not
     wait. Needs no passing prepare run.
-  - Snapshots the flag store and PF files first, with the snapshot's own C(rollback-<stamp>.sh) and
-    C(emergency-<stamp>.sh), so the switch can be rolled back in turn; then the flags in one atomic
+  - Snapshots the flag store and PF files first, with the snapshot's own C(nexus-rollback-<stamp>.sh) and
+    C(nexus-emergency-<stamp>.sh), so the switch can be rolled back in turn; then the flags in one atomic
     write, the PF values round-trip, the gateway reloaded and polled until it serves founder mode.
   - Never undone automatically. When the gateway does not confirm, the switch stays applied, the
     module fails saying what it wrote, what the gateway served and what to check, and audits

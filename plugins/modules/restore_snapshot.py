@@ -76,7 +76,7 @@ attributes:
 notes:
   - In check mode nothing is written and the gateway is not contacted; with C(--diff) the
     unified diff of every file that would change is shown.
-  - The same restore runs without Ansible on the host through C(rollback-<stamp>.sh).
+  - The same restore runs without Ansible on the host through C(nexus-rollback-<stamp>.sh).
 seealso:
   - module: nexus_cos.launch.snapshot
 '''

@@ -15,8 +15,8 @@ description:
     phase), and writes C(snapshot.json) last, so a snapshot with a manifest is complete.
   - In the same execution writes the on-host runtime under C(<backup_dir>/<stamp>/lib/), and with
     O(scripts=true) the two scripts for the hour the controller cannot reach the host, both rendered
-    here, 0750, needing only python3; C(<audit_dir>/rollback-<stamp>.sh) restores this snapshot and
-    C(<audit_dir>/emergency-<stamp>.sh) pulls the kill switch. With O(rollback_playbook), the rollback
+    here, 0750, needing only python3; C(<audit_dir>/nexus-rollback-<stamp>.sh) restores this snapshot and
+    C(<audit_dir>/nexus-emergency-<stamp>.sh) pulls the kill switch. With O(rollback_playbook), the rollback
     playbook C(<audit_dir>/rollback-<stamp>.yml) (0640). Audits C(SNAPSHOT_CREATED) and
     C(ROLLBACK_SCRIPT_GENERATED).
   - One job, leaving a rollback for this snapshot; the runtime and the two scripts belong to it
@@ -56,7 +56,7 @@ options:
     type: str
   scripts:
     description:
-      - Write C(rollback-<stamp>.sh) and C(emergency-<stamp>.sh) into O(audit_dir). They use O(gateway_url),
+      - Write C(nexus-rollback-<stamp>.sh) and C(nexus-emergency-<stamp>.sh) into O(audit_dir). They use O(gateway_url),
         O(lock_path), O(pf_dir), O(flag_store) and O(script_verify_timeout); O(audit_dir), O(gateway_url),
         O(pf_dir) and O(lock_path) are then required.
     type: bool
@@ -144,12 +144,12 @@ rollback_script:
   description: Path of the rollback shell script on the host.
   returned: with O(scripts=true)
   type: str
-  sample: /var/log/nexus-cos/phase4-audit/rollback-20260115T103045Z.sh
+  sample: /var/log/nexus-cos/phase4-audit/nexus-rollback-20260115T103045Z.sh
 emergency_script:
   description: Path of the on-host kill switch script.
   returned: with O(scripts=true)
   type: str
-  sample: /var/log/nexus-cos/phase4-audit/emergency-20260115T103045Z.sh
+  sample: /var/log/nexus-cos/phase4-audit/nexus-emergency-20260115T103045Z.sh
 rollback_playbook:
   description: Path of the rollback playbook on the host.
   returned: when O(rollback_playbook) is given
@@ -164,7 +164,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, run_audit, snapshot
+from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, host_scripts, run_audit, snapshot
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import emergency
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import os_error_text, write_atomic
 
@@ -189,8 +189,8 @@ def _write_rollback_files(module, p, stamp, snapshot_dir):
         flag_store = p["flag_store"] or next((f for f in p["files"]
                                               if os.path.basename(f) == snapshot.FLAG_STORE_NAME), None)
         if module.check_mode:
-            generated.update(rollback_script=os.path.join(p["audit_dir"], "rollback-%s.sh" % stamp),
-                             emergency_script=os.path.join(p["audit_dir"], "emergency-%s.sh" % stamp))
+            generated.update(rollback_script=host_scripts.script_path(p["audit_dir"], "rollback", stamp),
+                             emergency_script=host_scripts.script_path(p["audit_dir"], "emergency", stamp))
         else:
             audit_log.ensure_audit_dir(p["audit_dir"])
             generated.update(emergency.write_scripts(
@@ -266,10 +266,13 @@ def main():
         generated = _write_rollback_files(module, p, stamp, snapshot_dir)
         out.update(generated)
         if generated:
-            events.append(("ROLLBACK_SCRIPT_GENERATED",
-                           {"script": generated.get("rollback_script", "-"),
-                            "emergency_script": generated.get("emergency_script", "-"),
-                            "playbook": generated.get("rollback_playbook", "-")}))
+            fields = {"script": generated.get("rollback_script", "-"),
+                      "emergency_script": generated.get("emergency_script", "-"),
+                      "playbook": generated.get("rollback_playbook", "-")}
+            if manifest.get("lib"):
+                # What the scripts will run, as one digest of lib/'s hashes.
+                fields["lib_sha256"] = snapshot.lib_sha256(manifest)
+            events.append(("ROLLBACK_SCRIPT_GENERATED", fields))
         head = run_audit.write(log, events + extra)
     except snapshot.SnapshotError as exc:
         module.fail_json(msg="snapshot: %s" % exc, **out)

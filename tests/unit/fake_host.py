@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import time
 
+from ansible_collections.nexus_cos.launch.plugins.module_utils import trusted_path
+
 
 class FakeHost(object):
     def __init__(self, files=None, commands=None, which=None, euid=0, disks=None, meminfo=None,
@@ -46,6 +48,21 @@ class FakeHost(object):
 
     def stat(self, path):
         return self.stats.get(path)
+
+    def lstat(self, path):
+        """``lstats`` first (symlinks, owners set by a test), then ``stats``;
+        a directory above a configured path is root's 0755 unless set."""
+        found = getattr(self, "lstats", {}).get(path) or self.stats.get(path)
+        if found is None and any(p.startswith(path.rstrip("/") + "/") for p in list(self.stats)
+                                 + list(getattr(self, "lstats", {}))):
+            found = stat_result(0o040755)
+        return found
+
+    def readlink(self, path):
+        return getattr(self, "links", {}).get(path, "?")
+
+    def untrusted(self, path):
+        return trusted_path.path_problem(path, lstat=self.lstat, readlink=self.readlink)
 
     def listdir(self, path):
         return self.dirs.get(path)

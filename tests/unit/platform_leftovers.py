@@ -20,6 +20,11 @@ AUDIT_FILES = {   # name -> mode, as the script leaves them under the default um
     "rollback-20250101-101010.sh": 0o755,
 }
 CONSOLE_LOGS = ("deployment-20250101-101010.log", "deployment-20250102-093000.log")
+SCRIPT = "rollback-20250101-101010.sh"
+# What audit verify and precheck 11 say of the platform's rollback script.
+SCRIPT_NOT_OURS = ("rollback script of the platform's deploy script (deploy-phase-4-full-launch.sh): not ours (no "
+                   "'# nexus_cos.launch rendered script' line; this collection's are nexus-rollback-<UTC stamp>.sh), "
+                   "never run by it")
 BACKUP = "backup-20250101-101010"
 
 

@@ -30,7 +30,7 @@ import json
 import re
 import time
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import flag_store, gateway
+from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, flag_store, gateway
 from ansible_collections.nexus_cos.launch.plugins.module_utils.utc_time import format_utc, iso_utc, parse_iso
 
 DAY = 86400
@@ -446,7 +446,7 @@ def audit_fields(entry):
 def summarize_run(records):
     """One run's summary from its audit records [(event, fields, epoch, run)].
     A playbook run starts and ends with DEPLOYMENT_START / _COMPLETE. The
-    host's rollback-<stamp>.sh writes neither, only LOCK_* and ROLLBACK_*
+    host's nexus-rollback-<stamp>.sh writes neither, only LOCK_* and ROLLBACK_*
     records; a run refused the lock writes LOCK_REFUSED alone, and an unlock
     run LOCK_BROKEN alone: for a run without DEPLOYMENT_START, its first
     record is its start and ROLLBACK_COMPLETE, LOCK_REFUSED or LOCK_BROKEN
@@ -568,8 +568,8 @@ def _left_lines(run, lock):
     else:
         lines.append("its deployment lock was recovered (released or taken over since)")
     stamp = run_id[:16]
-    rollback = ("nexusctl rollback %s (on the host, no controller: sudo <audit dir>/rollback-%s.sh)"
-                % (run_id, stamp))
+    rollback = ("nexusctl rollback %s (on the host, no controller: sudo <audit dir>/%s)"
+                % (run_id, audit_log.script_name("rollback", stamp)))
     if "ROLLBACK_START" in left and "ACTIVATION_ROLLED_BACK" not in left:
         lines.append("it was restoring snapshot %s%s and was cut off: run that rollback again to finish it (nexusctl "
                      "rollback %s); files already restored are left as they are"

@@ -6,7 +6,7 @@ transactions frozen, founder mode, whatever state things are in.
 
 One code path, whoever pulls it: the kill_switch module (``nexusctl
 rollback --emergency``, ``playbooks/emergency.yml``) and, with no controller
-at all, the on-host ``emergency-<stamp>.sh`` every run renders:
+at all, the on-host ``nexus-emergency-<stamp>.sh`` every run renders:
 
     python3 -m ansible_collections.nexus_cos.launch.plugins.module_utils.activation.emergency \\
         pull --flag-store F --pf-dir D --backup-dir B --audit-dir A --lock L [--reason TEXT]
@@ -275,23 +275,24 @@ def _snapshot(flag_store_path, pf_dir, backup_dir, gateway_url, run_id, stamp, r
 
 def _leave_scripts(snapshot_dir, runtime_files, run_id, stamp, host, flag_store_path, pf_dir, backup_dir, gateway_url,
                    audit_dir, lock_path, verify_timeout, record, result):
-    snapshot.add_runtime(snapshot_dir, runtime_files or snapshot.runtime_files())
+    manifest = snapshot.add_runtime(snapshot_dir, runtime_files or snapshot.runtime_files())
     written = write_scripts(snapshot_dir, run_id, stamp, host, flag_store_path, pf_dir, backup_dir, gateway_url,
                             audit_dir, lock_path, verify_timeout)
     result.update(written)
     record(("ROLLBACK_SCRIPT_GENERATED", {"script": written["rollback_script"],
-                                          "emergency_script": written["emergency_script"], "playbook": "-"}))
+                                          "emergency_script": written["emergency_script"], "playbook": "-",
+                                          "lib_sha256": snapshot.lib_sha256(manifest)}))
 
 
 def write_scripts(snapshot_dir, run_id, stamp, host, flag_store_path, pf_dir, backup_dir, gateway_url, audit_dir,
                   lock_path, verify_timeout):
-    """Write rollback-<stamp>.sh and emergency-<stamp>.sh (0750) into the
-    audit dir, unless they already hold that content. Returns their paths."""
+    """Write nexus-rollback-<stamp>.sh and nexus-emergency-<stamp>.sh (0750)
+    into the audit dir, unless they already hold that content. Returns their paths."""
     from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import write_atomic
     texts = {
-        "rollback_script": (os.path.join(audit_dir, "rollback-%s.sh" % stamp), host_scripts.rollback_script(
+        "rollback_script": (host_scripts.script_path(audit_dir, "rollback", stamp), host_scripts.rollback_script(
             snapshot_dir, run_id, host, gateway_url, audit_dir, lock_path, verify_timeout)),
-        "emergency_script": (os.path.join(audit_dir, "emergency-%s.sh" % stamp), host_scripts.emergency_script(
+        "emergency_script": (host_scripts.script_path(audit_dir, "emergency", stamp), host_scripts.emergency_script(
             snapshot_dir, run_id, host, flag_store_path, pf_dir, backup_dir, gateway_url, audit_dir, lock_path,
             verify_timeout)),
     }
@@ -343,7 +344,7 @@ def _not_confirmed(change, exc, audit_dir, stamp, result):
         "  gateway: %s" % str(exc).split(". ", 1)[0],
         "  check:   %s" % check.rstrip("."),
         "  then pull it again (it changes nothing and checks again): nexusctl rollback --emergency, or on the host "
-        "sudo %s" % os.path.join(audit_dir, "emergency-%s.sh" % stamp),
+        "sudo %s" % host_scripts.script_path(audit_dir, "emergency", stamp),
     ]
     if result.get("rollback_script"):
         lines.append("  to undo the switch once the incident is over: sudo %s" % result["rollback_script"])
@@ -370,7 +371,7 @@ def _print(text=""):
 
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog="emergency-<stamp>.sh",
+        prog=audit_log.script_name("emergency", "<stamp>"),
         description="Pull the Nexus COS kill switch on this host: public signups off, new transactions frozen, "
                     "founder mode.")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: Nexus COS platform team
 # Apache License 2.0 (see LICENSE)
-"""Precheck 12: the backup directory is writable with room, and the
+"""Precheck 12: the backup directory is root's alone (it and every
+directory above it: trusted_path), writable with room, and the
 pre-deployment marker is written there.
 
 The marker (``pre-deployment-<run id>.marker``) records that this run found
@@ -17,6 +18,7 @@ import stat
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import (GIB, Check, CheckFailed, gib,
                                                                                         register)
+from ansible_collections.nexus_cos.launch.plugins.module_utils.trusted_path import problem_text
 from ansible_collections.nexus_cos.launch.plugins.module_utils.utc_time import iso_utc
 
 DIR_MODE = 0o750
@@ -63,6 +65,13 @@ class BackupCheck(Check):
             raise CheckFailed(
                 "run id %r cannot name the pre-deployment marker; expected letters, digits, '.', '_' or '-'"
                 % run_id, hint="pass a plain run id in nexus_run_id (launch_context sets one)")
+
+        untrusted = host.untrusted(backup_dir)
+        if untrusted:
+            evidence["untrusted"] = untrusted[0]
+            raise CheckFailed(problem_text("backup directory", backup_dir, untrusted) +
+                              " (anyone who can write it can swap a snapshot's lib/, the code the rollback and "
+                              "emergency scripts run as root)", hint=untrusted[2], details=evidence)
 
         st = host.stat(backup_dir)
         if st is not None and not stat.S_ISDIR(st.st_mode):

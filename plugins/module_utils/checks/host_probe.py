@@ -20,7 +20,7 @@ import ssl
 import subprocess
 import time
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import gateway
+from ansible_collections.nexus_cos.launch.plugins.module_utils import gateway, trusted_path
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import write_atomic
 
 READ_LIMIT = 1024 * 1024
@@ -79,6 +79,11 @@ class LocalHost(object):
             return os.stat(path)
         except FileNotFoundError:
             return None
+
+    def untrusted(self, path):
+        """(component, found, fix) when root does not alone control ``path``
+        (trusted_path.path_problem), else None."""
+        return trusted_path.path_problem(path)
 
     def listdir(self, path):
         try:

@@ -18,8 +18,11 @@ files named like chain files, by content) and judged for what they are:
 * a file of this collection open to others: error. Our writers create every
   file 0640/0750, so such a mode means something changed it; the fix names
   exactly those files.
-* the directory writable by others: error (anyone could remove or plant
-  files in the audit trail).
+* the directory, or one above it, not root's alone (another owner, writable
+  by a group or by everyone, a symlink): error naming the component, what
+  it is and the fix (trusted_path, the one rule); its files are then not
+  judged: anyone could remove or plant files in the audit trail and in the
+  scripts root runs from it.
 * the directory open to others otherwise: warning. Our files stay private
   whatever the directory's mode; what an open directory exposes is file
   names, and the other tool's world-readable files.
@@ -50,6 +53,7 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils.audit_log import 
     SECRET_KEY_PARTS, foreign_reason, platform_file)
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.host_probe import ProbeError
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import Check, CheckFailed, register
+from ansible_collections.nexus_cos.launch.plugins.module_utils.trusted_path import problem_text
 from ansible_collections.nexus_cos.launch.plugins.module_utils.utc_time import parse_openssl_time, seconds_utc
 
 DAY = 86400
@@ -249,6 +253,16 @@ class SecurityCheck(Check):
 
     def audit_permissions(self):
         host, audit_dir = self.ctx.host, self.ctx.param("audit_dir")
+        untrusted = host.untrusted(audit_dir)
+        if untrusted:
+            # Whoever else controls it or a directory above it can remove or
+            # plant files in the trail, and the scripts root runs from it:
+            # its content is not judged (nor read) until that is fixed.
+            self.evidence["audit_dir_untrusted"] = untrusted[0]
+            self.error(problem_text("audit directory", audit_dir, untrusted) +
+                       " (anyone who can write it can remove or plant files in the audit trail and the scripts "
+                       "root runs)", untrusted[2])
+            return
         st = host.stat(audit_dir)
         if st is None:
             # Nothing written yet, so nothing exposed; the run creates it 0750.
@@ -256,11 +270,7 @@ class SecurityCheck(Check):
             return
         dir_mode = mode_text(st)
         self.evidence["audit_dir_mode"] = dir_mode
-        if st.st_mode & 0o002:
-            self.error("audit directory %s is writable by others (mode %s); expected no access for others "
-                       "(anyone on the host could remove or plant files in the audit trail)" % (audit_dir, dir_mode),
-                       "chmod o-rwx %s" % audit_dir)
-        ours, exposed, foreign = 0, [], []
+        ours, exposed, foreign, untrusted_files = 0, [], [], []
         for name in host.listdir(audit_dir) or []:
             path = os.path.join(audit_dir, name)
             fst = host.stat(path)
@@ -271,9 +281,18 @@ class SecurityCheck(Check):
                 foreign.append((name, fst, reason))
             else:
                 ours += 1
-                if fst.st_mode & 0o007:
+                loose = host.untrusted(path)
+                if loose:
+                    untrusted_files.append(loose)
+                elif fst.st_mode & 0o007:
                     exposed.append((name, fst))
         self.evidence["audit_files"] = ours
+        if untrusted_files:
+            self.error("%d file(s) of this collection in %s are not root's alone: %s; expected each owned by root, "
+                       "writable by root alone and not a symlink (root reads the trail and runs the scripts)"
+                       % (len(untrusted_files), audit_dir, ", ".join("%s (%s)" % (os.path.basename(path), found)
+                                                                     for path, found, dummy in untrusted_files)),
+                       "; ".join(fix for dummy, dummy, fix in untrusted_files))
         if exposed:
             self.error("%d file(s) in %s accessible by others: %s; expected no access for others"
                        % (len(exposed), audit_dir, listed(exposed)),

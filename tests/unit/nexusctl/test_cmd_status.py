@@ -277,7 +277,7 @@ def test_status_says_a_killed_step_left_its_change_applied_but_not_confirmed():
         "4242 on this controller, ctl1) has exited): the next run from that controller takes it over, else nexusctl "
         "unlock --reason TEXT; it wrote its change (FLAGS_CHANGED, PF_SETTINGS_CHANGED) but never confirmed nor "
         "recorded it: the change is applied but NOT confirmed, and no gate counts it. Roll it back: nexusctl "
-        "rollback 20261128T103000Z-dead01 (on the host, no controller: sudo <audit dir>/rollback-20261128T103000Z"
+        "rollback 20261128T103000Z-dead01 (on the host, no controller: sudo <audit dir>/nexus-rollback-20261128T103000Z"
         ".sh); or run the same command again to confirm and record it")
 
 
@@ -379,3 +379,22 @@ def test_a_failed_activation_after_the_dead_one_does_not_hide_it():
               "left": ["SNAPSHOT_CREATED", "FLAGS_CHANGED", "ACTIVATION_ROLLED_BACK"]}
     [lines] = activation.dead_runs_left([failed, killed_step("FLAGS_CHANGED")], GONE)
     assert lines[0].startswith("run 20261128T103000Z-dead01 ")
+
+
+# ---------------------------------------------------------------- the on-host scripts
+
+def test_status_names_our_newest_scripts_never_the_platforms(tmp_path):
+    """activation_info reads them with audit_log.newest_scripts: the
+    platform's newer rollback-YYYYmmdd-HHMMSS.sh is not ours."""
+    from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log
+    for name in ("nexus-rollback-20261128T103000Z.sh", "nexus-emergency-20261128T103000Z.sh",
+                 "rollback-20261201-000000.sh"):
+        (tmp_path / name).write_text("#!/bin/bash\n")
+    text = cmd_status.render("vps1", facts(scripts=audit_log.newest_scripts(str(tmp_path))))
+    assert row(text, "on-host rollback") == ["sudo %s" % (tmp_path / "nexus-rollback-20261128T103000Z.sh")]
+    assert row(text, "on-host switch") == ["sudo %s" % (tmp_path / "nexus-emergency-20261128T103000Z.sh")]
+    assert "rollback-20261201-000000.sh" not in text
+
+
+def test_status_without_scripts_names_none():
+    assert "on-host" not in cmd_status.render("vps1", facts())

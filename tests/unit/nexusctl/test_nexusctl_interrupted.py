@@ -76,7 +76,7 @@ def test_a_killed_run_says_what_happened_and_what_next(tmp_path, monkeypatch, ca
     assert "nexusctl status -i %s" % target["inventory"] in err
     assert "nexusctl unlock -i %s --reason TEXT" % target["inventory"] in err
     assert "nexusctl rollback -i %s 20261128T103000Z-test01" % target["inventory"] in err
-    assert "sudo <nexus_audit_dir, default /var/log/nexus-cos/phase4-audit>/rollback-20261128T103000Z.sh" in err
+    assert "sudo <nexus_audit_dir, default /var/log/nexus-cos/phase4-audit>/nexus-rollback-20261128T103000Z.sh" in err
     [runner_dir] = list(target["runner"].iterdir())
     assert err.rstrip().endswith("nexusctl: ansible-runner's records of the run: %s" % runner_dir)
 
@@ -87,7 +87,7 @@ def test_without_a_run_id_nothing_is_made_up(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "what the run changed on the host before that is not known here" in err
     assert "nexusctl rollback -i %s RUN: " % target["inventory"] in err
-    assert "/rollback-<run stamp>.sh" in err
+    assert "/nexus-rollback-<run stamp>.sh" in err
 
 
 def test_a_killed_status_query_says_it_changed_nothing(monkeypatch, capsys, tmp_path):

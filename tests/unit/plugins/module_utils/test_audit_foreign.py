@@ -17,6 +17,7 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils.audit_log import 
 from ansible_collections.nexus_cos.launch.plugins.modules import audit_verify as verify_module
 
 import platform_leftovers
+SCRIPT = platform_leftovers.SCRIPT
 from module_harness import run_module
 from test_audit_log import DEPLOY, DEPLOY2, ROLLBACK, kinds, lines_of, write_lines, write_trail
 from test_cmd_audit import run as nexusctl
@@ -63,8 +64,11 @@ RECORD = (b"[AUDIT] 2026-01-15 10:30:45 LOCK_ACQUIRED run=20260115T103045Z-aaaaa
      "records)"),
     ("precheck-20250101-101010.log", b"[PASS] x\n", "precheck log of the platform's deploy script "
      "(deploy-phase-4-full-launch.sh)"),
-    ("rollback-20250101-101010.sh", b"#!/bin/bash\necho\n", "rollback script of the platform's deploy script "
-     "(deploy-phase-4-full-launch.sh)"),
+    ("rollback-20250101-101010.sh", b"#!/bin/bash\necho\n", platform_leftovers.SCRIPT_NOT_OURS),
+    # Ours under the platform's name (the marker decides), and ours by name.
+    ("rollback-20250101-101010.sh", b"#!/bin/bash\n# nexus_cos.launch rendered script run_id=r\n", None),
+    ("nexus-rollback-20260115T103045Z.sh", b"", None),
+    ("rollback-20260115T103045Z.sh", b"", None),
     # Named like a chain file, nothing of the chain in it: someone else's.
     ("deployment-notes.log", b"some notes\n", "not written by this collection: no line carries run=, seq=, prev= "
      "or chain= (1 lines, 0 unchained [AUDIT] records)"),
@@ -94,7 +98,7 @@ def test_platform_logs_are_listed_not_verified(trail, leftovers):
     assert [tuple(item) for item in result.foreign] == [
         ("deployment-20250101-101010.log", len(CONSOLE), FIRST_LOG),
         ("deployment-20250102-093000.log", len(platform_leftovers.read("deployment-20250102-093000.log")),
-         KILLED_LOG)]
+         KILLED_LOG), (SCRIPT, len(platform_leftovers.read(SCRIPT)), platform_leftovers.SCRIPT_NOT_OURS)]
     assert platform_leftovers.changed(leftovers) == []
 
 
@@ -107,7 +111,7 @@ def test_writing_continues_the_chain_past_the_platform_logs(trail):
 def test_read_trail_leaves_foreign_files_out(trail):
     entries, problems = audit_log.read_trail(str(trail))
     assert [e.record.seq for e in entries] == list(range(1, 10)) and problems == []
-    assert [f.file for f in audit_log.foreign_files(str(trail))] == list(platform_leftovers.CONSOLE_LOGS)
+    assert [f.file for f in audit_log.foreign_files(str(trail))] == list(platform_leftovers.CONSOLE_LOGS) + [SCRIPT]
 
 
 # ---------------------------------------------------------------- what cannot be hidden
@@ -175,10 +179,11 @@ def test_nexusctl_audit_verify_lists_foreign_files_and_exits_0(trail, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("audit trail intact: 9 records, head seq 9 chain ")
     assert lines[1:] == [
-        "2 file(s) not part of the chain (another tool's records, kept as they are; not tampering):",
+        "3 file(s) not part of the chain (another tool's records, kept as they are; not tampering):",
         "  - deployment-20250101-101010.log (%d bytes): %s" % (len(CONSOLE), FIRST_LOG),
         "  - deployment-20250102-093000.log (%d bytes): %s" % (
-            len(platform_leftovers.read("deployment-20250102-093000.log")), KILLED_LOG)]
+            len(platform_leftovers.read("deployment-20250102-093000.log")), KILLED_LOG),
+        "  - %s (%d bytes): %s" % (SCRIPT, len(platform_leftovers.read(SCRIPT)), platform_leftovers.SCRIPT_NOT_OURS)]
 
 
 def test_nexusctl_audit_verify_json_lists_foreign_files(trail, capsys):
@@ -194,7 +199,7 @@ def test_nexusctl_audit_verify_lists_foreign_files_beside_real_tampering(trail, 
     assert nexusctl(["audit", "verify", "--dir", str(trail)]) == 1
     out = capsys.readouterr().out
     assert out.startswith("audit trail TAMPERED: record(s) removed before file %s line 4" % DEPLOY)
-    assert "2 file(s) not part of the chain" in out and "deployment-20250101-101010.log" not in out.split("\n")[0]
+    assert "3 file(s) not part of the chain" in out and "deployment-20250101-101010.log" not in out.split("\n")[0]
 
 
 def test_nexusctl_audit_tail_skips_foreign_files(trail, capsys):
@@ -203,18 +208,19 @@ def test_nexusctl_audit_tail_skips_foreign_files(trail, capsys):
     assert [line.split()[0] for line in captured.out.splitlines()] == ["8", "9"]
     assert "not audit records" not in captured.err
     assert captured.err.splitlines()[0] == (
-        "2 file(s) not part of the chain (another tool's records, kept as they are; not tampering):")
+        "3 file(s) not part of the chain (another tool's records, kept as they are; not tampering):")
 
 
 def test_audit_verify_module_reports_foreign_files(trail, leftovers):
     outcome = run_module(verify_module.main, {"audit_dir": str(trail)})
     assert not outcome.failed, outcome.result
     assert outcome.result["records"] == 9 and outcome.result["problems"] == []
-    assert [f["file"] for f in outcome.result["foreign"]] == list(platform_leftovers.CONSOLE_LOGS)
+    assert [f["file"] for f in outcome.result["foreign"]] == list(platform_leftovers.CONSOLE_LOGS) + [SCRIPT]
     assert outcome.result["report"] == [
         "9 records intact up to seq 9",
-        "2 file(s) not part of the chain (another tool's records, kept as they are; not tampering):",
+        "3 file(s) not part of the chain (another tool's records, kept as they are; not tampering):",
         "  - deployment-20250101-101010.log (%d bytes): %s" % (len(CONSOLE), FIRST_LOG),
         "  - deployment-20250102-093000.log (%d bytes): %s" % (
-            len(platform_leftovers.read("deployment-20250102-093000.log")), KILLED_LOG)]
+            len(platform_leftovers.read("deployment-20250102-093000.log")), KILLED_LOG),
+        "  - %s (%d bytes): %s" % (SCRIPT, len(platform_leftovers.read(SCRIPT)), platform_leftovers.SCRIPT_NOT_OURS)]
     assert platform_leftovers.changed(leftovers) == []

@@ -6,6 +6,7 @@ directory without snapshot.json is not ours, and nothing of it is changed."""
 from __future__ import annotations
 
 import os
+import pathlib
 import shutil
 
 import pytest
@@ -17,6 +18,7 @@ import platform_leftovers
 from test_precheck_backup import RUN_ID, backup
 from test_precheck_repository import git, repository
 from test_snapshot import Host
+from trusted_tmp import trusted_tmp  # noqa: F401 (a fixture)
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")
@@ -39,8 +41,8 @@ def test_repository_check_does_not_count_the_platform_backups_as_changes(tmp_pat
     assert platform_leftovers.changed(written) == []
 
 
-def test_backup_check_passes_beside_the_platform_backups_and_leaves_them_alone(tmp_path):
-    backups = tmp_path / "backups" / "phase4"
+def test_backup_check_passes_beside_the_platform_backups_and_leaves_them_alone(trusted_tmp):
+    backups = pathlib.Path(trusted_tmp) / "backups" / "phase4"   # root's alone, as precheck 12 wants
     written = platform_leftovers.lay_down(backup_dir=str(backups))
     r = backup(LocalHost(), dir=str(backups))
     assert r["status"] == "PASS", r

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pathlib
 import subprocess
 import sys
 import threading
@@ -21,6 +22,7 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log,
 from ansible_collections.nexus_cos.launch.plugins.module_utils import gateway as gateway_client
 from ansible_collections.nexus_cos.launch.plugins.module_utils import host_scripts
 from repo_paths import ROOT
+from trusted_tmp import trusted_tmp  # noqa: F401 (a fixture)
 
 MODULE_UTILS = os.path.join(ROOT, "plugins", "module_utils")
 STAMP = "20260115T103045Z"
@@ -698,11 +700,13 @@ def test_rendered_playbook_imports_the_rollback_playbook_for_this_snapshot(host)
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the rollback script runs as root only")
-def test_rendered_script_restores_with_python3_alone(host, gateway, tmp_path):
+def test_rendered_script_restores_with_python3_alone(gateway, trusted_tmp):
+    host = Host(pathlib.Path(trusted_tmp))   # the script runs nothing from a snapshot under /tmp
     host.take(runtime_files=snapshot.runtime_files(MODULE_UTILS))
     host.activate()
     gateway.store = flag_store.load(host.flag_store)
-    script = str(tmp_path / ("rollback-%s.sh" % STAMP))
+    os.mkdir(host.audit_dir, 0o750)
+    script = os.path.join(host.audit_dir, "nexus-rollback-%s.sh" % STAMP)
     values = template_vars(host, gateway.url)
     write(script, host_scripts.rollback_script(host.snapshot_dir, RUN_ID, "vps-1", gateway.url, host.audit_dir,
                                                values["nexus_lock_path"], 5), 0o750)

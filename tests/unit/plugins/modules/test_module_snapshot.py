@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, deploy_lock, snapshot
+from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, deploy_lock, snapshot, trusted_path
 from ansible_collections.nexus_cos.launch.plugins.modules import restore_snapshot as restore_module
 from ansible_collections.nexus_cos.launch.plugins.modules import snapshot as snapshot_module
 from ansible_collections.nexus_cos.launch.plugins.modules import snapshot_after as after_module
@@ -71,9 +71,9 @@ def test_snapshot_module_writes_snapshot_script_playbook_and_records(host):
     assert result["snapshot_dir"] == host["snapshot_dir"]
     assert result["gateway"] == {"access_mode": "founder_beta", "marketplace_phase": 0, "jurisdiction": False,
                                  "flags": 2}
-    script = os.path.join(host["audit_dir"], "rollback-%s.sh" % STAMP)
+    script = os.path.join(host["audit_dir"], "nexus-rollback-%s.sh" % STAMP)
     playbook = os.path.join(host["audit_dir"], "rollback-%s.yml" % STAMP)
-    emergency_script = os.path.join(host["audit_dir"], "emergency-%s.sh" % STAMP)
+    emergency_script = os.path.join(host["audit_dir"], "nexus-emergency-%s.sh" % STAMP)
     assert result["rollback_script"] == script and result["rollback_playbook"] == playbook
     assert result["emergency_script"] == emergency_script
     assert os.stat(script).st_mode & 0o777 == 0o750 and os.stat(playbook).st_mode & 0o777 == 0o640
@@ -85,13 +85,16 @@ def test_snapshot_module_writes_snapshot_script_playbook_and_records(host):
     created = entries[0].record.fields
     assert created["manifest_sha256"] == result["manifest_sha256"] == snapshot.manifest_sha256(host["snapshot_dir"])
     assert created["files"] == "2" and created["dir"] == host["snapshot_dir"]
-    assert entries[1].record.fields == {"script": script, "emergency_script": emergency_script, "playbook": playbook}
+    manifest = snapshot.load(host["snapshot_dir"])
+    assert entries[1].record.fields == {"script": script, "emergency_script": emergency_script, "playbook": playbook,
+                                        "lib_sha256": trusted_path.lib_digest(manifest["lib"])}
+    assert set(manifest["lib"]) >= {"lib.py"}   # what the scripts may run, each file hashed
     assert result["audit_head"]["seq"] == 2
 
 
 def test_snapshot_module_again_keeps_the_snapshot_and_files(host):
     run(snapshot_module, snapshot_args(host))
-    script = os.path.join(host["audit_dir"], "rollback-%s.sh" % STAMP)
+    script = os.path.join(host["audit_dir"], "nexus-rollback-%s.sh" % STAMP)
     inode = os.stat(script).st_ino
     activate(host)
     second = run(snapshot_module, snapshot_args(host)).result

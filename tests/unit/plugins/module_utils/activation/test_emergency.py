@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
 import subprocess
 
 import pytest
@@ -17,6 +18,7 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import emergency
 
 from gateway_double import ROOT, Double, sample_repo
+from trusted_tmp import trusted_tmp  # noqa: F401 (a fixture)
 
 MODULE_UTILS = os.path.join(ROOT, "plugins", "module_utils")
 RUN_ID = "20261201T100000Z-abc123"
@@ -26,6 +28,17 @@ HOLDER = {"user": "oncall", "controller": "laptop", "pid": 1}
 
 @pytest.fixture
 def host(tmp_path):
+    yield from _host(tmp_path)
+
+
+@pytest.fixture
+def root_host(trusted_tmp):
+    """The host under a directory only root can write: the on-host scripts
+    run nothing from a snapshot under /tmp."""
+    yield from _host(pathlib.Path(trusted_tmp))
+
+
+def _host(tmp_path):
     repo = sample_repo(tmp_path)
     repo.update(audit_dir=str(tmp_path / "audit"), backup_dir=str(tmp_path / "backups"),
                 lock=str(tmp_path / "deploy.lock"), tmp=tmp_path)
@@ -89,7 +102,7 @@ def test_pulled_and_confirmed(host):
     assert activation_record.verify_entries([entry], host["audit_dir"])[0]["audit_verified"]
     assert not os.path.exists(host["lock"])
     # The switch can be rolled back in turn, on the host: its own scripts.
-    assert result["rollback_script"].endswith("rollback-%s.sh" % STAMP)
+    assert result["rollback_script"].endswith("nexus-rollback-%s.sh" % STAMP)
     assert os.stat(result["emergency_script"]).st_mode & 0o777 == 0o750
     restored = snapshot.restore(result["snapshot_dir"])
     assert restored["state"] == "restored" and flags(host)["PUBLIC_FULL_LAUNCH_MODE"]
@@ -116,7 +129,7 @@ def test_not_confirmed_stays_applied_and_says_so(host):
     assert ("  gateway: gateway http://127.0.0.1:9 did not confirm access mode founder_beta, marketplace phase 2, "
             "9 flags within 0.3 s: the reload was not accepted (no answer (connection refused))") in message
     assert "  check:   Nothing answers at the gateway's address (connection refused)" in message
-    assert "sudo %s" % os.path.join(host["audit_dir"], "emergency-%s.sh" % STAMP) in message
+    assert "sudo %s" % os.path.join(host["audit_dir"], "nexus-emergency-%s.sh" % STAMP) in message
     # Kept: the files hold the emergency state; nothing was restored.
     assert flags(host)["FOUNDER_BETA_MODE"] and not flags(host)["PUBLIC_FULL_LAUNCH_MODE"]
     assert info.value.result["applied"] is True and info.value.result["confirmed"] is False
@@ -214,7 +227,8 @@ def test_an_audit_dir_that_cannot_be_written_does_not_stop_the_switch(host, monk
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="the emergency script runs as root only")
-def test_the_on_host_script_needs_only_python3(host):
+def test_the_on_host_script_needs_only_python3(root_host):
+    host = root_host
     first = pull(host)                       # a run that rendered the scripts
     snapshot.restore(first["snapshot_dir"])  # public again
     host["gateway"].reload()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import os
+import pathlib
 import stat
 
 import pytest
@@ -12,6 +13,7 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.host_probe
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import run_checks
 
 from fake_host import FakeHost, stat_result
+from trusted_tmp import trusted_tmp  # noqa: F401 (a fixture)
 from test_precheck_memory import assert_defaults_match
 import repo_paths
 
@@ -129,8 +131,8 @@ def test_check_mode_does_not_create_a_missing_directory():
         % BACKUPS)
 
 
-def test_on_a_real_directory(tmp_path):
-    backups = tmp_path / "backups" / "phase4"
+def test_on_a_real_directory(trusted_tmp):
+    backups = pathlib.Path(trusted_tmp) / "backups" / "phase4"
     host = LocalHost()
     r = backup(host, dir=str(backups), check_mode=True)
     assert r["status"] == "PASS", r
@@ -146,7 +148,10 @@ def test_on_a_real_directory(tmp_path):
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes through permissions")
-def test_on_a_real_read_only_directory(tmp_path):
+def test_on_a_real_read_only_directory(tmp_path, monkeypatch):
+    # Only writability is tested here: a user's own directory under /tmp is
+    # refused first by the ownership rule (tested below).
+    monkeypatch.setattr(LocalHost, "untrusted", lambda self, path: None)
     backups = tmp_path / "phase4"
     backups.mkdir()
     os.chmod(str(backups), 0o500)
@@ -159,3 +164,54 @@ def test_on_a_real_read_only_directory(tmp_path):
 
 def test_role_defaults_match_argument_specs():
     assert_defaults_match(ROLE)
+
+
+# ---------------------------------------------------------------- only root may control the backup dir
+
+EXPECTED = "expected it and every directory above it owned by root, writable by root alone and not a symlink"
+SWAP = "(anyone who can write it can swap a snapshot's lib/, the code the rollback and emergency scripts run as root)"
+
+
+def test_a_backup_dir_owned_by_another_user_fails_and_writes_no_marker():
+    host = fake(stats={BACKUPS: stat_result(0o040750, uid=65534)})
+    r = backup(host)
+    assert r["status"] == "FAIL"
+    assert r["msg"] == "backup directory %s is owned by nobody (uid 65534), mode 0750; %s %s" % (BACKUPS, EXPECTED, SWAP)
+    assert r["hint"] == "chown root:root %s && chmod 0750 %s" % (BACKUPS, BACKUPS)
+    assert r["override"]["warn_only"] == "-e '{\"precheck_warn_only\": [\"backup\"]}'"
+    assert not getattr(host, "written", {})
+
+
+def test_a_backup_dir_writable_by_its_group_fails():
+    r = backup(fake(stats={BACKUPS: stat_result(0o040770, gid=54321)}))
+    assert r["status"] == "FAIL" and "is writable by group gid 54321 (mode 0770)" in r["msg"]
+
+
+def test_a_missing_backup_dir_under_another_users_parent_is_not_created():
+    host = fake(stats={"/opt/nexus-cos": stat_result(0o040755, uid=65534)})
+    r = backup(host)
+    assert r["status"] == "FAIL"
+    assert r["msg"].startswith("backup directory %s is not trusted: /opt/nexus-cos above it is owned by nobody "
+                               "(uid 65534), mode 0755; %s" % (BACKUPS, EXPECTED))
+    assert r["hint"] == "chown root:root /opt/nexus-cos && chmod go-w /opt/nexus-cos"
+    assert not getattr(host, "made_dirs", [])
+
+
+def test_a_symlinked_backup_dir_fails():
+    host = fake()
+    host.lstats = {BACKUPS: stat_result(0o120777)}
+    host.links = {BACKUPS: "/home/web/backups"}
+    r = backup(host)
+    assert r["msg"].startswith("backup directory %s is a symlink to /home/web/backups; %s" % (BACKUPS, EXPECTED))
+
+
+def test_on_a_real_directory_given_to_nobody(trusted_tmp):
+    backups = pathlib.Path(trusted_tmp) / "phase4"
+    backups.mkdir(mode=0o750)
+    assert backup(LocalHost(), dir=str(backups))["status"] == "PASS"
+    os.chown(str(backups), 65534, 65534)
+    r = backup(LocalHost(), dir=str(backups))
+    assert r["status"] == "FAIL" and r["msg"].startswith("backup directory %s is owned by nobody" % backups)
+    os.chown(str(backups), 0, 0)
+    os.chmod(str(backups), 0o757)
+    assert "is writable by every user (mode 0757)" in backup(LocalHost(), dir=str(backups))["msg"]

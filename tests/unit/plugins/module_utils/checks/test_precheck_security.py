@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pathlib
 import shutil
 import socket
 import ssl
@@ -23,6 +24,7 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils.utc_time import s
 
 import platform_leftovers
 from fake_host import FakeHost, stat_result
+from trusted_tmp import trusted_tmp  # noqa: F401 (a fixture)
 from test_precheck_memory import assert_defaults_match
 import repo_paths
 
@@ -184,8 +186,10 @@ def test_an_open_audit_dir_alone_warns(pki):
 def test_an_audit_dir_writable_by_others_fails(pki):
     r = security(make_host(pki, audit_mode=0o040777))
     assert r["status"] == "FAIL"
-    assert r["msg"] == ("audit directory %s is writable by others (mode 0777); expected no access for others (anyone "
-                        "on the host could remove or plant files in the audit trail)" % AUDIT)
+    assert r["msg"] == ("audit directory %s is writable by every user (mode 0777); expected it and every directory "
+                        "above it owned by root, writable by root alone and not a symlink (anyone who can write it "
+                        "can remove or plant files in the audit trail and the scripts root runs)" % AUDIT)
+    assert r["hint"] == "chown root:root %s && chmod 0750 %s" % (AUDIT, AUDIT)
 
 
 # ---------------------------------------------------------------- the platform script's files
@@ -372,8 +376,8 @@ def real_params(pki, tls_server, tmp_path, audit):
     return params
 
 
-def test_whole_check_on_real_files(pki, tls_server, tmp_path):
-    audit = tmp_path / "audit"
+def test_whole_check_on_real_files(pki, tls_server, tmp_path, trusted_tmp):
+    audit = pathlib.Path(trusted_tmp) / "audit"
     audit.mkdir(mode=0o750)
     os.chmod(str(audit), 0o750)
     rollback = audit / "rollback-1.sh"
@@ -388,8 +392,8 @@ def test_whole_check_on_real_files(pki, tls_server, tmp_path):
                         % audit)
 
 
-def test_whole_check_on_the_platform_scripts_real_files(pki, tls_server, tmp_path):
-    audit = tmp_path / "audit"
+def test_whole_check_on_the_platform_scripts_real_files(pki, tls_server, tmp_path, trusted_tmp):
+    audit = pathlib.Path(trusted_tmp) / "audit"
     written = platform_leftovers.lay_down(str(audit))
     os.chmod(str(audit), 0o755)   # as the platform script's mkdir -p leaves it
     params = real_params(pki, tls_server, tmp_path, audit)
@@ -417,3 +421,118 @@ def test_a_file_of_another_tool_not_named_like_the_platforms_is_named_as_such(pk
     assert r["msg"].startswith("audit directory %s is open to others (mode 0755), so 1 file(s) another tool left "
                                "there are readable by others: deployment-notes.log (0644);" % AUDIT)
     assert r["hint"].endswith("(do not chmod, move or delete them: they are another tool's records)")
+
+
+# ---------------------------------------------------------------- only root may control the audit dir
+
+OVERRIDE = "-e '{\"precheck_skip\": [\"security\"]}'"
+EXPECTED = "expected it and every directory above it owned by root, writable by root alone and not a symlink"
+
+
+def test_an_audit_dir_owned_by_another_user_fails_naming_owner_mode_and_fix(pki):
+    host = make_host(pki)
+    host.stats[AUDIT] = stat_result(0o040750, uid=65534)
+    r = security(host)
+    assert r["status"] == "FAIL"
+    assert r["msg"].startswith("audit directory %s is owned by nobody (uid 65534), mode 0750; %s" % (AUDIT, EXPECTED))
+    assert r["hint"] == "chown root:root %s && chmod 0750 %s" % (AUDIT, AUDIT)
+    assert r["override"]["skip"] == OVERRIDE
+    assert "audit_files" not in r["details"]     # a directory someone else controls is not read
+
+
+def test_a_symlinked_audit_dir_fails_and_is_not_read(pki):
+    host = make_host(pki)
+    host.lstats = {AUDIT: stat_result(0o120777)}
+    host.links = {AUDIT: "/home/web/audit"}
+    r = security(host)
+    assert r["status"] == "FAIL"
+    assert r["msg"].startswith("audit directory %s is a symlink to /home/web/audit; %s" % (AUDIT, EXPECTED))
+    assert r["hint"].startswith("replace the symlink %s with the directory or file it stands for" % AUDIT)
+    assert "audit_files" not in r["details"]
+
+
+def test_a_parent_writable_by_a_users_group_fails_naming_the_parent(pki):
+    host = make_host(pki)
+    host.stats["/var/log/nexus-cos"] = stat_result(0o040775, gid=54321)
+    r = security(host)
+    assert r["status"] == "FAIL"
+    assert r["msg"].startswith("audit directory %s is not trusted: /var/log/nexus-cos above it is writable by group "
+                               "gid 54321 (mode 0775); %s" % (AUDIT, EXPECTED))
+    assert r["hint"] == "chown root:root /var/log/nexus-cos && chmod go-w /var/log/nexus-cos"
+
+
+def test_a_parent_writable_by_a_system_group_passes(pki):
+    """Ubuntu's /var/log is root:syslog 0775: the host's own daemons."""
+    host = make_host(pki)
+    host.stats["/var/log"] = stat_result(0o040775, gid=110)
+    assert security(host)["status"] == "PASS"
+
+
+def test_the_audit_dir_itself_writable_by_a_system_group_fails(pki):
+    host = make_host(pki)
+    host.stats[AUDIT] = stat_result(0o040770, gid=110)
+    msg = security(host)["msg"]
+    assert msg.startswith("audit directory %s is writable by group " % AUDIT) and "gid 110" in msg and "(mode 0770)" in msg
+
+
+def test_a_sticky_world_writable_parent_fails(pki):
+    host = make_host(pki)
+    host.stats["/var/log"] = stat_result(0o041777)
+    r = security(host)
+    assert r["status"] == "FAIL"
+    assert "/var/log above it is writable by every user (mode 1777, sticky: another user may create names there)" \
+        in r["msg"]
+    assert r["hint"] == "move it under a directory only root can write (not /var/log)"
+
+
+def test_a_file_of_ours_owned_by_another_user_fails(pki):
+    host = make_host(pki, audit_files={"deployment-1.log": 0o100640, "nexus-rollback-20260115T103045Z.sh": 0o100750})
+    path = os.path.join(AUDIT, "nexus-rollback-20260115T103045Z.sh")
+    host.stats[path] = stat_result(0o100750, uid=65534)
+    r = security(host)
+    assert r["status"] == "FAIL"
+    assert r["msg"].startswith("1 file(s) of this collection in %s are not root's alone: "
+                               "nexus-rollback-20260115T103045Z.sh (owned by nobody (uid 65534), mode 0750)" % AUDIT)
+    assert r["hint"] == "chown root:root %s && chmod 0640 %s" % (path, path)
+
+
+def test_the_platforms_rollback_script_is_listed_as_not_ours(pki):
+    r = security(leftover_host(pki, 0o040750))
+    listed = [line for line in r["details"]["foreign_files"] if line.startswith("rollback-20250101-101010.sh")]
+    assert listed == ["rollback-20250101-101010.sh (0755): rollback script of the platform's deploy script "
+                      "(deploy-phase-4-full-launch.sh): not ours (no '# nexus_cos.launch rendered script' line; this "
+                      "collection's are nexus-rollback-<UTC stamp>.sh), never run by it"]
+
+
+def test_a_script_under_the_platforms_name_with_our_marker_is_ours(pki):
+    marked = b"#!/bin/bash\n# nexus_cos.launch rendered script run_id=r1\n"
+    r = security(leftover_host(pki, 0o040750, contents={"rollback-20250101-101010.sh": marked}))
+    assert r["status"] == "FAIL"    # ours, so its 0755 is our file exposed
+    assert "accessible by others: rollback-20250101-101010.sh (0755)" in r["msg"]
+
+
+def test_on_real_files_an_audit_dir_given_to_nobody_fails(pki, tls_server, tmp_path, trusted_tmp):
+    audit = pathlib.Path(trusted_tmp) / "audit"
+    audit.mkdir(mode=0o750)
+    params = real_params(pki, tls_server, tmp_path, audit)
+    assert security(LocalHost(), **params)["status"] == "PASS"
+    os.chown(str(audit), 65534, 65534)
+    r = security(LocalHost(), **params)
+    assert r["status"] == "FAIL" and r["msg"].startswith("audit directory %s is owned by nobody" % audit)
+
+
+def test_on_real_files_a_symlink_to_another_users_directory_fails(pki, tls_server, tmp_path, trusted_tmp):
+    theirs = pathlib.Path(trusted_tmp) / "theirs"
+    theirs.mkdir(mode=0o750)
+    os.chown(str(theirs), 65534, 65534)
+    audit = pathlib.Path(trusted_tmp) / "audit"
+    audit.symlink_to(theirs)
+    r = security(LocalHost(), **real_params(pki, tls_server, tmp_path, audit))
+    assert r["status"] == "FAIL"
+    assert r["msg"].startswith("audit directory %s is a symlink to %s; %s" % (audit, theirs, EXPECTED))
+
+
+def test_untrusted_tmp_is_refused_by_the_rule():
+    """pytest's tmp_path lies under /tmp: the rule refuses it for our dirs."""
+    found = LocalHost().untrusted("/tmp/nexus-audit")
+    assert found is not None and found[0] == "/tmp"
