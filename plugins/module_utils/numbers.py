@@ -20,22 +20,32 @@ def finite_number(value, name, unit="", minimum=None, above=None):
     "NAME: expected a finite number of UNIT > 0, got inf". ``above``: the
     value must be greater; ``minimum``: at least. Booleans are refused
     (YAML's yes is no number)."""
+    number, problem = checked_number(value, unit, minimum, above)
+    if problem:
+        raise ValueError("%s: %s" % (name, problem))
+    return number
+
+
+def checked_number(value, unit="", minimum=None, above=None):
+    """(float, None), or (None, "expected a finite number of UNIT > 0, got
+    inf") for what finite_number refuses; for callers that name the value
+    their own way (argparse puts the option's name first)."""
     bound = ""
     if above is not None:
         bound = " > %s" % _plain(above)
     elif minimum is not None:
         bound = " >= %s" % _plain(minimum)
-    expected = "%s: expected a finite number%s%s" % (name, (" of " + unit) if unit else "", bound)
+    expected = "expected a finite number%s%s" % ((" of " + unit) if unit else "", bound)
     if isinstance(value, bool):
-        raise ValueError("%s, got %r" % (expected, value))
+        return None, "%s, got %r" % (expected, value)
     try:
         number = float(value.strip() if isinstance(value, str) else value)
     except (TypeError, ValueError):
-        raise ValueError("%s, got %r" % (expected, value))
+        return None, "%s, got %r" % (expected, value)
     if not math.isfinite(number) or (above is not None and number <= above) \
             or (minimum is not None and number < minimum):
-        raise ValueError("%s, got %s" % (expected, _plain(number) if math.isfinite(number) else value))
-    return number
+        return None, "%s, got %s" % (expected, _plain(number) if math.isfinite(number) else value)
+    return number, None
 
 
 def _plain(number):
