@@ -36,10 +36,11 @@ def register(subparsers):
     parser.set_defaults(func=lambda args: _usage(parser))
 
     verify = commands.add_parser(
-        "verify", help="check the hash chain; exit 0 intact, 1 tampered, 2 usage",
+        "verify", help="check the hash chain; exit 0 intact, 1 tampered or record times going backwards, 2 usage",
         description="Check every record of every chain file in DIR: order, gaps, edits, inserted lines, "
                     "and (with --head) that nothing was cut off after the exported head. With -i instead of "
-                    "--dir: verify on the hosts of that inventory, against the chain heads kept in artifacts/.")
+                    "--dir: verify on the hosts of that inventory, against the chain heads kept in artifacts/. "
+                    "Records dated before the record before them are a warning (exit 1), not tampering.")
     verify.add_argument("--dir", metavar="DIR", help="an audit directory on this machine (or a copy)")
     add_target_arguments(verify, default_inventory=None)
     verify.add_argument("--head", metavar="FILE",
@@ -103,8 +104,9 @@ def run_verify(args):
             "ok": result.ok, "records": result.records, "head": result.head,
             "exported_head": head and {"seq": head["seq"], "chain": head["chain"]},
             "problems": [dict(problem._asdict()) for problem in result.problems],
+            "time_problems": [dict(problem._asdict()) for problem in result.time_problems],
             "foreign": [dict(item._asdict()) for item in result.foreign]}, indent=2, sort_keys=True))
-        return EXIT_OK if result.ok else EXIT_TAMPERED
+        return verify_exit(result)
     head_text = _head_text(result.head)
     if result.ok:
         against = " (matches exported head seq %d)" % head["seq"] if head else ""
@@ -114,8 +116,18 @@ def run_verify(args):
         print("%d problem(s) in %s (%d records, %s):" % (len(result.problems), args.dir, result.records, head_text))
         for problem in result.problems:
             print("  - %s" % (problem,))
+    for line in audit_log.time_lines(result.time_problems):
+        print(line)
     print_foreign(result.foreign)
-    return EXIT_OK if result.ok else EXIT_TAMPERED
+    return verify_exit(result)
+
+
+def verify_exit(result):
+    """1 when the chain is tampered with or its times go backwards: gate
+    decisions read those times, so a trail whose clock jumped back is not
+    passed as sound, though it is told apart from tampering."""
+    return EXIT_OK if result.ok and not result.time_problems else EXIT_TAMPERED
+
 
 
 def print_foreign(foreign, stream=None):

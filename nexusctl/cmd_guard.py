@@ -8,9 +8,7 @@ progress line a look; on a critical breach it pulls the emergency switch
 
 from __future__ import annotations
 
-import sys
-
-from ansible_collections.nexus_cos.launch.nexusctl.exit_codes import EXIT_USAGE
+from ansible_collections.nexus_cos.launch.nexusctl.arg_types import MINUTES
 from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import add_target_arguments, run_playbook
 
 
@@ -24,7 +22,7 @@ def register(subparsers):
                     "guard saw, and the command exits 1. Thresholds: -e launch_guard_* (see docs/variables.md). "
                     "It holds no deployment lock while it watches.")
     add_target_arguments(parser)
-    parser.add_argument("--minutes", type=float, metavar="N",
+    parser.add_argument("--minutes", type=MINUTES, metavar="N",
                         help="length of the window (default launch_guard_minutes, 15)")
     parser.add_argument("--alert-only", action="store_true",
                         help="on a critical breach only alert (nexus_alert_channels); do not pull the switch")
@@ -35,11 +33,10 @@ def register(subparsers):
 
 
 def guard_vars(args):
-    """The extra vars of these arguments; ValueError for a bad value."""
+    """The extra vars of these arguments (their values are checked by
+    argparse, arg_types)."""
     extra = {}
     if args.minutes is not None:
-        if not args.minutes > 0:
-            raise ValueError("--minutes %s: expected a number of minutes above 0" % args.minutes)
         extra["launch_guard_minutes"] = args.minutes
     if args.alert_only:
         extra["launch_guard_on_critical"] = "alert"
@@ -47,9 +44,4 @@ def guard_vars(args):
 
 
 def run_guard(args):
-    try:
-        extra = guard_vars(args)
-    except ValueError as exc:
-        print("nexusctl guard: %s" % exc, file=sys.stderr)
-        return EXIT_USAGE
-    return run_playbook("guard.yml", args, extravars=extra, check=args.check)
+    return run_playbook("guard.yml", args, extravars=guard_vars(args), check=args.check)

@@ -25,6 +25,7 @@ import tempfile
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
+from ansible_collections.nexus_cos.launch.nexusctl.arg_types import MINUTES
 from ansible_collections.nexus_cos.launch.nexusctl.exit_codes import EXIT_REFUSED, EXIT_USAGE
 from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import add_target_arguments, parse_extra_vars, run_playbook
 from ansible_collections.nexus_cos.launch.plugins.module_utils.audit_log import new_run_id
@@ -55,7 +56,7 @@ def register(subparsers):
                         help="force the prepare-run gate, giving the reason (approvals and launch gates are never forced)")
     parser.add_argument("--check", action="store_true", help="show the changes the launch would make; change nothing")
     guard = parser.add_mutually_exclusive_group()
-    guard.add_argument("--guard-minutes", type=float, metavar="N",
+    guard.add_argument("--guard-minutes", type=MINUTES, metavar="N",
                        help="watch the launched platform for N minutes afterwards (default launch_guard_minutes, 15); "
                             "the launch guard pulls the emergency switch on a critical breach")
     guard.add_argument("--no-guard", action="store_true", help="do not run the launch guard after the launch")
@@ -139,9 +140,6 @@ def launch_vars(args):
     if args.no_guard:
         extra["launch_guard_after_launch"] = False
     elif args.guard_minutes is not None:
-        if not args.guard_minutes > 0:
-            raise ValueError("--guard-minutes %s: expected a number of minutes above 0 (or --no-guard)"
-                             % args.guard_minutes)
         extra["launch_guard_minutes"] = args.guard_minutes
     return extra, names
 

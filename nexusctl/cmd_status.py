@@ -18,7 +18,7 @@ import socket
 import sys
 
 from ansible_collections.nexus_cos.launch.nexusctl.exit_codes import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE
-from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import (ROOT, add_target_arguments, interruption,
+from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import (ROOT, add_target_arguments, interruption, no_hosts_matched,
                                                                         read_extra_vars, report_interruption,
                                                                         run_ansible_runner)
 from ansible_collections.nexus_cos.launch.plugins.module_utils import deploy_lock
@@ -135,6 +135,10 @@ def query(args):
         "nexusctl-status-", playbook=os.path.join(ROOT, "playbooks", "status.yml"), inventory=inventory,
         limit=args.limit, cmdline=" ".join(shlex.quote(w) for w in words) or None, event_handler=collect,
         verbosity=args.verbose or None)
+    nothing = no_hosts_matched(result, "status.yml", args)
+    if nothing:
+        print(nothing, file=sys.stderr)
+        return results, EXIT_USAGE
     for kind, host, msg in failures:
         print("nexusctl status: %s: %s" % (host, msg), file=sys.stderr)
     what = interruption(result, [(host, msg) for dummy, host, msg in failures])

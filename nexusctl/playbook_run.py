@@ -421,6 +421,30 @@ def report_interruption(what, args, private, run_id=None, run_stamp=None, change
     say("ansible-runner's records of the run: %s" % private)
 
 
+def no_hosts_matched(result, playbook, args):
+    """The error when the run reached no host, else None. ansible-playbook
+    ends a play whose pattern matches nothing with rc 0 ("skipping: no hosts
+    matched"): a deploy or an emergency rollback that did nothing must not
+    pass for one that worked. Told by ansible-runner: a play said no hosts
+    matched and the recap lists no host at all (tags that select no task
+    leave the recap empty too, but match their hosts)."""
+    stats = result.stats
+    if not isinstance(stats, dict) or "processed" not in stats or stats["processed"]:
+        return None
+    try:
+        if not any(event.get("event") == "playbook_on_no_hosts_matched" for event in result.events):
+            return None
+    except (AttributeError, OSError, ValueError):
+        return None
+    target = "the hosts of rollback_hosts (default group nexus_vps)" if playbook == "rollback.yml" \
+        else "group nexus_vps"
+    limit = getattr(args, "limit", None)
+    return ("nexusctl: no hosts matched: playbooks/%s runs on %s%s, and inventory %s has none; nothing ran. Expected "
+            "at least one host: check the inventory%s" % (
+                playbook, target, " limited to %r (-l)" % limit if limit else "", args.inventory,
+                " and -l" if limit else ""))
+
+
 def run_playbook(playbook, args, extravars=None, check=False, diff=False, quiet=False, tags=None):
     """Run ``playbooks/<playbook>`` and return nexusctl's exit code. The
     command's own settings (``extravars``) come after the operator's -e and
@@ -448,6 +472,10 @@ def run_playbook(playbook, args, extravars=None, check=False, diff=False, quiet=
         extravars=extravars or None, cmdline=" ".join(shlex.quote(w) for w in words) or None,
         event_handler=None if quiet else progress, verbosity=args.verbose or None, json_mode=False, tags=tags)
     stats = result.stats or {}
+    nothing = no_hosts_matched(result, playbook, args)
+    if nothing:
+        print(nothing, file=sys.stderr)
+        return EXIT_USAGE
     if result.rc == 0 and result.status == "successful":
         return EXIT_OK
     what = interruption(result, [(host, msg) for host, dummy, msg in progress.failures])

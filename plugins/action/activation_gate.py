@@ -14,11 +14,13 @@ printed or audited."""
 
 from __future__ import annotations
 
+import time
 
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
+from ansible_collections.nexus_cos.launch.plugins.module_utils import activation, utc_time
+from ansible_collections.nexus_cos.launch.plugins.module_utils.numbers import finite_number
 from ansible_collections.nexus_cos.launch.plugins.plugin_utils import approvals, pinned_vars
 
 # The host paths the gate's facts are read from (module activation_state).
@@ -45,9 +47,18 @@ class ActionModule(ActionBase):
         except activation.ActivationError as exc:
             return _stop(result, str(exc))
 
+        try:
+            max_skew = finite_number(args.get("max_clock_skew", utc_time.DEFAULT_MAX_CLOCK_SKEW), "max_clock_skew",
+                                     "seconds", minimum=0)
+        except ValueError as exc:
+            return _stop(result, str(exc))
+
         query_args = dict((k, args[k]) for k in PATH_ARGS if args.get(k))
+        # The host reads its clock between these two readings of the controller's.
+        before = time.time()
         facts = self._execute_module(module_name="nexus_cos.launch.activation_info", module_args=query_args,
                                      task_vars=task_vars)
+        facts["controller_clock"] = {"before": before, "after": time.time(), "max_skew": max_skew}
         if facts.get("unreachable"):
             return dict(result, **facts)
         if facts.get("failed"):

@@ -29,6 +29,7 @@ import time
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log
+from ansible_collections.nexus_cos.launch.plugins.module_utils.numbers import checked_number
 from ansible_collections.nexus_cos.launch.plugins.plugin_utils import alerts, guard, host_records, lock_holder, pinned_vars
 
 THRESHOLDS = tuple(sorted(guard.DEFAULTS))
@@ -298,10 +299,12 @@ def _options(args):
 
 def _positive(args, key, default):
     value = args.get(key)
-    value = default if value is None or value == "" else _number(value, key, float)
-    if value <= 0:
-        raise GuardArgumentError("launch_guard_%s: expected a number above 0, found %r" % (key, value))
-    return value
+    if value is None or value == "":
+        return default
+    number, problem = checked_number(value, above=0)
+    if problem:
+        raise GuardArgumentError("launch_guard_%s: %s" % (key, problem))
+    return number
 
 
 def _fmt(value):
@@ -311,6 +314,12 @@ def _fmt(value):
 def _number(value, key, kind):
     if isinstance(value, bool):
         raise GuardArgumentError("launch_guard_%s: expected a number, found %r" % (key, value))
+    if kind is float:
+        # inf minutes would never end; nan passes every comparison.
+        number, problem = checked_number(value)
+        if problem:
+            raise GuardArgumentError("launch_guard_%s: %s" % (key, problem))
+        return number
     try:
         number = kind(value)
     except (TypeError, ValueError):

@@ -138,6 +138,9 @@ class VerifyResult(NamedTuple):
     head: dict              # {seq, chain, file, line} of the record with the highest seq
     problems: list          # [Problem], earliest point of tampering first
     foreign: tuple = ()     # (ForeignFile,) files named like chain files that are another tool's
+    # (Problem,) kind time_backwards: records dated before the record before
+    # them. A clock that was wrong, not tampering: ok does not depend on it.
+    time_problems: tuple = ()
 
     @property
     def first_problem(self) -> Optional[Problem]:
@@ -397,6 +400,16 @@ def foreign_lines(foreign) -> list:
         return []
     return (["%d file(s) not part of the chain (another tool's records, kept as they are; not tampering):"
              % len(foreign)] + ["  - %s" % (item,) for item in foreign])
+
+
+def time_lines(time_problems) -> list:
+    """How records out of time order are reported (nexusctl audit verify,
+    the audit_verify module): a warning heading, then one line a record."""
+    if not time_problems:
+        return []
+    return (["WARNING: %d record(s) dated before the record before them (a clock that went backwards, not tampering "
+             "of the hash chain; %s):" % (len(time_problems), "sync the host's clock (timedatectl / chrony)")]
+            + ["  - %s" % (problem,) for problem in time_problems])
 
 
 def split_foreign(files: dict) -> tuple:
@@ -721,6 +734,52 @@ def read_trail(audit_dir) -> tuple:
     return entries, problems
 
 
+def newest_record(audit_dir) -> Optional[RecordAt]:
+    """The latest dated of the chain files' last records (line None), or
+    None when the trail is empty or missing: what the host's clock must not
+    be earlier than. Cheap: one file tail each, as _current_head reads."""
+    newest = None
+    try:
+        names = chain_files(audit_dir)
+    except FileNotFoundError:
+        return None
+    for name in names:
+        try:
+            record = _last_record(os.path.join(audit_dir, name))
+        except OSError:
+            continue
+        if record is not None and (newest is None or record.timestamp > newest.record.timestamp):
+            newest = RecordAt(name, None, record)
+    return newest
+
+
+def time_order_problems(items) -> list:
+    """[Problem] of kind time_backwards for ``items`` (seq, timestamp,
+    locate) in seq order, ``locate()`` giving (file, line, event) of that
+    record when it is named: each record dated more than
+    RECORD_TIME_TOLERANCE seconds before the record before it. Timestamps
+    compare as text (fixed-width UTC); epochs only for the few that go back."""
+    found, prev = [], None
+    for seq, stamp, locate in items:
+        if prev is not None and stamp < prev[1]:
+            gap = utc_time.audit_epoch(_text(prev[1])) - utc_time.audit_epoch(_text(stamp))
+            if gap > utc_time.RECORD_TIME_TOLERANCE:
+                dated, previous = _text(stamp), _text(prev[1])
+                name, number, event = locate()
+                prev_name, prev_number, dummy = prev[2]()
+                found.append(Problem(name, number, (
+                    "file %s line %d: seq %d (%s) is dated %s, %s before seq %d at file %s line %d (%s): the clock "
+                    "that wrote it went backwards (not tampering of the chain)"
+                    % (name, number, seq, event, dated, utc_time.span(gap), prev[0], prev_name, prev_number,
+                       previous)), "time_backwards"))
+        prev = (seq, stamp, locate)
+    return found
+
+
+def _text(stamp):
+    return stamp.decode("ascii") if isinstance(stamp, bytes) else stamp
+
+
 def foreign_files(audit_dir) -> list:
     """[ForeignFile] of ``audit_dir``: files named like chain files that are
     another tool's (the platform deploy script's console logs)."""
@@ -757,6 +816,7 @@ def _verify_intact(files, head, head_cache):
     sha256, start = hashlib.sha256, _INTACT_START.match
     total = sum(data.count(b"\n") + 1 for data in files.values())
     chains, seen = bytearray(64 * (total + 1)), bytearray(total + 1)
+    stamps = bytearray(19 * (total + 1))     # each record's "YYYY-MM-DD HH:MM:SS", by seq
     jumps = []          # (seq, prev) of records not linked to the line before
     top = (0, None, 0)
     for name in sorted(files):
@@ -779,6 +839,7 @@ def _verify_intact(files, head, head_cache):
                 jumps.append((seq, prev_hex))
             seen[seq] = 1
             chains[64 * seq:64 * seq + 64] = chain_hex
+            stamps[19 * seq:19 * seq + 19] = line[8:27]
             last, last_chain = seq, chain_hex
             if seq > top[0]:
                 top = (seq, name, number)
@@ -795,7 +856,20 @@ def _verify_intact(files, head, head_cache):
     if not records:
         return VerifyResult(ok=True, records=0, head={"seq": 0, "chain": ZERO_CHAIN, "file": None, "line": None},
                             problems=[], foreign=())
-    return VerifyResult(ok=True, records=records, problems=[], foreign=(), head={
+    where = {}
+
+    def locate(seq):
+        # Only for records that are named: the trail is read again once.
+        if not where:
+            for name in sorted(files):
+                for number, line in enumerate(_split_lines(files[name]), 1):
+                    record = parse_record(line)
+                    where[record.seq] = (name, number, record.event)
+        return where[seq]
+
+    times = time_order_problems((seq, bytes(stamps[19 * seq:19 * seq + 19]), lambda seq=seq: locate(seq))
+                                for seq in range(1, records + 1))
+    return VerifyResult(ok=True, records=records, problems=[], foreign=(), time_problems=tuple(times), head={
         "seq": records, "chain": chains[64 * records:64 * records + 64].decode(), "file": top[1], "line": top[2]})
 
 
@@ -903,8 +977,10 @@ def verify_files(files: dict, head: Optional[dict] = None, head_cache: Optional[
     else:
         head_out = {"seq": prev_entry[0].seq, "chain": prev_entry[0].chain, "file": prev_entry[3],
                     "line": prev_entry[2]}
+    times = time_order_problems((seq, entry[0].timestamp, lambda entry=entry: (entry[3], entry[2], entry[0].event))
+                                for seq, entry in sorted(by_seq.items()))
     return VerifyResult(ok=not problems, records=len(entries), head=head_out, problems=problems,
-                        foreign=tuple(foreign))
+                        foreign=tuple(foreign), time_problems=tuple(times))
 
 
 def export_head(audit_dir) -> dict:

@@ -122,3 +122,60 @@ def parse_openssl_time(value):
         raise ValueError("unexpected openssl date %r" % value)
     hour, minute, second = (int(p) for p in parts[2].split(":"))
     return calendar.timegm((int(parts[3]), _MONTHS[parts[0]], int(parts[1]), hour, minute, second))
+
+
+# ---------------------------------------------------------------- clocks the gates can trust
+
+# How far the host's clock may be from the controller's before gates and
+# records refuse to use it; what NTP keeps a host within, with room to spare.
+DEFAULT_MAX_CLOCK_SKEW = 120
+# How far a record may be dated after the one before it, or after the host's
+# now, before that counts as time going backwards: one-second stamps taken
+# by processes that start a moment apart.
+RECORD_TIME_TOLERANCE = 5
+
+CLOCK_FIX = "sync the host's clock (timedatectl / chrony), then run again"
+
+
+def span(seconds):
+    """``1382400 s (16.0 days)``: a gap in a message, exact and readable."""
+    seconds = abs(int(seconds))
+    if seconds >= 86400:
+        return "%d s (%.1f days)" % (seconds, seconds / 86400.0)
+    if seconds >= 3600:
+        return "%d s (%.1f h)" % (seconds, seconds / 3600.0)
+    return "%d s" % seconds
+
+
+def clock_skew_problem(host_now, controller_before, controller_after=None, max_skew=DEFAULT_MAX_CLOCK_SKEW):
+    """None when ``host_now`` is within ``max_skew`` seconds of the
+    controller's clock, else the refusal naming both times and the skew.
+    The controller reads its clock before and after asking the host
+    (``controller_before``, ``controller_after``): the host read its own in
+    between, so the round trip never counts as skew. The host's whole
+    seconds cost up to one more second."""
+    if controller_after is None:
+        controller_after = controller_before
+    if controller_before - max_skew - 1 <= host_now <= controller_after + max_skew:
+        return None
+    controller = controller_after if host_now > controller_after else controller_before
+    return ("the host's clock reads %s and the controller's %s: the host is %s %s, beyond the allowed skew of "
+            "%s s; %s" % (seconds_utc(host_now), seconds_utc(controller), span(host_now - controller),
+                          "ahead" if host_now > controller else "behind", _seconds(max_skew), CLOCK_FIX))
+
+
+def record_time_problem(host_now, record_epoch, record_name, tolerance=RECORD_TIME_TOLERANCE):
+    """None unless ``host_now`` is earlier than the newest record's time by
+    more than ``tolerance`` seconds; then the refusal naming the record
+    (``record_name``: its seq, event and file) and both times."""
+    if host_now >= record_epoch - tolerance:
+        return None
+    return ("the host's clock reads %s, %s before the newest audit record (%s, dated %s): records would go "
+            "backwards in time; %s. If the host's clock is right, that record was written by a clock that ran "
+            "ahead (nexusctl audit verify lists the records out of time order)"
+            % (seconds_utc(host_now), span(record_epoch - host_now), record_name, seconds_utc(record_epoch),
+               CLOCK_FIX))
+
+
+def _seconds(value):
+    return ("%d" % value) if float(value).is_integer() else ("%g" % value)

@@ -92,6 +92,13 @@ options:
     description: Days between marketplace steps 1, 2 and 3.
     type: float
     default: 7
+  max_clock_skew:
+    description:
+      - Seconds the host's clock may differ from the controller's; beyond that the gate refuses (not
+        forceable) naming both times. A host clock earlier than the newest audit record is refused too
+        (forceable). Neither is waived by O(clock_now).
+    type: float
+    default: 120
   daily_limits:
     description: Daily NexCoin limits the PF must show, C({founders, creators, public}).
     type: dict

@@ -96,6 +96,12 @@ runs:
   returned: always
   type: list
   elements: dict
+newest_record:
+  description:
+    - C({file, seq, event, time}) (epoch seconds) of the latest dated record among the chain files' last
+      records, or null for an empty trail. The gates refuse a host clock earlier than it.
+  returned: always
+  type: dict
 flag_store:
   description: C({path, document, error}) of the flag store.
   returned: always
@@ -136,6 +142,10 @@ def read(p):
     out["runs"] = activation_record.read_runs(p["audit_dir"], p["runs_limit"])
     # This collection's newest on-host scripts, never the platform's.
     out["scripts"] = audit_log.newest_scripts(p["audit_dir"])
+    newest = audit_log.newest_record(p["audit_dir"])
+    out["newest_record"] = None if newest is None else {
+        "file": newest.file, "seq": newest.record.seq, "event": newest.record.event,
+        "time": newest.record.epoch}
     out["flag_store"] = activation_change.read_flag_store(p["flag_store"])
     out["pfs"] = activation_change.read_pfs(p["pf_dir"])
     if p["lock_path"]:

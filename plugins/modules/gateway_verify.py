@@ -118,6 +118,7 @@ summary:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import gateway
+from ansible_collections.nexus_cos.launch.plugins.module_utils.numbers import finite_number
 
 
 def main():
@@ -147,8 +148,12 @@ def main():
                 module.fail_json(msg="expect.%s: expected a whole number, found %r" % (key, expect[key]))
     if "jurisdiction" in expect and not isinstance(expect["jurisdiction"], bool):
         module.fail_json(msg="expect.jurisdiction: expected true or false, found %r" % (expect["jurisdiction"],))
-    if p["timeout"] < 0 or p["interval"] <= 0 or p["request_timeout"] <= 0:
-        module.fail_json(msg="timeout must be 0 or more, interval and request_timeout more than 0 seconds")
+    try:
+        finite_number(p["timeout"], "timeout", "seconds", minimum=0)
+        finite_number(p["interval"], "interval", "seconds", above=0)
+        finite_number(p["request_timeout"], "request_timeout", "seconds", above=0)
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
     if module.check_mode:
         module.exit_json(changed=False, seen={}, elapsed_ms=0, attempts=0, reload="not sent (check mode)")
     client = gateway.Gateway(p["url"], request_timeout=p["request_timeout"])

@@ -187,6 +187,7 @@ elapsed_ms:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import emergency
+from ansible_collections.nexus_cos.launch.plugins.module_utils.numbers import finite_number
 
 
 def main():
@@ -215,8 +216,10 @@ def main():
     stamp = p["stamp"] or p["run_id"][:16]
     if p["lease_seconds"] < 60:
         module.fail_json(msg="lease_seconds must be at least 60, got %d" % p["lease_seconds"])
-    if p["verify_timeout"] < 0:
-        module.fail_json(msg="verify_timeout must be 0 or more seconds, got %s" % p["verify_timeout"])
+    try:
+        finite_number(p["verify_timeout"], "verify_timeout", "seconds", minimum=0)
+    except ValueError as exc:
+        module.fail_json(msg=str(exc))
     recover = (p["recover_run"], "controller process of that run has exited") if p["recover_run"] else None
     try:
         result = emergency.pull(

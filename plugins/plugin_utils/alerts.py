@@ -16,6 +16,10 @@ A channel is ``{name, type: webhook|slack, url, token?, timeout?}``:
   it cannot be pointed at a test receiver or a Slack-compatible gateway, nor
   bounded tighter: the incoming-webhook call is three lines here instead.
 
+No redirect is followed (urllib would follow it with the Authorization
+header to the host it names): a 3xx is a failed delivery, reported and
+audited with its status and the host it pointed to, never its full URL.
+
 A channel that fails never fails the change and never delays it beyond its
 timeout (default 3 s): the failure is returned (and the play audits and
 shows it). URLs and tokens are secrets (a Slack webhook URL is a
@@ -27,8 +31,10 @@ from __future__ import annotations
 
 import json
 import socket
+import re
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import utc_time
@@ -108,9 +114,47 @@ def _request(channel, payload):
                                   method="POST")
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Refuses every redirect: urllib would follow it with the channel's
+    headers, Authorization included, to whatever host it names. The 3xx
+    then surfaces as an HTTPError, a failed delivery."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None
+
+
+def no_redirect_opener():
+    """The opener every channel is sent with: no redirect followed."""
+    return urllib.request.build_opener(_NoRedirect)
+
+
+_HOST_TEXT = re.compile(r"^[A-Za-z0-9.:\[\]-]{1,100}\Z")
+
+
+def location_host(location):
+    """The host (and port) a redirect named, never its path, query or
+    user info, which can carry a secret (a Slack hook's path is one);
+    "the same host" for a relative Location, "unknown" when there is none
+    or it is no plain host name."""
+    if not location:
+        return "unknown"
+    try:
+        parts = urllib.parse.urlsplit(str(location).strip())
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return "unknown"
+    if not parts.netloc:
+        return "the same host"
+    text = host if port is None else "%s:%d" % (host, port)
+    return text if text and _HOST_TEXT.match(text) else "unknown"
+
+
 def _reason(exc):
     """Why a send failed, in words that never carry the URL or the token."""
     if isinstance(exc, urllib.error.HTTPError):
+        if 300 <= exc.code < 400:
+            return "HTTP %d redirect to %s, not followed" % (exc.code, location_host(exc.headers.get("Location")
+                                                                                      if exc.headers else None))
         return "HTTP %d" % exc.code
     reason = getattr(exc, "reason", exc)
     if isinstance(reason, socket.timeout) or "timed out" in str(reason):
@@ -122,7 +166,7 @@ def _reason(exc):
 def send(channel, payload, opener=None):
     """Send one alert to one channel: {channel, ok, status, reason,
     elapsed_ms}. Never raises."""
-    opener = opener or urllib.request.build_opener()
+    opener = opener or no_redirect_opener()
     started = time.monotonic()
     result = {"channel": channel["name"], "type": channel["type"], "ok": False, "status": None, "reason": ""}
     try:
@@ -134,6 +178,8 @@ def send(channel, payload, opener=None):
     except (urllib.error.URLError, OSError, ValueError) as exc:
         result["reason"] = _reason(exc)
         result["status"] = getattr(exc, "code", None)
+        if isinstance(exc, urllib.error.HTTPError) and 300 <= exc.code < 400:
+            result["location_host"] = location_host(exc.headers.get("Location") if exc.headers else None)
     result["elapsed_ms"] = int((time.monotonic() - started) * 1000)
     return result
 
@@ -179,9 +225,13 @@ def audit_events(kind, results, problem=None):
             out.append({"event": "ALERT_SENT", "fields": {"alert": kind, "channel": r["channel"], "type": r["type"],
                                                           "status": r["status"], "elapsed_ms": r["elapsed_ms"]}})
         else:
-            out.append({"event": "ALERT_FAILED", "fields": {"alert": kind, "channel": r["channel"], "type": r["type"],
-                                                            "reason": r["reason"] or "-",
-                                                            "elapsed_ms": r["elapsed_ms"]}})
+            fields = {"alert": kind, "channel": r["channel"], "type": r["type"], "reason": r["reason"] or "-",
+                      "elapsed_ms": r["elapsed_ms"]}
+            if r.get("status") is not None:
+                fields["status"] = r["status"]
+            if r.get("location_host"):
+                fields["location_host"] = r["location_host"]
+            out.append({"event": "ALERT_FAILED", "fields": fields})
     if problem:
         out.append({"event": "ALERT_FAILED", "fields": {"alert": kind, "channel": "-", "type": "-",
                                                         "reason": problem, "elapsed_ms": 0}})

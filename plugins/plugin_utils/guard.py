@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import statistics
 
+from ansible_collections.nexus_cos.launch.plugins.module_utils.numbers import checked_number
+
 LEVELS = ("ok", "warn", "critical")
 DEFAULTS = {"unavailable_seconds": 30.0, "latency_ms": None, "latency_samples": 5, "latency_level": "warn",
             "error_rate": None, "error_window": 10, "error_rate_level": "critical", "expect_mode": None,
@@ -50,8 +52,9 @@ def config(**given):
             raise GuardConfigError("launch_guard_%s: expected warn or critical, found %r" % (key, out[key]))
     for key in ("unavailable_seconds", "latency_ms", "error_rate"):
         if out[key] is not None and (isinstance(out[key], bool) or not isinstance(out[key], (int, float))
-                                     or out[key] < 0):
-            raise GuardConfigError("launch_guard_%s: expected a number of 0 or more, found %r" % (key, out[key]))
+                                     or checked_number(out[key], minimum=0)[1]):
+            raise GuardConfigError("launch_guard_%s: expected a finite number of 0 or more, found %r"
+                                   % (key, out[key]))
     if out["error_rate"] is not None and out["error_rate"] > 1:
         raise GuardConfigError("launch_guard_error_rate: expected a fraction between 0 and 1, found %r"
                                % out["error_rate"])

@@ -31,6 +31,7 @@ import re
 import time
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, flag_store, gateway
+from ansible_collections.nexus_cos.launch.plugins.module_utils import utc_time
 from ansible_collections.nexus_cos.launch.plugins.module_utils.utc_time import format_utc, iso_utc, parse_iso
 
 DAY = 86400
@@ -813,6 +814,40 @@ def _clock_event(decision, clock_override, host_now):
                                                    "host_now": iso_utc(host_now) if host_now else "unknown"}))
 
 
+def check_host_clock(facts):
+    """(hard refusal or None, forceable refusal or None) about the host's
+    clock in ``facts``: the gates and the records they write use it only
+    when it agrees with the controller's (``controller_clock``: {before,
+    after, max_skew}, filled in by the action plugin) and is not earlier
+    than the newest record in the trail (``newest_record``). A test clock
+    does not exempt it: the records still carry the host's time."""
+    host_now = facts.get("now")
+    if host_now is None:
+        return None, None
+    hard = None
+    controller = facts.get("controller_clock")
+    if controller:
+        hard = utc_time.clock_skew_problem(host_now, controller["before"], controller["after"],
+                                           controller.get("max_skew", utc_time.DEFAULT_MAX_CLOCK_SKEW))
+    soft = None
+    newest = facts.get("newest_record")
+    if hard is None and newest:
+        # Forceable: with the host's clock agreeing with the controller's,
+        # the record was dated by a clock that ran ahead, and waiting for
+        # that date is not the only way on.
+        soft = utc_time.record_time_problem(host_now, newest["time"], "seq %s %s in %s" % (
+            newest.get("seq"), newest.get("event"), newest.get("file")))
+    return hard, soft
+
+
+def _host_clock(decision, facts):
+    hard, soft = check_host_clock(facts)
+    if hard:
+        decision.hard_refusals.append(hard)
+    if soft:
+        decision.refusals.append(soft)
+
+
 def _gate_event(decision):
     fields = {"activation": decision.plan.key,
               "status": "applied" if decision.already_applied else ("open" if decision.open else "refused")}
@@ -833,11 +868,13 @@ def evaluate_marketplace(step, facts, clock_override=None, force_reason="", wait
         decision = Decision(Plan("marketplace_step_%s" % step, "marketplace step %s" % step), now)
         decision.hard_refusals.append(str(exc))
         _clock_event(decision, clock_override, facts.get("now"))
+        _host_clock(decision, facts)
         _gate_event(decision)
         return decision
     plan = marketplace_plan(step, store, daily_limits)
     decision = Decision(plan, now)
     _clock_event(decision, clock_override, facts.get("now"))
+    _host_clock(decision, facts)
     entries = facts.get("activations") or []
     latest = latest_entries(entries)
     if _common(decision, facts, plan, store, pfs):
@@ -917,6 +954,7 @@ def evaluate_launch(mode, facts, confirm=False, check_approvals=None, waivers=No
     now = clock_override if clock_override is not None else facts.get("now", time.time())
     decision = Decision(plan, now)
     _clock_event(decision, clock_override, facts.get("now"))
+    _host_clock(decision, facts)
     if confirm is not True:
         decision.hard_refusals.append("the Phase 4 launch changes public access and needs an explicit "
                                       "confirmation: nexusctl launch --confirm, or -e nexus_launch_confirm=true")

@@ -167,3 +167,21 @@ def test_tail_reports_lines_that_are_not_records(trail, capsys):
 def test_tail_missing_dir_and_bad_n(tmp_path, trail, capsys):
     assert run(["audit", "tail", "--dir", str(tmp_path / "nope")]) == 2
     assert run(["audit", "tail", "--dir", str(trail), "-n", "0"]) == 2
+
+
+def test_verify_warns_and_exits_1_when_record_times_go_backwards(tmp_path, capsys):
+    moments = iter([NOW + 16 * 86400, NOW])
+    log = AuditLog(str(tmp_path), "20260115T103045Z-aaaaaa", DEPLOY, clock=lambda: next(moments))
+    log.record("DEPLOYMENT_START", user="ops")
+    log.record("DEPLOYMENT_COMPLETE", status="success")
+    assert run(["audit", "verify", "--dir", str(tmp_path)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("audit trail intact: 2 records")
+    assert out[1] == ("WARNING: 1 record(s) dated before the record before them (a clock that went backwards, not "
+                      "tampering of the hash chain; sync the host's clock (timedatectl / chrony)):")
+    assert out[2] == ("  - file %s line 2: seq 2 (DEPLOYMENT_COMPLETE) is dated 2026-01-15 10:30:45, 1382400 s "
+                      "(16.0 days) before seq 1 at file %s line 1 (2026-01-31 10:30:45): the clock that wrote it went "
+                      "backwards (not tampering of the chain)" % (DEPLOY, DEPLOY))
+    assert run(["audit", "verify", "--dir", str(tmp_path), "--format", "json"]) == 1
+    document = json.loads(capsys.readouterr().out)
+    assert document["ok"] is True and document["time_problems"][0]["kind"] == "time_backwards"

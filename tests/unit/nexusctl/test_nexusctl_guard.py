@@ -23,10 +23,14 @@ def test_guard_vars():
         "launch_guard_minutes": 0.5, "launch_guard_on_critical": "alert"}
 
 
-def test_guard_minutes_must_be_above_zero(capsys):
-    args = parse("guard", "--minutes", "0")
-    assert args.func(args) == 2
-    assert capsys.readouterr().err == "nexusctl guard: --minutes 0.0: expected a number of minutes above 0\n"
+@pytest.mark.parametrize("value", ["0", "-1", "inf", "nan", "-inf", "1e999", "soon"])
+def test_guard_minutes_must_be_a_finite_number_above_zero(capsys, value):
+    with pytest.raises(SystemExit) as stopped:
+        parse("guard", "--minutes=" + value)
+    assert stopped.value.code == 2
+    shown = repr(value) if value == "soon" else value
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        "nexusctl guard: error: argument --minutes: expected a finite number of minutes > 0, got %s" % shown)
 
 
 def test_guard_runs_its_playbook_with_the_target_options(monkeypatch):
@@ -44,8 +48,9 @@ def test_launch_guard_options():
     assert "launch_guard_minutes" not in cmd_launch.launch_vars(parse(*base))[0]
     assert cmd_launch.launch_vars(parse(*base, "--guard-minutes", "2"))[0]["launch_guard_minutes"] == 2.0
     assert cmd_launch.launch_vars(parse(*base, "--no-guard"))[0]["launch_guard_after_launch"] is False
-    with pytest.raises(ValueError, match="--guard-minutes -1.0: expected a number of minutes above 0"):
-        cmd_launch.launch_vars(parse(*base, "--guard-minutes", "-1"))
+    for value in ("-1", "inf", "nan"):
+        with pytest.raises(SystemExit):
+            parse(*base, "--guard-minutes", value)
     with pytest.raises(SystemExit):
         parse(*base, "--no-guard", "--guard-minutes", "2")
 

@@ -220,9 +220,14 @@ def test_a_host_out_of_reach_is_an_unavailable_platform():
 
 
 @pytest.mark.parametrize("args, message", [
-    ({"minutes": 0}, "launch_guard_minutes: expected a number above 0"),
-    ({"interval": "soon"}, "launch_guard_interval: expected a number, found 'soon'"),
-    ({"unavailable_seconds": -3}, "launch_guard_unavailable_seconds: expected a number of 0 or more"),
+    ({"minutes": 0}, "launch_guard_minutes: expected a finite number > 0, got 0"),
+    ({"minutes": "inf"}, "launch_guard_minutes: expected a finite number > 0, got inf"),
+    ({"interval": float("nan")}, "launch_guard_interval: expected a finite number > 0, got nan"),
+    ({"interval": "soon"}, "launch_guard_interval: expected a finite number > 0, got 'soon'"),
+    ({"request_timeout": "1e999"}, "launch_guard_request_timeout: expected a finite number > 0, got 1e999"),
+    ({"unavailable_seconds": -3}, "launch_guard_unavailable_seconds: expected a finite number of 0 or more"),
+    ({"latency_ms": "inf"}, "launch_guard_latency_ms: expected a finite number, got inf"),
+    ({"error_rate": "nan"}, "launch_guard_error_rate: expected a finite number, got nan"),
     ({"latency_samples": 2.5}, "launch_guard_latency_samples: expected a whole number"),
     ({"on_critical": "panic"}, "launch_guard_on_critical: expected switch or alert"),
     ({"flag_store": None}, "flag_store: required to pull the emergency switch"),

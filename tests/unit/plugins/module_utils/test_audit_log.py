@@ -711,3 +711,46 @@ def test_an_empty_trail_is_intact(tmp_path):
     audit_dir.mkdir()
     result = audit_log.verify_dir(str(audit_dir))
     assert result.ok and result.records == 0 and result.head["seq"] == 0
+
+
+# ---------------------------------------------------------------- time order and the newest record
+
+def _dated_trail(audit_dir, times, filename=DEPLOY):
+    moments = iter(times)
+    log_ = audit_log.AuditLog(str(audit_dir), "20260115T103045Z-aaaaaa", filename, clock=lambda: next(moments))
+    for index in range(len(times)):
+        log_.record("STEP", n=index)
+
+
+@pytest.mark.parametrize("damaged", [False, True])
+def test_verify_reports_record_times_going_backwards_apart_from_tampering(tmp_path, damaged):
+    t = 1768473045          # 2026-01-15 10:30:45 UTC
+    _dated_trail(tmp_path, [t, t + 16 * 86400, t + 60, t + 63])
+    if damaged:             # the full check (a bad line) reports times the same way
+        with open(tmp_path / DEPLOY, "a", encoding="ascii") as handle:
+            handle.write("garbage\n")
+    result = audit_log.verify_dir(str(tmp_path))
+    assert result.ok is (not damaged)
+    assert [str(p) for p in result.time_problems] == [
+        "file %s line 3: seq 3 (STEP) is dated 2026-01-15 10:31:45, 1382340 s (16.0 days) before seq 2 at file %s "
+        "line 2 (2026-01-31 10:30:45): the clock that wrote it went backwards (not tampering of the chain)"
+        % (DEPLOY, DEPLOY)]
+    assert result.time_problems[0].kind == "time_backwards"
+
+
+def test_verify_tolerates_a_few_seconds_back_across_files(tmp_path):
+    t = 1768473045
+    _dated_trail(tmp_path, [t + 5])
+    _dated_trail(tmp_path, [t], filename="rollback-20260115T103045Z.log")
+    assert audit_log.verify_dir(str(tmp_path)).time_problems == ()
+    _dated_trail(tmp_path, [t - 10])
+    assert [p.line for p in audit_log.verify_dir(str(tmp_path)).time_problems] == [2]
+
+
+def test_newest_record_is_the_latest_dated_last_record(tmp_path):
+    t = 1768473045
+    assert audit_log.newest_record(str(tmp_path / "missing")) is None
+    _dated_trail(tmp_path, [t, t + 100])
+    _dated_trail(tmp_path, [t + 50], filename="rollback-20260115T103045Z.log")
+    newest = audit_log.newest_record(str(tmp_path))
+    assert (newest.file, newest.record.seq, newest.record.epoch) == (DEPLOY, 2, t + 100)

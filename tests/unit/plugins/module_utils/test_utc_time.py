@@ -93,3 +93,16 @@ def test_no_time_format_outside_utc_time():
                         if TIME_CALLS.search(line):
                             found.append("%s:%d: %s" % (os.path.relpath(path, ROOT), number, line.strip()))
     assert found == []
+
+
+def test_clock_skew_problem_names_both_times_and_the_skew():
+    ut = utc_time
+    t = 1768473045
+    assert ut.clock_skew_problem(t + 120, t - 2, t) is None
+    assert ut.clock_skew_problem(t - 122, t - 2, t) is None
+    assert ut.clock_skew_problem(t + 121, t - 2, t, max_skew=120) == (
+        "the host's clock reads 2026-01-15 10:32:46 UTC and the controller's 2026-01-15 10:30:45 UTC: the host is "
+        "121 s ahead, beyond the allowed skew of 120 s; sync the host's clock (timedatectl / chrony), then run again")
+    assert ut.record_time_problem(t, t + 6, "seq 1 X in f").startswith(
+        "the host's clock reads 2026-01-15 10:30:45 UTC, 6 s before the newest audit record (seq 1 X in f, dated ")
+    assert ut.record_time_problem(t, t + 5, "seq 1 X in f") is None

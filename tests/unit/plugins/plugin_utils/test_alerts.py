@@ -93,3 +93,73 @@ def test_bad_channels_are_refused_naming_the_channel_never_the_url(given, messag
 
 def test_no_channels_is_no_alerts():
     assert alerts.channels(None) == [] and alerts.channels([]) == []
+
+
+# ---------------------------------------------------------------- redirects
+
+def _server(handler_class):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler_class)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.mark.parametrize("code", [301, 302, 303, 307, 308])
+def test_a_redirect_is_never_followed_and_the_token_never_leaves(code):
+    elsewhere = []
+
+    class Elsewhere(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):  # noqa: N802
+            elsewhere.append(self.headers.get("Authorization"))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        do_GET = do_POST  # noqa: N815 (a 303 would turn into a GET)
+
+    second = _server(Elsewhere)
+    target = "http://127.0.0.1:%d/hook/%s?key=%s" % (second.server_address[1], TOKEN, TOKEN)
+
+    class Redirecting(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_POST(self):  # noqa: N802
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(code)
+            self.send_header("Location", target)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    first = _server(Redirecting)
+    try:
+        channel = alerts.channels([{"name": "ops", "type": "webhook", "token": TOKEN,
+                                    "url": "http://127.0.0.1:%d/alerts" % first.server_address[1]}])[0]
+        result = alerts.send(channel, alerts.event("launch_start", "info", "starting"))
+        records = alerts.audit_events("launch_start", [result])
+        lines = alerts.report("launch_start", [result])
+    finally:
+        first.shutdown()
+        second.shutdown()
+    assert elsewhere == []
+    assert result["ok"] is False and result["status"] == code
+    host = "127.0.0.1:%d" % second.server_address[1]
+    assert result["reason"] == "HTTP %d redirect to %s, not followed" % (code, host)
+    assert records == [{"event": "ALERT_FAILED", "fields": {
+        "alert": "launch_start", "channel": "ops", "type": "webhook", "reason": result["reason"],
+        "elapsed_ms": result["elapsed_ms"], "status": code, "location_host": host}}]
+    assert lines == ["alert launch_start FAILED on webhook ops (HTTP %d redirect to %s, not followed); the run "
+                     "goes on" % (code, host)]
+    assert TOKEN not in json.dumps([result, records, lines])
+
+
+@pytest.mark.parametrize("location, shown", [
+    ("https://user:pw@evil.example:8443/x?token=1", "evil.example:8443"),
+    ("/relative/path?token=1", "the same host"),
+    (None, "unknown"),
+    ("http://[::1/", "unknown"),
+])
+def test_the_location_is_named_by_its_host_only(location, shown):
+    assert alerts.location_host(location) == shown
