@@ -127,11 +127,11 @@ class LockLost(LockError):
         self.run_id = run_id
         self.current = current
         if current is None:
-            text = ("another tool removed the deployment lock during this run (%s, taken by run %s, is gone)"
-                    % (path, run_id))
+            text = ("run %s does not hold the deployment lock %s: another tool removed the deployment lock during "
+                    "this run (there is no lock file)" % (run_id, path))
         else:
-            text = ("another tool replaced the deployment lock during this run (%s, taken by run %s): it now holds %s"
-                    % (path, run_id, describe_holder(current)))
+            text = ("run %s does not hold the deployment lock %s: another tool replaced the deployment lock during "
+                    "this run: it now holds %s" % (run_id, path, describe_holder(current)))
         super().__init__(text)
 
     @property

@@ -100,7 +100,9 @@ lock:
   returned: always
   type: str
 lock_lost:
-  description: With C(lock=lost), what another tool did, e.g. C(another tool removed the deployment lock during this run (...)).
+  description:
+    - With C(lock=lost), what another tool did, in words, e.g. that another tool removed the deployment lock during
+      this run.
   returned: when the lock was lost
   type: str
 previous_holder:

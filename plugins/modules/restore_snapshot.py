@@ -168,8 +168,8 @@ audit_errors:
   elements: str
 lock_lost:
   description:
-    - With O(lock_path), what another tool did to the run's lock, e.g. C(another tool removed the deployment lock
-      during this run (...)). Nothing is then restored, since that tool may be writing.
+    - With O(lock_path), what another tool did to the run's lock, in words, e.g. that another tool removed the
+      deployment lock during this run. Nothing is then restored, since that tool may be writing.
   returned: when the run no longer holds the lock
   type: str
 nothing_written:

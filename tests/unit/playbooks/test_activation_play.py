@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
+from ansible_collections.nexus_cos.launch.plugins.module_utils import activation, audit_log
 
 from play_target import Target
 
@@ -82,6 +82,13 @@ def test_in_a_fleet_a_gateway_that_does_not_confirm_rolls_the_change_back_on_eve
         target.close()
 
 
+def _run_id(target):
+    """The run id of the (one) activation run in the trail."""
+    runs = set(entry.record.run for entry in audit_log.read_trail(target.audit_dir)[0])
+    run, = runs
+    return run
+
+
 def _remove_the_lock_when_taken(lock, stop):
     """What the platform's deploy script does to a lock it calls stale:
     removes it, and leaves none."""
@@ -112,7 +119,8 @@ def test_a_lock_removed_by_another_tool_before_any_write_is_said_and_not_called_
     msg = tasks["Fail the run with what was expected and what was seen"]["msg"]
     assert msg.startswith("marketplace step 1 failed and changed nothing (nothing to roll back: every file is as "
                           "snapshot %s/backups/" % target.host), msg
-    assert "(this run wrote nothing), but another tool removed the deployment lock during this run (%s" % lock in msg
+    assert ("(this run wrote nothing), but run %s does not hold the deployment lock %s: another tool removed the "
+            "deployment lock during this run (there is no lock file)" % (_run_id(target), lock)) in msg
     assert "restore by hand" not in msg and "FAILED" not in msg
     events = target.events()
     names = [event for event, dummy in events]
@@ -141,8 +149,8 @@ def test_a_lock_removed_by_another_tool_after_the_write_is_a_real_failed_rollbac
     rc, tasks = target.play("marketplace.yml", *STEP_1)
     assert rc == 2
     msg = tasks["Fail the run with what was expected and what was seen"]["msg"]
-    assert ("was NOT rolled back (not rolled back, because another tool removed the deployment lock during this run "
-            "(%s" % lock) in msg, msg
+    assert ("was NOT rolled back (not rolled back, because run %s does not hold the deployment lock %s: another tool "
+            "removed the deployment lock during this run" % (_run_id(target), lock)) in msg, msg
     assert "once that tool is done, restore by hand: sudo %s/rollback-" % target.audit_dir in msg
     names = [event for event, dummy in target.events()]
     assert "FLAGS_CHANGED" in names and "ACTIVATION_ROLLBACK_FAILED" in names and "LOCK_LOST" in names

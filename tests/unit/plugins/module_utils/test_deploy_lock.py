@@ -478,8 +478,8 @@ def test_a_lock_removed_by_another_tool_is_said_in_words(path):
     os.unlink(path)        # the platform script: "Stale lock file found, removing"
     with pytest.raises(deploy_lock.LockLost) as info:
         deploy_lock.assert_held(path, "r1")
-    assert str(info.value) == ("another tool removed the deployment lock during this run (%s, taken by run r1, is "
-                               "gone)" % path)
+    assert str(info.value) == ("run r1 does not hold the deployment lock %s: another tool removed the deployment lock "
+                               "during this run (there is no lock file)" % path)
     assert info.value.event == ("LOCK_LOST", {"found": "absent"})
 
 
@@ -488,6 +488,7 @@ def test_a_lock_replaced_by_another_tool_names_what_holds_it_now(path):
     write(path, "4711\n")
     with pytest.raises(deploy_lock.LockLost) as info:
         deploy_lock.assert_held(path, "r1")
-    assert str(info.value).startswith("another tool replaced the deployment lock during this run (%s, taken by run "
-                                      "r1): it now holds the platform's deploy script (" % path)
+    assert str(info.value).startswith("run r1 does not hold the deployment lock %s: another tool replaced the "
+                                      "deployment lock during this run: it now holds the platform's deploy script ("
+                                      % path)
     assert info.value.event == ("LOCK_LOST", {"found": "platform-deploy-script", "holder_pid": 4711})

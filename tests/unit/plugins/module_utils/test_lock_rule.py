@@ -227,8 +227,8 @@ def test_the_release_of_a_lock_another_tool_took_says_so_and_audits_it(tmp_path,
                                             "audit_file": "deployment-20260116T000000Z.log"})
     assert not outcome.failed and outcome.result["lock"] == "lost"
     verb = "replaced" if replaced_by else "removed"
-    assert outcome.result["lock_lost"].startswith("another tool %s the deployment lock during this run (%s, taken by "
-                                                  "run %s" % (verb, lock, RUN))
+    assert outcome.result["lock_lost"].startswith("run %s does not hold the deployment lock %s: another tool %s the "
+                                                  "deployment lock during this run" % (RUN, lock, verb))
     (event, fields), = lock_records(audit)
     assert event == "LOCK_LOST" and fields["found"] == found
     assert os.path.exists(lock) == bool(replaced_by)      # another holder's lock is left in place
