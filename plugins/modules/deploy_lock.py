@@ -19,7 +19,12 @@ description:
     (C(deploy-phase-4-full-launch.sh)) leaves at the same path and that process is not running
     (C(holder=platform-deploy-script previous_pid=N)). A running platform script is refused,
     naming its pid and command line. A lock file that is neither (empty, garbage) is refused with
-    what was found, and taken over when one lease from its modification time has passed.
+    its size (never its content), and taken over when one lease from its modification time has passed.
+  - Only root's files are trusted. A lock or guard file that is a symbolic link, not a regular file, not
+    owned by root or writable by others (anyone can create one first in C(/run/lock)) is never read nor
+    followed; it is removed and audited (C(LOCK_UNTRUSTED_REMOVED file=... kind=... owner=... mode=...)),
+    and the lock is taken. If it is planted again each time, the lock is refused, never waited on.
+  - The lock file is created exclusively with mode 0600 (it names user, controller and process).
   - The same rule, in C(module_utils/deploy_lock.py), is followed by the on-host rollback script
     and by C(nexusctl unlock); see docs/rollback.md, "The deployment lock".
   - The companion action plugin fills in the controller's host name, process id and user.
@@ -87,8 +92,18 @@ EXAMPLES = r'''
 
 RETURN = r'''
 lock:
-  description: What happened, C(acquired), C(recovered), C(held), C(released), C(absent), C(not-ours), C(broken).
+  description:
+    - What happened, C(acquired), C(recovered), C(held), C(released), C(absent), C(not-ours), C(broken),
+      C(refused).
+    - C(lost) on release when the run's lock was removed or replaced by another tool during the run
+      (audited as C(LOCK_LOST found=absent) or C(found=<kind>) with the new holder).
   returned: always
+  type: str
+lock_lost:
+  description:
+    - With C(lock=lost), what another tool did, in words, e.g. that another tool removed the deployment lock during
+      this run.
+  returned: when the lock was lost
   type: str
 previous_holder:
   description:
@@ -181,15 +196,25 @@ def main():
                                      "(or fix the directory) and run again" % (os_error_text(exc), p["path"]),
                                  lock="released-after-audit-failure")
         elif p["state"] == "released":
-            state, current = deploy_lock.release(p["path"], p["run_id"], module.check_mode)
-            out["lock"] = state
-            if state == "not-ours":
+            events = []
+            state, current = deploy_lock.release(p["path"], p["run_id"], module.check_mode, events)
+            if state in ("absent", "not-ours") and not module.check_mode:
+                # A run releases only a lock it took (deploy_finish runs this
+                # only then): gone or someone else's now means another tool
+                # removed or replaced it while the run was working.
+                lost = deploy_lock.LockLost(p["path"], p["run_id"], current)
+                module.warn("%s; %s" % (lost, "nothing to release" if current is None else "left in place"))
+                out["lock_lost"] = str(lost)
+                events.append(lost.event)
+                state = "lost"
+            elif state == "not-ours":
                 module.warn("deployment lock is held by %s, not run %s; left in place"
                             % (deploy_lock.describe_holder(current), p["run_id"]))
+            out["lock"] = state
             if state == "released":
                 # The run's own records (DEPLOYMENT_COMPLETE) come before the
                 # release, so every run's records are bracketed by the lock.
-                extra, events = [], extra + [("LOCK_RELEASED", {"timestamp": int(time.time())})]
+                extra, events = [], extra + events + [("LOCK_RELEASED", {"timestamp": int(time.time())})]
                 try:
                     head = run_audit.write(log, events)
                 except (OSError, ValueError) as exc:
@@ -198,7 +223,7 @@ def main():
                                                                        os_error_text(exc)),
                                      lock=state, changed=not module.check_mode)
             else:
-                head = run_audit.write(log, events + extra)
+                head = run_audit.write(log, extra + events)
         else:
             broken = deploy_lock.force_break(p["path"], p["reason"], module.check_mode)
             out["lock"] = broken.state
@@ -207,6 +232,8 @@ def main():
                 out["holder_text"] = deploy_lock.describe_holder(broken.previous)
             events = broken.events
             head = run_audit.write(log, events + extra)
+    except deploy_lock.LockRaced as exc:
+        module.fail_json(msg=str(exc), lock="refused")
     except (deploy_lock.LockError, OSError, ValueError) as exc:
         module.fail_json(msg="deployment lock %s: %s" % (p["path"], os_error_text(exc) if isinstance(exc, OSError)
                                                          else exc))

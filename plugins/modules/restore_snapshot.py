@@ -166,6 +166,23 @@ audit_errors:
   returned: always
   type: list
   elements: str
+lock_lost:
+  description:
+    - With O(lock_path), what another tool did to the run's lock, in words, e.g. that another tool removed the
+      deployment lock during this run. Nothing is then restored, since that tool may be writing.
+  returned: when the run no longer holds the lock
+  type: str
+nothing_written:
+  description:
+    - With RV(lock_lost), true when every file is as the snapshot holds it, so the run wrote nothing and
+      there is nothing to roll back; false when some differ (listed in RV(not_rolled_back)).
+  returned: when the run no longer holds the lock
+  type: bool
+not_rolled_back:
+  description: With RV(lock_lost), the files that differ from the snapshot and were left as they are.
+  returned: when the run no longer holds the lock and files differ
+  type: list
+  elements: str
 '''
 
 import difflib
@@ -207,6 +224,21 @@ def _diffs(plans, force):
     return out
 
 
+def _lock_lost(module, snapshot_dir, lost, out):
+    """Another tool took the run's lock: nothing is restored (that tool may
+    be writing now). Whether the run wrote anything is read from the files
+    themselves, the one signal a writer killed after its rename cannot get
+    wrong: every file as snapshotted means nothing of the run is left."""
+    dummy, plans = snapshot.plan_restore(snapshot_dir)
+    differ = [plan.path for plan in plans if plan.status != "unchanged"]
+    out.update(lock_lost=str(lost), nothing_written=not differ)
+    if not differ:
+        module.fail_json(msg="nothing to roll back: every file is as snapshot %s holds it (this run wrote nothing), "
+                             "but %s" % (snapshot_dir, lost), **out)
+    module.fail_json(msg="not rolled back, because %s; %d file(s) differ from snapshot %s: %s"
+                         % (lost, len(differ), snapshot_dir, ", ".join(differ)), not_rolled_back=differ, **out)
+
+
 def main():
     argument_spec = dict(
         snapshot=dict(type="path"),
@@ -234,7 +266,10 @@ def main():
         snapshot_dir = p["snapshot"] or snapshot.find_snapshot(p["backup_dir"], p["run"])
         out["snapshot"] = snapshot_dir
         if p["lock_path"] and not module.check_mode:
-            deploy_lock.assert_held(p["lock_path"], p["run_id"])
+            try:
+                deploy_lock.assert_held(p["lock_path"], p["run_id"])
+            except deploy_lock.LockLost as exc:
+                _lock_lost(module, snapshot_dir, exc, out)
         if module._diff:
             dummy, plans = snapshot.plan_restore(snapshot_dir)
             diffs = _diffs(plans, p["force"])

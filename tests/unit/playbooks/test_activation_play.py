@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import os
+import threading
+import time
 
 import pytest
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
+from ansible_collections.nexus_cos.launch.plugins.module_utils import activation, audit_log
 
 from play_target import Target
 
@@ -78,3 +80,77 @@ def test_in_a_fleet_a_gateway_that_does_not_confirm_rolls_the_change_back_on_eve
         assert reread[0]["seen"]["marketplace_phase"] == 0
     finally:
         target.close()
+
+
+def _run_id(target):
+    """The run id of the (one) activation run in the trail."""
+    runs = set(entry.record.run for entry in audit_log.read_trail(target.audit_dir)[0])
+    run, = runs
+    return run
+
+
+def _remove_the_lock_when_taken(lock, stop):
+    """What the platform's deploy script does to a lock it calls stale:
+    removes it, and leaves none."""
+    while not stop.is_set():
+        try:
+            os.unlink(lock)
+            return
+        except FileNotFoundError:
+            time.sleep(0.002)
+
+
+def test_a_lock_removed_by_another_tool_before_any_write_is_said_and_not_called_a_failed_rollback(target):
+    """The step stops before its first write; the run says another tool
+    removed the lock and that nothing was written, and audits no failed
+    rollback (nothing to restore by hand)."""
+    before = target.bytes()
+    lock = str(target.host / "deploy.lock")
+    stop = threading.Event()
+    remover = threading.Thread(target=_remove_the_lock_when_taken, args=(lock, stop), daemon=True)
+    remover.start()
+    try:
+        rc, tasks = target.play("marketplace.yml", *STEP_1)
+    finally:
+        stop.set()
+        remover.join()
+    assert rc == 2
+    assert target.bytes() == before
+    msg = tasks["Fail the run with what was expected and what was seen"]["msg"]
+    assert msg.startswith("marketplace step 1 failed and changed nothing (nothing to roll back: every file is as "
+                          "snapshot %s/backups/" % target.host), msg
+    assert ("(this run wrote nothing), but run %s does not hold the deployment lock %s: another tool removed the "
+            "deployment lock during this run (there is no lock file)" % (_run_id(target), lock)) in msg
+    assert "restore by hand" not in msg and "FAILED" not in msg
+    events = target.events()
+    names = [event for event, dummy in events]
+    assert "ACTIVATION_NOTHING_WRITTEN" in names
+    assert "ACTIVATION_ROLLBACK_FAILED" not in names and "FLAGS_CHANGED" not in names
+    assert ("LOCK_LOST", {"found": "absent"}) in events
+    assert tasks["Say how long the automatic rollback took"]["msg"].startswith(
+        "automatic rollback not needed (nothing was written) in")
+    assert not os.path.exists(lock)
+
+
+def test_a_lock_removed_by_another_tool_after_the_write_is_a_real_failed_rollback_naming_it(target):
+    """Removed once the flags are written (at the gateway's reload): the
+    change is live and the rollback does not race that tool, so this one is
+    to be restored by hand, and the message says why."""
+    lock = str(target.host / "deploy.lock")
+    gateway = target.double.server.gateway
+    answer = gateway.answer
+
+    def answer_removing_the_lock(request):
+        if request.method == "POST" and os.path.exists(lock):
+            os.unlink(lock)
+        return answer(request)
+
+    gateway.answer = answer_removing_the_lock
+    rc, tasks = target.play("marketplace.yml", *STEP_1)
+    assert rc == 2
+    msg = tasks["Fail the run with what was expected and what was seen"]["msg"]
+    assert ("was NOT rolled back (not rolled back, because run %s does not hold the deployment lock %s: another tool "
+            "removed the deployment lock during this run" % (_run_id(target), lock)) in msg, msg
+    assert "once that tool is done, restore by hand: sudo %s/rollback-" % target.audit_dir in msg
+    names = [event for event, dummy in target.events()]
+    assert "FLAGS_CHANGED" in names and "ACTIVATION_ROLLBACK_FAILED" in names and "LOCK_LOST" in names

@@ -180,8 +180,9 @@ def test_platform_lock_is_not_subject_to_a_lease(path, live_process):
 
 @pytest.mark.parametrize("content, found", [
     ("", "an empty file"),
-    ("\n \n", "only whitespace"),
-    (b"\xff\xfegarbage\n", '10 byte(s) starting "\\ufffd\\ufffdgarbage\\n"'),
+    ("\n \n", "only whitespace (3 byte(s))"),
+    # Kind and size, never the content: even a root-owned file may hold a secret.
+    (b"\xff\xfegarbage\n", "10 byte(s) of other content"),
 ])
 def test_unrecognised_lock_is_refused_with_what_was_found_then_recovered_after_a_lease(path, content, found):
     write(path, content, mtime=1000.0)
@@ -270,10 +271,10 @@ def test_force_break_of_a_running_platform_script_says_it_may_be_running(path, l
 def test_assert_held(path):
     deploy_lock.acquire(path, HOLDER, 600, now=1000.0)
     deploy_lock.assert_held(path, "r1")
-    with pytest.raises(deploy_lock.LockError, match="does not hold the deployment lock"):
+    with pytest.raises(deploy_lock.LockError, match="another tool replaced the deployment lock during this run"):
         deploy_lock.assert_held(path, "r2")
     write(path, "12345\n")
-    with pytest.raises(deploy_lock.LockError, match=r"holder: the platform's deploy script \("):
+    with pytest.raises(deploy_lock.LockError, match=r"it now holds the platform's deploy script \("):
         deploy_lock.assert_held(path, "r1")
 
 
@@ -317,3 +318,177 @@ def test_odd_values_in_our_json_still_make_an_audit_record(path):
         deploy_lock.acquire(path, HOLDER, 600)
     assert info.value.event == ("LOCK_REFUSED", {"holder": "nexus_cos.launch", "holder_run": "r9",
                                                  "holder_user": '{"name": "x"}', "holder_pid": "[1]"})
+
+
+# ---------------------------------------------------------------- only root's files are trusted
+
+NOBODY = 65534
+as_root = pytest.mark.skipif(os.geteuid() != 0, reason="giving a file to another user needs root")
+
+
+@pytest.fixture
+def sticky(tmp_path):
+    """A lock directory like Debian's /run/lock: mode 1777."""
+    directory = tmp_path / "lock"
+    directory.mkdir()
+    os.chmod(str(directory), 0o1777)
+    return str(directory / "nexus-cos-phase4-deploy.lock")
+
+
+def planted(path, data=b"", uid=NOBODY, mode=0o644):
+    """A file another local user created first."""
+    write(path, data)
+    os.chown(path, uid, uid)
+    os.chmod(path, mode)
+
+
+def never_shown(secret, *texts):
+    for text in texts:
+        assert secret not in json.dumps(text, default=str)
+
+
+@as_root
+def test_a_guard_planted_by_another_user_is_set_aside_and_blocks_nothing(sticky):
+    planted(sticky + ".guard")
+    taken = deploy_lock.acquire(sticky, HOLDER, 600, now=1000.0)
+    assert taken.state == "acquired"
+    assert taken.events[0] == ("LOCK_UNTRUSTED_REMOVED", {"file": sticky + ".guard", "what": "guard",
+                                                          "kind": "regular-file", "owner": NOBODY, "mode": "0644"})
+    st = os.lstat(sticky + ".guard")
+    assert (st.st_uid, st.st_mode & 0o7777) == (0, 0o600)
+    # The kill switch's route to the lock: a break works past a planted guard too.
+    os.unlink(sticky + ".guard")
+    planted(sticky + ".guard")
+    broken = deploy_lock.force_break(sticky, "incident")
+    assert broken.state == "broken" and broken.events[0][0] == "LOCK_UNTRUSTED_REMOVED"
+
+
+@pytest.mark.parametrize("make, kind", [
+    (lambda p, target: os.symlink(target, p), "symbolic-link"),
+    (lambda p, target: os.mkfifo(p), "named-pipe"),      # opening it could block: never opened
+    (lambda p, target: os.mkdir(p), "directory"),
+])
+def test_a_guard_that_is_no_regular_file_is_set_aside_never_followed(sticky, tmp_path, make, kind):
+    target = tmp_path / "elsewhere"
+    target.write_text("keep me")
+    make(sticky + ".guard", str(target))
+    taken = deploy_lock.acquire(sticky, HOLDER, 600)
+    event, fields = taken.events[0]
+    assert (event, fields["what"], fields["kind"]) == ("LOCK_UNTRUSTED_REMOVED", "guard", kind)
+    assert target.read_text() == "keep me" and os.path.isfile(sticky + ".guard")
+    if kind == "directory":
+        assert os.path.isdir(fields["moved_to"])    # a directory cannot be unlinked: renamed aside
+
+
+@as_root
+def test_a_fake_holder_written_by_another_user_is_not_obeyed(sticky):
+    fake = {"run_id": "20990101T000000Z-evil00", "user": "root", "controller": "ops", "pid": 1,
+            "since": 1000.0, "expires": 4102444800}                 # a lease to 2100
+    planted(sticky, json.dumps(fake).encode())
+    holder = deploy_lock.read_holder(sticky)
+    assert holder["kind"] == "untrusted" and "run_id" not in holder
+    assert deploy_lock.describe_holder(holder) == (
+        "an untrusted file (it is owned by uid 65534 (nobody), not root: not trusted)")
+    taken = deploy_lock.acquire(sticky, HOLDER, 600, now=1000.0)
+    assert taken.state == "recovered"
+    assert taken.previous["reason"] == "removed: the lock file is owned by uid 65534 (nobody), not root: not trusted"
+    assert taken.events[0] == ("LOCK_UNTRUSTED_REMOVED", {"file": sticky, "what": "lock", "kind": "regular-file",
+                                                          "owner": NOBODY, "mode": "0644"})
+    assert json.load(open(sticky))["run_id"] == "r1"
+
+
+def test_a_root_file_others_may_write_is_not_trusted(path):
+    write(path, json.dumps(dict(HOLDER, expires=10 ** 10)))
+    os.chmod(path, 0o666)
+    holder = deploy_lock.read_holder(path)
+    assert holder["problem"] == "is writable by group or others (mode 0666): not trusted"
+    assert deploy_lock.acquire(path, dict(HOLDER, run_id="r2"), 600).state == "recovered"
+
+
+def test_a_lock_that_is_a_link_never_shows_what_it_points_to(path, tmp_path):
+    secret = tmp_path / "database.env"
+    secret.write_text("POSTGRES_PASSWORD=hunter2-very-secret\n")
+    os.symlink(str(secret), path)
+    holder = deploy_lock.read_holder(path)
+    assert holder["problem"] == "is a symbolic link, which is never followed: not trusted"
+    taken = deploy_lock.acquire(path, HOLDER, 600)
+    never_shown("hunter2", holder, deploy_lock.describe_holder(holder), taken)
+    assert secret.read_text() == "POSTGRES_PASSWORD=hunter2-very-secret\n"
+    assert not os.path.islink(path) and json.load(open(path))["run_id"] == "r1"
+
+
+def test_an_unrecognised_root_file_is_named_by_size_never_by_content(path):
+    write(path, "POSTGRES_PASSWORD=hunter2\n")
+    holder = deploy_lock.read_holder(path)
+    assert holder["found"] == "26 byte(s) of other content"
+    never_shown("hunter2", holder, deploy_lock.describe_refusal(path, holder, time.time()))
+
+
+def test_our_lock_file_is_readable_by_root_only(path):
+    deploy_lock.acquire(path, HOLDER, 600)
+    st = os.lstat(path)
+    assert st.st_mode & 0o7777 == 0o600 and st.st_uid == os.geteuid()
+
+
+@pytest.mark.parametrize("where", ["lock", "guard"])
+def test_a_file_planted_again_after_each_removal_ends_in_a_refusal(path, tmp_path, monkeypatch, where):
+    """The race: something re-creates the path between our removal and our
+    creation. It ends in a clear refusal, fast, and no link is followed."""
+    target = tmp_path / "elsewhere"
+    target.write_text("keep me")
+    name = path + (".guard" if where == "guard" else "")
+    set_aside = deploy_lock._set_aside
+
+    def set_aside_then_replant(p, st, what):
+        record = set_aside(p, st, what)
+        os.symlink(str(target), p)
+        return record
+
+    monkeypatch.setattr(deploy_lock, "_set_aside", set_aside_then_replant)
+    os.symlink(str(target), name)
+    started_at = time.monotonic()
+    with pytest.raises(deploy_lock.LockRaced) as info:
+        deploy_lock.acquire(path, HOLDER, 600)
+    assert time.monotonic() - started_at < 5
+    assert str(info.value) == (
+        "deployment lock%s %s: an untrusted file was planted there again each time it was removed (3 times), so the "
+        "lock is refused rather than waited on; find the process that creates it"
+        % (" guard" if where == "guard" else "", name))
+    assert target.read_text() == "keep me"
+
+
+@as_root
+def test_the_lock_directory_must_be_roots(tmp_path):
+    directory = tmp_path / "lockdir"
+    directory.mkdir()
+    os.chown(str(directory), NOBODY, NOBODY)
+    with pytest.raises(deploy_lock.LockError, match=r"lock directory .* is owned by uid 65534 \(nobody\), not root: "
+                                                    r"not trusted"):
+        deploy_lock.acquire(str(directory / "x.lock"), HOLDER, 600)
+    os.chown(str(directory), 0, 0)
+    os.chmod(str(directory), 0o777)
+    with pytest.raises(deploy_lock.LockError, match=r"writable by others and not sticky \(mode 0777\)"):
+        deploy_lock.acquire(str(directory / "x.lock"), HOLDER, 600)
+
+
+# ---------------------------------------------------------------- a lock lost during the run
+
+def test_a_lock_removed_by_another_tool_is_said_in_words(path):
+    deploy_lock.acquire(path, HOLDER, 600)
+    os.unlink(path)        # the platform script: "Stale lock file found, removing"
+    with pytest.raises(deploy_lock.LockLost) as info:
+        deploy_lock.assert_held(path, "r1")
+    assert str(info.value) == ("run r1 does not hold the deployment lock %s: another tool removed the deployment lock "
+                               "during this run (there is no lock file)" % path)
+    assert info.value.event == ("LOCK_LOST", {"found": "absent"})
+
+
+def test_a_lock_replaced_by_another_tool_names_what_holds_it_now(path):
+    deploy_lock.acquire(path, HOLDER, 600)
+    write(path, "4711\n")
+    with pytest.raises(deploy_lock.LockLost) as info:
+        deploy_lock.assert_held(path, "r1")
+    assert str(info.value).startswith("run r1 does not hold the deployment lock %s: another tool replaced the "
+                                      "deployment lock during this run: it now holds the platform's deploy script ("
+                                      % path)
+    assert info.value.event == ("LOCK_LOST", {"found": "platform-deploy-script", "holder_pid": 4711})

@@ -211,3 +211,24 @@ def test_state_query_reports_the_platform_lock_and_no_platform_run(tmp_path):
     assert facts["lock"]["text"] == deploy_lock.describe_holder(deploy_lock.read_holder(lock))
     assert facts["lock"]["gone_reason"] == "process %d of the platform's deploy script is not running" % pid
     assert [run["file"] for run in facts["runs"]] == ["deployment-20261128T090000Z.log"]
+
+
+@pytest.mark.parametrize("replaced_by, found", [(None, "absent"), ("4711\n", "platform-deploy-script")])
+def test_the_release_of_a_lock_another_tool_took_says_so_and_audits_it(tmp_path, replaced_by, found):
+    """deploy_finish releases only a lock its run took: finding none, or
+    another holder's, means another tool removed or replaced it meanwhile."""
+    lock = str(tmp_path / "deploy.lock")
+    audit = str(tmp_path / "audit")
+    assert not module_acquire(lock, audit).failed
+    os.unlink(lock)
+    if replaced_by:
+        plant(lock, replaced_by)
+    outcome = run_module(lock_module.main, {"path": lock, "state": "released", "run_id": RUN, "audit_dir": audit,
+                                            "audit_file": "deployment-20260116T000000Z.log"})
+    assert not outcome.failed and outcome.result["lock"] == "lost"
+    verb = "replaced" if replaced_by else "removed"
+    assert outcome.result["lock_lost"].startswith("run %s does not hold the deployment lock %s: another tool %s the "
+                                                  "deployment lock during this run" % (RUN, lock, verb))
+    (event, fields), = lock_records(audit)
+    assert event == "LOCK_LOST" and fields["found"] == found
+    assert os.path.exists(lock) == bool(replaced_by)      # another holder's lock is left in place
