@@ -22,6 +22,7 @@ from typing import NamedTuple, Optional
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import utc_time
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import fsync_dir, write_atomic
+from ansible_collections.nexus_cos.launch.plugins.module_utils.trusted_path import entry_problem
 
 HEAD_CACHE = ".audit-head.json"
 LOCK_FILE = ".audit.lock"
@@ -443,8 +444,13 @@ def _platform_scripts(audit_dir) -> list:
 
 def ensure_audit_dir(audit_dir):
     """Create ``audit_dir`` with mode 0750 when missing (parents as usual). An
-    existing directory's mode is left alone; precheck 11 reports a loose one."""
+    existing directory's mode is left alone; precheck 11 reports a loose one
+    and the directories above it. Written to by root, the directory itself
+    must be root's alone and not a symlink (DESIGN 7a): a link another user
+    planted would receive the trail and the scripts root runs, so nothing is
+    written there (PermissionError naming it and the fix)."""
     if os.path.isdir(audit_dir):
+        _refuse_untrusted(audit_dir)
         return
     parent = os.path.dirname(os.path.abspath(audit_dir))
     os.makedirs(parent, exist_ok=True)
@@ -455,6 +461,15 @@ def ensure_audit_dir(audit_dir):
             raise NotADirectoryError("audit_dir %s exists and is not a directory" % audit_dir)
         return
     os.chmod(audit_dir, DIR_MODE)   # mkdir's mode is filtered by the umask
+
+
+def _refuse_untrusted(audit_dir):
+    if os.geteuid() != 0:
+        return   # only root's writes are at stake; another user's own trail is theirs
+    found = entry_problem(audit_dir, os.lstat(audit_dir))
+    if found:
+        raise PermissionError(errno.EPERM, "audit directory %s is %s: not trusted, so nothing is written there (%s)"
+                              % (audit_dir, found[1], found[2]))
 
 
 def _open_create(path, flags):

@@ -754,3 +754,35 @@ def test_newest_record_is_the_latest_dated_last_record(tmp_path):
     _dated_trail(tmp_path, [t + 50], filename="rollback-20260115T103045Z.log")
     newest = audit_log.newest_record(str(tmp_path))
     assert (newest.file, newest.record.seq, newest.record.epoch) == (DEPLOY, 2, t + 100)
+
+
+def test_no_record_goes_through_an_audit_dir_that_is_a_symlink(tmp_path):
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    audit = tmp_path / "audit"
+    audit.symlink_to(theirs)
+    with pytest.raises(PermissionError) as caught:
+        audit_log.AuditLog(str(audit), "run-1", "deployment-x.log").record("DEPLOYMENT_START")
+    assert str(caught.value) == (
+        "[Errno 1] audit directory %s is a symlink to %s: not trusted, so nothing is written there (replace the "
+        "symlink %s with the directory or file it stands for (a symlink the collection did not make is never "
+        "followed))" % (audit, theirs, audit))
+    assert list(theirs.iterdir()) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to give the directory to another user")
+def test_no_record_goes_into_an_audit_dir_another_user_owns(tmp_path):
+    audit = tmp_path / "audit"
+    audit.mkdir(mode=0o750)
+    os.chown(audit, 65534, 65534)
+    with pytest.raises(PermissionError, match="audit directory %s is owned by .*uid 65534.*: not trusted" % audit):
+        audit_log.AuditLog(str(audit), "run-1", "deployment-x.log").record("DEPLOYMENT_START")
+    assert list(audit.iterdir()) == []
+
+
+def test_a_world_writable_audit_dir_is_refused(tmp_path):
+    audit = tmp_path / "audit"
+    audit.mkdir()
+    audit.chmod(0o777)
+    with pytest.raises(PermissionError, match=r"writable by every user \(mode 0777\): not trusted"):
+        audit_log.AuditLog(str(audit), "run-1", "deployment-x.log").record("DEPLOYMENT_START")
