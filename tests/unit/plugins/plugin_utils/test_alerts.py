@@ -93,3 +93,11 @@ def test_bad_channels_are_refused_naming_the_channel_never_the_url(given, messag
 
 def test_no_channels_is_no_alerts():
     assert alerts.channels(None) == [] and alerts.channels([]) == []
+
+
+def test_a_switch_that_found_an_unparseable_store_is_not_called_unconfirmed():
+    # It reloaded the gateway (lock and seen_text set) but wrote nothing.
+    switch = {"lock": "acquired", "seen_text": "access mode none, 0 flags", "confirmed": False,
+              "outcome": "store_serves_nothing", "msg": "emergency switch: the flag store is not rewritten: ..."}
+    assert alerts.switch_state(switch) == "not_pulled"
+    assert "NOT confirm" not in alerts.switch_event(switch)["text"]
