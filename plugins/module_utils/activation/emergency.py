@@ -251,8 +251,7 @@ def pull(flag_store_path, pf_dir, audit_dir, backup_dir, lock_path, gateway_url,
             activation_change.predict_after(snapshot_dir, change.texts, run_id)
             record(*activation_change.write(change, store_path, pf_dir, **change_args))
         _note_skipped(skipped, result, pf_problem)
-        written = set(skipped)
-        result["pf_changes"] = [c for c in change.pf_changes if c["file"] not in written]
+        result["pf_changes"] = [c for c in change.pf_changes if c["file"] not in skipped]
         if pf_problem or skipped:
             record(("PF_SETTINGS_SKIPPED", {"reason": pf_problem or "-", "files": ",".join(sorted(skipped)) or "-",
                                             "why": "; ".join("%s: %s" % item for item in sorted(skipped.items()))[:2000]
