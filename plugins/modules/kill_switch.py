@@ -177,6 +177,11 @@ outcome_text:
   description: The outcome in words, as the run's first line says it.
   returned: always
   type: str
+notes:
+  description: What the switch could not do on this store, e.g. founder mode that cannot be turned on (the public flags are off all the same).
+  returned: when the switch was decided
+  type: list
+  elements: str
 next_command:
   description: The command that pulls the switch again.
   returned: always

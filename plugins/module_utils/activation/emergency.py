@@ -586,6 +586,8 @@ def _report(result, failed=False):
     if result.get("reason_truncated"):
         _print("reason truncated to %d of its %d bytes in the records (reason_truncated=true)"
                % (result["reason_limit_bytes"], result["reason_bytes"]))
+    for note in result.get("notes") or []:
+        _print("note: %s" % note)
     for problem in result.get("audit_errors") or []:
         _print("AUDIT RECORD NOT WRITTEN: %s" % problem)
 

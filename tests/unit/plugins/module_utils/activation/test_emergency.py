@@ -461,3 +461,15 @@ def test_a_switch_already_in_place_but_unconfirmed_says_so(host):
     assert str(info.value).startswith("emergency switch IN PLACE (the files already held it), but the gateway did "
                                       "not confirm it: it does not serve founder mode.")
     assert "  written: nothing: the files already held the emergency state" in str(info.value)
+
+
+def test_founder_mode_that_cannot_be_turned_on_still_closes_the_public_flags(host):
+    def no_founder(data):
+        data["feature_flags"]["FOUNDER_BETA_MODE"]["requires"] = ["NO_SUCH_FLAG"]
+    _edit_store(host, no_founder)
+    result = pull(host)
+    assert result["confirmed"] and result["seen"]["access_mode"] == "none" and _served(host) == "none"
+    assert not flags(host)["PUBLIC_FULL_LAUNCH_MODE"] and not flags(host)["PUBLIC_SOFT_LAUNCH_MODE"]
+    assert result["notes"][0].startswith("FOUNDER_BETA_MODE cannot be turned on (")
+    assert result["notes"][0].endswith("the public flags are turned off all the same, and the gateway serves access "
+                                       "mode none (closed, not public)")
