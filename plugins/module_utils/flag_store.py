@@ -19,12 +19,18 @@ document before anything is written.
 
 Writes take the sidecar edit lock and replace the file atomically
 (``atomic_file``), keeping the file's mode and owner.
+
+Two readings, one file each way in: ``load`` is the collection's strict
+reading (validate, prechecks, activation); ``service_load`` is the platform
+service's own reading, which the kill switch uses (see "The service's
+reading" below): an emergency must act on whatever the service serves.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import os
 from collections import namedtuple
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import documents, utc_time
@@ -39,6 +45,7 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils.flag_semantics im
     effective_flags,
     find_cycles,
     marketplace_phase,
+    requires_of,
 )
 
 # The sidecar edit lock, as flag store callers import it (raises EditLockError, an OSError).
@@ -92,10 +99,12 @@ class FlagStore:
     """A parsed flag store. ``data`` is the whole document (key order kept),
     ``text`` the text it came from, ``source`` the file name used in messages."""
 
-    def __init__(self, data, text, source):
+    def __init__(self, data, text, source, service_reading=False):
         self.data = data
         self.text = text
         self.source = source
+        # Read as the platform's service reads it (service_loads), not strictly.
+        self.service_reading = service_reading
 
     @property
     def flags(self):
@@ -110,10 +119,12 @@ class FlagStore:
     def is_enabled(self, name):
         """The flag's own ``enabled`` value (False for unknown names)."""
         flag = self.flags.get(name)
-        return bool(flag and flag.get('enabled') is True)
+        return isinstance(flag, dict) and flag.get('enabled') is True
 
     def requires(self, name):
-        return list(self.flags.get(name, {}).get('requires') or [])
+        # A malformed requires (only a service reading can hold one) counts as none here;
+        # flag_semantics counts such a flag as never on.
+        return list(requires_of(self.flags.get(name, {})) or [])
 
     def effective(self, name):
         """True when the flag and everything it requires, recursively, is
@@ -148,6 +159,9 @@ class FlagStore:
                 raise FlagError(
                     '%s: flag %s requires unknown flag %s' % (self.source, parent, node),
                     dict(unknown=[node]))
+            if not isinstance(self.flags[node], dict):
+                raise FlagError('%s: flag %s is %s, not an object; it cannot be enabled'
+                                % (self.source, node, _describe(self.flags[node])), dict(malformed=[node]))
             for req in self.requires(node):
                 visit(req, path + [node])
             done.add(node)
@@ -228,6 +242,82 @@ def load(path):
     except documents.DocumentError as exc:
         raise FlagError('%s: cannot read flag store: %s' % (exc.where, exc.message))
     return loads(text, source=path)
+
+
+# ---------------------------------------------------------------------------
+# The service's reading
+#
+# What the platform's flag service (Express, ``fs.readFileSync(path, 'utf8')``
+# then ``JSON.parse`` and truthiness checks) accepts and serves, decided here
+# once; the kill switch reads the store this way, and gateway.store_problem
+# explains a gateway that serves nothing by it.
+#
+# * any size, and through a symlink (the service opens the path);
+# * bytes that are not UTF-8 read as U+FFFD (Node's decoder replaces them);
+# * a duplicate key: the last one wins (JSON.parse); NaN, Infinity and a
+#   byte-order mark are refused (JSON.parse throws on them);
+# * ``feature_flags`` must be a non-empty object, else the service serves no
+#   flags at all;
+# * a flag is on only when it is an object whose ``enabled`` is exactly
+#   ``true`` and whose ``requires`` are on: ``enabled: null`` (what the
+#   service's own ``PUT /api/feature-flags/NAME {}`` writes), a missing or null
+#   ``requires``, missing ``version``/``updated`` and extra keys are all
+#   served as they are; a flag that is not an object is served and never on.
+#
+# A file the service cannot read or parse makes it serve no flags after a
+# reload (access mode ``none``): StoreServesNothing.
+
+
+class StoreServesNothing(FlagError):
+    """The platform's service would serve no flags at all from this file."""
+
+
+def _refuse_constant(name):
+    raise ValueError('%s is not valid JSON (JSON.parse refuses it)' % name)
+
+
+def service_loads(text, source='<string>'):
+    """A FlagStore as the platform's service reads ``text`` (str or bytes).
+    Raises StoreServesNothing, saying why, when the service would serve no flags."""
+    if isinstance(text, bytes):
+        text = text.decode('utf-8', 'replace')
+    if text.startswith('\ufeff'):
+        raise StoreServesNothing('%s: starts with a byte-order mark, which JSON.parse refuses' % source)
+    try:
+        data = json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise StoreServesNothing('%s: invalid JSON: nesting too deep' % source)
+    except ValueError as exc:
+        raise StoreServesNothing('%s: invalid JSON: %s' % (source, exc))
+    if not isinstance(data, dict):
+        raise StoreServesNothing('%s: the top level is %s, not an object: it holds no feature_flags'
+                                 % (source, type(data).__name__))
+    flags = data.get('feature_flags')
+    if not isinstance(flags, dict) or not flags:
+        raise StoreServesNothing('%s: feature_flags is %s; expected an object of flags'
+                                 % (source, _describe(flags) if not isinstance(flags, (dict, list)) else
+                                    ('empty' if not flags else 'a list')))
+    return FlagStore(data, text, source, service_reading=True)
+
+
+def service_load(path):
+    """service_loads of the file at ``path``, as the service opens it (any
+    size, through a symlink). A file it cannot read serves nothing."""
+    try:
+        with open(path, 'rb') as handle:
+            data = handle.read()
+    except OSError as exc:
+        raise StoreServesNothing('%s: cannot be read (%s)' % (path, exc.strerror or exc))
+    return service_loads(data, source=path)
+
+
+def service_problem(path):
+    """Why the service would serve no flags from ``path``, or None."""
+    try:
+        service_load(path)
+    except StoreServesNothing as exc:
+        return str(exc).split(': ', 1)[-1] if str(exc).startswith(path + ': ') else str(exc)
+    return None
 
 
 # ---------------------------------------------------------------------------
@@ -393,21 +483,43 @@ def render(store, plan, now=None):
     edits = {('updated',): json.dumps(data['updated'])}
     for change in plan:
         edits[('feature_flags', change.name, 'enabled')] = 'true' if change.after else 'false'
-    spans = documents.json_spans(store.text)
+    spans = _spans(store)
     if all(path in spans for path in edits):
         text = store.text
         for start, end, value in sorted(((spans[p][0], spans[p][1], v) for p, v in edits.items()),
                                         reverse=True):
             text = text[:start] + value + text[end:]
         try:
-            if documents.load_json_text(text, store.source) == data:
+            if _reads_back(store, text) == data:
                 return text
-        except documents.DocumentError:
+        except (documents.DocumentError, FlagError):
             pass  # the canonical format below, which reads back by construction
     # No ``updated`` key to rewrite (or an unexpected layout): write the canonical
     # format, escaping non-ASCII only if the original did.
     escaped = '\\u' in store.text and all(ord(c) < 128 for c in store.text)
     return dumps(data, ensure_ascii=escaped)
+
+
+def _spans(store):
+    """Where each value of the store's text is, or {} when an in-place edit
+    is not for this text: a service reading may hold duplicate keys (the
+    canonical rewrite keeps the last, as the service does) or be far larger
+    than the scanner is quick for (the kill switch is timed)."""
+    if store.service_reading and len(store.text) > documents.MAX_FILE_BYTES:
+        return {}
+    try:
+        return documents.json_spans(store.text)
+    except Exception:  # pylint: disable=broad-except
+        # Only a service reading gets here (a duplicate key): rewrite it canonically.
+        if not store.service_reading:
+            raise
+        return {}
+
+
+def _reads_back(store, text):
+    if store.service_reading:
+        return service_loads(text, store.source).data
+    return documents.load_json_text(text, store.source)
 
 
 # ---------------------------------------------------------------------------
@@ -424,31 +536,38 @@ class FlagUpdate(namedtuple('FlagUpdate', ['before', 'after', 'plan', 'before_te
 
 
 def update_flags(path, enable=(), disable=(), with_dependencies=False, cascade=False,
-                 now=None, check_mode=False, backup=None, prepare=None, lock_timeout=EDIT_LOCK_TIMEOUT):
+                 now=None, check_mode=False, backup=None, prepare=None, lock_timeout=EDIT_LOCK_TIMEOUT,
+                 service_reading=False):
     """Plan and (unless ``check_mode``) write a flag change to the store at ``path``.
 
     Reads without a lock first, so a request whose state already holds
     touches nothing, not even a lock file. A real change re-reads and
     re-plans under the lock, then writes atomically. ``backup(path)`` is
     called under the lock before the write and returns the backup's name.
+
+    ``service_reading``: read the store as the platform's service does
+    (service_load, the kill switch) and, when ``path`` is a symlink, replace
+    its target and keep the link (the service reads through it).
     """
     now_text = format_timestamp(now)
-    store = load(path)
+    read, reads = (service_load, service_loads) if service_reading else (load, loads)
+    target = os.path.realpath(path) if service_reading else path
+    store = read(path)
     plan = plan_change(store, enable, disable, with_dependencies, cascade)
     if not plan.changed or check_mode:
         text = render(store, plan, now_text)
-        after = loads(text, path) if plan.changed else store
+        after = reads(text, path) if plan.changed else store
         return FlagUpdate(store, after, plan, store.text, text, None, False)
     try:
         with edit_lock(path, timeout=lock_timeout):
-            store = load(path)
+            store = read(path)
             plan = plan_change(store, enable, disable, with_dependencies, cascade)
             text = render(store, plan, now_text)
             if not plan.changed:
                 return FlagUpdate(store, store, plan, store.text, text, None, False)
-            after = loads(text, path)
+            after = reads(text, path)
             backup_file = backup(path) if backup is not None else None
-            write_atomic(path, text, mode=None, prepare=prepare)
+            write_atomic(target, text, mode=None, prepare=prepare)
     except EditLockError as exc:
         raise FlagError(str(exc))
     return FlagUpdate(store, after, plan, store.text, text, backup_file, True)

@@ -41,7 +41,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import flag_semantics
+from ansible_collections.nexus_cos.launch.plugins.module_utils import flag_semantics, flag_store
 
 DEFAULT_URL = "http://localhost:4000"
 HEALTH_PATH = "/health"
@@ -372,26 +372,9 @@ def explain(expect, seen, reload_text, store_path=None):
 
 def store_problem(path):
     """Why the flag store at ``path`` would not load in the platform's
-    service (JSON.parse, then ``feature_flags``), or None when it would."""
-    # Deliberately not the collection's reader (documents): this models the
-    # platform's own JSON.parse, which keeps the last of duplicate keys where
-    # documents refuses them. It differs from JSON.parse in one way: Python's
-    # json reads NaN and Infinity, which JSON.parse refuses.
-    try:
-        with open(path, "rb") as handle:
-            raw = handle.read(16 << 20)
-    except OSError as exc:
-        return "cannot read it (%s)" % (exc.strerror or exc)
-    try:
-        document = json.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError:
-        return "it is not UTF-8 text"
-    except ValueError as exc:
-        return "invalid JSON (%s)" % exc
-    if not isinstance(document, dict) or not isinstance(document.get("feature_flags"), dict) \
-            or not document["feature_flags"]:
-        return "it holds no feature_flags object"
-    return None
+    service, or None when it would: the service's reading, as flag_store
+    decides it (service_load)."""
+    return flag_store.service_problem(path)
 
 
 def describe_expect(expect):

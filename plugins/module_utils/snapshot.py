@@ -219,7 +219,8 @@ def gateway_state(data, source):
     if data is None:
         return dict(dict.fromkeys(gateway.STATES), error="%s does not exist" % source)
     try:
-        store = flag_store.loads(data, source=source)
+        # What the service serves: its own reading (a duplicate key, enabled null, any size).
+        store = flag_store.service_loads(data, source=source)
     except flag_store.FlagError as exc:
         return dict(dict.fromkeys(gateway.STATES), error=str(exc))
     return gateway.served_state(store.data)

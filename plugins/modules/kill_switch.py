@@ -24,6 +24,11 @@ description:
     C(EMERGENCY_SWITCH_UNCONFIRMED). Confirmed, it records C(EMERGENCY_SWITCH) in the activation state.
   - An audit record that cannot be written (a full disk) does not stop the switch; it is reported
     in RV(audit_errors).
+  - Reads the flag store as the platform's service does, not as C(validate) does - a duplicate key (the last
+    wins), C(enabled) null, any size, through a symlink (its target is replaced, the link kept). A PF file it
+    cannot read or edit is named and skipped, the flags are still pulled, and the module fails with RV(outcome)
+    C(pf_skipped). A flag store the service cannot parse is not rewritten; the gateway is reloaded and must
+    serve no flags (access mode none), RV(outcome) C(store_serves_nothing).
   - The companion action plugin fills O(holder) on the controller.
 author: Nexus COS platform team (@nexus-cos)
 options:
@@ -154,9 +159,45 @@ pf_changes:
   type: list
   elements: dict
 pf_skipped:
-  description: Why the PF files were not edited (no PyYAML on the host), or null.
+  description: Why PF files were not edited (no PyYAML on the host, or each file that could not be read or written), or null.
   returned: always
   type: str
+pf_not_edited:
+  description: "Each PF file the switch could not edit, C({file: why}); the flags are switched all the same."
+  returned: always
+  type: dict
+outcome:
+  description:
+    - C(pulled), C(in_place) (succeeded); C(pf_skipped) (pulled and confirmed, a PF file not edited), C(unconfirmed)
+      (applied and kept), C(store_serves_nothing) (the flag store does not parse as the service reads it; not
+      rewritten, the gateway reloaded), C(not_pulled), C(stopped) (part way) or C(check).
+  returned: always
+  type: str
+outcome_text:
+  description: The outcome in words, as the run's first line says it.
+  returned: always
+  type: str
+notes:
+  description: What the switch could not do on this store, e.g. founder mode that cannot be turned on (the public flags are off all the same).
+  returned: when the switch was decided
+  type: list
+  elements: str
+next_command:
+  description: The command that pulls the switch again.
+  returned: always
+  type: str
+reason_truncated:
+  description: Whether the reason was cut to RV(reason_limit_bytes) UTF-8 bytes in the records.
+  returned: always
+  type: bool
+reason_bytes:
+  description: Size of the reason as given, in UTF-8 bytes.
+  returned: always
+  type: int
+reason_limit_bytes:
+  description: The most of a reason the records keep.
+  returned: always
+  type: int
 snapshot_dir:
   description: The snapshot taken before the switch.
   returned: not in check mode

@@ -260,6 +260,9 @@ def switch_state(switch):
     switch = switch or {}
     if switch.get("confirmed"):
         return "confirmed"
+    if switch.get("outcome") == "store_serves_nothing":
+        # It asked the gateway, but wrote nothing: a store nobody can parse is not rewritten.
+        return "not_pulled"
     # Only a switch that got as far as asking the gateway has seen_text.
     if switch.get("lock") and switch.get("seen_text"):
         return "unconfirmed"

@@ -64,6 +64,9 @@ PREPARE_PLAYBOOK = "phase4"
 FORCE_HINT = "force it with -e activation_force_reason=TEXT"
 APPLIED_EVENT = "ACTIVATION_STEP_APPLIED"
 EMERGENCY_EVENT = "EMERGENCY_SWITCH"
+# The reason kept in an emergency's record and entry: a reason of any size
+# is cut to this many UTF-8 bytes, so the record (one audit line) is written.
+REASON_LIMIT_BYTES = 1024
 
 
 class ActivationError(ValueError):
@@ -139,11 +142,12 @@ def has_key(document, dotted):
     return get_key(document, dotted) is not _MISSING
 
 
-def load_store(document, source="feature-flags.json"):
-    """A flag_store.FlagStore from the parsed document the host returned."""
+def load_store(document, source="feature-flags.json", service_reading=False):
+    """A flag_store.FlagStore from the parsed document the host returned;
+    ``service_reading``: read as the platform's service does (the kill switch)."""
     text = json.dumps(document, indent=2)
     try:
-        return flag_store.loads(text, source)
+        return (flag_store.service_loads if service_reading else flag_store.loads)(text, source)
     except flag_store.FlagError as exc:
         raise ActivationError(str(exc))
 
@@ -305,6 +309,35 @@ def emergency_plan(with_pf=True):
                 disable=[FULL_FLAG, SOFT_FLAG, PHASE3_FLAG], cascade=True, settings=settings if with_pf else ())
 
 
+def emergency_flags(plan, store):
+    """(enable, disable, notes): the switch's flags as this store (a service
+    reading) allows them. A flag to turn off that is absent or not an object
+    is off already as the service reads it; founder mode that cannot be
+    turned on (absent, not an object, a requirement missing) is left, named:
+    with the public flags off the gateway then serves ``none``, which is
+    closed too. The public flags are never left on for it."""
+    disable = [name for name in plan.disable if isinstance(store.flags.get(name), dict)]
+    notes = []
+    try:
+        flag_store.plan_change(store, plan.enable, disable, with_dependencies=True, cascade=plan.cascade)
+        return list(plan.enable), disable, notes
+    except flag_store.FlagError as exc:
+        notes.append("%s cannot be turned on (%s): the public flags are turned off all the same, and the gateway "
+                     "serves access mode none (closed, not public)" % (", ".join(plan.enable), exc))
+    return [], disable, notes
+
+
+def truncate_reason(reason):
+    """(text, details): the reason as recorded, cut to REASON_LIMIT_BYTES
+    UTF-8 bytes, and the fields saying it was cut ({} when it was not)."""
+    text = (reason or "").strip() or "not given"
+    data = text.encode("utf-8")
+    if len(data) <= REASON_LIMIT_BYTES:
+        return text, {}
+    cut = data[:REASON_LIMIT_BYTES].decode("utf-8", "ignore")
+    return cut, {"reason_truncated": True, "reason_bytes": len(data)}
+
+
 def flag_change(plan, store):
     """flag_store.Plan of the flag changes (empty when they hold). Raises
     ActivationError with the gateway's reason when the store refuses."""
@@ -318,7 +351,8 @@ def flag_change(plan, store):
 def expected_state(plan, store):
     """What the gateway must report once the plan's flags are in the store."""
     change = flag_change(plan, store)
-    after = load_store(flag_store.apply_plan(store, change), store.source) if change.changed else store
+    after = load_store(flag_store.apply_plan(store, change), store.source, store.service_reading) \
+        if change.changed else store
     state = gateway_state(after)
     # The flag count tells a gateway that serves nothing (a store it could
     # not parse at reload) from one that serves this store.
@@ -436,7 +470,7 @@ def audit_fields(entry):
     """Fields of the entry's audit record (plain values, no secrets)."""
     fields = {"key": entry["key"], "applied_at": entry["applied_at"], "applied_at_utc": entry["applied_at_utc"],
               "forced": bool(entry.get("forced_reason")), "clock_override": entry.get("clock_override", False)}
-    for name in ("approvers", "waived", "reason", "from_mode"):
+    for name in ("approvers", "waived", "reason", "reason_truncated", "reason_bytes", "from_mode", "pf_skipped"):
         if entry.get(name):
             fields[name] = entry[name]
     return fields
@@ -714,6 +748,7 @@ class Decision(object):
         self.flag_changes = []
         self.differences = []
         self.entry_details = {}
+        self.pf_skipped = {}        # {PF file: why}, the kill switch only
 
     @property
     def open(self):
@@ -752,6 +787,7 @@ class Decision(object):
             "expect": dict(self.expect),
             "differences": list(self.differences),
             "entry_details": dict(self.entry_details),
+            "pf_skipped": dict(self.pf_skipped),
         }
 
 
@@ -779,12 +815,12 @@ def _common(decision, facts, plan, store, pfs):
     return True
 
 
-def facts_documents(facts):
+def facts_documents(facts, service_reading=False):
     """(FlagStore, {pf name: document}) from the host's facts, or raise."""
     store_facts = facts.get("flag_store") or {}
     if store_facts.get("error") or not isinstance(store_facts.get("document"), dict):
         raise ActivationError(store_facts.get("error") or "the flag store could not be read")
-    store = load_store(store_facts["document"], store_facts.get("path") or "feature-flags.json")
+    store = load_store(store_facts["document"], store_facts.get("path") or "feature-flags.json", service_reading)
     pfs = {}
     for name, item in (facts.get("pfs") or {}).items():
         if isinstance(item, dict) and isinstance(item.get("document"), dict):
@@ -1006,21 +1042,38 @@ def evaluate_launch(mode, facts, confirm=False, check_approvals=None, waivers=No
 
 
 def evaluate_emergency(facts, clock_override=None, reason="", with_pf=True):
-    """The emergency switch has no gate; it only needs a flag store it can
-    change."""
+    """The emergency switch has no gate; it reads the flag store as the
+    platform's service does (flag_store.service_loads: the facts' document
+    must come from that reading) and needs only one the service serves. A
+    PF file it cannot read or apply to is left out, named in
+    ``decision.pf_skipped`` {file: why}; it never stops the flags."""
     plan = emergency_plan(with_pf)
     now = clock_override if clock_override is not None else facts.get("now", time.time())
     decision = Decision(plan, now)
     _clock_event(decision, clock_override, facts.get("now"))
     try:
-        store, pfs = facts_documents(facts)
+        store, pfs = facts_documents(facts, service_reading=True)
     except ActivationError as exc:
         decision.hard_refusals.append(str(exc))
         _gate_event(decision)
         return decision
+    for name in sorted(set(s.file for s in plan.settings)):
+        try:
+            Plan(plan.key, plan.label, settings=[s for s in plan.settings if s.file == name]).settings_for(pfs)
+        except ActivationError as exc:
+            item = (facts.get("pfs") or {}).get(name) or {}
+            decision.pf_skipped[name] = item.get("error") or str(exc)
+    enable, disable, notes = emergency_flags(plan, store)
+    plan = Plan(plan.key, plan.label, enable=enable, disable=disable, cascade=plan.cascade,
+                settings=[s for s in plan.settings if s.file not in decision.pf_skipped], notes=notes)
+    decision.plan = plan
+    decision.notes = list(notes)
     if _common(decision, facts, plan, store, pfs):
         decision.entry_details["from_mode"] = store.access_mode()
-        decision.entry_details["reason"] = (reason or "").strip() or "not given"
+        decision.entry_details["reason"], cut = truncate_reason(reason)
+        decision.entry_details.update(cut)
+        if decision.pf_skipped:
+            decision.entry_details["pf_skipped"] = ",".join(sorted(decision.pf_skipped))
         if not decision.differences:
             decision.notes.insert(0, "the emergency state already holds; the gateway is reloaded and verified")
     _gate_event(decision)

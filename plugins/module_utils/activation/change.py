@@ -39,11 +39,16 @@ def read_pfs(pf_dir):
     return out
 
 
-def read_flag_store(path):
+def read_flag_store(path, service_reading=False):
+    """{path, document, error}; ``service_reading``: as the platform's
+    service reads it (flag_store.service_load), with ``serves_nothing`` true
+    when the service would serve no flags from it."""
     try:
-        return {"path": path, "document": flag_store.load(path).data, "error": None}
+        store = flag_store.service_load(path) if service_reading else flag_store.load(path)
+        return {"path": path, "document": store.data, "error": None, "serves_nothing": False}
     except flag_store.FlagError as exc:
-        return {"path": path, "document": None, "error": str(exc)}
+        return {"path": path, "document": None, "error": str(exc),
+                "serves_nothing": isinstance(exc, flag_store.StoreServesNothing)}
 
 
 def sha256(text):
@@ -80,12 +85,17 @@ class Change(object):
         return ",".join("%s:%s" % (c["file"], c["key"]) for c in self.pf_changes) or "-"
 
 
-def prepare(store_path, pf_dir, enable=(), disable=(), cascade=False, pf_settings=(), now=None):
+def prepare(store_path, pf_dir, enable=(), disable=(), cascade=False, pf_settings=(), now=None,
+            service_reading=False, pf_skipped=None):
     """The Change that ``enable``/``disable`` (dependencies first, and
     dependants too with ``cascade``) and ``pf_settings`` [{file, settings}]
     make, computed from the files as they are; nothing is written. Raises
-    flag_store.FlagError or pf_document.PFEditError."""
-    store = flag_store.load(store_path)
+    flag_store.FlagError or pf_document.PFEditError.
+
+    The kill switch passes ``service_reading`` (the flag store as the
+    platform's service reads it) and a ``pf_skipped`` dict: a PF file that
+    cannot be edited is then named there ({file: why}) and left out."""
+    store = flag_store.service_load(store_path) if service_reading else flag_store.load(store_path)
     plan = flag_store.plan_change(store, enable, disable, with_dependencies=True, cascade=cascade)
     now_text = flag_store.format_timestamp(now)
     texts, diffs, pf_changes = {}, [], []
@@ -96,7 +106,13 @@ def prepare(store_path, pf_dir, enable=(), disable=(), cascade=False, pf_setting
         from ansible_collections.nexus_cos.launch.plugins.module_utils import pf_document
         for item in pf_settings:
             path = os.path.join(pf_dir, item["file"])
-            document = pf_document.load(path)
+            try:
+                document = pf_document.load(path)
+            except (pf_document.PFEditError, OSError) as exc:
+                if pf_skipped is None:
+                    raise
+                pf_skipped[item["file"]] = str(exc)
+                continue
             before = document.text
             changes = pf_document.apply_settings(document, item["settings"])
             if changes:
@@ -120,24 +136,41 @@ def predict_after(snapshot_dir, texts, run_id):
                           run_id=run_id)
 
 
-def write(change, store_path, pf_dir, enable=(), disable=(), cascade=False, pf_settings=()):
+def write(change, store_path, pf_dir, enable=(), disable=(), cascade=False, pf_settings=(), service_reading=False,
+          pf_skipped=None):
     """Make the change: the flags in one write of the flag store (re-planned
     under its lock), then the PF values. Returns the audit events that say
     what was written (FLAGS_CHANGED, PF_SETTINGS_CHANGED); the access mode
     the written store gives is in ``change.access_mode_after``. Nothing is
-    read back: a file someone else changes right after stays theirs."""
+    read back: a file someone else changes right after stays theirs.
+    ``service_reading`` and ``pf_skipped`` as for prepare: with
+    ``pf_skipped``, a PF file whose write fails is named there and the
+    others are still written."""
     events = []
     if change.flags.changed:
         update = flag_store.update_flags(store_path, enable=enable, disable=disable, with_dependencies=True,
-                                         cascade=cascade, now=change.now_text)
+                                         cascade=cascade, now=change.now_text, service_reading=service_reading)
         change.access_mode_after = update.after.access_mode()
         events.append(("FLAGS_CHANGED", {
             "flags": ",".join("%s=%s" % (c.name, "on" if c.after else "off") for c in update.plan),
             "access_mode": change.access_mode_after}))
     if change.pf_changes:
         from ansible_collections.nexus_cos.launch.plugins.module_utils import pf_document
+        written = []
         for item in pf_settings:
-            pf_document.update_settings(os.path.join(pf_dir, item["file"]), item["settings"])
-        events.append(("PF_SETTINGS_CHANGED", {
-            "files": ",".join(sorted(set(c["file"] for c in change.pf_changes))), "keys": change.keys_text()}))
+            if pf_skipped is not None and item["file"] in pf_skipped:
+                continue
+            try:
+                pf_document.update_settings(os.path.join(pf_dir, item["file"]), item["settings"])
+            except (pf_document.PFEditError, OSError) as exc:
+                if pf_skipped is None:
+                    raise
+                pf_skipped[item["file"]] = str(exc)
+                continue
+            written.append(item["file"])
+        changes = [c for c in change.pf_changes if c["file"] in written]
+        if changes:
+            events.append(("PF_SETTINGS_CHANGED", {
+                "files": ",".join(sorted(set(c["file"] for c in changes))),
+                "keys": ",".join("%s:%s" % (c["file"], c["key"]) for c in changes)}))
     return events

@@ -28,6 +28,17 @@ served) and the run fails saying what to check.
 An audit record that cannot be written (a full disk) does not stop the
 switch: every such failure is reported with the path and the reason.
 
+It acts on whatever the platform's service accepts (DESIGN section 7): the
+flag store is read as the service reads it (``flag_store.service_load``: a
+duplicate key, ``enabled: null``, any size, through a symlink, whose target
+is replaced and the link kept), never by the validator's strict reading. A
+PF file it cannot read or edit is left as it is and named, and the flags are
+still switched; the run then fails with outcome ``pf_skipped``. A flag store
+the service cannot parse at all is not rewritten: the service serves no
+flags from it (access mode ``none``, closed), so the gateway is reloaded and
+asked to confirm that (outcome ``store_serves_nothing``). Every outcome is
+one message that ends with the next command to run.
+
 Standard library only, apart from PyYAML for the PF files: without it the
 flags (what the gateway serves) are still switched and the PF files are
 named as not edited.
@@ -41,14 +52,26 @@ import socket
 import sys
 import time
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import (audit_log, deploy_lock, documents, flag_store,
-                                                                       gateway, host_scripts, snapshot)
+from ansible_collections.nexus_cos.launch.plugins.module_utils import (audit_log, deploy_lock, documents, flag_semantics,
+                                                                       flag_store, gateway, host_scripts, snapshot)
 from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import change as activation_change
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import record as activation_record
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import os_error_text
 
 UNCONFIRMED_EVENT = "EMERGENCY_SWITCH_UNCONFIRMED"
+SERVES_NOTHING_EVENT = "EMERGENCY_SWITCH_STORE_SERVES_NOTHING"
+# What the run's first line says for each outcome (result["outcome"]).
+OUTCOMES = {
+    "pulled": "pulled and confirmed",
+    "in_place": "already in place and confirmed",
+    "pf_skipped": "pulled and confirmed, but PF files NOT edited (see below)",
+    "unconfirmed": "APPLIED and KEPT, but NOT confirmed by the gateway (see below)",
+    "store_serves_nothing": "flag store not rewritten: the platform's service cannot parse it (see below)",
+    "not_pulled": "NOT pulled (see below)",
+    "stopped": "stopped part way (see below)",
+    "check": "checked, nothing changed (check mode)",
+}
 LEASE_SECONDS = 1800
 VERIFY_INTERVAL = 0.1
 
@@ -64,6 +87,14 @@ class SwitchFailed(Exception):
 
 class SwitchNotConfirmed(SwitchFailed):
     """Applied and kept, but the gateway did not serve it in time."""
+
+
+class SwitchIncomplete(SwitchFailed):
+    """Pulled and confirmed, but a PF file could not be edited."""
+
+
+class StoreServesNothing(SwitchFailed):
+    """The flag store does not parse as the service reads it: not rewritten."""
 
 
 def pf_editing_available():
@@ -117,8 +148,9 @@ def _take_lock(lock_path, holder, lease_seconds, break_lock, recover, trail, res
         result["previous_holder"] = exc.holder
         if not break_lock:
             trail(("LOCK_REFUSED", deploy_lock.holder_fields(exc.holder, "holder_")))
-            raise SwitchFailed("emergency switch not pulled: %s (the switch was told to keep the lock: without "
-                               "that it breaks the lock and goes on)" % exc, result)
+            raise SwitchFailed("emergency switch NOT pulled: %s (the switch was told to keep the lock: without "
+                               "that it breaks the lock and goes on)\n  next: pull it again without keeping the lock: "
+                               "%s" % (exc, result["next_command"]), result)
         broken = deploy_lock.force_break(lock_path, "emergency switch run %s took over from %s"
                                          % (holder["run_id"], deploy_lock.describe_holder(exc.holder)))
         trail(*broken.events)
@@ -143,7 +175,8 @@ def _errors():
 
 
 def _facts(flag_store_path, pf_dir, with_pf):
-    facts = {"flag_store": activation_change.read_flag_store(flag_store_path), "now": time.time()}
+    facts = {"flag_store": activation_change.read_flag_store(flag_store_path, service_reading=True),
+             "now": time.time()}
     facts["pfs"] = activation_change.read_pfs(pf_dir) if with_pf else {}
     return facts
 
@@ -163,7 +196,11 @@ def pull(flag_store_path, pf_dir, audit_dir, backup_dir, lock_path, gateway_url,
     with_pf, pf_problem = pf_editing_available()
     result = {"changed": False, "run_id": run_id, "lock": None, "flag_changes": [], "pf_changes": [], "diffs": [],
               "snapshot_dir": None, "applied": False, "confirmed": False, "seen": {}, "seen_text": "", "audit_file": audit_file,
-              "pf_skipped": pf_problem or None, "audit_errors": []}
+              "pf_skipped": pf_problem or None, "pf_not_edited": {}, "audit_errors": [], "outcome": "not_pulled",
+              "next_command": _next_command(audit_dir, stamp)}
+    result["reason"], cut = activation.truncate_reason(reason)
+    result.update(reason_truncated=bool(cut), reason_bytes=cut.get("reason_bytes", len(result["reason"].encode("utf-8"))),
+                  reason_limit_bytes=activation.REASON_LIMIT_BYTES)
     if check_mode:
         trail = None
     else:
@@ -179,31 +216,46 @@ def pull(flag_store_path, pf_dir, audit_dir, backup_dir, lock_path, gateway_url,
             locked = True
             record(("DEPLOYMENT_START", {"playbook": "emergency", "host": host, "check_mode": False, "via": via}))
 
-        decision = activation.evaluate_emergency(_facts(flag_store_path, pf_dir, with_pf), reason=reason,
-                                                 with_pf=with_pf)
+        facts = _facts(flag_store_path, pf_dir, with_pf)
+        if facts["flag_store"].get("serves_nothing"):
+            _serves_nothing(facts["flag_store"]["error"], flag_store_path, gateway_url, verify_timeout, sleep,
+                            check_mode, record, result)
+        decision = activation.evaluate_emergency(facts, reason=reason, with_pf=with_pf)
         record(*decision.events)
         result["decision"] = decision.as_dict()
         if not decision.open:
-            raise SwitchFailed("emergency switch not pulled: %s" % decision.message(), result)
+            raise SwitchFailed("emergency switch NOT pulled: %s\n  next: fix that, then pull the switch again: %s"
+                               % (decision.message(), result["next_command"]), result)
+        skipped = dict(decision.pf_skipped)
         # What every gateway reading this flag store must serve once it is
         # written; a fleet's other gateways are held to it (role emergency_switch).
         result["expected"] = decision.expect
         pf_settings = [{"file": name, "settings": values} for name, values in sorted(decision.settings.items())]
         change_args = dict(enable=decision.plan.enable, disable=decision.plan.disable, cascade=True,
-                           pf_settings=pf_settings)
-        change = activation_change.prepare(flag_store_path, pf_dir, **change_args)
+                           pf_settings=pf_settings, service_reading=True, pf_skipped=skipped)
+        # A symlinked store: its target is what the service reads, what is
+        # written (the link stays) and what the snapshot holds.
+        store_path = os.path.realpath(flag_store_path)
+        change = activation_change.prepare(store_path, pf_dir, **change_args)
+        _note_skipped(skipped, result, pf_problem)
         result.update(flag_changes=change.flags.as_dicts(), pf_changes=change.pf_changes, diffs=change.diffs,
-                      changed=change.changed)
+                      changed=change.changed, notes=list(decision.notes))
         if check_mode:
+            result["outcome"] = "check"
             return result
 
-        snapshot_dir = _snapshot(flag_store_path, pf_dir, backup_dir, gateway_url, run_id, stamp, record, result)
+        snapshot_dir = _snapshot(flag_store_path, pf_dir, backup_dir, gateway_url, run_id, stamp, record, result,
+                                 skipped)
         flush()     # what led to the change is on disk before the change
         if change.changed:
             activation_change.predict_after(snapshot_dir, change.texts, run_id)
-            record(*activation_change.write(change, flag_store_path, pf_dir, **change_args))
-            if pf_problem:
-                record(("PF_SETTINGS_SKIPPED", {"reason": pf_problem}))
+            record(*activation_change.write(change, store_path, pf_dir, **change_args))
+        _note_skipped(skipped, result, pf_problem)
+        result["pf_changes"] = [c for c in change.pf_changes if c["file"] not in skipped]
+        if pf_problem or skipped:
+            record(("PF_SETTINGS_SKIPPED", {"reason": pf_problem or "-", "files": ",".join(sorted(skipped)) or "-",
+                                            "why": "; ".join("%s: %s" % item for item in sorted(skipped.items()))[:2000]
+                                            or "-"}))
         result["applied"] = True    # the files hold the switch, confirmed or not
         flush()
 
@@ -212,17 +264,20 @@ def pull(flag_store_path, pf_dir, audit_dir, backup_dir, lock_path, gateway_url,
             done = client.confirm(decision.expect, timeout=verify_timeout, interval=VERIFY_INTERVAL,
                                   store_path=flag_store_path, sleep=sleep)
         except gateway.NotConfirmed as exc:
-            result.update(seen=exc.seen, seen_text=gateway.describe_seen(exc.seen) if exc.seen else exc.reload)
-            record((UNCONFIRMED_EVENT, {"reason": decision.entry_details.get("reason", "not given")[:500],
-                                        "written": change.flags_text(), "pf_values": change.keys_text(),
-                                        "expected": gateway.describe_expect(exc.expect), "seen": exc.summary(),
-                                        "cause": exc.cause[:300] or "-", "kept": True}))
+            result.update(seen=exc.seen, seen_text=gateway.describe_seen(exc.seen) if exc.seen else exc.reload,
+                          outcome="unconfirmed")
+            record((UNCONFIRMED_EVENT, dict(_reason_fields(decision), written=change.flags_text(),
+                                            pf_values=change.keys_text(), expected=gateway.describe_expect(exc.expect),
+                                            seen=exc.summary(), cause=exc.cause[:300] or "-", kept=True)))
             raise SwitchNotConfirmed(_not_confirmed(change, exc, audit_dir, stamp, result), result)
         result.update(confirmed=True, seen=done["seen"], seen_text=gateway.describe_seen(done["seen"]),
                       verify_ms=done["elapsed_ms"],
-                      confirmed_ms=int((time.monotonic() - started) * 1000))
+                      confirmed_ms=int((time.monotonic() - started) * 1000),
+                      outcome="pulled" if change.changed else "in_place")
         entry = activation.new_entry("emergency", time.time(), run_id, audit_file,
                                      details=dict(decision.entry_details, via=via))
+        if skipped:
+            entry["pf_skipped"] = ",".join(sorted(skipped))
         flush()
         if trail is not None and trail.log is not None:
             try:
@@ -230,9 +285,13 @@ def pull(flag_store_path, pf_dir, audit_dir, backup_dir, lock_path, gateway_url,
             except (OSError, ValueError, flag_store.FlagError) as exc:
                 trail.errors.append("recording the switch in %s: %s"
                                     % (activation_record.state_path(audit_dir), exc))
+        if skipped:
+            result["outcome"] = "pf_skipped"
+            raise SwitchIncomplete(_incomplete(change, skipped, result, audit_dir, stamp), result)
         status = "success"
         return result
     except _errors() as exc:
+        result["outcome"] = "stopped"
         raise SwitchFailed(_failed_part_way(exc, result), result)
     finally:
         if result["snapshot_dir"]:
@@ -256,14 +315,72 @@ def pull(flag_store_path, pf_dir, audit_dir, backup_dir, lock_path, gateway_url,
             result["audit_errors"] = trail.errors + result["audit_errors"]
             if trail.heads:
                 result["audit_head"] = trail.heads[-1]
+        result["outcome_text"] = OUTCOMES[result["outcome"]]
 
 
-def _snapshot(flag_store_path, pf_dir, backup_dir, gateway_url, run_id, stamp, record, result):
+def _next_command(audit_dir, stamp):
+    return ("nexusctl rollback --emergency, or on the host sudo %s"
+            % host_scripts.script_path(audit_dir, "emergency", stamp))
+
+
+def _reason_fields(decision):
+    """The reason as the records keep it (cut to REASON_LIMIT_BYTES, saying so)."""
+    details = decision.entry_details
+    fields = {"reason": details.get("reason", "not given")}
+    for name in ("reason_truncated", "reason_bytes"):
+        if name in details:
+            fields[name] = details[name]
+    return fields
+
+
+def _note_skipped(skipped, result, pf_problem):
+    """result's pf_not_edited {file: why} and pf_skipped (the same in words, or None)."""
+    result["pf_not_edited"] = dict(skipped)
+    parts = ([pf_problem] if pf_problem else []) + ["%s: %s" % item for item in sorted(skipped.items())]
+    result["pf_skipped"] = "; ".join(parts) or None
+
+
+def _serves_nothing(problem, flag_store_path, gateway_url, verify_timeout, sleep, check_mode, record, result):
+    """A flag store the platform's service cannot parse: it serves no flags
+    from it after a reload, which is access mode ``none``, closed. Rewriting
+    a file nobody can read would be a guess; the gateway is reloaded, so
+    that it stops serving whatever it parsed before, and must confirm
+    ``none``. Always raises StoreServesNothing."""
+    result.update(outcome="store_serves_nothing", store_problem=problem)
+    head = ("emergency switch: the flag store is not rewritten: the platform's service cannot parse it (%s), so "
+            "it is not guessed at." % problem)
+    fix = ("  next:    fix or restore the flag store (the last run's sudo nexus-rollback-<stamp>.sh in the audit dir, or "
+           "nexusctl rollback), then pull the switch again: %s" % result["next_command"])
+    if check_mode:
+        raise StoreServesNothing("\n".join([head, "  gateway: not asked (check mode)", fix]), result)
+    try:
+        done = gateway.Gateway(gateway_url).confirm({"access_mode": flag_semantics.NO_ACCESS_MODE, "flags": 0},
+                                                    timeout=verify_timeout, interval=VERIFY_INTERVAL, sleep=sleep)
+    except gateway.NotConfirmed as exc:
+        result.update(seen=exc.seen, seen_text=gateway.describe_seen(exc.seen) if exc.seen else exc.reload)
+        record((SERVES_NOTHING_EVENT, {"store": flag_store_path, "problem": problem[:500], "gateway": exc.summary(),
+                                       "closed": False}))
+        raise StoreServesNothing("\n".join([
+            head, "  gateway: asked to reload, it still serves %s (%s); the platform may still be open"
+            % (result["seen_text"] or "nothing", str(exc).split(". ", 1)[0]),
+            "  check:   %s" % (exc.cause or "that the gateway runs and reads %s" % flag_store_path).rstrip("."),
+            fix]), result)
+    result.update(seen=done["seen"], seen_text=gateway.describe_seen(done["seen"]))
+    record((SERVES_NOTHING_EVENT, {"store": flag_store_path, "problem": problem[:500],
+                                   "gateway": gateway.describe_seen(done["seen"]), "closed": True}))
+    raise StoreServesNothing("\n".join([
+        head, "  gateway: reloaded, it serves no flags at all: access mode none (closed, not public; the PF "
+        "health endpoints answer 503)", fix]), result)
+
+
+def _snapshot(flag_store_path, pf_dir, backup_dir, gateway_url, run_id, stamp, record, result, skipped=()):
     """Snapshot the files the switch may change (the copies only: its
-    runtime and scripts come after the switch is confirmed)."""
-    files = [flag_store_path] + [os.path.join(pf_dir, name) for name in activation.PF_FILES]
-    manifest = snapshot.take(files, backup_dir, run_id, stamp, gateway_url=gateway_url,
-                             flag_store_path=flag_store_path)
+    runtime and scripts come after the switch is confirmed). The flag store
+    by its real path (a symlink's target is what the switch replaces, and
+    what a rollback restores); a PF file the switch skips is not touched."""
+    store = os.path.realpath(flag_store_path)
+    files = [store] + [os.path.join(pf_dir, name) for name in activation.PF_FILES if name not in skipped]
+    manifest = snapshot.take(files, backup_dir, run_id, stamp, gateway_url=gateway_url, flag_store_path=store)
     snapshot_dir = os.path.join(backup_dir, stamp)
     result["snapshot_dir"] = snapshot_dir
     record(("SNAPSHOT_CREATED", {"dir": snapshot_dir, "files": len(manifest["files"]),
@@ -314,7 +431,7 @@ def _unknown(value):
     return "unknown" if value is None else value
 
 
-def _written_text(change, result):
+def _written_text(change):
     parts = []
     if change.flags.changed:
         parts.append("flags %s" % ", ".join("%s %s" % (c.name, "on" if c.after else "off") for c in change.flags))
@@ -323,10 +440,7 @@ def _written_text(change, result):
                                                 for c in change.pf_changes))
     if not parts:
         return "nothing: the files already held the emergency state"
-    text = "; ".join(parts)
-    if result.get("pf_skipped"):
-        text += " (PF files not edited: %s)" % result["pf_skipped"]
-    return text
+    return "; ".join(parts)
 
 
 def _not_confirmed(change, exc, audit_dir, stamp, result):
@@ -340,14 +454,31 @@ def _not_confirmed(change, exc, audit_dir, stamp, result):
                 "not serve founder mode.")
     lines = [
         head,
-        "  written: %s" % _written_text(change, result),
+        "  written: %s" % _written_text(change),
         "  gateway: %s" % str(exc).split(". ", 1)[0],
         "  check:   %s" % check.rstrip("."),
-        "  then pull it again (it changes nothing and checks again): nexusctl rollback --emergency, or on the host "
-        "sudo %s" % host_scripts.script_path(audit_dir, "emergency", stamp),
     ]
-    if result.get("rollback_script"):
-        lines.append("  to undo the switch once the incident is over: sudo %s" % result["rollback_script"])
+    lines += _pf_lines(result)
+    lines.append("  to undo the switch once the incident is over: sudo %s"
+                 % host_scripts.script_path(audit_dir, "rollback", stamp))
+    lines.append("  next:    pull it again (it applies what is missing and checks again): %s" % result["next_command"])
+    return "\n".join(lines)
+
+
+def _pf_lines(result):
+    return ["  PF files NOT edited: %s" % result["pf_skipped"]] if result.get("pf_skipped") else []
+
+
+def _incomplete(change, skipped, result, audit_dir, stamp):
+    """Flags pulled and confirmed, PF files skipped: one message, ending with the next command."""
+    lines = ["emergency switch PULLED and CONFIRMED: the gateway serves %s. Not every PF file could be edited; the "
+             "flags (what the gateway serves) are switched all the same." % result["seen_text"],
+             "  written: %s" % _written_text(change)]
+    lines += _pf_lines(result)
+    lines.append("  to undo the switch once the incident is over: sudo %s"
+                 % host_scripts.script_path(audit_dir, "rollback", stamp))
+    lines.append("  next:    fix %s, then pull the switch again (it edits what is missing): %s"
+                 % (", ".join(sorted(skipped)), result["next_command"]))
     return "\n".join(lines)
 
 
@@ -356,10 +487,11 @@ def _failed_part_way(exc, result):
     done = []
     if result.get("snapshot_dir"):
         done.append("snapshot %s taken" % result["snapshot_dir"])
-    text = "emergency switch stopped: %s" % reason
+    text = "emergency switch stopped part way: %s" % reason
     if done:
         text += "; %s" % "; ".join(done)
-    return text + ". Nothing is undone; fix the cause and pull the switch again: it applies what is missing"
+    return text + (".\n  next: nothing is undone; fix the cause, then pull the switch again (it applies what is "
+                   "missing): %s" % result["next_command"])
 
 
 # ---------------------------------------------------------------- the command
@@ -418,7 +550,7 @@ def main(argv=None):
                       verify_timeout=args.verify_timeout, break_lock=not args.keep_lock, check_mode=args.dry_run,
                       via="script")
     except SwitchFailed as exc:
-        _report(exc.result)
+        _report(exc.result, failed=True)
         sys.stderr.write("%s\n" % exc)
         return 1
     _report(result)
@@ -437,7 +569,7 @@ def main(argv=None):
     return 0
 
 
-def _report(result):
+def _report(result, failed=False):
     if result.get("lock") == "broken":
         holder = result.get("previous_holder") or {}
         _print("deployment lock broken: it was held by run %s (user %s)" % (holder.get("run_id", "?"),
@@ -449,12 +581,18 @@ def _report(result):
         _print("  flag %-32s %s" % (change["name"], "on" if change["after"] else "off"))
     for change in result.get("pf_changes") or []:
         _print("  %-20s %s = %s" % (change["file"], change["key"], str(change["after"]).lower()))
-    if result.get("pf_skipped"):
+    if result.get("pf_skipped") and not failed:
+        # A failed run's message names the PF files itself.
         _print("PF files NOT edited: %s; the flags (what the gateway serves) are switched" % result["pf_skipped"])
+    if result.get("reason_truncated"):
+        _print("reason truncated to %d of its %d bytes in the records (reason_truncated=true)"
+               % (result["reason_limit_bytes"], result["reason_bytes"]))
+    for note in result.get("notes") or []:
+        _print("note: %s" % note)
     for problem in result.get("audit_errors") or []:
         _print("AUDIT RECORD NOT WRITTEN: %s" % problem)
 
 
 if __name__ == "__main__":
-    # The host script (rollback-<ts>.sh, emergency-<ts>.sh) runs this file as a program, not Ansible.
+    # The host script (nexus-rollback-<ts>.sh, nexus-emergency-<ts>.sh) runs this file as a program, not Ansible.
     sys.exit(main())  # pylint: disable=ansible-bad-function

@@ -11,6 +11,7 @@ import threading
 import pytest
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import atomic_file
+from ansible_collections.nexus_cos.launch.plugins.module_utils import flag_store
 from ansible_collections.nexus_cos.launch.plugins.module_utils.flag_store import (
     FlagError,
     FlagStore,
@@ -629,3 +630,62 @@ def test_platform_store_semantics_and_minimal_edit():
     after = loads(text)
     assert after.effective('MARKETPLACE_PHASE3_ENABLED') is True
     assert render(store, plan_change(store, enable=['FOUNDER_BETA_MODE']), NOW) == store.text
+
+
+# ---------------------------------------------------------------- the service's reading (the kill switch's)
+
+def test_service_reading_keeps_the_last_of_duplicate_keys_as_json_parse_does():
+    text = '{"feature_flags": {"A": {"enabled": false}, "A": {"enabled": true}}}'
+    with pytest.raises(flag_store.FlagError, match="duplicate key"):
+        flag_store.loads(text)
+    assert flag_store.service_loads(text).is_enabled("A") is True
+
+
+def test_service_reading_accepts_what_the_service_serves():
+    text = json.dumps({"feature_flags": {"A": {"enabled": None}, "B": True, "C": {"enabled": True, "requires": None,
+                                                                                  "x": 1}}})
+    store = flag_store.service_loads(text)
+    assert store.effective_all() == {"A": False, "B": False, "C": True}
+    plan = flag_store.plan_change(store, enable=["A"], disable=["C"])
+    assert [(c.name, c.after) for c in plan] == [("C", False), ("A", True)]
+    with pytest.raises(flag_store.FlagError, match="flag B is true, not an object; it cannot be enabled"):
+        flag_store.plan_change(store, enable=["B"])
+
+
+@pytest.mark.parametrize("text, why", [
+    ("{not json", "invalid JSON"),
+    ('\ufeff{"feature_flags": {"A": {}}}', "byte-order mark"),
+    ('{"feature_flags": {"A": {"enabled": NaN}}}', "NaN is not valid JSON"),
+    ('[1]', "the top level is list"),
+    ('{"feature_flags": {}}', "feature_flags is empty"),
+    ('{"feature_flags": null}', "feature_flags is null"),
+])
+def test_service_reading_names_a_store_the_service_serves_nothing_from(text, why):
+    with pytest.raises(flag_store.StoreServesNothing, match=why):
+        flag_store.service_loads(text, "s.json")
+
+
+def test_service_reading_has_no_size_limit_and_reads_through_a_symlink(tmp_path):
+    target = tmp_path / "real" / "flags.json"
+    target.parent.mkdir()
+    big = {"feature_flags": {"A": {"enabled": True, "description": "x" * (300 * 1024)}, "B": {"enabled": None}}}
+    target.write_text(json.dumps(big))
+    link = tmp_path / "feature-flags.json"
+    link.symlink_to(target)
+    with pytest.raises(flag_store.FlagError):
+        flag_store.load(str(link))   # the strict reading refuses a file over 256 KiB
+    update = flag_store.update_flags(str(link), enable=["B"], disable=["A"], service_reading=True)
+    assert update.written and os.path.islink(str(link))
+    data = json.loads(target.read_text())
+    assert data["feature_flags"]["B"]["enabled"] is True and data["feature_flags"]["A"]["enabled"] is False
+    assert target.read_text().startswith('{\n  "feature_flags": {\n    "A": {')
+    assert sorted(os.listdir(str(target.parent))) == ["flags.json"]
+
+
+def test_service_problem_explains_a_gateway_that_serves_nothing(tmp_path):
+    path = tmp_path / "f.json"
+    path.write_text('{"feature_flags": {"A": {"enabled": true}, "A": {"enabled": false}}}')
+    assert flag_store.service_problem(str(path)) is None
+    path.write_text("{")
+    assert flag_store.service_problem(str(path)).startswith("invalid JSON")
+    assert flag_store.service_problem(str(tmp_path / "missing")).startswith("cannot be read")

@@ -236,11 +236,14 @@ def test_the_flag_count_alone_catches_a_gateway_serving_nothing():
 
 
 @pytest.mark.parametrize("content, problem", [
-    (None, "cannot read it"),
-    (b"\xff\xfe", "it is not UTF-8 text"),
-    (b"[1, 2]", "it holds no feature_flags object"),
-    (b'{"feature_flags": {}}', "it holds no feature_flags object"),
+    # The service's reading (flag_store.service_problem): Node reads bytes that
+    # are not UTF-8 as U+FFFD, which JSON.parse then refuses.
+    (None, "cannot be read"),
+    (b"\xff\xfe", "invalid JSON"),
+    (b"[1, 2]", "the top level is list"),
+    (b'{"feature_flags": {}}', "feature_flags is empty"),
     (b'{"feature_flags": {"A": {}}}', None),
+    (b'{"feature_flags": {"A": {}, "A": {"enabled": null}}}', None),
 ])
 def test_store_problem(tmp_path, content, problem):
     path = tmp_path / "feature-flags.json"

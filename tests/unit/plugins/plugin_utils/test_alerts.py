@@ -163,3 +163,11 @@ def test_a_redirect_is_never_followed_and_the_token_never_leaves(code):
 ])
 def test_the_location_is_named_by_its_host_only(location, shown):
     assert alerts.location_host(location) == shown
+
+
+def test_a_switch_that_found_an_unparseable_store_is_not_called_unconfirmed():
+    # It reloaded the gateway (lock and seen_text set) but wrote nothing.
+    switch = {"lock": "acquired", "seen_text": "access mode none, 0 flags", "confirmed": False,
+              "outcome": "store_serves_nothing", "msg": "emergency switch: the flag store is not rewritten: ..."}
+    assert alerts.switch_state(switch) == "not_pulled"
+    assert "NOT confirm" not in alerts.switch_event(switch)["text"]

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, deploy_lock, host_scripts, snapshot
+from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, deploy_lock, flag_store, host_scripts, snapshot
 from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import record as activation_record
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import emergency
@@ -201,14 +201,179 @@ def test_without_pyyaml_the_flags_are_switched_and_the_pf_files_named(host, monk
     assert "PF_SETTINGS_SKIPPED" in events(host)
 
 
-def test_a_flag_store_that_does_not_parse_stops_the_switch_saying_why(host):
+def test_a_flag_store_the_service_cannot_parse_is_not_rewritten_and_the_gateway_serves_nothing(host):
     with open(host["flag_store"], "w") as handle:
         handle.write("{not json")
-    with pytest.raises(emergency.SwitchFailed) as info:
+    with pytest.raises(emergency.StoreServesNothing) as info:
         pull(host)
-    assert str(info.value).startswith("emergency switch not pulled: %s" % host["flag_store"])
-    assert "expected" not in info.value.result and info.value.result["applied"] is False
+    message = str(info.value)
+    assert message.startswith("emergency switch: the flag store is not rewritten: the platform's service cannot "
+                              "parse it (%s: invalid JSON: " % host["flag_store"])
+    assert ("  gateway: reloaded, it serves no flags at all: access mode none (closed, not public; the PF health "
+            "endpoints answer 503)") in message
+    assert message.splitlines()[-1].startswith("  next:    fix or restore the flag store")
+    assert message.endswith("pull the switch again: nexusctl rollback --emergency, or on the host sudo %s"
+                            % os.path.join(host["audit_dir"], "emergency-%s.sh" % STAMP))
+    assert open(host["flag_store"]).read() == "{not json"
+    result = info.value.result
+    assert result["outcome"] == "store_serves_nothing" and result["applied"] is False
+    assert result["seen"]["access_mode"] == "none" and result["seen"]["flags"] == 0
+    assert "EMERGENCY_SWITCH_STORE_SERVES_NOTHING" in events(host)
     assert not os.path.exists(host["lock"])
+
+
+def _edit_store(host, edit):
+    with open(host["flag_store"]) as handle:
+        data = json.load(handle)
+    text = edit(data)
+    with open(host["flag_store"], "w") as handle:
+        handle.write(text if isinstance(text, str) else json.dumps(data, indent=2))
+    host["gateway"].reload()
+
+
+def _served(host):
+    import urllib.request
+    with urllib.request.urlopen(host["gateway"].url + "/api/feature-flags", timeout=5) as response:
+        return json.loads(response.read())["currentMode"]
+
+
+def _assert_founder(host, result):
+    assert result["confirmed"] is True and result["outcome"] == "pulled"
+    assert result["seen"]["access_mode"] == "founder_beta"
+    # What is written is the gateway's format, and reads strictly.
+    text = open(host["flag_store"]).read()
+    assert text.startswith('{\n  "') and flag_store.service_loads(text).access_mode() == "founder_beta"
+    entry = activation_record.read_state(activation_record.state_path(host["audit_dir"]))["activations"][-1]
+    assert entry["key"] == "emergency" and "EMERGENCY_SWITCH" in events(host)
+
+
+def test_a_duplicate_flag_key_is_read_as_the_service_reads_it_the_last_wins(host):
+    def duplicate(data):
+        text = json.dumps(data, indent=2)
+        # A first PUBLIC_FULL_LAUNCH_MODE that is off; the service serves the last one, on.
+        return text.replace('"feature_flags": {', '"feature_flags": {\n    "PUBLIC_FULL_LAUNCH_MODE": '
+                                                  '{"enabled": false},', 1)
+    _edit_store(host, duplicate)
+    assert _served(host) == "public_full"
+    _assert_founder(host, pull(host))
+
+
+def test_enabled_null_and_other_odd_but_served_values_are_switched(host):
+    def odd(data):
+        flags = data["feature_flags"]
+        flags["FOUNDER_BETA_MODE"]["enabled"] = None          # what PUT /api/feature-flags/NAME {} writes
+        flags["PUBLIC_FULL_LAUNCH_MODE"].pop("requires", None)
+        flags["PUBLIC_SOFT_LAUNCH_MODE"]["requires"] = None
+        flags["PUBLIC_FULL_LAUNCH_MODE"]["owner"] = "growth team"
+        flags["LEGACY_TOGGLE"] = True                         # not an object: served, never on
+        data.pop("version", None)
+        data.pop("updated", None)
+    _edit_store(host, odd)
+    assert _served(host) == "public_full"
+    result = pull(host)
+    _assert_founder(host, result)
+    data = json.load(open(host["flag_store"]))
+    assert data["feature_flags"]["LEGACY_TOGGLE"] is True and data["feature_flags"]["PUBLIC_FULL_LAUNCH_MODE"]["owner"]
+
+
+def test_a_symlinked_store_is_written_through_the_link_which_stays(host):
+    target_dir = host["tmp"] / "elsewhere"
+    target_dir.mkdir()
+    target = str(target_dir / "flags.json")
+    os.rename(host["flag_store"], target)
+    os.symlink(target, host["flag_store"])
+    host["gateway"].reload()
+    result = pull(host)
+    _assert_founder(host, result)
+    assert os.path.islink(host["flag_store"]) and os.readlink(host["flag_store"]) == target
+    assert not [n for n in os.listdir(str(target_dir)) if n != "flags.json"], "no temp file left"
+    # The snapshot holds the target, so the switch can be rolled back in turn.
+    assert snapshot.restore(result["snapshot_dir"])["state"] == "restored"
+    assert os.path.islink(host["flag_store"]) and json.load(open(target))["feature_flags"][
+        "PUBLIC_FULL_LAUNCH_MODE"]["enabled"] is True
+
+
+def test_a_store_over_256_kib_is_switched(host):
+    def huge(data):
+        data["feature_flags"]["PUBLIC_FULL_LAUNCH_MODE"]["description"] = "x" * (300 * 1024)
+    _edit_store(host, huge)
+    assert os.path.getsize(host["flag_store"]) > 256 * 1024
+    _assert_founder(host, pull(host))
+
+
+@pytest.mark.parametrize("odd", ["directory", "bad yaml", "unreadable"])
+def test_a_pf_file_that_cannot_be_edited_is_named_and_the_flags_are_pulled(host, odd, monkeypatch):
+    market = os.path.join(host["pf_dir"], "marketplace-phase3.yaml")
+    with open(market) as handle:
+        text = handle.read()
+    with open(market, "w") as handle:
+        handle.write(text.replace("  enabled: false  # switched on by step 1", "  enabled: true", 1))
+    pf = os.path.join(host["pf_dir"], "global-launch.yaml")
+    if odd == "directory":
+        os.unlink(pf)
+        os.mkdir(pf)
+    elif odd == "bad yaml":
+        with open(pf, "w") as handle:
+            handle.write("feature_flags: [unclosed\n")
+    else:
+        from ansible_collections.nexus_cos.launch.plugins.module_utils import documents
+        real = documents.read_text
+
+        def denied(path, *args, **kwargs):
+            if path == pf:
+                raise documents.DocumentError(pf, "cannot be read (Permission denied)")
+            return real(path, *args, **kwargs)
+        monkeypatch.setattr(documents, "read_text", denied)
+    with pytest.raises(emergency.SwitchIncomplete) as info:
+        pull(host)
+    message = str(info.value)
+    lines = message.splitlines()
+    assert lines[0] == ("emergency switch PULLED and CONFIRMED: the gateway serves access mode founder_beta, "
+                        "9 flags (HTTP 200), marketplace phase 2 (HTTP 200). Not every PF file could be edited; the flags (what the gateway "
+                        "serves) are switched all the same.")
+    assert lines[2].startswith("  PF files NOT edited: global-launch.yaml: %s" % pf)
+    assert lines[-1] == ("  next:    fix global-launch.yaml, then pull the switch again (it edits what is missing): "
+                         "nexusctl rollback --emergency, or on the host sudo %s"
+                         % os.path.join(host["audit_dir"], "emergency-%s.sh" % STAMP))
+    assert "not pulled" not in message.lower() and "not confirmed" not in message.lower()
+    result = info.value.result
+    assert result["outcome"] == "pf_skipped" and result["confirmed"] and list(result["pf_not_edited"]) == [
+        "global-launch.yaml"]
+    assert flags(host)["FOUNDER_BETA_MODE"] and not flags(host)["PUBLIC_FULL_LAUNCH_MODE"]
+    assert _served(host) == "founder_beta"
+    # The other PF files are edited.
+    assert "marketplace-phase3.yaml" in set(c["file"] for c in result["pf_changes"])
+    assert "global-launch.yaml" not in set(c["file"] for c in result["pf_changes"])
+    trail = events(host)
+    assert "EMERGENCY_SWITCH" in trail and "PF_SETTINGS_SKIPPED" in trail
+    entry = activation_record.read_state(activation_record.state_path(host["audit_dir"]))["activations"][-1]
+    assert entry["key"] == "emergency" and entry["pf_skipped"] == "global-launch.yaml"
+
+
+def test_a_reason_of_any_size_is_truncated_and_the_switch_still_recorded(host):
+    reason = "r" * 102400
+    result = pull(host, reason=reason)
+    assert result["confirmed"] and result["reason_truncated"] is True and result["reason_bytes"] == 102400
+    entries, dummy = audit_log.read_trail(host["audit_dir"])
+    [record] = [e.record for e in entries if e.record.event == "EMERGENCY_SWITCH"]
+    assert record.fields["reason"] == "r" * activation.REASON_LIMIT_BYTES
+    assert record.fields["reason_truncated"] == "True" and record.fields["reason_bytes"] == "102400"
+    entry = activation_record.read_state(activation_record.state_path(host["audit_dir"]))["activations"][-1]
+    assert entry["reason_truncated"] is True and len(entry["reason"]) == activation.REASON_LIMIT_BYTES
+    assert not result["audit_errors"]
+
+
+def test_an_unconfirmed_switch_never_says_not_pulled_and_ends_with_the_next_command(host):
+    host["gateway"].close()
+    with pytest.raises(emergency.SwitchNotConfirmed) as info:
+        pull(host, url="http://127.0.0.1:9", verify_timeout=0.2, reason="x" * 5000)
+    message = str(info.value)
+    assert "not pulled" not in message.lower()
+    assert message.splitlines()[-1].startswith("  next:    pull it again")
+    assert info.value.result["outcome_text"] == "APPLIED and KEPT, but NOT confirmed by the gateway (see below)"
+    entries, dummy = audit_log.read_trail(host["audit_dir"])
+    [record] = [e.record for e in entries if e.record.event == "EMERGENCY_SWITCH_UNCONFIRMED"]
+    assert record.fields["reason_truncated"] == "True" and record.fields["reason_bytes"] == "5000"
 
 
 def test_an_audit_dir_that_cannot_be_written_does_not_stop_the_switch(host, monkeypatch):
@@ -310,3 +475,15 @@ def test_a_switch_already_in_place_but_unconfirmed_says_so(host):
     assert str(info.value).startswith("emergency switch IN PLACE (the files already held it), but the gateway did "
                                       "not confirm it: it does not serve founder mode.")
     assert "  written: nothing: the files already held the emergency state" in str(info.value)
+
+
+def test_founder_mode_that_cannot_be_turned_on_still_closes_the_public_flags(host):
+    def no_founder(data):
+        data["feature_flags"]["FOUNDER_BETA_MODE"]["requires"] = ["NO_SUCH_FLAG"]
+    _edit_store(host, no_founder)
+    result = pull(host)
+    assert result["confirmed"] and result["seen"]["access_mode"] == "none" and _served(host) == "none"
+    assert not flags(host)["PUBLIC_FULL_LAUNCH_MODE"] and not flags(host)["PUBLIC_SOFT_LAUNCH_MODE"]
+    assert result["notes"][0].startswith("FOUNDER_BETA_MODE cannot be turned on (")
+    assert result["notes"][0].endswith("the public flags are turned off all the same, and the gateway serves access "
+                                       "mode none (closed, not public)")
