@@ -142,3 +142,30 @@ def test_descendants_follow_the_parent_links():
     table = {10: (1, 10, "S", "nexusctl"), 11: (10, 11, "S", "ansible-playbook"), 12: (11, 12, "S", "worker"),
              13: (12, 12, "R", "module"), 14: (12, 12, "Z", "module gone"), 20: (1, 20, "S", "other")}
     assert sorted(run_cancel.descendants(10, table)) == [11, 12, 13]
+
+
+def test_ctrl_c_on_plain_ansible_playbook_leaves_nothing_behind(target):
+    # No nexusctl: ansible-playbook at a terminal, Ctrl-C to its process group.
+    # Ansible passes SIGINT to its worker, then terminates it; the guard's
+    # handler still writes its end record, and no process stays.
+    mark = uuid.uuid4().hex
+    root = os.path.realpath(playbook_run.ROOT)
+    env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(root, "ansible.cfg"), **{MARK: mark})
+    argv = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(target.inventory),
+            os.path.join(root, "playbooks", "guard.yml")] + GUARD[5:] + ["-e", "launch_guard_minutes=5"]
+    proc = subprocess.Popen(argv, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        wait_for_the_watch(target, proc)
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.communicate(timeout=60)
+        assert proc.returncode != 0
+        deadline = time.monotonic() + 10
+        while marked(mark) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert marked(mark) == [], "processes of the run outlived ansible-playbook by 10 s"
+        ends = [fields for event, fields in target.events() if event == "GUARD_END"]
+        assert [(e["outcome"], e["signal"]) for e in ends] == [("canceled", "SIGINT")]
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
