@@ -117,4 +117,5 @@ def test_interrupted_operator_is_pointed_at_status(monkeypatch, capsys):
     from ansible_collections.nexus_cos.launch.nexusctl import cmd_rollback
     monkeypatch.setattr(cmd_rollback, "run_playbook", interrupt)
     assert nexusctl_main.main(["rollback"]) == 5
-    assert "nexusctl: canceled by SIGINT; if a run was under way, `nexusctl status` shows the deployment lock and the flags as they are now" in capsys.readouterr().err
+    assert ("nexusctl: canceled by SIGINT; if a run was under way, `nexusctl status` shows the deployment lock and "
+            "the flags as they are now") in capsys.readouterr().err
