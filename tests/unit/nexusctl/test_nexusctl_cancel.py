@@ -21,7 +21,7 @@ import uuid
 
 import pytest
 
-from ansible_collections.nexus_cos.launch.nexusctl import playbook_run, run_cancel
+from ansible_collections.nexus_cos.launch.nexusctl import playbook_run
 
 from play_target import Target
 
@@ -136,12 +136,6 @@ def test_timeout_ends_the_guard(target):
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-
-
-def test_descendants_follow_the_parent_links():
-    table = {10: (1, 10, "S", "nexusctl"), 11: (10, 11, "S", "ansible-playbook"), 12: (11, 12, "S", "worker"),
-             13: (12, 12, "R", "module"), 14: (12, 12, "Z", "module gone"), 20: (1, 20, "S", "other")}
-    assert sorted(run_cancel.descendants(10, table)) == [11, 12, 13]
 
 
 def test_ctrl_c_on_plain_ansible_playbook_leaves_nothing_behind(target):
