@@ -14,7 +14,7 @@ import sys
 
 from ansible_collections.nexus_cos.launch.nexusctl import (
     cmd_audit, cmd_deploy, cmd_guard, cmd_launch, cmd_marketplace, cmd_rollback, cmd_status, cmd_validate)
-from ansible_collections.nexus_cos.launch.nexusctl.exit_codes import EXIT_CODES, EXIT_ERROR, EXIT_USAGE
+from ansible_collections.nexus_cos.launch.nexusctl.exit_codes import EXIT_CANCELED, EXIT_CODES, EXIT_ERROR, EXIT_USAGE
 from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import add_target_arguments, merge_target_options, pinned_refusal
 
 
@@ -60,9 +60,10 @@ def main(argv=None):
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_ERROR
     except KeyboardInterrupt:
-        print("nexusctl: interrupted; if a run was under way, `nexusctl status` shows the deployment lock and "
-              "the flags as they are now", file=sys.stderr)
-        return EXIT_ERROR
+        # Ctrl-C outside a run (a run handles it itself: run_cancel.py).
+        print("nexusctl: canceled by SIGINT; if a run was under way, `nexusctl status` shows the deployment lock "
+              "and the flags as they are now", file=sys.stderr)
+        return EXIT_CANCELED
 
 
 if __name__ == "__main__":

@@ -18,7 +18,9 @@ import socket
 import sys
 
 from ansible_collections.nexus_cos.launch.nexusctl.exit_codes import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE
-from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import (ROOT, add_target_arguments, interruption, no_hosts_matched,
+from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import (ROOT, add_target_arguments,
+                                                                        exit_code_of_interruption, interruption,
+                                                                        no_hosts_matched,
                                                                         read_extra_vars, report_interruption,
                                                                         run_ansible_runner)
 from ansible_collections.nexus_cos.launch.plugins.module_utils import deploy_lock
@@ -144,7 +146,7 @@ def query(args):
     what = interruption(result, [(host, msg) for dummy, host, msg in failures])
     if what:
         report_interruption(what, args, private, changes=False)
-        return results, EXIT_ERROR
+        return results, exit_code_of_interruption(result)
     if any(kind == "runner_on_unreachable" for kind, dummy, dummy in failures):
         return results, EXIT_UNREACHABLE
     if failures or not results:

@@ -22,10 +22,11 @@ import sys
 import tempfile
 from collections.abc import Mapping
 
-from ansible_collections.nexus_cos.launch.nexusctl import host_paths
+from ansible_collections.nexus_cos.launch.nexusctl import host_paths, run_cancel
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log
 
-from ansible_collections.nexus_cos.launch.nexusctl.exit_codes import EXIT_ERROR, EXIT_OK, EXIT_REFUSED, EXIT_UNREACHABLE, EXIT_USAGE
+from ansible_collections.nexus_cos.launch.nexusctl.exit_codes import (EXIT_CANCELED, EXIT_ERROR, EXIT_OK, EXIT_REFUSED,
+                                                                      EXIT_UNREACHABLE, EXIT_USAGE)
 from ansible_collections.nexus_cos.launch.plugins.plugin_utils import pinned_vars
 
 ROOT = os.environ.get("NEXUS_COLLECTION_ROOT") or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -276,14 +277,22 @@ def _process_environment(env):
 def run_ansible_runner(prefix, **kwargs):
     """ansible_runner.run(**kwargs) in a new private data dir
     ``artifacts/runner/<prefix>*`` with the environment runner_environment
-    gives: (result, private_data_dir). Every nexusctl run goes through here."""
+    gives: (result, private_data_dir). Every nexusctl run goes through here,
+    so every run can be canceled (run_cancel.py): the result then has
+    ``canceled_by`` (the signal's name) and ``killed`` (what did not end by
+    itself and was killed)."""
     import ansible_runner
 
     env = runner_environment()
     os.makedirs(RUNNER_DIR, exist_ok=True)
     private = tempfile.mkdtemp(prefix=prefix, dir=RUNNER_DIR)
-    with _process_environment(env):
-        result = ansible_runner.run(private_data_dir=private, project_dir=ROOT, quiet=True, **kwargs)
+    with run_cancel.Cancellation() as cancel:
+        with _process_environment(env):
+            result = ansible_runner.run(private_data_dir=private, project_dir=ROOT, quiet=True,
+                                        cancel_callback=cancel, **kwargs)
+        killed = cancel.finish()
+    result.canceled_by = cancel.signal_name
+    result.killed = killed
     return result, private
 
 
@@ -357,8 +366,11 @@ class Progress(object):
             self._say("            %s" % part)
 
     def _say(self, text):
-        self.stream.write(text + "\n")
-        self.stream.flush()
+        try:
+            self.stream.write(text + "\n")
+            self.stream.flush()
+        except OSError:
+            pass    # the terminal is gone (SIGHUP): the run goes on to its end or its cancel
 
 
 # ---------------------------------------------------------------- a run and its outcome
@@ -368,6 +380,8 @@ CUT_OFF = "Module result deserialization failed"
 def interruption(result, messages=()):
     """What cut a run short, in words; None when it ended on its own.
     ``messages``: the failure messages the run reported."""
+    if getattr(result, "canceled_by", None):
+        return canceled_text(result)
     if result.status == "timeout":
         return "ansible-runner stopped the run at its time limit"
     if result.status == "canceled":
@@ -390,11 +404,37 @@ def interruption(result, messages=()):
     return None
 
 
+def canceled_text(result):
+    """A run nexusctl canceled (run_cancel.py), in words."""
+    killed = getattr(result, "killed", None) or []
+    text = "canceled by %s" % result.canceled_by
+    if killed:
+        text += ("; %d of the processes it started did not end within %d s of the signal and were killed (SIGKILL), "
+                 "so their end records may be missing: %s" % (
+                     len(killed), int(run_cancel.GRACE_SECONDS),
+                     ", ".join("%d %s" % (pid, cmd[:60]) for pid, cmd in killed[:5])))
+    else:
+        text += "; ansible-playbook and every process it started have ended"
+    return text
+
+
+def exit_code_of_interruption(result):
+    """EXIT_CANCELED for a run nexusctl canceled, else EXIT_ERROR."""
+    return EXIT_CANCELED if getattr(result, "canceled_by", None) else EXIT_ERROR
+
+
+def _print_err(text):
+    try:
+        print(text, file=sys.stderr)
+    except OSError:
+        pass    # the terminal is gone (SIGHUP): the exit code still says it
+
+
 def report_interruption(what, args, private, run_id=None, run_stamp=None, changes=True):
     """Say what happened and what to do next, without claiming anything
     about the host's state: nexusctl did not read it after the cut."""
     def say(text):
-        print("nexusctl: " + text, file=sys.stderr)
+        _print_err("nexusctl: " + text)
 
     def command(*words):
         return " ".join(["nexusctl"] + [w for w in words if w])
@@ -481,7 +521,7 @@ def run_playbook(playbook, args, extravars=None, check=False, diff=False, quiet=
     what = interruption(result, [(host, msg) for host, dummy, msg in progress.failures])
     if what:
         report_interruption(what, args, private, progress.run_id, progress.run_stamp)
-        return EXIT_ERROR
+        return exit_code_of_interruption(result)
     if stats.get("dark"):
         return EXIT_UNREACHABLE
     if stats.get("failures") or result.rc == 2:

@@ -20,10 +20,21 @@ is taken over.
 
 The outcome is returned, never failed (the task runs with no_log, as its
 arguments hold the alert channels): the play shows ``lines`` and fails the
-run on anything but ``clean``."""
+run on anything but ``clean``.
+
+Canceled (SIGINT or SIGTERM to its worker process: ansible-playbook passes
+on its own, nexusctl's cancel reaches it that way) it stops watching at
+once, writes GUARD_END outcome=canceled signal=NAME and returns. A cancel
+always wins over a breach judged after it: no switch is started once the
+signal has arrived, so an operator who stopped the guard is never
+overridden by it. A switch already under way when the signal arrives was
+judged before it and is let finish: cutting it half-way would leave the
+platform neither open nor closed in the middle of an incident."""
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 
 from ansible.plugins.action import ActionBase
@@ -35,11 +46,18 @@ from ansible_collections.nexus_cos.launch.plugins.plugin_utils import alerts, gu
 THRESHOLDS = tuple(sorted(guard.DEFAULTS))
 SWITCH_ARGS = ("flag_store", "pf_dir", "audit_dir", "backup_dir", "lock_path", "lease_seconds", "verify_timeout",
                "host_name")
-OUTCOMES = ("clean", "switch_pulled", "breach", "error")
+OUTCOMES = ("clean", "switch_pulled", "breach", "canceled", "error")
+# What cancels the guard: Ctrl-C at ansible-playbook's terminal and
+# ansible's own cancel both reach the worker as one of these.
+CANCEL_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class GuardArgumentError(ValueError):
     """An option the guard cannot use; the message names it."""
+
+
+class _Canceled(Exception):
+    """Raised by the signal handler only into the guard's wait between looks."""
 
 
 class ActionModule(ActionBase):
@@ -59,6 +77,8 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         pinned_vars.refuse_extra_vars(self)  # also when launch_context's check was skipped by tag
+        self._canceled = None
+        self._waiting = False
         self._vars = task_vars
         self._lines = []
         self._audit_errors = []
@@ -73,7 +93,12 @@ class ActionModule(ActionBase):
                           lines=["launch guard not started: %s" % exc])
             return result
         self._opts = opts
-        result.update(self._watch(opts, settings))
+        saved = self._catch_cancel()
+        try:
+            result.update(self._watch(opts, settings))
+        finally:
+            for signum, handler in saved.items():
+                signal.signal(signum, handler)
         result["lines"] = self._lines
         result["audit_errors"] = self._audit_errors
         if self._head:
@@ -100,8 +125,10 @@ class ActionModule(ActionBase):
         in_breach = False
         look = 0
         verdict = None
-        while True:
+        while not self._canceled:
             obs = self._look(opts)
+            if self._canceled:
+                break       # a look that came back after the cancel judges nothing
             at = self._monotonic() - started
             verdict = g.observe(obs, at)
             if not settings["expect_mode"] and obs.get("health") == 200 and obs.get("access_mode"):
@@ -111,7 +138,8 @@ class ActionModule(ActionBase):
             critical = verdict["level"] == "critical"
             if critical and not in_breach:
                 self._say("launch guard: CRITICAL after %s: %s" % (_duration(at), "; ".join(verdict["reasons"])))
-            if critical and opts["on_critical"] == "switch" and switch_state in (None, "not_pulled"):
+            if critical and opts["on_critical"] == "switch" and switch_state in (None, "not_pulled") \
+                    and not self._canceled:
                 switch, switch_state = self._pull(opts, verdict, check, first=not in_breach)
                 if switch_state != "not_pulled":
                     in_breach = True
@@ -124,12 +152,14 @@ class ActionModule(ActionBase):
             look += 1
             wait = min(look * opts["interval"], window) - (self._monotonic() - started)
             if wait > 0:
-                self._sleep(wait)
+                self._pause(wait)
 
         summary = g.summary()
         watched = self._monotonic() - started
         if switch_state in ("confirmed", "unconfirmed", "would"):
             outcome = "switch_pulled"
+        elif self._canceled:
+            outcome = "canceled"
         elif g.breach is not None:
             outcome = "breach"
         else:
@@ -142,6 +172,36 @@ class ActionModule(ActionBase):
             out["switch"] = _switch_shown(switch, switch_state)
         out["alerts"] = self._sent
         return out
+
+    # ------------------------------------------------------------ a cancel
+
+    def _catch_cancel(self):
+        """Handle SIGINT and SIGTERM while the guard watches; returns the
+        handlers to put back. Ansible's own worker handler would end the
+        process at once, before GUARD_END could be written."""
+        saved = {}
+        if threading.current_thread() is not threading.main_thread():
+            return saved     # signals reach only the main thread; nothing to catch here
+        for signum in CANCEL_SIGNALS:
+            saved[signum] = signal.signal(signum, self._on_cancel)
+        return saved
+
+    def _on_cancel(self, signum, frame):
+        if not self._canceled:
+            self._canceled = signal.Signals(signum).name
+        if self._waiting:
+            raise _Canceled()   # ends the wait between looks at once; nowhere else is interrupted
+
+    def _pause(self, seconds):
+        """The wait before the next look; a cancel ends it."""
+        try:
+            self._waiting = True
+            if not self._canceled:
+                self._sleep(seconds)
+        except _Canceled:
+            pass
+        finally:
+            self._waiting = False
 
     def _look(self, opts):
         """One observation; a host that cannot be reached is one too."""
@@ -211,9 +271,16 @@ class ActionModule(ActionBase):
 
     def _end(self, outcome, summary, watched, switch, state):
         """GUARD_END, and the run's message."""
-        self._audit([{"event": "GUARD_END", "fields": {
-            "outcome": outcome, "looks": summary["looks"], "worst": summary["worst"], "watched_s": int(watched),
-            "last": summary["last"] or "-"}}])
+        fields = {"outcome": outcome, "looks": summary["looks"], "worst": summary["worst"], "watched_s": int(watched),
+                  "last": summary["last"] or "-"}
+        if self._canceled:
+            fields["signal"] = self._canceled
+        self._audit([{"event": "GUARD_END", "fields": fields}])
+        if outcome == "canceled":
+            msg = "launch guard: canceled by %s after %s, %d looks, no switch pulled (worst: %s); last: %s" % (
+                self._canceled, _duration(watched), summary["looks"], summary["worst"], summary["last"] or "-")
+            self._lines.append(msg)
+            return msg
         if outcome == "clean":
             msg = "launch guard: %s watched, %d looks, no critical breach (worst: %s); last: %s" % (
                 _duration(watched), summary["looks"], summary["worst"], summary["last"])
@@ -234,6 +301,8 @@ class ActionModule(ActionBase):
                     msg += "\nto undo the switch once the incident is over: sudo %s" % switch["rollback_script"]
             else:
                 msg += "; alert only (launch_guard_on_critical=alert), nothing was changed"
+        if self._canceled:
+            msg += "\nthe guard was then canceled by %s: it stopped watching" % self._canceled
         self._lines.append(msg if outcome == "clean" else msg.splitlines()[0])
         return msg
 

@@ -478,16 +478,32 @@ def audit_fields(entry):
 
 # ---------------------------------------------------------------- the prepare run
 
+# The one rule of when a run ended, by the record that opened it (the
+# status, the gates and dead_runs_left all read summarize_run): a run with
+# its opening record and none of its end records was cut off (killed, its
+# connection lost). A run without DEPLOYMENT_START opens with its first
+# record.
+RUN_ENDS = (
+    ("DEPLOYMENT_START", "DEPLOYMENT_COMPLETE"),    # a playbook run: prepare, activation, rollback, the kill switch
+    ("GUARD_START", "GUARD_END"),                   # the launch guard on its own (guard.yml), canceled included
+    ("ROLLBACK_START", "ROLLBACK_COMPLETE"),         # the host's rollback-<stamp>.sh
+)
+# Runs of one record, which ends them as it opens them: refused at the lock
+# (it never started its stages: neither a failed run nor a cut-off one) and
+# an unlock.
+ONE_RECORD_RUNS = ("LOCK_REFUSED", "LOCK_BROKEN")
+
+
 def summarize_run(records):
-    """One run's summary from its audit records [(event, fields, epoch, run)].
-    A playbook run starts and ends with DEPLOYMENT_START / _COMPLETE. The
-    host's nexus-rollback-<stamp>.sh writes neither, only LOCK_* and ROLLBACK_*
-    records; a run refused the lock writes LOCK_REFUSED alone, and an unlock
-    run LOCK_BROKEN alone: for a run without DEPLOYMENT_START, its first
-    record is its start and ROLLBACK_COMPLETE, LOCK_REFUSED or LOCK_BROKEN
-    its end."""
+    """One run's summary from its audit records [(event, fields, epoch, run)],
+    by the rule of RUN_ENDS and ONE_RECORD_RUNS (the host's
+    nexus-rollback-<stamp>.sh writes no DEPLOYMENT_START: its first record
+    is its start). ``status`` None: not ended; a guard run's status is its
+    outcome (clean, canceled, switch_pulled, ...), never "success": it
+    changes nothing itself (its switch is a run of its own).
+    ``refused_at_lock``: the run was refused the lock and did nothing else."""
     summary = {"run_id": None, "playbook": None, "started": None, "completed": None, "status": None,
-               "precheck_status": None, "left": []}
+               "precheck_status": None, "left": [], "refused_at_lock": False}
     playbook_run = False
     for event, fields, epoch, run in records:
         summary["run_id"] = summary["run_id"] or run
@@ -501,6 +517,9 @@ def summarize_run(records):
             summary["approvals_nonce"] = fields["nonce_sha256"]
         if event == "DEPLOYMENT_START":
             playbook_run = True
+            # A switch refused the lock and then let take it over is one run.
+            summary["refused_at_lock"] = False
+            summary["status"] = summary["completed"] = None
             summary["playbook"] = fields.get("playbook")
             summary["started"] = epoch
         elif event == "PRECHECK_COMPLETE":
@@ -515,9 +534,15 @@ def summarize_run(records):
             elif event == "ROLLBACK_COMPLETE":
                 summary["status"] = fields.get("status")
                 summary["completed"] = epoch
+            elif event == "GUARD_START":
+                summary["playbook"] = summary["playbook"] or "guard"
+            elif event == "GUARD_END" and summary["playbook"] == "guard":
+                summary["status"] = fields.get("outcome") or "ended"
+                summary["completed"] = epoch
             elif event == "LOCK_REFUSED" and summary["status"] is None:
                 summary["status"] = "refused"
                 summary["completed"] = epoch
+                summary["refused_at_lock"] = True
             elif event == "LOCK_BROKEN":
                 summary["playbook"] = summary["playbook"] or "unlock"
                 summary["status"] = "success"
@@ -637,9 +662,11 @@ def check_prepare_run(runs, now, max_age_hours, audit_dir="the audit directory")
         if run.get("kind", "deployment") != "deployment" or run.get("playbook") not in (None, PREPARE_PLAYBOOK):
             continue    # another play
         evidence = {"run_id": run.get("run_id"), "file": run.get("file"), "completed": run.get("completed")}
+        if run.get("refused_at_lock"):
+            continue    # it never started its stages: no prepare run at all
         if run.get("completed") is None:
             if run.get("started") is None:
-                continue    # refused at the lock: it never started
+                continue    # no record of its start: nothing to judge
             # Killed or cut off: its result is unknown, and an older run
             # must not stand in for it.
             return ("the newest Phase 4 prepare run %s (%s) started %s and never finished (no DEPLOYMENT_COMPLETE: "

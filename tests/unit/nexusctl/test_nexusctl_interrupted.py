@@ -116,5 +116,6 @@ def test_interrupted_operator_is_pointed_at_status(monkeypatch, capsys):
     monkeypatch.setattr(playbook_run, "run_playbook", interrupt)
     from ansible_collections.nexus_cos.launch.nexusctl import cmd_rollback
     monkeypatch.setattr(cmd_rollback, "run_playbook", interrupt)
-    assert nexusctl_main.main(["rollback"]) == 4
-    assert "nexusctl status` shows the deployment lock and the flags as they are now" in capsys.readouterr().err
+    assert nexusctl_main.main(["rollback"]) == 5
+    assert ("nexusctl: canceled by SIGINT; if a run was under way, `nexusctl status` shows the deployment lock and "
+            "the flags as they are now") in capsys.readouterr().err

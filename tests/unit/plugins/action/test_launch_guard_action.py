@@ -6,6 +6,7 @@ time in the assertions is exact."""
 from __future__ import annotations
 
 import json
+import signal
 from unittest import mock
 
 import pytest
@@ -268,3 +269,77 @@ def test_the_roles_defaults_are_the_guards_and_the_actions():
     assert {key: defaults["launch_guard_" + key] or None for key in guard.DEFAULTS} == guard.DEFAULTS
     assert (defaults["launch_guard_minutes"], defaults["launch_guard_interval"],
             defaults["launch_guard_request_timeout"], defaults["launch_guard_on_critical"]) == (15, 5, 3, "switch")
+
+
+# ---------------------------------------------------------------- canceled
+
+def signal_self(signum):
+    """A real signal to this process, as ansible-playbook passes it on to
+    the worker running the guard: the guard's own handler takes it."""
+    import os
+    os.kill(os.getpid(), signum)
+
+
+class CancelAt(Clock):
+    """Sends ``signum`` to this process during the first wait after ``at``."""
+
+    def __init__(self, at, signum):
+        super().__init__()
+        self.at, self.signum, self.sent = at, signum, False
+
+    def sleep(self, seconds):
+        super().sleep(seconds)
+        if self.now >= self.at and not self.sent:
+            self.sent = True
+            signal_self(self.signum)
+
+
+@pytest.mark.parametrize("signum, name", [(signal.SIGTERM, "SIGTERM"), (signal.SIGINT, "SIGINT")])
+def test_a_cancel_ends_the_watch_at_once_with_its_end_record(signum, name):
+    before = signal.getsignal(signum)
+    clock = CancelAt(12, signum)
+    # Down from 20 s: a guard that went on watching would pull the switch at 30 s.
+    host = Host(clock, lambda t: UP if t < 20 else DOWN, switch=[CONFIRMED])
+    result, shown, sent = run_guard(clock, host, minutes=1, interval=5, unavailable_seconds=10)
+    assert host.switch_calls() == [] and sent == []
+    assert not [c for c in host.calls if c[0] == "gateway_probe" and c[1] > 15]
+    assert result["outcome"] == "canceled" and result["changed"] is False
+    assert host.events() == ["GUARD_START", "GUARD_END"]
+    assert host.records[1]["fields"] == {"outcome": "canceled", "signal": name, "looks": 3, "worst": "ok",
+                                         "watched_s": 15, "last": "/health HTTP 200 12 ms, mode public_full, "
+                                                                  "9 flags, marketplace phase 3"}
+    assert result["msg"] == ("launch guard: canceled by %s after 15 s, 3 looks, no switch pulled (worst: ok); "
+                             "last: /health HTTP 200 12 ms, mode public_full, 9 flags, marketplace phase 3" % name)
+    assert signal.getsignal(signum) is before, "the worker's own handler is put back"
+
+
+def test_a_breach_seen_after_the_cancel_pulls_no_switch():
+    clock = Clock()
+
+    def platform(t):
+        signal_self(signal.SIGTERM)     # arrives while the look that sees the outage is under way
+        return DOWN
+
+    host = Host(clock, platform, switch=[CONFIRMED])
+    result, dummy, sent = run_guard(clock, host, minutes=1, interval=5, unavailable_seconds=0)
+    assert host.switch_calls() == [] and sent == []
+    assert result["outcome"] == "canceled" and host.events() == ["GUARD_START", "GUARD_END"]
+    assert host.records[1]["fields"]["signal"] == "SIGTERM"
+
+
+def test_a_switch_judged_before_the_cancel_is_let_finish_and_the_end_record_says_both():
+    clock = Clock()
+    host = Host(clock, lambda t: DOWN, switch=[CONFIRMED])
+    real = host.__call__
+
+    def execute(module_name, module_args, task_vars):
+        if module_name.endswith("kill_switch"):
+            signal_self(signal.SIGTERM)     # the operator cancels while the switch is under way
+        return real(module_name, module_args, task_vars)
+
+    result, dummy, sent = run_guard(clock, execute, minutes=1, interval=5, unavailable_seconds=0)
+    assert len(host.switch_calls()) == 1 and result["switch"]["state"] == "confirmed"
+    assert result["outcome"] == "switch_pulled"
+    assert host.events()[-1] == "GUARD_END" and host.records[-1]["fields"]["signal"] == "SIGTERM"
+    assert host.records[-1]["fields"]["outcome"] == "switch_pulled"
+    assert result["msg"].endswith("\nthe guard was then canceled by SIGTERM: it stopped watching")

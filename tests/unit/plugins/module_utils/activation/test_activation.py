@@ -174,6 +174,76 @@ def test_prepare_run_search_skips_refused_and_other_runs():
     assert refusal is None and evidence["run_id"] == "good"
 
 
+# ---------------------------------------------------------------- when a run ended (RUN_ENDS)
+
+def summary(kind, *records, run_id="20261128T103500Z-bbbbbb"):
+    """A run's summary from its records [(event, fields)], a second apart, as read_runs makes it."""
+    out = act.summarize_run([(event, fields, T0 - 600 + i, run_id) for i, (event, fields) in enumerate(records)])
+    return dict(out, kind=kind, file="%s-%s.log" % (kind, run_id[:16]))
+
+
+GUARD_START = ("GUARD_START", {"minutes": 15, "interval_s": 5, "on_critical": "switch"})
+
+
+@pytest.mark.parametrize("outcome", ["clean", "canceled", "breach", "switch_pulled"])
+def test_a_guard_that_wrote_guard_end_finished(outcome):
+    run = summary("activation", GUARD_START, ("GUARD_BREACH", {"level": "critical"}),
+                  ("GUARD_END", {"outcome": outcome, "looks": 3}))
+    assert (run["playbook"], run["status"], run["completed"]) == ("guard", outcome, T0 - 598)
+    assert act._run_state(run, {})["state"] == "finished"
+    assert act.dead_runs_left([run], {}) == []
+
+
+def test_a_guard_without_guard_end_was_cut_off():
+    run = summary("activation", GUARD_START)
+    assert run["status"] is None and act._run_state(run, {})["state"] == "unfinished"
+    [lines] = act.dead_runs_left([run], {})
+    assert lines[0] == ("run 20261128T103500Z-bbbbbb (guard, started 2026-11-28 10:30 UTC) never finished (no end "
+                        "record: killed or cut off)")
+
+
+def test_a_finished_guard_is_no_changing_run_that_settles_older_ones():
+    cut = summary("activation", ("DEPLOYMENT_START", {"playbook": "marketplace"}), ("FLAGS_CHANGED", {}),
+                  run_id="20261128T102000Z-cccccc")
+    guard = summary("activation", GUARD_START, ("GUARD_END", {"outcome": "clean"}))
+    [lines] = act.dead_runs_left([guard, cut], {})
+    assert lines[0].startswith("run 20261128T102000Z-cccccc (marketplace, ")
+
+
+def test_a_kill_switch_refused_at_the_lock_finished():
+    # What emergency.pull writes when a live run holds the lock and it may not break it.
+    run = summary("activation", ("LOCK_REFUSED", {"holder_run_id": "busy-run"}))
+    assert (run["status"], run["refused_at_lock"]) == ("refused", True)
+    assert act._run_state(run, {})["state"] == "finished" and act.dead_runs_left([run], {}) == []
+
+
+def test_a_switch_refused_then_let_take_over_a_dead_lock_and_cut_off_is_unfinished():
+    # lock_holder.pull_switch's second try, same run id: refused first, then the lock taken over.
+    run = summary("activation", ("LOCK_REFUSED", {}), ("LOCK_STALE_RECOVERED", {}),
+                  ("DEPLOYMENT_START", {"playbook": "emergency"}), ("FLAGS_CHANGED", {}))
+    assert run["status"] is None and run["refused_at_lock"] is False
+    [lines] = act.dead_runs_left([run], {})
+    assert "(emergency, started" in lines[0] and "never finished" in lines[0]
+
+
+def test_a_prepare_run_refused_at_the_lock_neither_fails_nor_blocks_the_gate():
+    refused = summary("deployment", ("LOCK_REFUSED", {"holder_run_id": "20261128T103000Z-other1"}))
+    assert (refused["status"], refused["refused_at_lock"]) == ("refused", True)
+    refusal, evidence = act.check_prepare_run([refused, prepare_run(run_id="good")], T0, 24)
+    assert refusal is None and evidence["run_id"] == "good"
+    assert act.dead_runs_left([refused], {}) == []
+    d = act.evaluate_marketplace(1, facts(runs=[refused, prepare_run(run_id="good")]))
+    assert d.open
+
+
+def test_a_prepare_run_cut_off_after_its_start_still_refuses_the_gate():
+    cut = summary("deployment", ("LOCK_ACQUIRED", {}), ("DEPLOYMENT_START", {"playbook": "phase4"}),
+                  ("PRECHECK_START", {}))
+    refusal, evidence = act.check_prepare_run([cut, prepare_run(run_id="good")], T0, 24)
+    assert refusal.startswith("the newest Phase 4 prepare run 20261128T103500Z-bbbbbb ") and "never finished" in refusal
+    assert evidence["run_id"] == "20261128T103500Z-bbbbbb"
+
+
 def test_a_killed_newest_prepare_run_does_not_let_an_older_one_open_step_1():
     runs = [prepare_run(completed=None, status=None, precheck=None, run_id="killed"), prepare_run(run_id="good")]
     refusal, evidence = act.check_prepare_run(runs, T0, 24)
@@ -661,7 +731,7 @@ def test_summarize_run():
                ("PRECHECK_COMPLETE", {"status": "pass"}, 150, "r1"),
                ("DEPLOYMENT_COMPLETE", {"status": "success"}, 200, "r1")]
     assert act.summarize_run(records) == {"run_id": "r1", "playbook": "phase4", "started": 100, "completed": 200,
-                                          "status": "success", "precheck_status": "pass", "left": []}
+                                          "status": "success", "precheck_status": "pass", "left": [], "refused_at_lock": False}
 
 
 # ---------------------------------------------------------------- status
