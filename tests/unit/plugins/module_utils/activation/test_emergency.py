@@ -213,7 +213,7 @@ def test_a_flag_store_the_service_cannot_parse_is_not_rewritten_and_the_gateway_
             "endpoints answer 503)") in message
     assert message.splitlines()[-1].startswith("  next:    fix or restore the flag store")
     assert message.endswith("pull the switch again: nexusctl rollback --emergency, or on the host sudo %s"
-                            % os.path.join(host["audit_dir"], "emergency-%s.sh" % STAMP))
+                            % os.path.join(host["audit_dir"], "nexus-emergency-%s.sh" % STAMP))
     assert open(host["flag_store"]).read() == "{not json"
     result = info.value.result
     assert result["outcome"] == "store_serves_nothing" and result["applied"] is False
@@ -334,7 +334,7 @@ def test_a_pf_file_that_cannot_be_edited_is_named_and_the_flags_are_pulled(host,
     assert lines[2].startswith("  PF files NOT edited: global-launch.yaml: %s" % pf)
     assert lines[-1] == ("  next:    fix global-launch.yaml, then pull the switch again (it edits what is missing): "
                          "nexusctl rollback --emergency, or on the host sudo %s"
-                         % os.path.join(host["audit_dir"], "emergency-%s.sh" % STAMP))
+                         % os.path.join(host["audit_dir"], "nexus-emergency-%s.sh" % STAMP))
     assert "not pulled" not in message.lower() and "not confirmed" not in message.lower()
     result = info.value.result
     assert result["outcome"] == "pf_skipped" and result["confirmed"] and list(result["pf_not_edited"]) == [
