@@ -141,9 +141,17 @@ class _Trail(object):
 def _take_lock(lock_path, holder, lease_seconds, break_lock, recover, trail, result):
     """The one lock rule (module_utils/deploy_lock.py): a dead holder is
     taken over; a live one is broken, since the switch does not wait,
-    unless told to keep it."""
+    unless told to keep it. True when the switch holds the lock; False when
+    an untrusted file keeps coming back at its path (the switch goes on)."""
     try:
         taken = deploy_lock.acquire(lock_path, holder, lease_seconds, recover=recover)
+    except deploy_lock.LockRaced as exc:
+        # Someone keeps planting a file at the lock path: they must not be
+        # able to disable the switch (DESIGN 7a). It goes on unlocked.
+        trail(("LOCK_SKIPPED", {"reason": str(exc)}))
+        result["lock"] = "skipped"
+        result["lock_problem"] = str(exc)
+        return False
     except deploy_lock.LockHeld as exc:
         result["previous_holder"] = exc.holder
         if not break_lock:
@@ -157,11 +165,12 @@ def _take_lock(lock_path, holder, lease_seconds, break_lock, recover, trail, res
         taken = deploy_lock.acquire(lock_path, holder, lease_seconds)
         trail(*taken.events)
         result["lock"] = "broken"
-        return
+        return True
     if taken.previous:
         result["previous_holder"] = taken.previous
     trail(*taken.events)
     result["lock"] = taken.state
+    return True
 
 
 def _errors():
@@ -208,12 +217,12 @@ def pull(flag_store_path, pf_dir, audit_dir, backup_dir, lock_path, gateway_url,
         trail = _Trail(audit_dir, run_id, audit_file)
     record = trail if trail is not None else (lambda *events: None)
     flush = trail.flush if trail is not None else (lambda: None)
-    locked = False
+    locked = started_run = False
     status = "failed"
     try:
         if not check_mode:
-            _take_lock(lock_path, holder, lease_seconds, break_lock, recover, record, result)
-            locked = True
+            locked = _take_lock(lock_path, holder, lease_seconds, break_lock, recover, record, result)
+            started_run = True
             record(("DEPLOYMENT_START", {"playbook": "emergency", "host": host, "check_mode": False, "via": via}))
 
         facts = _facts(flag_store_path, pf_dir, with_pf)
@@ -303,8 +312,9 @@ def pull(flag_store_path, pf_dir, audit_dir, backup_dir, lock_path, gateway_url,
             except _errors() as exc:
                 result["audit_errors"].append("writing the on-host scripts of %s: %s" % (result["snapshot_dir"], exc))
         result["elapsed_ms"] = int((time.monotonic() - started) * 1000)
-        if locked:
+        if started_run:
             record(("DEPLOYMENT_COMPLETE", {"duration": "%.2fs" % (time.monotonic() - started), "status": status}))
+        if locked:
             try:
                 deploy_lock.release(lock_path, run_id)
                 record(("LOCK_RELEASED", {"timestamp": int(time.time())}))

@@ -487,3 +487,18 @@ def test_founder_mode_that_cannot_be_turned_on_still_closes_the_public_flags(hos
     assert result["notes"][0].startswith("FOUNDER_BETA_MODE cannot be turned on (")
     assert result["notes"][0].endswith("the public flags are turned off all the same, and the gateway serves access "
                                        "mode none (closed, not public)")
+
+
+def test_a_file_planted_again_and_again_at_the_lock_path_does_not_stop_the_switch(host, monkeypatch):
+    raced = ("deployment lock %s: an untrusted file was planted there again each time it was removed (3 times), so "
+             "the lock is refused rather than waited on; find the process that creates it" % host["lock"])
+
+    def planted_again(*args, **kwargs):
+        raise deploy_lock.LockRaced(raced)
+
+    monkeypatch.setattr(deploy_lock, "acquire", planted_again)
+    result = pull(host, reason="someone keeps planting the lock")
+    assert result["confirmed"] is True and result["lock"] == "skipped" and result["lock_problem"] == raced
+    assert flags(host)["FOUNDER_BETA_MODE"] and not flags(host)["PUBLIC_FULL_LAUNCH_MODE"]
+    assert events(host)[:2] == ["LOCK_SKIPPED", "DEPLOYMENT_START"]
+    assert events(host)[-1] == "DEPLOYMENT_COMPLETE" and "LOCK_RELEASED" not in events(host)
