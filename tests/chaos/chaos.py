@@ -751,8 +751,8 @@ def linkdrop(box, k, budget, rng):
             problems.append("status after the cut failed: %s" % " ".join(msgs)[:400])
         problems += recover(link, run_id, before)
         said = (one_message(run_msgs) or " | ".join(run_msgs)).strip().replace("\n", " ")
-        fam.count(problems, "trial %d (%s, cut %s; the run: rc %s%s)" % (trial, target, cut, run_rc,
-                                                                        (", " + said[:200]) if said else ""))
+        said = (", " + said[:200]) if said else ""
+        fam.count(problems, "trial %d (%s, cut %s; the run: rc %s%s)" % (trial, target, cut, run_rc, said))
     fam.notes.insert(0, points.note("cuts"))
     return fam
 
