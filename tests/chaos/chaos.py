@@ -696,6 +696,12 @@ def cut_link(box, proc, how, delay):
     end = time.monotonic() + delay
     while time.monotonic() < end and proc.poll() is None:
         time.sleep(0.2)
+    # Between tasks a cut only makes the next task reconnect: wait (briefly)
+    # for a remote module, so that the cut lands in a task in flight.
+    for dummy in range(50):
+        if proc.poll() is not None or box.module_pids():
+            break
+        time.sleep(0.1)
     if proc.poll() is not None:
         return "nothing (the run had ended)"
     if how == "kill":
