@@ -19,8 +19,9 @@ CHAOS_CONCURRENT ?= 20
 CHAOS_KILLS      ?= 40
 CHAOS_LEVELS     ?= 0,4096,16384,32768,65536
 CHAOS_GATEWAY    ?= 1
+CHAOS_LINKDROP   ?= 12
 CHAOS_SECONDS    ?= 7200
-CHAOS_FAMILIES   ?= concurrent,gateway,kills,auditfull
+CHAOS_FAMILIES   ?= concurrent,gateway,kills,auditfull,linkdrop
 CHAOS_ARGS       ?=
 
 export ANSIBLE_CONFIG      := $(ROOT)/ansible.cfg
@@ -47,6 +48,7 @@ help:
 	@echo "                   broken gateway, on its own sandbox ($(CHAOS_SANDBOX)); one line a family: trials,"
 	@echo "                   held, lost. Smaller: make chaos CHAOS_KILLS=10 CHAOS_CONCURRENT=5 (CHAOS_LEVELS,"
 	@echo "                   CHAOS_GATEWAY rounds, CHAOS_SECONDS a family, CHAOS_FAMILIES=kills,gateway)"
+	@echo "                   and the SSH link cut mid-run (CHAOS_LINKDROP trials, CHAOS_FAMILIES=linkdrop)"
 	@echo "make sandbox-up    start the sandbox VPS ($(SANDBOX)); make sandbox-down removes it"
 	@echo "make lint          yamllint, ansible-lint, ansible-test sanity --python 3.11"
 	@echo "make unit | molecule [SCENARIO='-s default']"
@@ -117,7 +119,7 @@ bench: sandbox-up
 
 chaos: venv engine image
 	$(BIN)/python tests/chaos/chaos.py --sandbox $(CHAOS_SANDBOX) --concurrent $(CHAOS_CONCURRENT) \
-	  --kills $(CHAOS_KILLS) --levels $(CHAOS_LEVELS) --gateway-rounds $(CHAOS_GATEWAY) \
+	  --kills $(CHAOS_KILLS) --linkdrop $(CHAOS_LINKDROP) --levels $(CHAOS_LEVELS) --gateway-rounds $(CHAOS_GATEWAY) \
 	  --family-seconds $(CHAOS_SECONDS) --families $(CHAOS_FAMILIES) $(CHAOS_ARGS)
 
 docs: venv

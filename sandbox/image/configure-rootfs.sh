@@ -1,8 +1,8 @@
 #!/bin/bash
 # Turns a debootstrapped Debian bookworm tree into the sandbox VPS:
-# systemd fit for a container, nginx with TLS, dockerd, the gateway test
-# double, /opt/nexus-cos as a git checkout of the sample data, and the files
-# the nexus-cos-postgres container needs.
+# systemd fit for a container, nginx with TLS, dockerd, sshd with a deploy
+# user, the gateway test double, /opt/nexus-cos as a git checkout of the
+# sample data, and the files the nexus-cos-postgres container needs.
 #
 # usage: configure-rootfs.sh ROOTFS
 set -euo pipefail
@@ -78,8 +78,20 @@ install -d -m 0755 "$rootfs/etc/systemd/system/docker.service.d"
 install -m 0644 "$files/docker-needs-postgres-secret.conf" "$rootfs/etc/systemd/system/docker.service.d/nexus-cos-postgres-secret.conf"
 install -d -m 0755 "$rootfs/etc/nexus-cos"
 
+# SSH as on a production VPS: the deploy user (no password: keys only,
+# authorized by whoever tests over SSH) with passwordless sudo.
+in_root useradd --create-home --shell /bin/bash deploy
+# '*' rather than useradd's '!': sshd treats '!' as a locked account.
+in_root usermod --password '*' deploy
+install -m 0440 "$files/sudoers-deploy" "$rootfs/etc/sudoers.d/deploy"
+in_root visudo -c -q -f /etc/sudoers.d/deploy
+install -m 0644 "$files/sshd-nexus-cos.conf" "$rootfs/etc/ssh/sshd_config.d/nexus-cos.conf"
+rm -f "$rootfs"/etc/ssh/ssh_host_*
+install -d -m 0755 "$rootfs/etc/systemd/system/ssh.service.d"
+install -m 0644 "$files/ssh-host-keys.conf" "$rootfs/etc/systemd/system/ssh.service.d/nexus-cos-host-keys.conf"
+
 in_root systemctl enable nexus-cos-gateway.service nexus-cos-postgres-secret.service \
-    docker.service nginx.service >/dev/null 2>&1
+    docker.service nginx.service ssh.service >/dev/null 2>&1
 
 # /opt/nexus-cos: the platform's checkout, here the sample data on branch main.
 repo="$rootfs/opt/nexus-cos"

@@ -3,7 +3,7 @@
 # Apache License 2.0 (see LICENSE)
 """make chaos: the collection tried as a hostile operator would, against its
 own sandbox VPS (started with sandbox/bin/sandbox-up, removed at the end
-unless --keep). Four families, each bounded in count and time; one line
+unless --keep). Five families, each bounded in count and time; one line
 each: trials, held, lost (and the first few losses, explained).
 
 concurrent  N phase4.yml runs started at one instant: the runs that got the
@@ -27,6 +27,15 @@ auditfull   the audit directory on a small tmpfs filled to several levels,
 gateway     gateway stopped, 500 on reload, 500 on health, 40 s slow, for
             step 1: the files restored byte for byte, one clear failure
             message, no advice to --force.
+linkdrop    the controller's link cut mid-run, over SSH as production runs
+            (deploy user, become, ControlPersist): marketplace step 1, the
+            global launch (two test approvers) and the kill switch in turn,
+            at a time drawn within the run's length (as kills). The cut
+            kills the sandbox's sshd of the session or drops port 22's
+            packets a few seconds. After each: the files are their before or
+            after bytes, the chain verifies, the gateway serves what the
+            recorded activations say (mode, marketplace phase), and status
+            then a rollback of the cut run, over SSH, recover the bytes before.
 
 Standard library only; it drives ansible-playbook and podman.
 """
@@ -85,13 +94,18 @@ def say(text):
 class Box(object):
     """The sandbox VPS: commands in it, its files, and playbook runs on it."""
 
-    def __init__(self, name, workdir):
+    def __init__(self, name, workdir, inventory=None, inventory_name="hosts.yml"):
+        """``inventory``: the text of the inventory its runs use (default:
+        the docker_api connection); commands and files always go through
+        podman exec, which no cut of the runs' link reaches."""
         self.name = name
         self.workdir = workdir
-        self.inventory = os.path.join(workdir, "hosts.yml")
+        self.inventory = os.path.join(workdir, inventory_name)
+        if inventory is None:
+            inventory = INVENTORY.format(name=name, docker_host=os.environ.get(
+                "NEXUS_SANDBOX_DOCKER_HOST", "unix:///run/nexus-cos-sandbox/podman.sock"))
         with open(self.inventory, "w") as handle:
-            handle.write(INVENTORY.format(name=name, docker_host=os.environ.get(
-                "NEXUS_SANDBOX_DOCKER_HOST", "unix:///run/nexus-cos-sandbox/podman.sock")))
+            handle.write(inventory)
         self.seq = 0
 
     def sh(self, script, check=True, timeout=120):
@@ -169,7 +183,9 @@ class Box(object):
         return rc, msgs, run_id
 
     def module_pids(self):
-        out = self.sh("pgrep -f AnsiballZ_ || true")
+        # A pipelined module is a bare "/usr/bin/python3" reading its code
+        # from stdin; [A] keeps the pattern from matching this very bash -c.
+        out = self.sh("pgrep -f '[A]nsiballZ_|^/usr/bin/python3$' || true")
         return [int(p) for p in out.split()]
 
     def wait_modules_gone(self, limit=90):
@@ -343,11 +359,7 @@ EMERGENCY = ("emergency.yml", "-e", "emergency_switch_reason=chaos kill")
 
 def kills(box, k, budget, rng):
     fam = Family("kills", budget)
-    # How long a run of each target lasts, learned from the runs that ended
-    # before their kill time: the next kill time is drawn within it, so
-    # nearly every trial kills a run in flight. Counted and said.
-    lasts = {"step1": 30.0, "emergency": 30.0, "rollback": 30.0}
-    landed = ended = 0
+    points = KillPoints(("step1", "emergency", "rollback"))
     for trial in range(k):
         if not fam.time_left():
             break
@@ -364,33 +376,60 @@ def kills(box, k, budget, rng):
             proc, run_id = box.start("rollback.yml", "-e", "rollback_run=%s" % applied)
         else:
             proc, run_id = box.start(*(STEP_1 if target == "step1" else EMERGENCY))
-        delay = rng.uniform(0.5, max(1.0, 0.9 * lasts[target]))
+        delay = points.draw(rng, target)
         t0 = time.monotonic()
         killed = kill_at(box, proc, where, delay)
         box.finish(proc)
-        if killed.startswith("nothing"):
-            ended += 1
-            lasts[target] = min(lasts[target], max(1.0, time.monotonic() - t0))
-        else:
-            landed += 1
+        points.learn(target, killed, t0)
         box.wait_modules_gone()
         snap_run = applied or run_id
-        problems = []
-        if not box.store_parses():
-            problems.append("the flag store does not parse")
-        after = snapshot_after(box, snap_run)
-        now = box.hashes()
-        for path, digest in now.items():
-            if digest not in (before.get(path), after.get(path)):
-                problems.append("%s is neither its before nor its after" % path)
-        ok, problem = box.chain_ok()
-        if not ok:
-            problems.append("audit chain broken: %s" % problem)
+        problems = left_state(box, before, snap_run)
         problems += recover(box, snap_run, before)
         fam.count(problems, "trial %d (%s, %s killed %s)" % (trial, target, where, killed))
-    fam.notes.insert(0, "%d of %d kills landed in a run in flight, %d came after the run had ended"
-                     % (landed, landed + ended, ended))
+    fam.notes.insert(0, points.note("kills"))
     return fam
+
+
+class KillPoints(object):
+    """When to strike a run: the time is drawn within the run's length,
+    learned from the runs of the same target that ended before it, so
+    nearly every strike lands in a run in flight. Counted and said."""
+
+    def __init__(self, targets, guess=30.0):
+        self.lasts = dict((t, guess) for t in targets)
+        self.landed = self.ended = 0
+
+    def draw(self, rng, target):
+        return rng.uniform(0.5, max(1.0, 0.9 * self.lasts[target]))
+
+    def learn(self, target, struck, t0):
+        """``struck``: what the strike hit ("nothing ..." when the run had
+        already ended: its length is then known to be at most this)."""
+        if struck.startswith("nothing"):
+            self.ended += 1
+            self.lasts[target] = min(self.lasts[target], max(1.0, time.monotonic() - t0))
+        else:
+            self.landed += 1
+
+    def note(self, what):
+        return "%d of %d %s landed in a run in flight, %d came after the run had ended" % (
+            self.landed, self.landed + self.ended, what, self.ended)
+
+
+def left_state(box, before, snap_run):
+    """What a strike may leave: the flag store parses, every file is its
+    bytes before or the run's predicted after-state, the chain verifies."""
+    problems = []
+    if not box.store_parses():
+        problems.append("the flag store does not parse")
+    after = snapshot_after(box, snap_run)
+    for path, digest in box.hashes().items():
+        if digest not in (before.get(path), after.get(path)):
+            problems.append("%s is neither its before nor its after" % path)
+    ok, problem = box.chain_ok()
+    if not ok:
+        problems.append("audit chain broken: %s" % problem)
+    return problems
 
 
 def kill_at(box, proc, where, delay):
@@ -549,6 +588,181 @@ def gateway(box, rounds, budget):
     return fam
 
 
+# ---------------------------------------------------------------- family 5: the controller's link drops
+
+SSH_INVENTORY = """all:
+  children:
+    nexus_vps:
+      vars:
+        nexus_environment: sandbox
+        launch_guard_after_launch: false
+        # Test approvers only (the hashes of molecule/activation's
+        # alice-test-secret and bob-test-secret).
+        nexus_launch_approvers:
+          alice:
+            role: founder
+            password_hash: "$pbkdf2-sha256$29000$gtBaS0mpVQrBWKu19p5TSg$08VUHa5os6y1NF0xqTX.3m9N5xg2CiTLCEY06qGIn4c"
+          bob:
+            role: technical_lead
+            password_hash: "$pbkdf2-sha256$29000$BGAMoZSSkrJWCkGo1Zrzng$g9AHXADFUmc524jS5P/Jqqd31g9IiGbzEExD8ihBf64"
+      hosts:
+        {name}:
+          ansible_host: {address}
+          ansible_connection: ssh
+          ansible_user: deploy
+          ansible_become: true
+          ansible_python_interpreter: /usr/bin/python3
+          ansible_ssh_private_key_file: {key}
+          ansible_control_path_dir: {control}
+          ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile={known_hosts}
+"""
+APPROVALS = [{"name": "alice", "secret": "alice-test-secret"}, {"name": "bob", "secret": "bob-test-secret"}]
+LINK_TARGETS = ("step1", "launch", "emergency")
+# The switch sets founder mode; a launch public_full (launch_soft: public_soft).
+MODE_OF = {"emergency": "founder_beta", "launch_global": "public_full", "launch_soft": "public_soft"}
+# The sandbox's firewall rules that cut the SSH link both ways (iptables: the image has no nft).
+DROP_RULES = ("INPUT -p tcp --dport 22 -j DROP", "OUTPUT -p tcp --sport 22 -j DROP")
+
+
+def ssh_box(box):
+    """The same sandbox reached as production reaches a VPS: SSH as deploy
+    with become. A key pair made now in the run's temporary directory (never
+    kept) is authorized for deploy; host keys are not checked for this test
+    host only (its known_hosts is in that directory too)."""
+    key = os.path.join(box.workdir, "id_ed25519")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "nexus-cos-chaos", "-f", key], check=True)
+    with open(key + ".pub") as handle:
+        public = handle.read().strip()
+    box.sh("install -d -m 0700 -o deploy -g deploy ~deploy/.ssh && echo '%s' > ~deploy/.ssh/authorized_keys && "
+           "chown deploy: ~deploy/.ssh/authorized_keys && chmod 0600 ~deploy/.ssh/authorized_keys" % public)
+    address = subprocess.run(["podman", "inspect", "-f", "{{.NetworkSettings.IPAddress}}", box.name], capture_output=True,
+                             text=True, env=ENGINE_ENV, check=True).stdout.strip()
+    if not address:
+        raise SystemExit("chaos linkdrop: sandbox %s has no IP address (podman inspect)" % box.name)
+    control = os.path.join(box.workdir, "cp")
+    os.mkdir(control, 0o700)
+    return Box(box.name, box.workdir, inventory=SSH_INVENTORY.format(
+        name=box.name, address=address, key=key, control=control,
+        known_hosts=os.path.join(box.workdir, "known_hosts")), inventory_name="ssh-hosts.yml")
+
+
+def launch_args(box):
+    """The global launch's arguments: confirmed, the two test approvers, and
+    every launch gate of the PF that has not passed waived with a reason."""
+    out = box.sh("python3 -c 'import json, yaml; d = yaml.safe_load(open(\"%s/global-launch.yaml\")); "
+                 "print(json.dumps([g[\"name\"] for g in d[\"launch_gates\"][\"required_validations\"] "
+                 "if g.get(\"status\") != \"passed\"]))'" % PF_DIR)
+    waivers = dict((name, "chaos suite waiver for %s" % name) for name in json.loads(out))
+    return ("launch.yml", "-e", json.dumps({"nexus_launch_confirm": True, "nexus_launch_approvals": APPROVALS,
+                                            "launch_waivers": waivers}))
+
+
+def served(box):
+    """(currentMode, marketplace phase) the gateway serves now."""
+    out = box.sh("curl -s --max-time 10 http://127.0.0.1:4000/api/feature-flags; echo; "
+                 "curl -s --max-time 10 http://127.0.0.1:4000/api/pf/marketplace/health", check=False)
+    lines = out.splitlines() + ["", ""]
+    try:
+        mode = json.loads(lines[0]).get("currentMode")
+    except ValueError:
+        mode = "no answer (%s)" % lines[0][:80]
+    try:
+        phase = json.loads(lines[1]).get("phase")
+    except ValueError:
+        phase = None
+    return mode, phase
+
+
+def trail_says(box, was):
+    """(currentMode, marketplace phase) the recorded activations say the
+    gateway serves: the last switch or launch on record that is not undone
+    sets the mode, step 1 on record sets phase 3; else what it served
+    before (``was``)."""
+    try:
+        entries = json.loads(box.read(STATE_FILE) or "{}").get("activations", [])
+    except ValueError:
+        entries = []
+    live = [e for e in entries if not e.get("undone")]
+    modes = [MODE_OF[e["key"]] for e in live if e.get("key") in MODE_OF]
+    step1 = any(e.get("key") == "marketplace_step_1" for e in live)
+    return (modes[-1] if modes else was[0]), (3 if step1 else was[1])
+
+
+def cut_link(box, proc, how, delay):
+    """Cut the run's SSH link ``delay`` seconds in: kill the sandbox's
+    per-connection sshd of deploy (the ControlPersist master dies with it),
+    or drop port 22's packets in the sandbox for a few seconds. Returns what
+    was done."""
+    end = time.monotonic() + delay
+    while time.monotonic() < end and proc.poll() is None:
+        time.sleep(0.2)
+    # Between tasks a cut only makes the next task reconnect: wait (briefly)
+    # for a remote module, so that the cut lands in a task in flight.
+    for dummy in range(50):
+        if proc.poll() is not None or box.module_pids():
+            break
+        time.sleep(0.1)
+    if proc.poll() is not None:
+        return "nothing (the run had ended)"
+    if how == "kill":
+        # The listener is "sshd: /usr/sbin/sshd -D [listener] ..."; a
+        # connection's processes are "sshd: deploy [priv]" and "sshd: deploy@notty".
+        pids = box.sh("pgrep -f '^sshd: deploy' || true").split()
+        if not pids:
+            return "nothing (no SSH session)"
+        box.sh("kill -KILL %s" % " ".join(pids), check=False)
+        return "the SSH session (sshd %s) at %.1f s" % (",".join(pids), delay)
+    seconds = 3 + int(delay) % 6
+    box.sh("; ".join("iptables -I %s" % rule for rule in DROP_RULES))
+    try:
+        time.sleep(seconds)
+    finally:
+        box.sh("; ".join("iptables -D %s" % rule for rule in DROP_RULES), check=False)
+    return "port 22's packets for %d s at %.1f s" % (seconds, delay)
+
+
+def linkdrop(box, k, budget, rng):
+    fam = Family("linkdrop", budget)
+    link = ssh_box(box)
+    # Over SSH these runs take 5 to 20 s (the kills family's 30 s guess
+    # would let the first cut of each target come after its run).
+    points = KillPoints(LINK_TARGETS, guess=15.0)
+    launch = launch_args(box)
+    for trial in range(k):
+        if not fam.time_left():
+            break
+        # The targets in turn (the size is 4 a target by default); the cut's
+        # kind and time drawn.
+        target = LINK_TARGETS[trial % len(LINK_TARGETS)]
+        how = rng.choice(("kill", "kill", "drop"))
+        before = box.hashes()
+        was = served(box)
+        args = {"step1": STEP_1, "launch": launch, "emergency": EMERGENCY}[target]
+        proc, run_id = link.start(*args)
+        delay = points.draw(rng, target)
+        t0 = time.monotonic()
+        cut = cut_link(box, proc, how, delay)
+        run_rc, run_msgs = link.finish(proc)
+        points.learn(target, cut, t0)
+        box.wait_modules_gone()
+        problems = left_state(box, before, run_id)
+        now, says = served(box), trail_says(box, was)
+        if now != says:
+            problems.append("the gateway serves mode %s, marketplace phase %s; the trail says %s, phase %s"
+                            % (now + says))
+        # The next commands, over SSH again, from this controller: status,
+        # then the rollback of the cut run.
+        rc, msgs, dummy = link.play("status.yml")
+        if rc != 0:
+            problems.append("status after the cut failed: %s" % " ".join(msgs)[:400])
+        problems += recover(link, run_id, before)
+        said = (one_message(run_msgs) or " | ".join(run_msgs)).strip().replace("\n", " ")
+        said = (", " + said[:200]) if said else ""
+        fam.count(problems, "trial %d (%s, cut %s; the run: rc %s%s)" % (trial, target, cut, run_rc, said))
+    fam.notes.insert(0, points.note("cuts"))
+    return fam
+
+
 # ---------------------------------------------------------------- main
 
 def sandbox_up(name):
@@ -565,17 +779,19 @@ def main(argv=None):
     parser.add_argument("--kills", type=int, default=40, help="SIGKILL trials (40)")
     parser.add_argument("--levels", default="0,4096,16384,32768,65536",
                         help="bytes left free on the audit tmpfs, comma-separated (0,4096,16384,32768,65536; tmpfs counts whole 4 KiB pages)")
+    parser.add_argument("--linkdrop", type=int, default=12,
+                        help="trials cutting the SSH link of step 1, the launch and the kill switch in turn (12)")
     parser.add_argument("--gateway-rounds", type=int, default=1, help="rounds of the four gateway faults (1)")
     parser.add_argument("--family-seconds", type=int, default=7200,
                         help="time limit of each family; no new trial starts after it (7200)")
-    parser.add_argument("--families", default="concurrent,gateway,kills,auditfull")
+    parser.add_argument("--families", default="concurrent,gateway,kills,auditfull,linkdrop")
     parser.add_argument("--seed", type=int, default=None, help="random seed of the kill points (printed)")
     parser.add_argument("--keep", action="store_true", help="leave the sandbox running")
     args = parser.parse_args(argv)
     families = [f.strip() for f in args.families.split(",") if f.strip()]
-    unknown = set(families) - {"concurrent", "gateway", "kills", "auditfull"}
+    unknown = set(families) - {"concurrent", "gateway", "kills", "auditfull", "linkdrop"}
     if unknown:
-        parser.error("--families: unknown %s; expected concurrent, gateway, kills, auditfull" % ", ".join(unknown))
+        parser.error("--families: unknown %s; expected concurrent, gateway, kills, auditfull, linkdrop" % ", ".join(unknown))
     try:
         levels = [int(x) for x in args.levels.split(",")]
     except ValueError:
@@ -602,6 +818,8 @@ def main(argv=None):
                 fam = gateway(box, args.gateway_rounds, args.family_seconds)
             elif name == "kills":
                 fam = kills(box, args.kills, args.family_seconds, rng)
+            elif name == "linkdrop":
+                fam = linkdrop(box, args.linkdrop, args.family_seconds, rng)
             else:
                 fam = auditfull(box, levels, args.family_seconds)
             reset(box)
