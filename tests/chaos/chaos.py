@@ -58,6 +58,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.path.insert(0, os.path.join(ROOT, ".collections"))
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log  # noqa: E402
+from ansible_collections.nexus_cos.launch.plugins.plugin_utils import approvals  # noqa: E402
 
 SANDBOX_BIN = os.path.join(ROOT, "sandbox", "bin")
 ENGINE_ENV = dict(os.environ, CONTAINERS_CONF=os.environ.get("CONTAINERS_CONF")
@@ -149,12 +150,13 @@ class Box(object):
         stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
         return "%s-ch%04d" % (stamp, self.seq % 10000)
 
-    def start(self, playbook, *args, run_id=None):
-        """A playbook run in its own process group: (Popen, run_id)."""
+    def start(self, playbook, *args, run_id=None, env=None):
+        """A playbook run in its own process group: (Popen, run_id). ``env``:
+        more environment (an approvals file)."""
         run_id = run_id or self.run_id()
         env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
                    ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0",
-                   CONTAINERS_CONF=ENGINE_ENV["CONTAINERS_CONF"])
+                   CONTAINERS_CONF=ENGINE_ENV["CONTAINERS_CONF"], **(env or {}))
         cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", self.inventory,
                os.path.join(ROOT, "playbooks", playbook), "-e", "nexus_run_id=%s" % run_id] + list(args)
         out = tempfile.NamedTemporaryFile(mode="w+", dir=self.workdir, delete=False)
@@ -616,7 +618,8 @@ SSH_INVENTORY = """all:
           ansible_control_path_dir: {control}
           ansible_ssh_common_args: -o StrictHostKeyChecking=no -o UserKnownHostsFile={known_hosts}
 """
-APPROVALS = [{"name": "alice", "secret": "alice-test-secret"}, {"name": "bob", "secret": "bob-test-secret"}]
+# Their secrets go in a run's approvals file (approvals_env), never in -e.
+APPROVERS = {"alice": "alice-test-secret", "bob": "bob-test-secret"}
 LINK_TARGETS = ("step1", "launch", "emergency")
 # The switch sets founder mode; a launch public_full (launch_soft: public_soft).
 MODE_OF = {"emergency": "founder_beta", "launch_global": "public_full", "launch_soft": "public_soft"}
@@ -653,8 +656,20 @@ def launch_args(box):
                  "print(json.dumps([g[\"name\"] for g in d[\"launch_gates\"][\"required_validations\"] "
                  "if g.get(\"status\") != \"passed\"]))'" % PF_DIR)
     waivers = dict((name, "chaos suite waiver for %s" % name) for name in json.loads(out))
-    return ("launch.yml", "-e", json.dumps({"nexus_launch_confirm": True, "nexus_launch_approvals": APPROVALS,
+    return ("launch.yml", "-e", json.dumps({"nexus_launch_confirm": True,
+                                            "nexus_launch_approvals": [{"name": n} for n in sorted(APPROVERS)],
                                             "launch_waivers": waivers}))
+
+
+def approvals_env(box, run_id):
+    """The environment naming a fresh approvals file for the run ``run_id``
+    (0600, in the run's temporary directory), as an operator of
+    ansible-playbook writes it (docs/activation.md)."""
+    path = os.path.join(box.workdir, "approvals-%s.json" % run_id)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(approvals.new_approvals_file(APPROVERS, run_id), handle)
+    return {approvals.SECRETS_FILE_ENV: path}
 
 
 def served(box):
@@ -738,7 +753,9 @@ def linkdrop(box, k, budget, rng):
         before = box.hashes()
         was = served(box)
         args = {"step1": STEP_1, "launch": launch, "emergency": EMERGENCY}[target]
-        proc, run_id = link.start(*args)
+        run_id = link.run_id()
+        proc, run_id = link.start(*args, run_id=run_id,
+                                  env=approvals_env(box, run_id) if target == "launch" else None)
         delay = points.draw(rng, target)
         t0 = time.monotonic()
         cut = cut_link(box, proc, how, delay)
