@@ -151,6 +151,6 @@ def test_a_lock_removed_by_another_tool_after_the_write_is_a_real_failed_rollbac
     msg = tasks["Fail the run with what was expected and what was seen"]["msg"]
     assert ("was NOT rolled back (not rolled back, because run %s does not hold the deployment lock %s: another tool "
             "removed the deployment lock during this run" % (_run_id(target), lock)) in msg, msg
-    assert "once that tool is done, restore by hand: sudo %s/rollback-" % target.audit_dir in msg
+    assert "once that tool is done, restore by hand: sudo %s/nexus-rollback-" % target.audit_dir in msg
     names = [event for event, dummy in target.events()]
     assert "FLAGS_CHANGED" in names and "ACTIVATION_ROLLBACK_FAILED" in names and "LOCK_LOST" in names
