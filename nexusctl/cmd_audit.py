@@ -129,7 +129,6 @@ def verify_exit(result):
     return EXIT_OK if result.ok and not result.time_problems else EXIT_TAMPERED
 
 
-
 def print_foreign(foreign, stream=None):
     for line in audit_log.foreign_lines(foreign):
         print(line, file=stream or sys.stdout)

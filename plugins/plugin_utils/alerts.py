@@ -153,8 +153,8 @@ def _reason(exc):
     """Why a send failed, in words that never carry the URL or the token."""
     if isinstance(exc, urllib.error.HTTPError):
         if 300 <= exc.code < 400:
-            return "HTTP %d redirect to %s, not followed" % (exc.code, location_host(exc.headers.get("Location")
-                                                                                      if exc.headers else None))
+            location = exc.headers.get("Location") if exc.headers else None
+            return "HTTP %d redirect to %s, not followed" % (exc.code, location_host(location))
         return "HTTP %d" % exc.code
     reason = getattr(exc, "reason", exc)
     if isinstance(reason, socket.timeout) or "timed out" in str(reason):

@@ -262,7 +262,7 @@ def read_bound_approvals(run_id, used, max_age_minutes=DEFAULT_MAX_AGE_MINUTES, 
     try:
         document = json.loads(text)
     except ValueError as exc:
-        raise ActivationError("%s: not JSON (%s); expected %s" % (shown, str(exc).split(":")[0], FILE_SHAPE))
+        raise ActivationError("%s: not JSON (%s); expected %s" % (shown, str(exc).split(":", maxsplit=1)[0], FILE_SHAPE))
     if not isinstance(document, dict) or not all(k in document for k in ("issued_at", "nonce", "run_id")):
         raise ActivationError("%s has no issued_at, nonce and run_id; approvals are bound to one run and expire: "
                               "expected %s" % (shown, FILE_SHAPE))

@@ -50,7 +50,8 @@ class LocalBox(chaos.Box):
 
     def sh(self, script, check=True, timeout=120):
         import subprocess
-        return subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=timeout).stdout
+        return subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=timeout,
+                              check=False).stdout
 
     def read(self, path):
         return self.files.get(path, "")

@@ -17,7 +17,7 @@ import pytest
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, host_scripts, snapshot, trusted_path
 from repo_paths import ROOT
-from trusted_tmp import trusted_tmp  # noqa: F401 (a fixture)
+from trusted_tmp import trusted_tmp  # noqa: F401 pylint: disable=unused-import
 
 MODULE_UTILS = os.path.join(ROOT, "plugins", "module_utils")
 RUN_ID = "20260115T103045Z-ab12cd"
@@ -180,8 +180,8 @@ def test_a_script_dir_owned_by_another_user_is_refused(rendered):
     done = rendered.run()
     assert_refused(done, rendered)
     assert done.stderr.splitlines()[1].startswith(
-        "  this script %s is not trusted: %s above it is owned by nobody (uid 65534)" % (rendered.script,
-                                                                                        rendered.audit_dir))
+        "  this script %s is not trusted: %s above it is owned by nobody (uid 65534)"
+        % (rendered.script, rendered.audit_dir))
 
 
 def test_pythonpath_and_the_current_directory_are_not_used(rendered):

@@ -18,7 +18,7 @@ import platform_leftovers
 from test_precheck_backup import RUN_ID, backup
 from test_precheck_repository import git, repository
 from test_snapshot import Host
-from trusted_tmp import trusted_tmp  # noqa: F401 (a fixture)
+from trusted_tmp import trusted_tmp  # noqa: F401 pylint: disable=unused-import
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")

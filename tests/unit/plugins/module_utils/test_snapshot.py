@@ -22,7 +22,7 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log,
 from ansible_collections.nexus_cos.launch.plugins.module_utils import gateway as gateway_client
 from ansible_collections.nexus_cos.launch.plugins.module_utils import host_scripts
 from repo_paths import ROOT
-from trusted_tmp import trusted_tmp  # noqa: F401 (a fixture)
+from trusted_tmp import trusted_tmp  # noqa: F401 pylint: disable=unused-import
 
 MODULE_UTILS = os.path.join(ROOT, "plugins", "module_utils")
 STAMP = "20260115T103045Z"

@@ -18,7 +18,7 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import emergency
 
 from gateway_double import ROOT, Double, sample_repo
-from trusted_tmp import trusted_tmp  # noqa: F401 (a fixture)
+from trusted_tmp import trusted_tmp  # noqa: F401 pylint: disable=unused-import
 
 MODULE_UTILS = os.path.join(ROOT, "plugins", "module_utils")
 RUN_ID = "20261201T100000Z-abc123"

@@ -13,7 +13,7 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.host_probe
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import run_checks
 
 from fake_host import FakeHost, stat_result
-from trusted_tmp import trusted_tmp  # noqa: F401 (a fixture)
+from trusted_tmp import trusted_tmp  # noqa: F401 pylint: disable=unused-import
 from test_precheck_memory import assert_defaults_match
 import repo_paths
 
