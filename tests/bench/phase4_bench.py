@@ -10,7 +10,7 @@ against the no-op play make the figures comparable on a noisy machine.
   the connection's own -vvv log) is reported, not a target;
 - kill switch through nexusctl: ``nexusctl rollback --emergency``, the whole
   command (ansible-runner included), target <= 3x the no-op play;
-- kill switch on the host: ``emergency-<stamp>.sh``, timed on the host from
+- kill switch on the host: ``nexus-emergency-<stamp>.sh``, timed on the host from
   start to exit after the platform was opened to the public by hand, target
   <= 0.5 s (the time until the gateway confirmed founder mode is shown too).
 """
