@@ -2,7 +2,7 @@
 # Copyright: Nexus COS platform team
 # Apache License 2.0 (see LICENSE)
 """The launch guard: watches the platform for a window, one look (module
-gateway_probe on the flag store host) every ``interval`` seconds, judged by
+gateway_info on the flag store host) every ``interval`` seconds, judged by
 plugin_utils/guard.py, with a progress line a look.
 
 On a critical verdict it pulls the emergency switch by itself (module
@@ -205,7 +205,7 @@ class ActionModule(ActionBase):
 
     def _look(self, opts):
         """One observation; a host that cannot be reached is one too."""
-        seen = self._execute("nexus_cos.launch.gateway_probe",
+        seen = self._execute("nexus_cos.launch.gateway_info",
                              {"url": opts["url"], "request_timeout": opts["request_timeout"]})
         if seen.get("unreachable") or seen.get("failed") or not isinstance(seen.get("observation"), dict):
             why = str(seen.get("msg") or "no observation").splitlines()[0][:200]

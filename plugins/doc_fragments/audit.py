@@ -5,21 +5,9 @@ from __future__ import annotations
 
 
 class ModuleDocFragment(object):
+    # The audit paths and run id are doc fragment nexus_cos.launch.host_paths.
     DOCUMENTATION = r'''
 options:
-  audit_dir:
-    description:
-      - Directory of the audit trail on the host (created 0750 when missing). Required with
-        O(audit_file); the plays pass C(nexus_audit_dir).
-    type: path
-  audit_file:
-    description:
-      - Chain file this run appends to, C(deployment-<stamp>.log), C(rollback-<stamp>.log)
-        or C(activation-<stamp>.log). Without it the module writes no audit record.
-    type: str
-  run_id:
-    description: Run id stamped on every record. Required with O(audit_file).
-    type: str
   audit_events:
     description:
       - Extra records, decided on the controller, appended after the module's own in the

@@ -396,7 +396,7 @@ def foreign_reason(name, data) -> Optional[str]:
 
 def foreign_lines(foreign) -> list:
     """How foreign files are reported (nexusctl audit verify and tail, the
-    audit_verify module): a heading, then one line a file."""
+    audit_chain_info module): a heading, then one line a file."""
     if not foreign:
         return []
     return (["%d file(s) not part of the chain (another tool's records, kept as they are; not tampering):"
@@ -405,7 +405,7 @@ def foreign_lines(foreign) -> list:
 
 def time_lines(time_problems) -> list:
     """How records out of time order are reported (nexusctl audit verify,
-    the audit_verify module): a warning heading, then one line a record."""
+    the audit_chain_info module): a warning heading, then one line a record."""
     if not time_problems:
         return []
     return (["WARNING: %d record(s) dated before the record before them (a clock that went backwards, not tampering "

@@ -20,12 +20,12 @@ import hashlib
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import deploy_lock, run_audit
 
-# Documented by the doc fragments nexus_cos.launch.file_change and nexus_cos.launch.audit.
+# Documented by the doc fragments nexus_cos.launch.file_change, nexus_cos.launch.host_paths
+# and nexus_cos.launch.audit.
 FILE_CHANGE_ARGUMENT_SPEC = dict(
     backup=dict(type='bool', default=False),
     lock_timeout=dict(type='float', default=30),
-    lock_path=dict(type='path'),
-    **run_audit.AUDIT_ARGUMENT_SPEC
+    **dict(run_audit.AUDIT_ARGUMENT_SPEC, **run_audit.HOST_PATHS_ARGUMENT_SPEC)
 )
 
 

@@ -16,12 +16,27 @@ import re
 from ansible_collections.nexus_cos.launch.plugins.module_utils.audit_log import AuditLog
 
 # No default directory: the one home of host paths is role launch_context
-# (nexus_audit_dir), which the plays pass.
-AUDIT_ARGUMENT_SPEC = dict(
+# (nexus_audit_dir), which the plays pass. Documented by doc fragment
+# nexus_cos.launch.host_paths (AUDIT).
+AUDIT_PATHS_ARGUMENT_SPEC = dict(
     audit_dir=dict(type="path"),
     audit_file=dict(type="str"),
     run_id=dict(type="str"),
+)
+
+# The option set of action group nexus_cos.launch.host_paths (meta/runtime.yml):
+# every module of the group merges it into its argument spec, so a play's
+# module_defaults for the group never names an option a member refuses.
+# Documented by doc fragment nexus_cos.launch.host_paths.
+HOST_PATHS_ARGUMENT_SPEC = dict(
+    lock_path=dict(type="path"),
+    **AUDIT_PATHS_ARGUMENT_SPEC
+)
+
+# Documented by doc fragments nexus_cos.launch.host_paths (AUDIT) and nexus_cos.launch.audit.
+AUDIT_ARGUMENT_SPEC = dict(
     audit_events=dict(type="list", elements="dict", default=[]),
+    **AUDIT_PATHS_ARGUMENT_SPEC
 )
 
 FILE_NAME = re.compile(r"^(deployment|rollback|activation)-[0-9TZ]+\.log$")

@@ -26,9 +26,11 @@ description:
     can run with C(no_log) (approval secrets) and the play still show why.
   - A forceable refusal is overridden by O(force_reason) (audited); the launch's confirmation,
     approvals and PF gates are never forced.
+  - The holder of the deployment lock O(lock_path) is reported; the gate takes no lock.
 author: Nexus COS platform team (@nexus-cos)
 extends_documentation_fragment:
   - nexus_cos.launch.attributes
+  - nexus_cos.launch.host_paths
   - nexus_cos.launch.audit
 options:
   kind:
@@ -113,9 +115,6 @@ options:
     description: The PF directory (the plays pass C(nexus_pf_dir)).
     type: path
     required: true
-  lock_path:
-    description: The deployment lock (its holder is reported; the plays pass C(nexus_lock_path)).
-    type: path
 attributes:
   check_mode:
     support: full

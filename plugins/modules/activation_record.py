@@ -22,6 +22,7 @@ description:
 author: Nexus COS platform team (@nexus-cos)
 extends_documentation_fragment:
   - nexus_cos.launch.attributes
+  - nexus_cos.launch.host_paths
   - nexus_cos.launch.audit
 options:
   entry:
@@ -33,9 +34,6 @@ options:
     required: true
   state_file:
     description: The activation state file. Defaults to C(activation-state.json) in O(audit_dir).
-    type: path
-  lock_path:
-    description: The deployment lock (the plays pass C(nexus_lock_path)); the run must hold it.
     type: path
 attributes:
   check_mode:
@@ -80,9 +78,8 @@ def main():
     argument_spec = dict(
         entry=dict(type="dict", required=True),
         state_file=dict(type="path"),
-        lock_path=dict(type="path"),
     )
-    argument_spec.update(run_audit.AUDIT_ARGUMENT_SPEC)
+    argument_spec.update(run_audit.AUDIT_ARGUMENT_SPEC, **run_audit.HOST_PATHS_ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_together=[("audit_file", "run_id")])
     p = module.params

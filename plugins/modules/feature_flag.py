@@ -31,11 +31,13 @@ description:
 author:
   - Nexus COS platform team (@nexus-cos)
 options:
-  path:
+  flag_store:
     description:
       - Path of the flag store on the managed host (the plays pass C(nexus_flag_store)).
+      - The alias O(path) is deprecated and will be removed in 3.0.0; every module calls this option O(flag_store).
     type: path
     required: true
+    aliases: [path]
   name:
     description:
       - Flag name, or list of flag names, for example C(MARKETPLACE_PHASE3_ENABLED), all set to O(state).
@@ -77,6 +79,7 @@ options:
 extends_documentation_fragment:
   - nexus_cos.launch.attributes
   - nexus_cos.launch.file_change
+  - nexus_cos.launch.host_paths
   - nexus_cos.launch.audit
 notes:
   - Check mode reports the changes and, with C(--diff), the new file text, without touching the file.
@@ -94,13 +97,13 @@ seealso:
 EXAMPLES = r"""
 - name: Enable marketplace Phase 3 trading, enabling Phase 2 first if needed
   nexus_cos.launch.feature_flag:
-    path: /opt/nexus-cos/config/feature-flags.json
+    flag_store: /opt/nexus-cos/config/feature-flags.json
     name: MARKETPLACE_PHASE3_ENABLED
     dependencies: enable
 
 - name: Leave founder beta for the full public launch
   nexus_cos.launch.feature_flag:
-    path: /opt/nexus-cos/config/feature-flags.json
+    flag_store: /opt/nexus-cos/config/feature-flags.json
     name:
       - PUBLIC_FULL_LAUNCH_MODE
       - JURISDICTION_ENGINE_ENABLED
@@ -110,14 +113,14 @@ EXAMPLES = r"""
 
 - name: Turn the marketplace off, with everything that depends on it
   nexus_cos.launch.feature_flag:
-    path: /opt/nexus-cos/config/feature-flags.json
+    flag_store: /opt/nexus-cos/config/feature-flags.json
     name: MARKETPLACE_PHASE2_ENABLED
     state: disabled
     cascade: true
 
 - name: The launch's flags in one write, under the run's lock, audited
   nexus_cos.launch.feature_flag:
-    path: "{{ nexus_flag_store }}"
+    flag_store: "{{ nexus_flag_store }}"
     flags: {PUBLIC_FULL_LAUNCH_MODE: true, JURISDICTION_ENGINE_ENABLED: true, FOUNDER_BETA_MODE: false}
     dependencies: enable
     now: "{{ nexus_activation.entry.applied_at_utc }}"
@@ -128,7 +131,7 @@ EXAMPLES = r"""
 
 - name: Preview a change against a copy of the store, with a fixed clock
   nexus_cos.launch.feature_flag:
-    path: /tmp/feature-flags.json
+    flag_store: /tmp/feature-flags.json
     name: PUBLIC_SOFT_LAUNCH_MODE
     now: "2025-01-15T10:30:00Z"
   check_mode: true
@@ -225,23 +228,24 @@ def _requested(module):
     params = module.params
     if params['flags'] is not None:
         if not params['flags']:
-            module.fail_json(msg='flags: give at least one {NAME: true|false}', path=params['path'])
+            module.fail_json(msg='flags: give at least one {NAME: true|false}', path=params['flag_store'])
         bad = sorted(k for k, v in params['flags'].items() if not isinstance(v, bool))
         if bad:
-            module.fail_json(msg='flags: %s must be true or false' % ', '.join(bad), path=params['path'])
+            module.fail_json(msg='flags: %s must be true or false' % ', '.join(bad), path=params['flag_store'])
         enable = [k for k, v in params['flags'].items() if v]
         disable = [k for k, v in params['flags'].items() if not v]
         return enable, disable
     names = [n.strip() for n in params['name'] if n and n.strip()]
     if not names:
-        module.fail_json(msg='name: give at least one flag name', path=params['path'])
+        module.fail_json(msg='name: give at least one flag name', path=params['flag_store'])
     return (names, []) if params['state'] == 'enabled' else ([], names)
 
 
 def run_module():
     module = AnsibleModule(
         argument_spec=dict(
-            path=dict(type='path', required=True),
+            flag_store=dict(type='path', required=True, aliases=['path'],
+                            deprecated_aliases=[dict(name='path', version='3.0.0', collection_name='nexus_cos.launch')]),
             name=dict(type='list', elements='str', aliases=['names']),
             flags=dict(type='dict'),
             state=dict(type='str', choices=['enabled', 'disabled'], default='enabled'),
@@ -255,7 +259,7 @@ def run_module():
         supports_check_mode=True,
     )
     params = module.params
-    path = params['path']
+    path = params['flag_store']
     enable, disable = _requested(module)
     check_run(module, path)
     try:

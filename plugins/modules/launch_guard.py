@@ -12,7 +12,7 @@ short_description: Watch the Nexus COS platform for a window and pull the emerge
 version_added: "1.1.0"
 description:
   - Watches the platform for O(minutes), one look every O(interval) seconds - module
-    M(nexus_cos.launch.gateway_probe) on the host - C(/health) and its latency, C(currentMode) and the flags served,
+    M(nexus_cos.launch.gateway_info) on the host - C(/health) and its latency, C(currentMode) and the flags served,
     every PF health endpoint. Each look is judged on the controller (ok, warn or critical, with the reasons) and
     shown as a progress line (time left, what the platform answered, the verdict).
   - "Critical by default - the platform unavailable (C(/health) not 200, or no flags served) for O(unavailable_seconds)

@@ -29,6 +29,7 @@ description:
 author: Nexus COS platform team (@nexus-cos)
 extends_documentation_fragment:
   - nexus_cos.launch.attributes
+  - nexus_cos.launch.host_paths
   - nexus_cos.launch.audit
 options:
   snapshot:
@@ -52,9 +53,6 @@ options:
     description: Seconds to wait for the gateway to report the snapshot's state.
     type: int
     default: 30
-  lock_path:
-    description: When given, refuse unless O(run_id) holds this deployment lock.
-    type: path
   state_file:
     description:
       - The activation state file whose entries a restore takes away are marked undone.
@@ -247,11 +245,10 @@ def main():
         force=dict(type="bool", default=False),
         gateway_url=dict(type="str"),
         verify_timeout=dict(type="int", default=30),
-        lock_path=dict(type="path"),
         state_file=dict(type="path"),
         continue_without_audit=dict(type="bool", default=False),
     )
-    argument_spec.update(run_audit.AUDIT_ARGUMENT_SPEC)
+    argument_spec.update(run_audit.AUDIT_ARGUMENT_SPEC, **run_audit.HOST_PATHS_ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_one_of=[("snapshot", "backup_dir")],
                            mutually_exclusive=[("snapshot", "backup_dir")])

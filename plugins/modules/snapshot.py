@@ -26,10 +26,12 @@ description:
   - Reports C(changed) when it wrote a new snapshot (a complete snapshot of the same run is kept
     as it is); the plays mark the task C(changed_when=false), as a snapshot is a record of a run,
     not configuration.
+  - The scripts hold the deployment lock O(lock_path) while they change files.
   - Rollback rules and the snapshot layout are in docs/rollback.md.
 author: Nexus COS platform team (@nexus-cos)
 extends_documentation_fragment:
   - nexus_cos.launch.attributes
+  - nexus_cos.launch.host_paths
   - nexus_cos.launch.audit
 options:
   files:
@@ -63,9 +65,6 @@ options:
     default: false
   pf_dir:
     description: Directory of the PF files (the emergency script edits them; the plays pass C(nexus_pf_dir)).
-    type: path
-  lock_path:
-    description: The deployment lock the scripts hold while they change files (the plays pass C(nexus_lock_path)).
     type: path
   host_name:
     description: The host's name as the inventory knows it, written into the scripts' comments.
@@ -222,13 +221,12 @@ def main():
         gateway_url=dict(type="str"),
         scripts=dict(type="bool", default=False),
         pf_dir=dict(type="path"),
-        lock_path=dict(type="path"),
         host_name=dict(type="str"),
         script_verify_timeout=dict(type="int", default=20),
         rollback_playbook=dict(type="str"),
         runtime_files=dict(type="dict", default={}),
     )
-    argument_spec.update(run_audit.AUDIT_ARGUMENT_SPEC)
+    argument_spec.update(run_audit.AUDIT_ARGUMENT_SPEC, **run_audit.HOST_PATHS_ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True,
                            required_one_of=[("stamp", "run_id")],
                            required_if=[("scripts", True, ("audit_dir", "pf_dir", "lock_path", "gateway_url"))],

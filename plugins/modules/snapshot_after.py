@@ -25,6 +25,7 @@ description:
 author: Nexus COS platform team (@nexus-cos)
 extends_documentation_fragment:
   - nexus_cos.launch.attributes
+  - nexus_cos.launch.host_paths
   - nexus_cos.launch.audit
 options:
   snapshot:
@@ -34,9 +35,6 @@ options:
   predicted:
     description: "The hashes the change will leave, C({path: sha256})."
     type: dict
-  lock_path:
-    description: The deployment lock (the plays pass C(nexus_lock_path)); the run must hold it.
-    type: path
 attributes:
   check_mode:
     support: full
@@ -93,9 +91,8 @@ def main():
     argument_spec = dict(
         snapshot=dict(type="path", required=True),
         predicted=dict(type="dict"),
-        lock_path=dict(type="path"),
     )
-    argument_spec.update(run_audit.AUDIT_ARGUMENT_SPEC)
+    argument_spec.update(run_audit.AUDIT_ARGUMENT_SPEC, **run_audit.HOST_PATHS_ARGUMENT_SPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
     snapshot_dir = p["snapshot"]

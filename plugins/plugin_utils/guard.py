@@ -3,7 +3,7 @@
 # Apache License 2.0 (see LICENSE)
 """The launch guard's judgement: observations of the platform in, a verdict
 out. Pure logic on the controller (the action plugin launch_guard takes the
-observations on the host with module gateway_probe and acts on a critical
+observations on the host with module gateway_info and acts on a critical
 verdict), so every threshold is tested without a host.
 
 The seed's launch sequence asks for "monitor metrics in real time" and a

@@ -45,7 +45,7 @@ class Clock(object):
 
 
 class Host(object):
-    """Answers gateway_probe with ``platform(t)``, kill_switch with
+    """Answers gateway_info with ``platform(t)``, kill_switch with
     ``switch`` (a list: one result a call), audit_record by keeping the
     records."""
 
@@ -58,7 +58,7 @@ class Host(object):
     def __call__(self, module_name, module_args, task_vars):
         name = module_name.split(".")[-1]
         self.calls.append((name, self.clock.now, dict(module_args)))
-        if name == "gateway_probe":
+        if name == "gateway_info":
             self.clock.now += LOOK_SECONDS
             return {"changed": False, "observation": dict(self.platform(self.clock.now))}
         if name == "kill_switch":
@@ -119,7 +119,7 @@ def test_a_healthy_window_ends_clean_with_a_look_every_interval():
     clock = Clock()
     host = Host(clock, lambda t: UP)
     result, shown, sent = run_guard(clock, host, minutes=0.5, interval=5)
-    probes = [t for name, t, dummy in host.calls if name == "gateway_probe"]
+    probes = [t for name, t, dummy in host.calls if name == "gateway_info"]
     assert probes == [0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0]
     assert result["outcome"] == "clean" and result["changed"] is False and result["looks"] == 7
     assert result["worst"] == "ok" and result["breach"] is None and sent == []
@@ -150,7 +150,7 @@ def test_the_gateway_dying_trips_the_switch_within_the_threshold_and_one_interva
     assert args["holder"]["controller"] and args["flag_store"] == PATHS["flag_store"]
     # It stopped watching once the switch was pulled; the switch stays pulled.
     assert result["outcome"] == "switch_pulled" and result["changed"] is True
-    assert not [c for c in host.calls if c[0] == "gateway_probe" and c[1] > tripped_at]
+    assert not [c for c in host.calls if c[0] == "gateway_info" and c[1] > tripped_at]
     assert result["switch"]["state"] == "unconfirmed"
     # Kept and applied: what a fleet's other gateways are then held to (role launch_guard).
     assert result["switch"]["applied"] is True and result["switch"]["expected"] == EXPECTED
@@ -209,7 +209,7 @@ def test_a_host_out_of_reach_is_an_unavailable_platform():
     answers = iter([{"unreachable": True, "msg": "Failed to connect to the host via docker_api: gone"}] * 100)
 
     def execute(module_name, module_args, task_vars):
-        if module_name.endswith("gateway_probe"):
+        if module_name.endswith("gateway_info"):
             clock.now += LOOK_SECONDS
             return next(answers)
         return host(module_name, module_args, task_vars)
@@ -302,7 +302,7 @@ def test_a_cancel_ends_the_watch_at_once_with_its_end_record(signum, name):
     host = Host(clock, lambda t: UP if t < 20 else DOWN, switch=[CONFIRMED])
     result, shown, sent = run_guard(clock, host, minutes=1, interval=5, unavailable_seconds=10)
     assert host.switch_calls() == [] and sent == []
-    assert not [c for c in host.calls if c[0] == "gateway_probe" and c[1] > 15]
+    assert not [c for c in host.calls if c[0] == "gateway_info" and c[1] > 15]
     assert result["outcome"] == "canceled" and result["changed"] is False
     assert host.events() == ["GUARD_START", "GUARD_END"]
     assert host.records[1]["fields"] == {"outcome": "canceled", "signal": name, "looks": 3, "worst": "ok",

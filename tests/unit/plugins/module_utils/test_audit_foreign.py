@@ -14,7 +14,7 @@ import pytest
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log
 from ansible_collections.nexus_cos.launch.plugins.module_utils.audit_log import (
     AuditLog, export_head, foreign_reason, verify_dir)
-from ansible_collections.nexus_cos.launch.plugins.modules import audit_verify as verify_module
+from ansible_collections.nexus_cos.launch.plugins.modules import audit_chain_info as verify_module
 
 import platform_leftovers
 SCRIPT = platform_leftovers.SCRIPT

@@ -153,7 +153,7 @@ NOW = "2026-11-28T10:30:00Z"
 
 
 def flag_args(host, flags=None, **extra):
-    args = {"path": host["flag_store"], "flags": flags or LAUNCH_FLAGS, "dependencies": "enable", "now": NOW}
+    args = {"flag_store": host["flag_store"], "flags": flags or LAUNCH_FLAGS, "dependencies": "enable", "now": NOW}
     args.update(extra)
     return args
 
@@ -291,7 +291,7 @@ def test_every_activation_applies_to_the_platforms_real_files(tmp_path):
             decision = activation.evaluate_emergency(facts, clock_override=now)
         assert decision.open, (kind, arg, decision.message())
         out = decision.as_dict()
-        flags_out = run({"path": host["flag_store"], "flags": out["flags"], "dependencies": "enable",
+        flags_out = run({"flag_store": host["flag_store"], "flags": out["flags"], "dependencies": "enable",
                          "cascade": out["cascade"], "now": out["now_utc"]}, module=feature_flag)
         assert not flags_out.get("failed"), flags_out
         for item in out["pf_settings"]:

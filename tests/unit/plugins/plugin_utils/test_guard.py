@@ -1,12 +1,12 @@
 """The launch guard's judgement (plugin_utils/guard.py) and the probe it
-feeds on (gateway.probe, module gateway_probe against the sandbox double)."""
+feeds on (gateway.probe, module gateway_info against the sandbox double)."""
 
 from __future__ import annotations
 
 import pytest
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import gateway
-from ansible_collections.nexus_cos.launch.plugins.modules import gateway_probe
+from ansible_collections.nexus_cos.launch.plugins.modules import gateway_info
 from ansible_collections.nexus_cos.launch.plugins.plugin_utils import guard
 
 from gateway_double import Double, sample_repo
@@ -106,7 +106,7 @@ def double(tmp_path):
 
 @pytest.mark.usefixtures("module_exits")
 def test_the_probe_module_looks_at_everything_once(double):
-    out = run_module(gateway_probe.main, {"url": double.url})
+    out = run_module(gateway_info.main, {"url": double.url})
     obs = out.result["observation"]
     assert not out.failed and out.result["changed"] is False
     assert obs["health"] == 200 and obs["access_mode"] == "founder_beta" and obs["flags"] == 9

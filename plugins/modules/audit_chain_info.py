@@ -6,7 +6,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r'''
 ---
-module: audit_verify
+module: audit_chain_info
 short_description: Verify the Nexus COS audit chain on a host
 version_added: "1.0.0"
 description:
@@ -41,7 +41,7 @@ attributes:
 
 EXAMPLES = r'''
 - name: Verify the trail against the head the controller kept
-  nexus_cos.launch.audit_verify:
+  nexus_cos.launch.audit_chain_info:
     audit_dir: "{{ nexus_audit_dir }}"
     head: "{{ lookup('ansible.builtin.file', 'artifacts/audit-heads/' ~ inventory_hostname ~ '.json') | from_json }}"
 '''
@@ -102,7 +102,7 @@ def main():
         module.fail_json(msg="audit directory %s does not exist: no run has written an audit trail on this host "
                          "(playbooks/phase4.yml starts one)" % module.params["audit_dir"])
     except (OSError, ValueError) as exc:
-        module.fail_json(msg="audit_verify: %s" % exc)
+        module.fail_json(msg="audit_chain_info: %s" % exc)
     problems = [str(p) for p in result.problems]
     verdict = ("%d records intact up to seq %d" % (result.records, result.head["seq"]) if result.ok else
                "audit trail %s is not intact: %d problem(s)" % (module.params["audit_dir"], len(problems)))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r'''
 ---
-module: gateway_probe
+module: gateway_info
 short_description: One look at the Nexus COS platform from the host, changing nothing
 version_added: "1.1.0"
 description:
@@ -41,7 +41,7 @@ attributes:
 
 EXAMPLES = r'''
 - name: Look at the platform once
-  nexus_cos.launch.gateway_probe:
+  nexus_cos.launch.gateway_info:
     url: "{{ nexus_gateway_url }}"
 '''
 

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: Nexus COS platform team
 # Apache License 2.0 (see LICENSE)
-"""Module audit_verify: records out of time order fail the task, told apart
+"""Module audit_chain_info: records out of time order fail the task, told apart
 from tampering."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils.audit_log import AuditLog
-from ansible_collections.nexus_cos.launch.plugins.modules import audit_verify
+from ansible_collections.nexus_cos.launch.plugins.modules import audit_chain_info
 
 from module_harness import module_failed, module_succeeded
 
@@ -28,7 +28,7 @@ def _trail(path, times):
 
 def test_times_going_backwards_fail_with_the_record_named(tmp_path):
     _trail(tmp_path, [NOW + 3600, NOW])
-    result = module_failed(audit_verify.main, {"audit_dir": str(tmp_path)})
+    result = module_failed(audit_chain_info.main, {"audit_dir": str(tmp_path)})
     assert result["msg"].startswith("audit trail %s: hash chain intact, but record times go backwards: file %s "
                                     "line 2: seq 2 (STEP) is dated 2026-01-15 10:30:45" % (tmp_path, DEPLOY))
     assert result["problems"] == [] and len(result["time_problems"]) == 1
@@ -37,4 +37,4 @@ def test_times_going_backwards_fail_with_the_record_named(tmp_path):
 
 def test_times_in_order_pass(tmp_path):
     _trail(tmp_path, [NOW, NOW + 1])
-    assert module_succeeded(audit_verify.main, {"audit_dir": str(tmp_path)})["time_problems"] == []
+    assert module_succeeded(audit_chain_info.main, {"audit_dir": str(tmp_path)})["time_problems"] == []
