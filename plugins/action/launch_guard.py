@@ -37,16 +37,19 @@ import signal
 import threading
 import time
 
+from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log
 from ansible_collections.nexus_cos.launch.plugins.module_utils.numbers import checked_number
-from ansible_collections.nexus_cos.launch.plugins.plugin_utils import alerts, guard, host_records, lock_holder, pinned_vars
+from ansible_collections.nexus_cos.launch.plugins.plugin_utils import alerts, argspec, guard, host_records, lock_holder, pinned_vars
 
 THRESHOLDS = tuple(sorted(guard.DEFAULTS))
 SWITCH_ARGS = ("flag_store", "pf_dir", "audit_dir", "backup_dir", "lock_path", "lease_seconds", "verify_timeout",
                "host_name")
 OUTCOMES = ("clean", "switch_pulled", "breach", "canceled", "error")
+# The options as module launch_guard documents them; the channels hold URLs and tokens.
+ARGUMENT_SPEC = argspec.argument_spec("launch_guard", secret=("channels",))
 # What cancels the guard: Ctrl-C at ansible-playbook's terminal and
 # ansible's own cancel both reach the worker as one of these.
 CANCEL_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -64,10 +67,6 @@ class ActionModule(ActionBase):
 
     _supports_check_mode = True
     TRANSFERS_FILES = False
-    _VALID_ARGS = frozenset(THRESHOLDS + SWITCH_ARGS + (
-        "url", "minutes", "interval", "request_timeout", "on_critical", "break_lock", "channels", "audit_file",
-        "run_id"))
-
     # The clock, the sleep and the alert sender; unit tests give their own (no test sleeps).
     _monotonic = staticmethod(time.monotonic)
     _time = staticmethod(time.time)
@@ -86,9 +85,8 @@ class ActionModule(ActionBase):
         self._sent = []
         result.update(changed=False, looks=0, worst="ok", breach=None, switch=None, alerts=[])
         try:
-            opts = _options(self._task.args)
-            settings = guard.config(**opts["thresholds"])
-        except (GuardArgumentError, guard.GuardConfigError) as exc:
+            opts, settings = self._options()
+        except GuardArgumentError as exc:
             result.update(outcome="error", msg="launch guard not started: %s" % exc,
                           lines=["launch guard not started: %s" % exc])
             return result
@@ -104,6 +102,20 @@ class ActionModule(ActionBase):
         if self._head:
             result["audit_head"] = self._head
         return result
+
+    def _options(self):
+        """The task's options and the guard's thresholds: types, choices and
+        unknown options checked by the documented spec, the rest here.
+        GuardArgumentError names the option: returned, not raised, as every
+        reason the guard cannot start (the task runs with no_log)."""
+        try:
+            dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+            opts = _options(args)
+            return opts, guard.config(**opts["thresholds"])
+        except AnsibleActionFail as exc:
+            raise GuardArgumentError(exc.message)
+        except guard.GuardConfigError as exc:
+            raise GuardArgumentError(str(exc))
 
     # ------------------------------------------------------------ the watch
 
@@ -329,20 +341,17 @@ class ActionModule(ActionBase):
 # ---------------------------------------------------------------- options
 
 def _options(args):
-    """The task's options, checked; GuardArgumentError names the option."""
+    """What the spec cannot say of the validated options; GuardArgumentError
+    names the option."""
     out = {"url": args.get("url"), "run_id": args.get("run_id"), "audit_file": args.get("audit_file"),
            "audit_dir": args.get("audit_dir"), "channels": args.get("channels") or [],
-           "host_name": args.get("host_name")}
+           "host_name": args.get("host_name"), "on_critical": args["on_critical"], "break_lock": args["break_lock"]}
     if not out["url"] or not str(out["url"]).startswith(("http://", "https://")):
         raise GuardArgumentError("url: expected the gateway's base URL as the host sees it (http://...), found %r"
                                  % (out["url"],))
     out["minutes"] = _positive(args, "minutes", 15)
     out["interval"] = _positive(args, "interval", 5)
     out["request_timeout"] = _positive(args, "request_timeout", 3)
-    out["on_critical"] = args.get("on_critical") or "switch"
-    if out["on_critical"] not in ("switch", "alert"):
-        raise GuardArgumentError("launch_guard_on_critical: expected switch or alert, found %r" % (out["on_critical"],))
-    out["break_lock"] = _bool(args.get("break_lock", False), "break_lock")
     for key in SWITCH_ARGS:
         if key not in out:
             out[key] = args.get(key)
@@ -356,12 +365,12 @@ def _options(args):
         value = args.get(key)
         if value is None or value == "":
             continue
-        if key in ("latency_level", "error_rate_level", "mode_level", "expect_mode"):
-            thresholds[key] = str(value)
-        elif key in ("latency_samples", "error_window"):
-            thresholds[key] = _number(value, key, int)
-        else:
-            thresholds[key] = _number(value, key, float)
+        if isinstance(value, float):
+            # inf minutes would never end; nan passes every comparison.
+            number, problem = checked_number(value)
+            if problem:
+                raise GuardArgumentError("launch_guard_%s: %s" % (key, problem))
+        thresholds[key] = value
     out["thresholds"] = thresholds
     return out
 
@@ -378,36 +387,6 @@ def _positive(args, key, default):
 
 def _fmt(value):
     return ("%.2f" % value).rstrip("0").rstrip(".")
-
-
-def _number(value, key, kind):
-    if isinstance(value, bool):
-        raise GuardArgumentError("launch_guard_%s: expected a number, found %r" % (key, value))
-    if kind is float:
-        # inf minutes would never end; nan passes every comparison.
-        number, problem = checked_number(value)
-        if problem:
-            raise GuardArgumentError("launch_guard_%s: %s" % (key, problem))
-        return number
-    try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        raise GuardArgumentError("launch_guard_%s: expected %s, found %r"
-                                 % (key, "a whole number" if kind is int else "a number", value))
-    if kind is int and number != float(value):
-        raise GuardArgumentError("launch_guard_%s: expected a whole number, found %r" % (key, value))
-    return number
-
-
-def _bool(value, key):
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "yes", "on", "1"):
-        return True
-    if text in ("false", "no", "off", "0", ""):
-        return False
-    raise GuardArgumentError("launch_guard_%s: expected true or false, found %r" % (key, value))
 
 
 def _duration(seconds):

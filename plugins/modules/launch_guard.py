@@ -95,7 +95,9 @@ options:
     type: bool
     default: false
   channels:
-    description: The alert channels (C(nexus_alert_channels)); see M(nexus_cos.launch.alert).
+    description:
+      - The alert channels (C(nexus_alert_channels)); see M(nexus_cos.launch.alert).
+      - Secret (URLs and tokens), validated as C(no_log).
     type: list
     elements: dict
     default: []
@@ -105,14 +107,8 @@ options:
   pf_dir:
     description: Directory of the PF files, for the switch (the plays pass C(nexus_pf_dir)).
     type: path
-  audit_dir:
-    description: The audit trail directory (the plays pass C(nexus_audit_dir)).
-    type: path
   backup_dir:
     description: Directory of snapshots, for the switch (the plays pass C(nexus_backup_dir)).
-    type: path
-  lock_path:
-    description: The deployment lock, for the switch (the plays pass C(nexus_lock_path)).
     type: path
   lease_seconds:
     description: Lease of the lock while the switch holds it.
@@ -123,18 +119,13 @@ options:
   host_name:
     description: The host's inventory name (alerts, the switch's scripts).
     type: str
-  audit_file:
-    description: The chain file of the run the guard's records go to. Without it nothing is audited.
-    type: str
-  run_id:
-    description: The id of the run that runs the guard (audited, sent, named in the switch's reason).
-    type: str
 notes:
   - The paths O(flag_store), O(pf_dir), O(audit_dir), O(backup_dir) and O(lock_path) are required with
-    O(on_critical=switch).
+    O(on_critical=switch). The guard takes no lock while it watches; the switch holds O(lock_path) for its one execution.
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - nexus_cos.launch.host_paths
 attributes:
   action:
     support: full
