@@ -16,15 +16,18 @@ from __future__ import annotations
 
 import time
 
+from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import activation, utc_time
 from ansible_collections.nexus_cos.launch.plugins.module_utils.numbers import finite_number
-from ansible_collections.nexus_cos.launch.plugins.plugin_utils import approvals, pinned_vars
+from ansible_collections.nexus_cos.launch.plugins.plugin_utils import approvals, argspec, pinned_vars
 
-# The host paths the gate's facts are read from (module activation_state).
+# The host paths the gate's facts are read from (module activation_info).
 PATH_ARGS = ("audit_dir", "state_file", "flag_store", "pf_dir", "lock_path")
+# The options as module activation_gate documents them; approvals may carry secrets.
+ARGUMENT_SPEC = argspec.argument_spec("activation_gate", secret=("approvals",))
 
 
 class ActionModule(ActionBase):
@@ -34,13 +37,16 @@ class ActionModule(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        args = dict(self._task.args)
-        kind = args.get("kind")
         refusal = pinned_vars.message(pinned_vars.refusals(pinned_vars.run_extra_vars(self._loader)))
         if refusal:
             return _stop(result, refusal)
-        if kind not in activation.KINDS:
-            return _stop(result, "kind %r: expected one of %s" % (kind, ", ".join(activation.KINDS)))
+        try:
+            # Types, choices, required and unknown options by the documented spec; a
+            # refusal, not a failure, as every reason the gate cannot decide.
+            dummy, args = self.validate_argument_spec(argument_spec=ARGUMENT_SPEC)
+        except AnsibleActionFail as exc:
+            return _stop(result, exc.message)
+        kind = args["kind"]
         try:
             clock = activation.parse_clock(args.get("clock_now"))
             activation.check_test_clock(clock, args.get("environment"))
@@ -122,7 +128,7 @@ class ActionModule(ActionBase):
                 return approved, problems
 
             decision = activation.evaluate_launch(
-                args.get("mode"), facts, confirm=_bool(args.get("confirm")),
+                args.get("mode"), facts, confirm=args["confirm"],
                 check_approvals=check_approvals,
                 waivers=args.get("waivers") or {}, clock_override=clock,
                 force_reason=to_text(args.get("force_reason") or ""),
@@ -156,8 +162,3 @@ def _int(value, name):
     except (TypeError, ValueError):
         raise activation.ActivationError("%s: expected a whole number, found %r" % (name, value))
 
-
-def _bool(value):
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() in ("true", "yes", "1", "on")

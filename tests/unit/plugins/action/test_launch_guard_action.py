@@ -233,6 +233,8 @@ def test_a_host_out_of_reach_is_an_unavailable_platform():
     ({"on_critical": "panic"}, "value of on_critical must be one of: switch, alert, got: panic"),
     ({"break_lock": "perhaps"}, "argument 'break_lock' is of type str and we were unable to convert to bool"),
     ({"minuets": 5}, "module: minuets. Supported parameters include: "),
+    ({"latency_level": "loud"}, "value of latency_level must be one of: warn, critical, got: loud"),
+    ({"error_window": 0}, "launch_guard_error_window: expected a whole number of 1 or more"),
     ({"flag_store": None}, "flag_store: required to pull the emergency switch"),
 ])
 def test_bad_options_stop_before_the_first_look_naming_the_variable(args, message):

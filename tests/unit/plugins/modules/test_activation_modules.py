@@ -326,7 +326,7 @@ def test_many_activation_runs_do_not_hide_the_prepare_run(host):
 
 def test_the_gate_action_reads_the_facts_from_the_paths_it_is_given(tmp_path):
     """The action plugin end to end on the controller side: it asks the host
-    (module activation_state, read-only) with the task's paths, decides, and
+    (module activation_info, read-only) with the task's paths, decides, and
     has the decision audited."""
     from unittest import mock
     from ansible_collections.nexus_cos.launch.plugins.action import activation_gate
@@ -352,6 +352,30 @@ def test_the_gate_action_reads_the_facts_from_the_paths_it_is_given(tmp_path):
                                                              "flag_store": "/f", "pf_dir": "/p", "lock_path": "/l"})
     assert result["refused"] is True and "/f: not found" in result["msg"]
     assert calls[1][0] == "nexus_cos.launch.audit_record"   # the refusal is audited
+
+
+@pytest.mark.parametrize("args, message", [
+    ({"kind": "rollout"}, "value of kind must be one of: marketplace, launch, got: rollout"),
+    ({"kind": "marketplace", "step": "two"}, "argument 'step' is of type str and we were unable to convert to int"),
+    ({"kind": "launch", "confirm": "perhaps"}, "argument 'confirm' is of type str and we were unable to convert to bool"),
+    ({"kind": "launch", "approvers": "alice"}, "argument 'approvers' is of type str and we were unable to convert to dict"),
+    ({"kind": "launch", "aproovals": []}, "Unsupported parameters"),
+])
+def test_the_gate_refuses_options_its_documentation_does_not_allow_naming_them(args, message):
+    """Checked by the documented spec before the host is asked; a refusal the
+    play shows, as the task runs with no_log."""
+    from unittest import mock
+    from ansible_collections.nexus_cos.launch.plugins.action import activation_gate
+
+    task = mock.MagicMock()
+    task.args = dict({"flag_store": "/f", "pf_dir": "/p"}, **args)
+    task.async_val, task.check_mode, task.diff = 0, False, False
+    action = activation_gate.ActionModule(task, mock.MagicMock(), mock.MagicMock(), mock.MagicMock(),
+                                          mock.MagicMock(), mock.MagicMock())
+    action._execute_module = mock.MagicMock()
+    result = action.run(task_vars={})
+    assert result["refused"] is True and message in result["msg"], result["msg"]
+    assert not action._execute_module.called
 
 
 def test_the_launch_gate_accepts_bound_approvals_once(host, tmp_path, monkeypatch):
