@@ -161,4 +161,3 @@ def _int(value, name):
         return int(value)
     except (TypeError, ValueError):
         raise activation.ActivationError("%s: expected a whole number, found %r" % (name, value))
-

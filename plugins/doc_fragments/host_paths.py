@@ -5,7 +5,7 @@ from __future__ import annotations
 
 # The run's host paths and ids: module_utils/run_audit.py HOST_PATHS_ARGUMENT_SPEC.
 # DOCUMENTATION is the option set of action group nexus_cos.launch.host_paths
-# (meta/runtime.yml), which a play sets once with module_defaults; AUDIT is the
+# (meta/runtime.yml), which a play sets once with module_defaults; AUDIT_PATHS is the
 # part that modules outside the group (no deployment lock) take.
 _AUDIT = r'''
   audit_dir:
@@ -42,4 +42,4 @@ notes:
 class ModuleDocFragment(object):
     DOCUMENTATION = 'options:' + _AUDIT + _LOCK + _GROUP
 
-    AUDIT = 'options:' + _AUDIT
+    AUDIT_PATHS = 'options:' + _AUDIT

@@ -17,7 +17,7 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils.audit_log import 
 
 # No default directory: the one home of host paths is role launch_context
 # (nexus_audit_dir), which the plays pass. Documented by doc fragment
-# nexus_cos.launch.host_paths (AUDIT).
+# nexus_cos.launch.host_paths (AUDIT_PATHS).
 AUDIT_PATHS_ARGUMENT_SPEC = dict(
     audit_dir=dict(type="path"),
     audit_file=dict(type="str"),
@@ -33,7 +33,7 @@ HOST_PATHS_ARGUMENT_SPEC = dict(
     **AUDIT_PATHS_ARGUMENT_SPEC
 )
 
-# Documented by doc fragments nexus_cos.launch.host_paths (AUDIT) and nexus_cos.launch.audit.
+# Documented by doc fragments nexus_cos.launch.host_paths (AUDIT_PATHS) and nexus_cos.launch.audit.
 AUDIT_ARGUMENT_SPEC = dict(
     audit_events=dict(type="list", elements="dict", default=[]),
     **AUDIT_PATHS_ARGUMENT_SPEC
