@@ -24,7 +24,7 @@ from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import (ROOT, ad
                                                                         read_extra_vars, report_interruption,
                                                                         run_ansible_runner)
 from ansible_collections.nexus_cos.launch.plugins.module_utils import deploy_lock
-from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
+from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import status as activation_status
 from ansible_collections.nexus_cos.launch.plugins.module_utils.utc_time import format_utc
 
 MARKETPLACE_FLAGS = ("MARKETPLACE_PHASE2_ENABLED", "MARKETPLACE_PHASE3_ENABLED")
@@ -50,7 +50,7 @@ def _when(epoch):
 
 def render(host, facts, now=None, sections=("all",)):
     """The status of one host as text."""
-    s = activation.status_summary(facts, now=now)
+    s = activation_status.status_summary(facts, now=now)
     every = "all" in sections
     lines = [host]
 
@@ -180,7 +180,7 @@ def show(args, sections=("all",)):
     results, code = query(args)
     results = dict((host, controller_view(facts)) for host, facts in results.items())
     if getattr(args, "json", False):
-        print(json.dumps(dict((host, activation.status_summary(facts)) for host, facts in sorted(results.items())),
+        print(json.dumps(dict((host, activation_status.status_summary(facts)) for host, facts in sorted(results.items())),
                          indent=2, sort_keys=True))
     else:
         print("\n\n".join(render(host, facts, sections=sections) for host, facts in sorted(results.items())))

@@ -21,6 +21,8 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import activation, utc_time
+from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import clock as activation_clock
+from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import gate, ledger, plan, runs
 from ansible_collections.nexus_cos.launch.plugins.module_utils.numbers import finite_number
 from ansible_collections.nexus_cos.launch.plugins.plugin_utils import approvals, argspec, pinned_vars
 
@@ -48,8 +50,8 @@ class ActionModule(ActionBase):
             return _stop(result, exc.message)
         kind = args["kind"]
         try:
-            clock = activation.parse_clock(args.get("clock_now"))
-            activation.check_test_clock(clock, args.get("environment"))
+            clock = activation_clock.parse_clock(args.get("clock_now"))
+            activation_clock.check_test_clock(clock, args.get("environment"))
         except activation.ActivationError as exc:
             return _stop(result, str(exc))
 
@@ -90,14 +92,14 @@ class ActionModule(ActionBase):
         out = decision.as_dict()
         details = dict(out.pop("entry_details"))
         forced_reason = details.pop("forced_reason", "")
-        out["entry"] = activation.new_entry(out["key"], decision.now, args.get("run_id") or "",
-                                            args.get("audit_file") or "", forced_reason=forced_reason,
-                                            clock_override=clock is not None, details=details)
+        out["entry"] = ledger.new_entry(out["key"], decision.now, args.get("run_id") or "",
+                                        args.get("audit_file") or "", forced_reason=forced_reason,
+                                        clock_override=clock is not None, details=details)
         out["clock_override"] = clock is not None
         out["current"] = self._current(facts)
         out["lock"] = facts.get("lock")
         # The runs cut short before this one: what they left, said before anything changes.
-        out["dead_runs"] = ["; ".join(lines) for lines in activation.dead_runs_left(
+        out["dead_runs"] = ["; ".join(lines) for lines in runs.dead_runs_left(
             facts.get("runs"), facts.get("lock"), current_run=args.get("run_id"))]
         out["state_file"] = facts.get("state_file")
         result.update(out)
@@ -106,7 +108,7 @@ class ActionModule(ActionBase):
 
     def _decide(self, kind, args, facts, clock):
         if kind == "marketplace":
-            return activation.evaluate_marketplace(
+            return gate.evaluate_marketplace(
                 _int(args.get("step"), "step"), facts, clock_override=clock,
                 force_reason=to_text(args.get("force_reason") or ""),
                 wait_days=float(args.get("wait_days", activation.DEFAULT_WAIT_DAYS)),
@@ -127,7 +129,7 @@ class ActionModule(ActionBase):
                     accepted.update(bound, approvers=",".join(a["name"] for a in approved))
                 return approved, problems
 
-            decision = activation.evaluate_launch(
+            decision = gate.evaluate_launch(
                 args.get("mode"), facts, confirm=args["confirm"],
                 check_approvals=check_approvals,
                 waivers=args.get("waivers") or {}, clock_override=clock,
@@ -143,10 +145,10 @@ class ActionModule(ActionBase):
     @staticmethod
     def _current(facts):
         try:
-            store = activation.load_store(facts["flag_store"]["document"])
+            store = plan.load_store(facts["flag_store"]["document"])
         except (activation.ActivationError, KeyError, TypeError):
             return {}
-        return activation.gateway_state(store)
+        return plan.gateway_state(store)
 
 
 def _stop(result, msg):

@@ -232,10 +232,12 @@ def rollback_script(snapshot_dir, run_id, host, gateway_url, audit_dir, lock_pat
                    gateway_url=gateway_url, audit_dir=audit_dir, lock_path=lock_path)
 
 
-def emergency_script(snapshot_dir, run_id, host, flag_store, pf_dir, backup_dir, gateway_url, audit_dir, lock_path,
-                     verify_timeout):
-    """The text of ``nexus-emergency-<stamp>.sh``: runs the kill switch with the
-    code of the snapshot in ``snapshot_dir``."""
-    return _render(EMERGENCY, "--keep-lock|--dry-run", run_id, host, verify_timeout, snapshot_dir=snapshot_dir,
-                   flag_store=flag_store, pf_dir=pf_dir, backup_dir=backup_dir, gateway_url=gateway_url,
-                   audit_dir=audit_dir, lock_path=lock_path)
+def emergency_script(run, snapshot_dir):
+    """The text of ``nexus-emergency-<stamp>.sh`` of ``run`` (a
+    run_context.RunContext: its paths, id, host and gateway wait): runs the
+    kill switch with the code of the snapshot in ``snapshot_dir``."""
+    paths = run.paths
+    return _render(EMERGENCY, "--keep-lock|--dry-run", run.run_id, run.host, run.verify_timeout,
+                   snapshot_dir=snapshot_dir, flag_store=paths.flag_store, pf_dir=paths.pf_dir,
+                   backup_dir=paths.backup_dir, gateway_url=paths.gateway_url, audit_dir=paths.audit_dir,
+                   lock_path=paths.lock_path)

@@ -68,8 +68,9 @@ FLAG_STORE_NAME = "feature-flags.json"
 # What the rollback command imports, copied into every snapshot's lib/.
 PACKAGE = "ansible_collections.nexus_cos.launch.plugins.module_utils"
 RUNTIME_MODULES = ("snapshot", "audit_log", "atomic_file", "documents", "flag_semantics", "flag_store", "deploy_lock",
-                   "gateway", "run_audit", "host_scripts", "pf_document", "utc_time", "trusted_path", "activation",
-                   "activation.change", "activation.record", "activation.emergency")
+                   "gateway", "run_audit", "host_scripts", "pf_document", "utc_time", "trusted_path", "run_context",
+                   "activation", "activation.clock", "activation.plan", "activation.facts", "activation.ledger",
+                   "activation.runs", "activation.gate", "activation.change", "activation.record", "activation.emergency")
 
 VERIFY_INTERVAL = 0.25
 RELOAD_EVERY = 8

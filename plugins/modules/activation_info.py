@@ -124,7 +124,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, deploy_lock
-from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import change as activation_change
+from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import facts as activation_facts
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import record as activation_record
 
 
@@ -146,8 +146,8 @@ def read(p):
     out["newest_record"] = None if newest is None else {
         "file": newest.file, "seq": newest.record.seq, "event": newest.record.event,
         "time": newest.record.epoch}
-    out["flag_store"] = activation_change.read_flag_store(p["flag_store"])
-    out["pfs"] = activation_change.read_pfs(p["pf_dir"])
+    out["flag_store"] = activation_facts.read_flag_store(p["flag_store"])
+    out["pfs"] = activation_facts.read_pfs(p["pf_dir"])
     if p["lock_path"]:
         holder = deploy_lock.read_holder(p["lock_path"])
         out["lock"] = {"holder": holder, "text": deploy_lock.describe_holder(holder) if holder else None,

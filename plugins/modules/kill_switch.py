@@ -229,6 +229,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import emergency
 from ansible_collections.nexus_cos.launch.plugins.module_utils.numbers import finite_number
+from ansible_collections.nexus_cos.launch.plugins.module_utils.run_context import HostPaths, RunContext
 
 
 def main():
@@ -262,12 +263,12 @@ def main():
     except ValueError as exc:
         module.fail_json(msg=str(exc))
     recover = (p["recover_run"], "controller process of that run has exited") if p["recover_run"] else None
+    paths = HostPaths(p["flag_store"], p["pf_dir"], p["backup_dir"], p["audit_dir"], p["lock_path"], p["gateway_url"])
+    run = RunContext(paths, p["run_id"], stamp=stamp, host=p["host_name"], holder=p["holder"],
+                     verify_timeout=p["verify_timeout"], lease_seconds=p["lease_seconds"])
     try:
-        result = emergency.pull(
-            p["flag_store"], p["pf_dir"], p["audit_dir"], p["backup_dir"], p["lock_path"], p["gateway_url"],
-            p["run_id"], stamp, p["holder"], runtime_files=p["runtime_files"] or None, reason=p["reason"],
-            verify_timeout=p["verify_timeout"], break_lock=p["break_lock"], recover=recover,
-            check_mode=module.check_mode, host=p["host_name"], lease_seconds=p["lease_seconds"])
+        result = emergency.pull(run, reason=p["reason"], check_mode=module.check_mode, break_lock=p["break_lock"],
+                                recover=recover, runtime_files=p["runtime_files"] or None)
     except emergency.SwitchFailed as exc:
         module.fail_json(msg=str(exc), **_shown(module, exc.result))
     module.exit_json(**_shown(module, result))

@@ -165,6 +165,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, host_scripts, run_audit, snapshot
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import emergency
+from ansible_collections.nexus_cos.launch.plugins.module_utils.run_context import HostPaths, RunContext
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import os_error_text, write_atomic
 
 
@@ -192,10 +193,10 @@ def _write_rollback_files(module, p, stamp, snapshot_dir):
                              emergency_script=host_scripts.script_path(p["audit_dir"], "emergency", stamp))
         else:
             audit_log.ensure_audit_dir(p["audit_dir"])
-            generated.update(emergency.write_scripts(
-                snapshot_dir, p["run_id"], stamp, p["host_name"] or "this host", flag_store, p["pf_dir"],
-                p["backup_dir"], p["gateway_url"], p["audit_dir"], p["lock_path"],
-                p["script_verify_timeout"]))
+            paths = HostPaths(flag_store, p["pf_dir"], p["backup_dir"], p["audit_dir"], p["lock_path"], p["gateway_url"])
+            run = RunContext(paths, p["run_id"], stamp=stamp, host=p["host_name"] or "this host",
+                             verify_timeout=p["script_verify_timeout"])
+            generated.update(emergency.write_scripts(run, snapshot_dir))
     if p["rollback_playbook"] is not None:
         path = os.path.join(p["audit_dir"], "rollback-%s.yml" % stamp)
         generated["rollback_playbook"] = path

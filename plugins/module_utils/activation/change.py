@@ -11,10 +11,9 @@ Used by the kill switch (module kill_switch and the on-host emergency
 script), which makes its change in one execution on purpose. Marketplace
 steps and the launch make theirs with the feature_flag and pf_setting
 modules (the same flag_store and pf_document code), as visible tasks.
-Every file is read by ``documents``, the reader the validator uses, so a
-decision rests on the values precheck 7 checked. PF files need PyYAML on
-the host; without it the flag store is still read and changed and each PF
-file reads as an error.
+The facts a decision rests on are read by ``activation.facts``. PF files
+need PyYAML on the host; without it the flag store is still read and
+changed and each PF file reads as an error.
 """
 
 from __future__ import annotations
@@ -22,33 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import documents, flag_store, snapshot
-from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
-
-
-def read_pfs(pf_dir):
-    """{name: {path, document, error}} of the four PF files, the document
-    JSON-safe (dates as ISO text)."""
-    out = {}
-    for name in activation.PF_FILES:
-        path = os.path.join(pf_dir, name)
-        try:
-            out[name] = {"path": path, "document": documents.plain(documents.load_yaml_file(path)), "error": None}
-        except documents.DocumentError as exc:
-            out[name] = {"path": path, "document": None, "error": str(exc)}
-    return out
-
-
-def read_flag_store(path, service_reading=False):
-    """{path, document, error}; ``service_reading``: as the platform's
-    service reads it (flag_store.service_load), with ``serves_nothing`` true
-    when the service would serve no flags from it."""
-    try:
-        store = flag_store.service_load(path) if service_reading else flag_store.load(path)
-        return {"path": path, "document": store.data, "error": None, "serves_nothing": False}
-    except flag_store.FlagError as exc:
-        return {"path": path, "document": None, "error": str(exc),
-                "serves_nothing": isinstance(exc, flag_store.StoreServesNothing)}
+from ansible_collections.nexus_cos.launch.plugins.module_utils import flag_store, pf_document, snapshot
 
 
 def sha256(text):
@@ -85,16 +58,31 @@ class Change(object):
         return ",".join("%s:%s" % (c["file"], c["key"]) for c in self.pf_changes) or "-"
 
 
-def prepare(store_path, pf_dir, enable=(), disable=(), cascade=False, pf_settings=(), now=None,
-            service_reading=False, pf_skipped=None):
-    """The Change that ``enable``/``disable`` (dependencies first, and
-    dependants too with ``cascade``) and ``pf_settings`` [{file, settings}]
-    make, computed from the files as they are; nothing is written. Raises
-    flag_store.FlagError or pf_document.PFEditError.
+class Request(object):
+    """What a change asks for: ``enable``/``disable`` (dependencies first,
+    and dependants too with ``cascade``) and ``pf_settings`` [{file,
+    settings}]. The kill switch sets ``service_reading`` (the flag store as
+    the platform's service reads it) and passes a ``pf_skipped`` dict: a PF
+    file that cannot be edited is then named there ({file: why}) and left
+    out, and the others are still written. The same request is given to
+    prepare and to write."""
 
-    The kill switch passes ``service_reading`` (the flag store as the
-    platform's service reads it) and a ``pf_skipped`` dict: a PF file that
-    cannot be edited is then named there ({file: why}) and left out."""
+    def __init__(self, enable=(), disable=(), cascade=False, pf_settings=(), service_reading=False, pf_skipped=None):
+        self.enable = list(enable)
+        self.disable = list(disable)
+        self.cascade = cascade
+        self.pf_settings = list(pf_settings)
+        self.service_reading = service_reading
+        self.pf_skipped = pf_skipped
+
+
+def prepare(store_path, pf_dir, request, now=None):
+    """The Change that ``request`` (a Request) makes, computed from the
+    files as they are; nothing is written. Raises flag_store.FlagError or
+    pf_document.PFEditError (a PF file that cannot be edited is named in
+    ``request.pf_skipped`` instead, when the request has that dict)."""
+    enable, disable, cascade = request.enable, request.disable, request.cascade
+    pf_settings, service_reading, pf_skipped = request.pf_settings, request.service_reading, request.pf_skipped
     store = flag_store.service_load(store_path) if service_reading else flag_store.load(store_path)
     plan = flag_store.plan_change(store, enable, disable, with_dependencies=True, cascade=cascade)
     now_text = flag_store.format_timestamp(now)
@@ -103,7 +91,6 @@ def prepare(store_path, pf_dir, enable=(), disable=(), cascade=False, pf_setting
         texts[store_path] = flag_store.render(store, plan, now_text)
         diffs.append(_diff(store_path, store.text, texts[store_path]))
     if pf_settings:
-        from ansible_collections.nexus_cos.launch.plugins.module_utils import pf_document
         for item in pf_settings:
             path = os.path.join(pf_dir, item["file"])
             try:
@@ -136,16 +123,17 @@ def predict_after(snapshot_dir, texts, run_id):
                           run_id=run_id)
 
 
-def write(change, store_path, pf_dir, enable=(), disable=(), cascade=False, pf_settings=(), service_reading=False,
-          pf_skipped=None):
-    """Make the change: the flags in one write of the flag store (re-planned
-    under its lock), then the PF values. Returns the audit events that say
-    what was written (FLAGS_CHANGED, PF_SETTINGS_CHANGED); the access mode
-    the written store gives is in ``change.access_mode_after``. Nothing is
-    read back: a file someone else changes right after stays theirs.
-    ``service_reading`` and ``pf_skipped`` as for prepare: with
-    ``pf_skipped``, a PF file whose write fails is named there and the
-    others are still written."""
+def write(change, store_path, pf_dir, request):
+    """Make the change that ``prepare`` worked out for the same ``request``:
+    the flags in one write of the flag store (re-planned under its lock),
+    then the PF values. Returns the audit events that say what was written
+    (FLAGS_CHANGED, PF_SETTINGS_CHANGED); the access mode the written store
+    gives is in ``change.access_mode_after``. Nothing is read back: a file
+    someone else changes right after stays theirs. With
+    ``request.pf_skipped``, a PF file whose write fails is named there and
+    the others are still written."""
+    enable, disable, cascade = request.enable, request.disable, request.cascade
+    pf_settings, service_reading, pf_skipped = request.pf_settings, request.service_reading, request.pf_skipped
     events = []
     if change.flags.changed:
         update = flag_store.update_flags(store_path, enable=enable, disable=disable, with_dependencies=True,
@@ -155,7 +143,6 @@ def write(change, store_path, pf_dir, enable=(), disable=(), cascade=False, pf_s
             "flags": ",".join("%s=%s" % (c.name, "on" if c.after else "off") for c in update.plan),
             "access_mode": change.access_mode_after}))
     if change.pf_changes:
-        from ansible_collections.nexus_cos.launch.plugins.module_utils import pf_document
         written = []
         for item in pf_settings:
             if pf_skipped is not None and item["file"] in pf_skipped:

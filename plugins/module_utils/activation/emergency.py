@@ -13,7 +13,7 @@ at all, the on-host ``nexus-emergency-<stamp>.sh`` every run renders:
 
 In order: the deployment lock (a holder that is gone is taken over; a live
 one is broken unless told to keep it: the switch does not wait; both are
-audited), ``DEPLOYMENT_START``, the decision (``activation.evaluate_emergency``:
+audited), ``DEPLOYMENT_START``, the decision (``activation.gate.evaluate_emergency``:
 no gate), a snapshot with its own rollback and emergency scripts (so the
 switch can be rolled back in turn), the flags in one atomic write and the
 PF values, the gateway reloaded and polled until it serves founder mode,
@@ -53,11 +53,15 @@ import sys
 import time
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import (audit_log, deploy_lock, documents, flag_semantics,
-                                                                       flag_store, gateway, host_scripts, snapshot)
+                                                                       flag_store, gateway, host_scripts, pf_document,
+                                                                       snapshot)
 from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import change as activation_change
+from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import facts as activation_facts
+from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import gate, ledger, plan
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import record as activation_record
-from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import os_error_text
+from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import os_error_text, write_atomic
+from ansible_collections.nexus_cos.launch.plugins.module_utils.run_context import DEFAULT_LEASE_SECONDS, HostPaths, RunContext
 
 UNCONFIRMED_EVENT = "EMERGENCY_SWITCH_UNCONFIRMED"
 SERVES_NOTHING_EVENT = "EMERGENCY_SWITCH_STORE_SERVES_NOTHING"
@@ -72,7 +76,7 @@ OUTCOMES = {
     "stopped": "stopped part way (see below)",
     "check": "checked, nothing changed (check mode)",
 }
-LEASE_SECONDS = 1800
+LEASE_SECONDS = DEFAULT_LEASE_SECONDS
 VERIFY_INTERVAL = 0.1
 
 
@@ -173,41 +177,40 @@ def _take_lock(lock_path, holder, lease_seconds, break_lock, recover, trail, res
     return True
 
 
-def _errors():
-    """What a failed step of the switch raises (PF edits only where PyYAML is)."""
-    errors = (flag_store.FlagError, snapshot.SnapshotError, deploy_lock.LockError, OSError, ValueError)
-    try:
-        from ansible_collections.nexus_cos.launch.plugins.module_utils import pf_document
-    except ImportError:
-        return errors
-    return errors + (pf_document.PFEditError,)
+# What a failed step of the switch raises.
+ERRORS = (flag_store.FlagError, snapshot.SnapshotError, deploy_lock.LockError, pf_document.PFEditError, OSError,
+          ValueError)
 
 
 def _facts(flag_store_path, pf_dir, with_pf):
-    facts = {"flag_store": activation_change.read_flag_store(flag_store_path, service_reading=True),
+    facts = {"flag_store": activation_facts.read_flag_store(flag_store_path, service_reading=True),
              "now": time.time()}
-    facts["pfs"] = activation_change.read_pfs(pf_dir) if with_pf else {}
+    facts["pfs"] = activation_facts.read_pfs(pf_dir) if with_pf else {}
     return facts
 
 
-def pull(flag_store_path, pf_dir, audit_dir, backup_dir, lock_path, gateway_url, run_id, stamp, holder,
-         runtime_files=None, reason="", verify_timeout=20.0, break_lock=True, recover=None, check_mode=False,
-         host=None, lease_seconds=LEASE_SECONDS, sleep=None, via="ansible"):
-    """Pull the kill switch; see the module docstring. Returns {changed,
-    lock, decision, expected, applied, flag_changes, pf_changes, diffs, snapshot_dir,
-    rollback_script, emergency_script, confirmed, seen, audit_head,
-    audit_errors, elapsed_ms}. Raises SwitchFailed (SwitchNotConfirmed when
-    applied but not confirmed), with the result so far."""
+def pull(run, reason="", check_mode=False, break_lock=True, recover=None, runtime_files=None, sleep=None):
+    """Pull the kill switch for ``run`` (a run_context.RunContext: the
+    host's paths, the run's ids, the lock holder and lease, how long to wait
+    for the gateway); see the module docstring. Returns {changed, lock,
+    decision, expected, applied, flag_changes, pf_changes, diffs,
+    snapshot_dir, rollback_script, emergency_script, confirmed, seen,
+    audit_head, audit_errors, elapsed_ms}. Raises SwitchFailed
+    (SwitchNotConfirmed when applied but not confirmed), with the result so
+    far."""
     started = time.monotonic()
-    host = host or socket.gethostname()
-    holder = dict(holder, run_id=run_id)
+    # The host the records and the scripts name.
+    run.host = run.host or socket.gethostname()
+    paths = run.paths
+    flag_store_path, pf_dir, audit_dir, lock_path = paths.flag_store, paths.pf_dir, paths.audit_dir, paths.lock_path
+    run_id, stamp, verify_timeout = run.run_id, run.stamp, run.verify_timeout
     audit_file = "activation-%s.log" % stamp
     with_pf, pf_problem = pf_editing_available()
     result = {"changed": False, "run_id": run_id, "lock": None, "flag_changes": [], "pf_changes": [], "diffs": [],
               "snapshot_dir": None, "applied": False, "confirmed": False, "seen": {}, "seen_text": "", "audit_file": audit_file,
               "pf_skipped": pf_problem or None, "pf_not_edited": {}, "audit_errors": [], "outcome": "not_pulled",
               "next_command": _next_command(audit_dir, stamp)}
-    result["reason"], cut = activation.truncate_reason(reason)
+    result["reason"], cut = plan.truncate_reason(reason)
     result.update(reason_truncated=bool(cut), reason_bytes=cut.get("reason_bytes", len(result["reason"].encode("utf-8"))),
                   reason_limit_bytes=activation.REASON_LIMIT_BYTES)
     if check_mode:
@@ -221,15 +224,16 @@ def pull(flag_store_path, pf_dir, audit_dir, backup_dir, lock_path, gateway_url,
     status = "failed"
     try:
         if not check_mode:
-            locked = _take_lock(lock_path, holder, lease_seconds, break_lock, recover, record, result)
+            locked = _take_lock(lock_path, run.holder, run.lease_seconds, break_lock, recover, record, result)
             started_run = True
-            record(("DEPLOYMENT_START", {"playbook": "emergency", "host": host, "check_mode": False, "via": via}))
+            record(("DEPLOYMENT_START", {"playbook": "emergency", "host": run.host, "check_mode": False,
+                                         "via": run.via}))
 
         facts = _facts(flag_store_path, pf_dir, with_pf)
         if facts["flag_store"].get("serves_nothing"):
-            _serves_nothing(facts["flag_store"]["error"], flag_store_path, gateway_url, verify_timeout, sleep,
+            _serves_nothing(facts["flag_store"]["error"], flag_store_path, paths.gateway_url, verify_timeout, sleep,
                             check_mode, record, result)
-        decision = activation.evaluate_emergency(facts, reason=reason, with_pf=with_pf)
+        decision = gate.evaluate_emergency(facts, reason=reason, with_pf=with_pf)
         record(*decision.events)
         result["decision"] = decision.as_dict()
         if not decision.open:
@@ -240,12 +244,12 @@ def pull(flag_store_path, pf_dir, audit_dir, backup_dir, lock_path, gateway_url,
         # written; a fleet's other gateways are held to it (role emergency_switch).
         result["expected"] = decision.expect
         pf_settings = [{"file": name, "settings": values} for name, values in sorted(decision.settings.items())]
-        change_args = dict(enable=decision.plan.enable, disable=decision.plan.disable, cascade=True,
-                           pf_settings=pf_settings, service_reading=True, pf_skipped=skipped)
+        request = activation_change.Request(enable=decision.plan.enable, disable=decision.plan.disable, cascade=True,
+                                            pf_settings=pf_settings, service_reading=True, pf_skipped=skipped)
         # A symlinked store: its target is what the service reads, what is
         # written (the link stays) and what the snapshot holds.
         store_path = os.path.realpath(flag_store_path)
-        change = activation_change.prepare(store_path, pf_dir, **change_args)
+        change = activation_change.prepare(store_path, pf_dir, request)
         _note_skipped(skipped, result, pf_problem)
         result.update(flag_changes=change.flags.as_dicts(), pf_changes=change.pf_changes, diffs=change.diffs,
                       changed=change.changed, notes=list(decision.notes))
@@ -253,12 +257,11 @@ def pull(flag_store_path, pf_dir, audit_dir, backup_dir, lock_path, gateway_url,
             result["outcome"] = "check"
             return result
 
-        snapshot_dir = _snapshot(flag_store_path, pf_dir, backup_dir, gateway_url, run_id, stamp, record, result,
-                                 skipped)
+        snapshot_dir = _snapshot(run, record, result, skipped)
         flush()     # what led to the change is on disk before the change
         if change.changed:
             activation_change.predict_after(snapshot_dir, change.texts, run_id)
-            record(*activation_change.write(change, store_path, pf_dir, **change_args))
+            record(*activation_change.write(change, store_path, pf_dir, request))
         _note_skipped(skipped, result, pf_problem)
         result["pf_changes"] = [c for c in change.pf_changes if c["file"] not in skipped]
         if pf_problem or skipped:
@@ -268,7 +271,7 @@ def pull(flag_store_path, pf_dir, audit_dir, backup_dir, lock_path, gateway_url,
         result["applied"] = True    # the files hold the switch, confirmed or not
         flush()
 
-        client = gateway.Gateway(gateway_url)
+        client = gateway.Gateway(paths.gateway_url)
         try:
             done = client.confirm(decision.expect, timeout=verify_timeout, interval=VERIFY_INTERVAL,
                                   store_path=flag_store_path, sleep=sleep)
@@ -283,8 +286,8 @@ def pull(flag_store_path, pf_dir, audit_dir, backup_dir, lock_path, gateway_url,
                       verify_ms=done["elapsed_ms"],
                       confirmed_ms=int((time.monotonic() - started) * 1000),
                       outcome="pulled" if change.changed else "in_place")
-        entry = activation.new_entry("emergency", time.time(), run_id, audit_file,
-                                     details=dict(decision.entry_details, via=via))
+        entry = ledger.new_entry("emergency", time.time(), run_id, audit_file,
+                                 details=dict(decision.entry_details, via=run.via))
         if skipped:
             entry["pf_skipped"] = ",".join(sorted(skipped))
         flush()
@@ -299,7 +302,7 @@ def pull(flag_store_path, pf_dir, audit_dir, backup_dir, lock_path, gateway_url,
             raise SwitchIncomplete(_incomplete(change, skipped, result, audit_dir, stamp), result)
         status = "success"
         return result
-    except _errors() as exc:
+    except ERRORS as exc:
         result["outcome"] = "stopped"
         raise SwitchFailed(_failed_part_way(exc, result), result)
     finally:
@@ -307,9 +310,8 @@ def pull(flag_store_path, pf_dir, audit_dir, backup_dir, lock_path, gateway_url,
             # Confirmed or not, the switch leaves the means to undo it and
             # to pull it again with no controller.
             try:
-                _leave_scripts(result["snapshot_dir"], runtime_files, run_id, stamp, host, flag_store_path, pf_dir,
-                               backup_dir, gateway_url, audit_dir, lock_path, verify_timeout, record, result)
-            except _errors() as exc:
+                _leave_scripts(run, result["snapshot_dir"], runtime_files, record, result)
+            except ERRORS as exc:
                 result["audit_errors"].append("writing the on-host scripts of %s: %s" % (result["snapshot_dir"], exc))
         result["elapsed_ms"] = int((time.monotonic() - started) * 1000)
         if started_run:
@@ -383,15 +385,17 @@ def _serves_nothing(problem, flag_store_path, gateway_url, verify_timeout, sleep
         "health endpoints answer 503)", fix]), result)
 
 
-def _snapshot(flag_store_path, pf_dir, backup_dir, gateway_url, run_id, stamp, record, result, skipped=()):
+def _snapshot(run, record, result, skipped=()):
     """Snapshot the files the switch may change (the copies only: its
     runtime and scripts come after the switch is confirmed). The flag store
     by its real path (a symlink's target is what the switch replaces, and
     what a rollback restores); a PF file the switch skips is not touched."""
-    store = os.path.realpath(flag_store_path)
-    files = [store] + [os.path.join(pf_dir, name) for name in activation.PF_FILES if name not in skipped]
-    manifest = snapshot.take(files, backup_dir, run_id, stamp, gateway_url=gateway_url, flag_store_path=store)
-    snapshot_dir = os.path.join(backup_dir, stamp)
+    paths = run.paths
+    store = os.path.realpath(paths.flag_store)
+    files = [store] + [os.path.join(paths.pf_dir, name) for name in activation.PF_FILES if name not in skipped]
+    manifest = snapshot.take(files, paths.backup_dir, run.run_id, run.stamp, gateway_url=paths.gateway_url,
+                             flag_store_path=store)
+    snapshot_dir = os.path.join(paths.backup_dir, run.stamp)
     result["snapshot_dir"] = snapshot_dir
     record(("SNAPSHOT_CREATED", {"dir": snapshot_dir, "files": len(manifest["files"]),
                                  "manifest_sha256": snapshot.manifest_sha256(snapshot_dir),
@@ -400,28 +404,26 @@ def _snapshot(flag_store_path, pf_dir, backup_dir, gateway_url, run_id, stamp, r
     return snapshot_dir
 
 
-def _leave_scripts(snapshot_dir, runtime_files, run_id, stamp, host, flag_store_path, pf_dir, backup_dir, gateway_url,
-                   audit_dir, lock_path, verify_timeout, record, result):
+def _leave_scripts(run, snapshot_dir, runtime_files, record, result):
     manifest = snapshot.add_runtime(snapshot_dir, runtime_files or snapshot.runtime_files())
-    written = write_scripts(snapshot_dir, run_id, stamp, host, flag_store_path, pf_dir, backup_dir, gateway_url,
-                            audit_dir, lock_path, verify_timeout)
+    written = write_scripts(run, snapshot_dir)
     result.update(written)
     record(("ROLLBACK_SCRIPT_GENERATED", {"script": written["rollback_script"],
                                           "emergency_script": written["emergency_script"], "playbook": "-",
                                           "lib_sha256": snapshot.lib_sha256(manifest)}))
 
 
-def write_scripts(snapshot_dir, run_id, stamp, host, flag_store_path, pf_dir, backup_dir, gateway_url, audit_dir,
-                  lock_path, verify_timeout):
+def write_scripts(run, snapshot_dir):
     """Write nexus-rollback-<stamp>.sh and nexus-emergency-<stamp>.sh (0750)
-    into the audit dir, unless they already hold that content. Returns their paths."""
-    from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import write_atomic
+    of ``run`` (a RunContext) into its audit dir, unless they already hold
+    that content. Returns their paths."""
+    paths = run.paths
     texts = {
-        "rollback_script": (host_scripts.script_path(audit_dir, "rollback", stamp), host_scripts.rollback_script(
-            snapshot_dir, run_id, host, gateway_url, audit_dir, lock_path, verify_timeout)),
-        "emergency_script": (host_scripts.script_path(audit_dir, "emergency", stamp), host_scripts.emergency_script(
-            snapshot_dir, run_id, host, flag_store_path, pf_dir, backup_dir, gateway_url, audit_dir, lock_path,
-            verify_timeout)),
+        "rollback_script": (host_scripts.script_path(paths.audit_dir, "rollback", run.stamp),
+                            host_scripts.rollback_script(snapshot_dir, run.run_id, run.host, paths.gateway_url,
+                                                         paths.audit_dir, paths.lock_path, run.verify_timeout)),
+        "emergency_script": (host_scripts.script_path(paths.audit_dir, "emergency", run.stamp),
+                             host_scripts.emergency_script(run, snapshot_dir)),
     }
     out = {}
     for key, (path, text) in texts.items():
@@ -553,12 +555,11 @@ def main(argv=None):
     run_id = free_run_id(args.backup_dir, args.audit_dir)
     holder = {"user": os.environ.get("SUDO_USER") or os.environ.get("USER") or "root",
               "controller": socket.gethostname(), "pid": os.getpid(), "via": "emergency script"}
+    paths = HostPaths(args.flag_store, args.pf_dir, args.backup_dir, args.audit_dir, args.lock, args.gateway_url)
+    run = RunContext(paths, run_id, holder=holder, verify_timeout=args.verify_timeout, via="script")
     _print("Nexus COS emergency switch, run %s%s" % (run_id, " (dry run: nothing is changed)" if args.dry_run else ""))
     try:
-        result = pull(args.flag_store, args.pf_dir, args.audit_dir, args.backup_dir, args.lock, args.gateway_url,
-                      run_id, run_id[:16], holder, reason=args.reason,
-                      verify_timeout=args.verify_timeout, break_lock=not args.keep_lock, check_mode=args.dry_run,
-                      via="script")
+        result = pull(run, reason=args.reason, break_lock=not args.keep_lock, check_mode=args.dry_run)
     except SwitchFailed as exc:
         _report(exc.result, failed=True)
         sys.stderr.write("%s\n" % exc)

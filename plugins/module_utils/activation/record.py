@@ -18,6 +18,7 @@ import time
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, flag_store, run_audit, utc_time
 from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
+from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import facts, ledger, runs as activation_runs
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import write_atomic
 
 STATE_MODE = 0o640
@@ -75,7 +76,7 @@ def read_runs(audit_dir, limit):
             by_run[run].append((seq, event, fields, epoch, run))
         for run in order:
             items = sorted(by_run[run], key=lambda r: r[0])
-            summary = activation.summarize_run([(e, f, t, r) for dummy, e, f, t, r in items])
+            summary = activation_runs.summarize_run([(e, f, t, r) for dummy, e, f, t, r in items])
             summary.update(kind=RUN_FILE.match(name).group(1), file=name, first_seq=items[0][0])
             runs.append(summary)
     runs.sort(key=lambda r: r["first_seq"], reverse=True)
@@ -120,7 +121,7 @@ def verify_entries(entries, audit_dir):
                 problem = "no record seq %s in %s" % (entry.get("audit_seq"), name)
             else:
                 event, fields, dummy, run, dummy, chain, chain_ok = record
-                problem = activation.check_entry_against_record(entry, fields, event, run, chain_ok)
+                problem = ledger.check_entry_against_record(entry, fields, event, run, chain_ok)
                 if problem is None and chain != entry.get("audit_chain"):
                     problem = "chain hash of record seq %s in %s differs from the one recorded" % (
                         entry.get("audit_seq"), name)
@@ -139,7 +140,7 @@ def append(state_file, entry, log, extra_events=()):
         # Read first: a state file that cannot be extended stops the run
         # before its audit record is written.
         state = read_state(state_file)
-        written = log.records([(entry["audit_event"], activation.audit_fields(entry))] + list(extra_events))
+        written = log.records([(entry["audit_event"], ledger.audit_fields(entry))] + list(extra_events))
         # The host's clock, not the gate's (a test clock may move that):
         # what a rollback compares with the time its snapshot was taken.
         entry.update(audit_seq=written[0]["seq"], audit_chain=written[0]["chain"], recorded_epoch=time.time())
@@ -194,7 +195,7 @@ def undo_entries(state_file, manifest, by_run, log=None, clock=None):
     recorded activation from the same change re-applied by a run that never
     recorded it (its record step killed): once a rollback has undone an
     entry, only a new record puts that step back on record, and the gates
-    (activation.latest_entries) skip undone entries. An entry whose change
+    (activation.ledger.latest_entries) skip undone entries. An entry whose change
     the restore left in place (a run that changed nothing, its snapshot
     restored) is not undone: it still tells the truth.
 
@@ -213,14 +214,13 @@ def undo_entries(state_file, manifest, by_run, log=None, clock=None):
                       and recorded_after(entry, taken, manifest.get("run_id"))]
         if not candidates:
             return []
-        from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import change as activation_change
-        facts = {"flag_store": activation_change.read_flag_store(store_path) if store_path else {},
-                 "pfs": activation_change.read_pfs(pf_dirs[0]) if pf_dirs else {}}
+        found = {"flag_store": facts.read_flag_store(store_path) if store_path else {},
+                 "pfs": facts.read_pfs(pf_dirs[0]) if pf_dirs else {}}
         try:
-            store, pfs = activation.facts_documents(facts)
+            store, pfs = facts.facts_documents(found)
         except activation.ActivationError:
             store, pfs = None, {}
-        undone = [entry for entry in candidates if store is None or not activation.entry_in_effect(entry, store, pfs)]
+        undone = [entry for entry in candidates if store is None or not ledger.entry_in_effect(entry, store, pfs)]
         if not undone:
             return []
         now = clock()

@@ -16,7 +16,7 @@ import pytest
 
 from ansible_collections.nexus_cos.launch.nexusctl import cmd_status
 from ansible_collections.nexus_cos.launch.plugins.module_utils import snapshot
-from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
+from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import runs as activation_runs
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import record as activation_record
 
 T0 = 1795861800   # 2026-11-28 10:30:00 UTC
@@ -166,7 +166,7 @@ def test_a_host_script_refused_the_lock_shows_refused(rolled_back, capsys):
 
 
 def test_an_unlock_run_shows_finished():
-    summary = activation.summarize_run([("LOCK_BROKEN", {"previous_run": "r1", "reason": "gone"}, T0, "r2")])
+    summary = activation_runs.summarize_run([("LOCK_BROKEN", {"previous_run": "r1", "reason": "gone"}, T0, "r2")])
     assert (summary["playbook"], summary["status"], summary["started"], summary["completed"]) == (
         "unlock", "success", T0, T0)
 
@@ -176,9 +176,9 @@ def test_a_playbook_rollback_keeps_its_own_end_record():
                ("ROLLBACK_START", {"via": "ansible"}, T0 + 2, "r9"),
                ("ROLLBACK_COMPLETE", {"status": "success"}, T0 + 3, "r9")]
     # Killed after the restore, before DEPLOYMENT_COMPLETE: the run did not finish.
-    assert activation.summarize_run(records)["status"] is None
+    assert activation_runs.summarize_run(records)["status"] is None
     records.append(("DEPLOYMENT_COMPLETE", {"status": "success"}, T0 + 4, "r9"))
-    summary = activation.summarize_run(records)
+    summary = activation_runs.summarize_run(records)
     assert (summary["playbook"], summary["status"], summary["started"], summary["completed"]) == (
         "rollback", "success", T0 + 1, T0 + 4)
 
@@ -261,7 +261,7 @@ def killed_step(*events, run_id="20261128T103000Z-dead01"):
     """The summary of a marketplace run killed after ``events``."""
     records = [("LOCK_ACQUIRED", {}, T0, run_id), ("DEPLOYMENT_START", {"playbook": "marketplace"}, T0, run_id)]
     records += [(event, {}, T0 + 1, run_id) for event in events]
-    return dict(activation.summarize_run(records), kind="activation", file="activation-20261128T103000Z.log")
+    return dict(activation_runs.summarize_run(records), kind="activation", file="activation-20261128T103000Z.log")
 
 
 GONE = {"holder": {"run_id": "20261128T103000Z-dead01", "user": "ops", "controller": "ctl1", "pid": 4242},
@@ -284,14 +284,14 @@ def test_status_says_a_killed_step_left_its_change_applied_but_not_confirmed():
 def test_the_next_gate_says_the_lock_was_recovered_and_what_is_left():
     run = killed_step("SNAPSHOT_CREATED", "FLAGS_CHANGED")
     now = {"holder": {"run_id": "20261128T113000Z-next02"}, "gone_reason": None}
-    [lines] = activation.dead_runs_left([run], now, current_run="20261128T113000Z-next02")
+    [lines] = activation_runs.dead_runs_left([run], now, current_run="20261128T113000Z-next02")
     assert lines[1] == "its deployment lock was recovered (released or taken over since)"
     assert lines[2].startswith("it wrote its change (FLAGS_CHANGED) but never confirmed nor recorded it")
 
 
 def test_a_killed_run_whose_change_was_rolled_back_or_recorded_has_nothing_to_undo():
     for events in (("FLAGS_CHANGED", "ACTIVATION_ROLLED_BACK"), ("FLAGS_CHANGED", "ACTIVATION_STEP_APPLIED")):
-        [lines] = activation.dead_runs_left([killed_step(*events)], GONE)
+        [lines] = activation_runs.dead_runs_left([killed_step(*events)], GONE)
         assert lines[-1].endswith("nothing to undo")
 
 
@@ -299,8 +299,8 @@ def test_a_rollback_cut_short_says_to_run_it_again():
     records = [("LOCK_ACQUIRED", {}, T0, "r9"), ("DEPLOYMENT_START", {"playbook": "rollback"}, T0, "r9"),
                ("ROLLBACK_START", {"snapshot": "20261128T103000Z", "via": "ansible"}, T0 + 1, "r9"),
                ("ROLLBACK_FILE_RESTORED", {"path": "/x"}, T0 + 1, "r9")]
-    run = dict(activation.summarize_run(records), kind="rollback")
-    assert activation.dead_runs_left([run], {"holder": None})[0][-1] == (
+    run = dict(activation_runs.summarize_run(records), kind="rollback")
+    assert activation_runs.dead_runs_left([run], {"holder": None})[0][-1] == (
         "it was restoring snapshot 20261128T103000Z (some files restored) and was cut off: run that rollback again to "
         "finish it (nexusctl rollback 20261128T103000Z); files already restored are left as they are")
 
@@ -308,14 +308,14 @@ def test_a_rollback_cut_short_says_to_run_it_again():
 def test_a_finished_changing_run_after_the_dead_one_clears_it():
     finished = {"kind": "activation", "playbook": "marketplace", "started": T0 + 60, "completed": T0 + 90,
                 "status": "success", "run_id": "r7", "left": ["FLAGS_CHANGED", "ACTIVATION_STEP_APPLIED"]}
-    assert activation.dead_runs_left([finished, killed_step("FLAGS_CHANGED")], GONE) == []
+    assert activation_runs.dead_runs_left([finished, killed_step("FLAGS_CHANGED")], GONE) == []
     prepare = dict(finished, kind="deployment", playbook="phase4")
-    assert activation.dead_runs_left([prepare, killed_step("FLAGS_CHANGED")], GONE) != []
+    assert activation_runs.dead_runs_left([prepare, killed_step("FLAGS_CHANGED")], GONE) != []
 
 
 def test_a_run_that_may_still_run_is_not_called_dead():
     alive = dict(GONE, gone_reason=None, alive=True)
-    assert activation.dead_runs_left([killed_step("FLAGS_CHANGED")], alive) == []
+    assert activation_runs.dead_runs_left([killed_step("FLAGS_CHANGED")], alive) == []
     assert problems(cmd_status.render("vps1", facts(runs=[killed_step("FLAGS_CHANGED")], lock=alive))) == []
 
 
@@ -324,7 +324,7 @@ def test_every_run_cut_short_since_the_last_finished_change_is_said_newest_first
     newer = dict(killed_step("SNAPSHOT_CREATED", "FLAGS_CHANGED", run_id="20261128T104000Z-dead02"),
                  started=T0 + 600)
     lock = {"holder": {"run_id": "20261128T104000Z-dead02"}, "gone_reason": "its ansible-playbook has exited"}
-    runs = activation.dead_runs_left([newer, older], lock)
+    runs = activation_runs.dead_runs_left([newer, older], lock)
     assert [lines[0].split()[1] for lines in runs[:2]] == ["20261128T104000Z-dead02", "20261128T103000Z-dead01"]
     assert runs[1][1] == "its deployment lock was recovered (released or taken over since)"
     assert runs[-1] == [
@@ -341,23 +341,23 @@ def test_runs_cut_short_before_the_last_finished_change_are_not_said():
     finished = {"kind": "rollback", "playbook": "rollback", "started": T0 + 60, "completed": T0 + 90,
                 "status": "success", "run_id": "r7", "left": ["ROLLBACK_START", "ACTIVATION_ROLLED_BACK"]}
     newer = dict(killed_step("FLAGS_CHANGED", run_id="20261128T104000Z-dead02"), started=T0 + 600)
-    runs = activation.dead_runs_left([newer, finished, older], GONE)
+    runs = activation_runs.dead_runs_left([newer, finished, older], GONE)
     assert [lines[0].split()[1] for lines in runs] == ["20261128T104000Z-dead02"]
 
 
 def test_the_gate_lists_every_run_cut_short_and_no_order_line_for_one_change():
     prepare = dict(killed_step(run_id="20261128T103000Z-prep01"), kind="deployment", playbook="phase4")
     step = dict(killed_step("FLAGS_CHANGED", run_id="20261128T104000Z-dead02"), started=T0 + 600)
-    runs = activation.dead_runs_left([step, prepare], {"holder": None}, current_run="20261128T113000Z-next02")
+    runs = activation_runs.dead_runs_left([step, prepare], {"holder": None}, current_run="20261128T113000Z-next02")
     assert len(runs) == 2 and runs[1][-1] == "it changed no flag or PF value"
 
 
 def test_many_runs_cut_short_are_said_up_to_a_limit():
     many = [dict(killed_step("FLAGS_CHANGED", run_id="20261128T1%02d000Z-dead%02d" % (i, i)), started=T0 + 60 * i)
             for i in range(9, 0, -1)]
-    runs = activation.dead_runs_left(many, {"holder": None})
-    assert len(runs) == activation.DEAD_RUNS_SHOWN + 2
-    assert runs[activation.DEAD_RUNS_SHOWN] == [
+    runs = activation_runs.dead_runs_left(many, {"holder": None})
+    assert len(runs) == activation_runs.DEAD_RUNS_SHOWN + 2
+    assert runs[activation_runs.DEAD_RUNS_SHOWN] == [
         "and 4 older runs cut short, not listed here (their records are in the audit directory's "
         "activation-*.log and rollback-*.log; roll the newest back first)"]
 
@@ -365,10 +365,10 @@ def test_many_runs_cut_short_are_said_up_to_a_limit():
 def test_a_run_refused_at_the_lock_after_the_dead_one_does_not_hide_it():
     # Another controller tried while the dead run's lock was still held: refused,
     # it changed nothing, so what the dead run left is still to be said.
-    refused = dict(activation.summarize_run([("LOCK_REFUSED", {"holder": "20261128T103000Z-dead01"}, T0 + 60,
-                                              "20261128T103100Z-other1")]), kind="activation")
+    refused = dict(activation_runs.summarize_run([("LOCK_REFUSED", {"holder": "20261128T103000Z-dead01"}, T0 + 60,
+                                                   "20261128T103100Z-other1")]), kind="activation")
     assert refused["status"] == "refused"
-    [lines] = activation.dead_runs_left([refused, killed_step("FLAGS_CHANGED")], GONE)
+    [lines] = activation_runs.dead_runs_left([refused, killed_step("FLAGS_CHANGED")], GONE)
     assert lines[0].startswith("run 20261128T103000Z-dead01 ")
 
 
@@ -377,7 +377,7 @@ def test_a_failed_activation_after_the_dead_one_does_not_hide_it():
     failed = {"kind": "activation", "playbook": "marketplace", "started": T0 + 60, "completed": T0 + 90,
               "status": "failed", "run_id": "20261128T103100Z-other2",
               "left": ["SNAPSHOT_CREATED", "FLAGS_CHANGED", "ACTIVATION_ROLLED_BACK"]}
-    [lines] = activation.dead_runs_left([failed, killed_step("FLAGS_CHANGED")], GONE)
+    [lines] = activation_runs.dead_runs_left([failed, killed_step("FLAGS_CHANGED")], GONE)
     assert lines[0].startswith("run 20261128T103000Z-dead01 ")
 
 

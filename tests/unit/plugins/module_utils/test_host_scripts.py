@@ -16,6 +16,7 @@ import subprocess
 import pytest
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, host_scripts, snapshot, trusted_path
+from ansible_collections.nexus_cos.launch.plugins.module_utils.run_context import HostPaths, RunContext
 from repo_paths import ROOT
 from trusted_tmp import trusted_tmp  # noqa: F401 pylint: disable=unused-import
 
@@ -212,7 +213,8 @@ def test_the_script_names_itself_ours():
 
 def test_both_scripts_carry_the_marker_on_their_second_line():
     for text in (host_scripts.rollback_script("/b/s", RUN_ID, "h", "http://g", "/a", "/l", 5),
-                 host_scripts.emergency_script("/b/s", RUN_ID, "h", "/f", "/p", "/b", "http://g", "/a", "/l", 5)):
+                 host_scripts.emergency_script(RunContext(HostPaths("/f", "/p", "/b", "/a", "/l", "http://g"), RUN_ID,
+                                                          host="h", verify_timeout=5), "/b/s")):
         assert text.splitlines()[1] == "# nexus_cos.launch rendered script run_id=%s" % RUN_ID
         assert audit_log.has_script_marker(text.encode())
         assert "PYTHONPATH" not in text and " -I " in text

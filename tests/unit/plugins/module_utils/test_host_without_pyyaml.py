@@ -85,7 +85,7 @@ def test_activation_info_reports_each_pf_file_and_still_reads_the_flags(monkeypa
     activation_info, = without_yaml(monkeypatch, "%s.modules.activation_info" % PACKAGE)
     pf_dir = tmp_path / "pfs"
     pf_dir.mkdir()
-    for name in activation_info.activation_change.activation.PF_FILES:
+    for name in activation_info.activation_facts.PF_FILES:
         (pf_dir / name).write_text("enabled: false\n")
     store = tmp_path / "feature-flags.json"
     store.write_text(json.dumps({"feature_flags": {}}))

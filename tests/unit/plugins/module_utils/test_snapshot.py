@@ -669,7 +669,8 @@ def test_runtime_files_hold_the_package_and_its_imports():
         path = base + "/" + name.replace(".", "/")
         assert path + ".py" in files or path + "/__init__.py" in files, name
     # A package's code is its __init__.py; intermediate packages exist.
-    assert "def evaluate_emergency" in files[base + "/activation/__init__.py"]
+    assert "class ActivationError" in files[base + "/activation/__init__.py"]
+    assert "def evaluate_emergency" in files[base + "/activation/gate.py"]
     assert base + "/activation/emergency.py" in files
 
 

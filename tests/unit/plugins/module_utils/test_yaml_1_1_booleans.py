@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import activation, nexus_config
+from ansible_collections.nexus_cos.launch.plugins.module_utils import nexus_config
+from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import facts as activation_facts
+from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import plan as activation_plan
 from ansible_collections.nexus_cos.launch.plugins.module_utils import pf_document
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import change
 from ansible_collections.nexus_cos.launch.plugins.modules import pf_setting
@@ -54,16 +56,16 @@ def test_the_validator_reads_off_as_a_string_and_says_how_to_fix_it(repo):
 
 
 def test_the_gate_reads_off_as_a_string(repo):
-    pfs = change.read_pfs(str(repo / "pfs"))
+    pfs = activation_facts.read_pfs(str(repo / "pfs"))
     assert pfs[PF]["error"] is None
-    assert activation.get_key(pfs[PF]["document"], KEY) == "off"
-    store = activation.load_store(change.read_flag_store(str(repo / STORE))["document"])
+    assert activation_plan.get_key(pfs[PF]["document"], KEY) == "off"
+    store = activation_plan.load_store(activation_facts.read_flag_store(str(repo / STORE))["document"])
     documents = {name: item["document"] for name, item in pfs.items()}
     # The kill switch sets marketplace.enabled to false: "off" is not false yet.
-    assert '%s: %s is "off", expected false' % (PF, KEY) in activation.differences(
-        activation.emergency_plan(), store, documents)
+    assert '%s: %s is "off", expected false' % (PF, KEY) in activation_plan.differences(
+        activation_plan.emergency_plan(), store, documents)
     prepared = change.prepare(str(repo / STORE), str(repo / "pfs"),
-                              pf_settings=[{"file": PF, "settings": {KEY: False}}])
+                              change.Request(pf_settings=[{"file": PF, "settings": {KEY: False}}]))
     assert prepared.pf_changes == [{"file": PF, "key": KEY, "before": "off", "after": False}]
 
 

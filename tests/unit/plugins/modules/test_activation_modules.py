@@ -17,6 +17,11 @@ import pytest
 from ansible_collections.nexus_cos.launch.plugins.plugin_utils import approvals
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, flag_store, snapshot
 from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
+from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import gate as activation_gates
+from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import ledger as activation_ledger
+from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import plan as activation_plan
+from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import runs as activation_runs
+from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import status as activation_status
 from ansible_collections.nexus_cos.launch.plugins.modules import (activation_info, activation_record, audit_record,
                                                                   feature_flag, pf_setting, snapshot_after)
 
@@ -61,7 +66,7 @@ def write_prepare_run(host, status="success", precheck="pass"):
 
 
 def record_step(host, key="marketplace_step_1", applied_at=1795861800):
-    entry = activation.new_entry(key, applied_at, RUN, AUDIT_FILE)
+    entry = activation_ledger.new_entry(key, applied_at, RUN, AUDIT_FILE)
     return run({"audit_dir": host["audit_dir"], "entry": entry, "run_id": RUN, "audit_file": AUDIT_FILE},
                module=activation_record)
 
@@ -77,7 +82,7 @@ def test_query_reads_everything_and_changes_nothing(host):
     assert facts["pfs"]["global-launch.yaml"]["document"]["deployment"]["team_approval"] == "founder_and_technical_lead"
     assert facts["activations"] == [] and facts["state_error"] is None
     assert facts["runs"][0]["playbook"] == "phase4" and facts["runs"][0]["precheck_status"] == "pass"
-    assert activation.check_prepare_run(facts["runs"], facts["runs"][0]["completed"] + 60, 24)[0] is None
+    assert activation_runs.check_prepare_run(facts["runs"], facts["runs"][0]["completed"] + 60, 24)[0] is None
     assert open(host["flag_store"], "rb").read() == before
 
 
@@ -124,7 +129,7 @@ def test_a_broken_state_file_is_reported_not_overwritten(host):
 
 
 def test_record_refuses_without_the_lock_or_an_audit_file(host, tmp_path):
-    entry = activation.new_entry("marketplace_step_1", 1795861800, RUN, AUDIT_FILE)
+    entry = activation_ledger.new_entry("marketplace_step_1", 1795861800, RUN, AUDIT_FILE)
     out = run({"audit_dir": host["audit_dir"], "entry": entry, "run_id": RUN, "audit_file": AUDIT_FILE,
                "lock_path": str(tmp_path / "deploy.lock")}, module=activation_record)
     assert out["failed"] and "does not hold the deployment lock" in out["msg"]
@@ -134,7 +139,7 @@ def test_record_refuses_without_the_lock_or_an_audit_file(host, tmp_path):
 
 
 def test_record_in_check_mode_writes_nothing(host):
-    entry = activation.new_entry("marketplace_step_1", 1795861800, RUN, AUDIT_FILE)
+    entry = activation_ledger.new_entry("marketplace_step_1", 1795861800, RUN, AUDIT_FILE)
     out = run({"audit_dir": host["audit_dir"], "entry": entry, "run_id": RUN, "audit_file": AUDIT_FILE},
               check=True, module=activation_record)
     assert out["changed"] is False and not os.path.exists(host["audit_dir"])
@@ -280,15 +285,15 @@ def test_every_activation_applies_to_the_platforms_real_files(tmp_path):
     for kind, arg, now in plans:
         facts = run(base(host))
         if kind == "marketplace":
-            decision = activation.evaluate_marketplace(arg, facts, clock_override=now)
+            decision = activation_gates.evaluate_marketplace(arg, facts, clock_override=now)
         elif kind == "launch":
             gates = facts["pfs"]["global-launch.yaml"]["document"]["launch_gates"]["required_validations"]
-            decision = activation.evaluate_launch(
+            decision = activation_gates.evaluate_launch(
                 arg, facts, confirm=True,
                 check_approvals=lambda roles: ([{"name": "a", "role": roles[0]}, {"name": "b", "role": roles[1]}], []),
                 waivers=dict((g["name"], "test") for g in gates), clock_override=t0 + 60)
         else:
-            decision = activation.evaluate_emergency(facts, clock_override=now)
+            decision = activation_gates.evaluate_emergency(facts, clock_override=now)
         assert decision.open, (kind, arg, decision.message())
         out = decision.as_dict()
         flags_out = run({"flag_store": host["flag_store"], "flags": out["flags"], "dependencies": "enable",
@@ -298,11 +303,11 @@ def test_every_activation_applies_to_the_platforms_real_files(tmp_path):
             applied = run({"path": os.path.join(host["pf_dir"], item["file"]), "settings": item["settings"]},
                           module=pf_setting)
             assert not applied.get("failed"), applied
-        entry = activation.new_entry(out["key"], decision.now, RUN, AUDIT_FILE)
+        entry = activation_ledger.new_entry(out["key"], decision.now, RUN, AUDIT_FILE)
         run({"audit_dir": host["audit_dir"], "entry": entry, "run_id": RUN, "audit_file": AUDIT_FILE},
             module=activation_record)
-        store = activation.load_store(flag_store.load(host["flag_store"]).data)
-        assert activation.gateway_state(store)["access_mode"] == out["expect"]["access_mode"]
+        store = activation_plan.load_store(flag_store.load(host["flag_store"]).data)
+        assert activation_plan.gateway_state(store)["access_mode"] == out["expect"]["access_mode"]
         settings = dict((item["file"], item["settings"]) for item in out["pf_settings"])
         if kind == "launch":
             assert "feature_flags.component_visibility.signup_form" in settings["global-launch.yaml"]
@@ -310,7 +315,7 @@ def test_every_activation_applies_to_the_platforms_real_files(tmp_path):
             assert settings["marketplace-phase3.yaml"]["marketplace.trading_features.auction_system.enabled"] is True
             assert "controls.transaction_monitoring.real_time_analysis" in settings["marketplace-phase3.yaml"]
     final = run(base(host))
-    assert activation.status_summary(final)["access_mode"] == "founder_beta"
+    assert activation_status.status_summary(final)["access_mode"] == "founder_beta"
 
 
 def test_many_activation_runs_do_not_hide_the_prepare_run(host):
@@ -321,7 +326,7 @@ def test_many_activation_runs_do_not_hide_the_prepare_run(host):
         log.records([("DEPLOYMENT_START", {"playbook": "marketplace"}), ("DEPLOYMENT_COMPLETE", {"status": "success"})])
     runs = run(base(host, runs_limit=2))["runs"]
     assert [r["kind"] for r in runs] == ["activation", "activation", "deployment"]
-    assert activation.check_prepare_run(runs, runs[-1]["completed"] + 60, 24)[0] is None
+    assert activation_runs.check_prepare_run(runs, runs[-1]["completed"] + 60, 24)[0] is None
 
 
 def test_the_gate_action_reads_the_facts_from_the_paths_it_is_given(tmp_path):

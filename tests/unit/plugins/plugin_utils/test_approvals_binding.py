@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
+from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import runs as activation_runs
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import ActivationError
 from ansible_collections.nexus_cos.launch.plugins.plugin_utils import approvals
 
@@ -124,7 +124,7 @@ def test_a_symlinked_file_is_not_followed(tmp_path):
 
 
 def test_a_run_summary_carries_the_accepted_nonce():
-    summary = activation.summarize_run([
+    summary = activation_runs.summarize_run([
         ("DEPLOYMENT_START", {"playbook": "launch"}, NOW, RUN),
         ("APPROVALS_ACCEPTED", {"nonce_sha256": "ab" * 32, "issued_at": "2026-12-01T09:59:00Z",
                                 "approvers": "alice,bob"}, NOW, RUN)])

@@ -13,6 +13,9 @@ import os
 import pytest
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import activation, audit_log, snapshot
+from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import facts as activation_facts
+from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import ledger as activation_ledger
+from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import plan as activation_plan
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import change as activation_change
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import record as activation_record
 
@@ -41,20 +44,21 @@ class Platform(object):
     def apply_step_1(self, snapshot_run=None):
         """Step 1's writes, predicted into ``snapshot_run``'s snapshot first
         as the plays do."""
-        store = activation.load_store(activation_change.read_flag_store(self.flag_store)["document"])
-        facts = {"flag_store": activation_change.read_flag_store(self.flag_store),
-                 "pfs": activation_change.read_pfs(self.pf_dir)}
-        dummy, pfs = activation.facts_documents(facts)
-        plan = activation.marketplace_plan(1, store)
+        store = activation_plan.load_store(activation_facts.read_flag_store(self.flag_store)["document"])
+        facts = {"flag_store": activation_facts.read_flag_store(self.flag_store),
+                 "pfs": activation_facts.read_pfs(self.pf_dir)}
+        dummy, pfs = activation_facts.facts_documents(facts)
+        plan = activation_plan.marketplace_plan(1, store)
         settings = [{"file": name, "settings": values} for name, values in plan.settings_for(pfs).items()]
-        change = activation_change.prepare(self.flag_store, self.pf_dir, enable=plan.enable, pf_settings=settings)
+        request = activation_change.Request(enable=plan.enable, pf_settings=settings)
+        change = activation_change.prepare(self.flag_store, self.pf_dir, request)
         if snapshot_run:
             activation_change.predict_after(os.path.join(self.backup_dir, snapshot_run[:16]), change.texts,
                                             snapshot_run)
-        activation_change.write(change, self.flag_store, self.pf_dir, enable=plan.enable, pf_settings=settings)
+        activation_change.write(change, self.flag_store, self.pf_dir, request)
 
     def record(self, key, run_id):
-        entry = activation.new_entry(key, 1795861800, run_id, "activation-%s.log" % run_id[:16])
+        entry = activation_ledger.new_entry(key, 1795861800, run_id, "activation-%s.log" % run_id[:16])
         log = audit_log.AuditLog(self.audit_dir, run_id, "activation-%s.log" % run_id[:16])
         activation_record.append(self.state_file, entry, log)
         return entry
@@ -87,7 +91,7 @@ def test_a_rollback_marks_the_activation_it_takes_away_undone_and_audits_it(plat
     assert entry["audit_verified"] and entry["undone"]["by_run"] == ROLLBACK_RUN
     assert entry["undone"]["snapshot"] == RUN_A[:16]
     # The gates skip it; the next gate says why.
-    assert activation.latest_entries([entry]) == {}
+    assert activation_ledger.latest_entries([entry]) == {}
     records = [e.record for e in audit_log.read_trail(platform.audit_dir)[0]]
     [undone] = [r for r in records if r.event == "ACTIVATION_UNDONE"]
     assert undone.run == ROLLBACK_RUN and undone.fields["activation_run"] == RUN_A

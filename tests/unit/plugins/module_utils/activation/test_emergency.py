@@ -14,8 +14,10 @@ import pytest
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, deploy_lock, flag_store, host_scripts, snapshot
 from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
+from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import plan as activation_plan
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import record as activation_record
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import emergency
+from ansible_collections.nexus_cos.launch.plugins.module_utils.run_context import HostPaths, RunContext
 
 from gateway_double import ROOT, Double, sample_repo
 from trusted_tmp import trusted_tmp  # noqa: F401 pylint: disable=unused-import
@@ -60,11 +62,11 @@ def _host(tmp_path):
     double.close()
 
 
-def pull(host, run_id=RUN_ID, url=None, **kwargs):
-    kwargs.setdefault("verify_timeout", 5)
+def pull(host, run_id=RUN_ID, url=None, verify_timeout=5, **kwargs):
     kwargs.setdefault("runtime_files", snapshot.runtime_files(MODULE_UTILS))
-    return emergency.pull(host["flag_store"], host["pf_dir"], host["audit_dir"], host["backup_dir"], host["lock"],
-                          url or host["gateway"].url, run_id, run_id[:16], HOLDER, **kwargs)
+    paths = HostPaths(host["flag_store"], host["pf_dir"], host["backup_dir"], host["audit_dir"], host["lock"],
+                      url or host["gateway"].url)
+    return emergency.pull(RunContext(paths, run_id, holder=HOLDER, verify_timeout=verify_timeout), **kwargs)
 
 
 def events(host):
@@ -446,17 +448,24 @@ def test_the_runtime_carries_everything_the_scripts_import():
             elif module.startswith(base):
                 inner = module[len(base):-1]
                 is_package = os.path.isdir(os.path.join(MODULE_UTILS, *inner.split(".")))
-                todo.extend(inner + "." + alias.name for alias in node.names) if is_package else todo.append(inner)
+                # From a package, a name is a submodule or one of the package's own (its __init__).
+                names = [inner + "." + alias.name for alias in node.names] if is_package else []
+                submodules = [name for name in names if os.path.exists(os.path.join(MODULE_UTILS, *name.split(".")) + ".py")
+                              or os.path.isdir(os.path.join(MODULE_UTILS, *name.split(".")))]
+                todo.extend(submodules)
+                if len(submodules) < len(names) or not is_package:
+                    todo.append(inner)
     assert seen == set(snapshot.RUNTIME_MODULES), sorted(seen ^ set(snapshot.RUNTIME_MODULES))
 
 
 def test_scripts_quote_their_paths():
-    text = host_scripts.emergency_script("/b/x y", "r1", "vps", "/f's", "/p", "/b", "http://gw", "/a", "/l", 5)
+    run = RunContext(HostPaths("/f's", "/p", "/b", "/a", "/l", "http://gw"), "r1", host="vps", verify_timeout=5)
+    text = host_scripts.emergency_script(run, "/b/x y")
     assert "flag_store='/f'\"'\"'s'" in text and "snapshot_dir='/b/x y'" in text
 
 
 def test_emergency_plan_without_pf_has_only_flags():
-    plan = activation.emergency_plan(with_pf=False)
+    plan = activation_plan.emergency_plan(with_pf=False)
     assert plan.settings == [] and "FOUNDER_BETA_MODE" in plan.enable
 
 

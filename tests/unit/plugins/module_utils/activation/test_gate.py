@@ -1,7 +1,7 @@
-"""Activation decisions (module_utils/activation): the clock, the gates of
-the marketplace steps and the launch, approvals, waivers and the audit
-cross-check. Facts are built here the way module activation_info returns
-them; no host is involved."""
+"""Activation decisions (module_utils/activation/gate.py): the gates of
+the marketplace steps and the launch, approvals, waivers, the emergency
+switch's plan, and the status shown from the same facts. Facts are built
+here the way module activation_info returns them; no host is involved."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ import pytest
 from passlib.hash import pbkdf2_sha256, sha512_crypt
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import activation as act
+from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import gate
+from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import runs as activation_runs
+from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import status as activation_status
 from ansible_collections.nexus_cos.launch.plugins.plugin_utils import approvals
 
 DAY = 86400
@@ -103,44 +106,10 @@ def after_step(step):
     return store, pfs
 
 
-# ---------------------------------------------------------------- the clock
-
-@pytest.mark.parametrize("value, expected", [
-    (T0, T0),
-    (float(T0) + 0.5, T0 + 0.5),
-    (str(T0), T0),
-    ("2026-11-28T10:40:00Z", T0),
-    ("2026-11-28T10:40:00+00:00", T0),
-    ("2026-11-28T11:40:00+01:00", T0),
-    ("2026-11-28T10:40:00", T0),            # no zone: UTC
-    ("2026-11-28 10:40:00z", T0),
-])
-def test_clock_accepts_epoch_and_iso(value, expected):
-    assert act.parse_clock(value) == expected
-
-
-@pytest.mark.parametrize("value", [None, "", "   "])
-def test_empty_clock_means_no_override(value):
-    assert act.parse_clock(value) is None
-
-
-@pytest.mark.parametrize("value, fragment", [
-    (True, "expected epoch seconds"),
-    ("next tuesday", "is not epoch seconds or an ISO 8601 time"),
-    (T0 * 1000, "milliseconds"),
-    ("12", "not a plausible time"),
-])
-def test_bad_clock_names_the_variable(value, fragment):
-    with pytest.raises(act.ActivationError) as exc:
-        act.parse_clock(value)
-    assert str(exc.value).startswith("nexus_clock_now: ")
-    assert fragment in str(exc.value)
-
-
 # ---------------------------------------------------------------- marketplace gates
 
 def test_step1_open_with_a_recent_passing_prepare_run():
-    d = act.evaluate_marketplace(1, facts())
+    d = gate.evaluate_marketplace(1, facts())
     assert d.open and not d.already_applied
     assert d.as_dict()["enable"] == ["MARKETPLACE_PHASE2_ENABLED", "MARKETPLACE_PHASE3_ENABLED"]
     assert d.settings == {"marketplace-phase3.yaml": {"marketplace.enabled": True,
@@ -151,7 +120,7 @@ def test_step1_open_with_a_recent_passing_prepare_run():
 
 
 def test_step1_refused_without_prepare_run():
-    d = act.evaluate_marketplace(1, facts(runs=[]))
+    d = gate.evaluate_marketplace(1, facts(runs=[]))
     assert not d.open
     assert d.message() == ("no completed Phase 4 prepare run with prechecks found in /var/log/nexus-cos/phase4-audit; "
                            "run ansible-playbook playbooks/phase4.yml (nexusctl deploy) first; " + act.FORCE_HINT)
@@ -160,116 +129,22 @@ def test_step1_refused_without_prepare_run():
 
 def test_step1_refused_when_newest_prepare_run_failed():
     runs = [prepare_run(status="failed", precheck="fail", run_id="new"), prepare_run(run_id="old")]
-    d = act.evaluate_marketplace(1, facts(runs=runs))
+    d = gate.evaluate_marketplace(1, facts(runs=runs))
     assert "the newest Phase 4 prepare run new" in d.message()
     assert "PRECHECK_COMPLETE status=fail" in d.message()
 
 
-def test_prepare_run_search_skips_refused_and_other_runs():
-    runs = [prepare_run(completed=None, started=None, status=None, playbook=None, run_id="refused-at-the-lock"),
-            dict(prepare_run(run_id="activation"), kind="activation", playbook="marketplace"),
-            prepare_run(precheck=None, run_id="skipped-the-prechecks"),
-            prepare_run(run_id="good")]
-    refusal, evidence = act.check_prepare_run(runs, T0, 24)
-    assert refusal is None and evidence["run_id"] == "good"
-
-
-# ---------------------------------------------------------------- when a run ended (RUN_ENDS)
-
-def summary(kind, *records, run_id="20261128T103500Z-bbbbbb"):
-    """A run's summary from its records [(event, fields)], a second apart, as read_runs makes it."""
-    out = act.summarize_run([(event, fields, T0 - 600 + i, run_id) for i, (event, fields) in enumerate(records)])
-    return dict(out, kind=kind, file="%s-%s.log" % (kind, run_id[:16]))
-
-
-GUARD_START = ("GUARD_START", {"minutes": 15, "interval_s": 5, "on_critical": "switch"})
-
-
-@pytest.mark.parametrize("outcome", ["clean", "canceled", "breach", "switch_pulled"])
-def test_a_guard_that_wrote_guard_end_finished(outcome):
-    run = summary("activation", GUARD_START, ("GUARD_BREACH", {"level": "critical"}),
-                  ("GUARD_END", {"outcome": outcome, "looks": 3}))
-    assert (run["playbook"], run["status"], run["completed"]) == ("guard", outcome, T0 - 598)
-    assert act._run_state(run, {})["state"] == "finished"
-    assert act.dead_runs_left([run], {}) == []
-
-
-def test_a_guard_without_guard_end_was_cut_off():
-    run = summary("activation", GUARD_START)
-    assert run["status"] is None and act._run_state(run, {})["state"] == "unfinished"
-    [lines] = act.dead_runs_left([run], {})
-    assert lines[0] == ("run 20261128T103500Z-bbbbbb (guard, started 2026-11-28 10:30 UTC) never finished (no end "
-                        "record: killed or cut off)")
-
-
-def test_a_finished_guard_is_no_changing_run_that_settles_older_ones():
-    cut = summary("activation", ("DEPLOYMENT_START", {"playbook": "marketplace"}), ("FLAGS_CHANGED", {}),
-                  run_id="20261128T102000Z-cccccc")
-    guard = summary("activation", GUARD_START, ("GUARD_END", {"outcome": "clean"}))
-    [lines] = act.dead_runs_left([guard, cut], {})
-    assert lines[0].startswith("run 20261128T102000Z-cccccc (marketplace, ")
-
-
-def test_a_kill_switch_refused_at_the_lock_finished():
-    # What emergency.pull writes when a live run holds the lock and it may not break it.
-    run = summary("activation", ("LOCK_REFUSED", {"holder_run_id": "busy-run"}))
-    assert (run["status"], run["refused_at_lock"]) == ("refused", True)
-    assert act._run_state(run, {})["state"] == "finished" and act.dead_runs_left([run], {}) == []
-
-
-def test_a_switch_refused_then_let_take_over_a_dead_lock_and_cut_off_is_unfinished():
-    # lock_holder.pull_switch's second try, same run id: refused first, then the lock taken over.
-    run = summary("activation", ("LOCK_REFUSED", {}), ("LOCK_STALE_RECOVERED", {}),
-                  ("DEPLOYMENT_START", {"playbook": "emergency"}), ("FLAGS_CHANGED", {}))
-    assert run["status"] is None and run["refused_at_lock"] is False
-    [lines] = act.dead_runs_left([run], {})
-    assert "(emergency, started" in lines[0] and "never finished" in lines[0]
-
-
-def test_a_prepare_run_refused_at_the_lock_neither_fails_nor_blocks_the_gate():
-    refused = summary("deployment", ("LOCK_REFUSED", {"holder_run_id": "20261128T103000Z-other1"}))
-    assert (refused["status"], refused["refused_at_lock"]) == ("refused", True)
-    refusal, evidence = act.check_prepare_run([refused, prepare_run(run_id="good")], T0, 24)
-    assert refusal is None and evidence["run_id"] == "good"
-    assert act.dead_runs_left([refused], {}) == []
-    d = act.evaluate_marketplace(1, facts(runs=[refused, prepare_run(run_id="good")]))
+def test_a_prepare_run_refused_at_the_lock_does_not_block_step_1():
+    record = ("LOCK_REFUSED", {"holder_run_id": "20261128T103000Z-other1"}, T0 - 600, "20261128T103500Z-bbbbbb")
+    refused = dict(activation_runs.summarize_run([record]), kind="deployment", file="deployment-20261128T103500Z.log")
+    d = gate.evaluate_marketplace(1, facts(runs=[refused, prepare_run(run_id="good")]))
     assert d.open
-
-
-def test_a_prepare_run_cut_off_after_its_start_still_refuses_the_gate():
-    cut = summary("deployment", ("LOCK_ACQUIRED", {}), ("DEPLOYMENT_START", {"playbook": "phase4"}),
-                  ("PRECHECK_START", {}))
-    refusal, evidence = act.check_prepare_run([cut, prepare_run(run_id="good")], T0, 24)
-    assert refusal.startswith("the newest Phase 4 prepare run 20261128T103500Z-bbbbbb ") and "never finished" in refusal
-    assert evidence["run_id"] == "20261128T103500Z-bbbbbb"
-
-
-def test_a_killed_newest_prepare_run_does_not_let_an_older_one_open_step_1():
-    runs = [prepare_run(completed=None, status=None, precheck=None, run_id="killed"), prepare_run(run_id="good")]
-    refusal, evidence = act.check_prepare_run(runs, T0, 24)
-    assert refusal.startswith("the newest Phase 4 prepare run killed (deployment-20261128T093000Z.log) started "
-                              "2026-11-28 08:40 UTC and never finished (no DEPLOYMENT_COMPLETE: killed or cut off)")
-    assert evidence["run_id"] == "killed"
-
-
-def test_a_prepare_run_that_failed_before_its_prechecks_refuses_step_1():
-    runs = [prepare_run(status="failed", precheck=None, run_id="failed-early"), prepare_run(run_id="good")]
-    refusal, dummy = act.check_prepare_run(runs, T0, 24)
-    assert "failed-early" in refusal and "failed before its prechecks finished" in refusal
-
-
-def test_prepare_run_too_old():
-    refusal, dummy = act.check_prepare_run([prepare_run(completed=T0 - 30 * 3600)], T0, 24)
-    assert refusal == ("the newest passing Phase 4 prepare run 20261128T093000Z-aaaaaa finished 2026-11-27 04:40 UTC, "
-                       "30 h before now; expected one within 24 h (activation_gate_prepare_max_age_hours); run "
-                       "ansible-playbook playbooks/phase4.yml (nexusctl deploy) again")
-    assert act.check_prepare_run([prepare_run(completed=T0 - 30 * 3600)], T0, 48)[0] is None
 
 
 def test_step2_refused_before_seven_days_with_the_open_date():
     store, pfs = after_step(1)
     f = facts(store, pfs, [entry("marketplace_step_1", T_STEP1)], now=T_STEP1 + 7 * DAY - 1)
-    d = act.evaluate_marketplace(2, f)
+    d = gate.evaluate_marketplace(2, f)
     assert d.message() == ("step 2 opens 2026-12-05 10:30 UTC (7 days after step 1 at 2026-11-28 10:30 UTC); "
                            "force it with -e activation_force_reason=TEXT")
 
@@ -277,8 +152,8 @@ def test_step2_refused_before_seven_days_with_the_open_date():
 def test_step2_opens_at_seven_days_and_with_an_injected_clock():
     store, pfs = after_step(1)
     f = facts(store, pfs, [entry("marketplace_step_1", T_STEP1)], now=T_STEP1 + 60)
-    assert act.evaluate_marketplace(2, dict(f, now=T_STEP1 + 7 * DAY)).open
-    d = act.evaluate_marketplace(2, f, clock_override=T_STEP1 + 8 * DAY)
+    assert gate.evaluate_marketplace(2, dict(f, now=T_STEP1 + 7 * DAY)).open
+    d = gate.evaluate_marketplace(2, f, clock_override=T_STEP1 + 8 * DAY)
     assert d.open
     assert d.events[0] == ("CLOCK_OVERRIDE", {"now": "2026-12-06T10:30:00Z", "host_now": "2026-11-28T10:31:00Z"})
     assert d.now == T_STEP1 + 8 * DAY
@@ -287,37 +162,37 @@ def test_step2_opens_at_seven_days_and_with_an_injected_clock():
 def test_wait_days_is_a_parameter():
     store, pfs = after_step(1)
     f = facts(store, pfs, [entry("marketplace_step_1", T_STEP1)], now=T_STEP1 + 2 * DAY)
-    assert act.evaluate_marketplace(2, f, wait_days=1).open
-    assert "(3 days after step 1" in act.evaluate_marketplace(2, f, wait_days=3).message()
+    assert gate.evaluate_marketplace(2, f, wait_days=1).open
+    assert "(3 days after step 1" in gate.evaluate_marketplace(2, f, wait_days=3).message()
 
 
 def test_step3_counts_from_step2_and_step4_only_needs_step3():
     store, pfs = after_step(2)
     entries = [entry("marketplace_step_1", T_STEP1), entry("marketplace_step_2", T_STEP1 + 8 * DAY)]
-    d = act.evaluate_marketplace(3, facts(store, pfs, entries, now=T_STEP1 + 10 * DAY))
+    d = gate.evaluate_marketplace(3, facts(store, pfs, entries, now=T_STEP1 + 10 * DAY))
     assert d.message().startswith("step 3 opens 2026-12-13 10:30 UTC (7 days after step 2 at 2026-12-06 10:30 UTC)")
     store, pfs = after_step(3)
     entries.append(entry("marketplace_step_3", T_STEP1 + 15 * DAY))
-    assert act.evaluate_marketplace(4, facts(store, pfs, entries, now=T_STEP1 + 15 * DAY + 1)).open
+    assert gate.evaluate_marketplace(4, facts(store, pfs, entries, now=T_STEP1 + 15 * DAY + 1)).open
 
 
 def test_step_needs_the_previous_one_recorded():
     store, pfs = after_step(1)
-    d = act.evaluate_marketplace(2, facts(store, pfs, [], now=T0 + 30 * DAY))
+    d = gate.evaluate_marketplace(2, facts(store, pfs, [], now=T0 + 30 * DAY))
     assert d.message() == "step 2 needs step 1 first: no recorded activation of step 1; " + act.FORCE_HINT
 
 
 def test_the_operators_word_is_not_enough_the_audit_record_must_match():
     store, pfs = after_step(1)
-    d = act.evaluate_marketplace(2, facts(store, pfs, [entry("marketplace_step_1", T_STEP1, verified=False)],
-                                          now=T0 + 30 * DAY))
+    d = gate.evaluate_marketplace(2, facts(store, pfs, [entry("marketplace_step_1", T_STEP1, verified=False)],
+                                           now=T0 + 30 * DAY))
     assert "does not match the audit trail (no record seq 9 in activation-x.log)" in d.message()
 
 
 def test_previous_step_rolled_back_is_not_in_effect():
     store, pfs = after_step(0)[0], pf_docs()
     store = store_doc()   # flags back off: step 1 was rolled back
-    d = act.evaluate_marketplace(2, facts(store, pfs, [entry("marketplace_step_1", T_STEP1)], now=T0 + 30 * DAY))
+    d = gate.evaluate_marketplace(2, facts(store, pfs, [entry("marketplace_step_1", T_STEP1)], now=T0 + 30 * DAY))
     assert "step 1 (applied 2026-11-28 10:30 UTC by run 20261128T103000Z-bbbbbb) is no longer in effect" in d.message()
     assert "flag MARKETPLACE_PHASE3_ENABLED is off, expected on" in d.message()
 
@@ -331,7 +206,7 @@ def test_a_rolled_back_step_reapplied_without_a_record_does_not_open_the_next_ga
     # hold again and the old entry is the newest, but it no longer counts.
     store, pfs = after_step(1)
     undone = dict(entry("marketplace_step_1", T_STEP1), undone=UNDONE)
-    d = act.evaluate_marketplace(2, facts(store, pfs, [undone], now=T_STEP1 + 8 * DAY))
+    d = gate.evaluate_marketplace(2, facts(store, pfs, [undone], now=T_STEP1 + 8 * DAY))
     assert not d.open
     assert d.message() == (
         "step 2 needs step 1 first: its recorded activation (run 20261128T103000Z-bbbbbb, applied 2026-11-28 10:30 "
@@ -342,7 +217,7 @@ def test_a_rolled_back_step_reapplied_without_a_record_does_not_open_the_next_ga
 
 def test_an_undone_step_with_its_changes_gone_just_needs_applying_again():
     undone = dict(entry("marketplace_step_1", T_STEP1), undone=UNDONE)
-    d = act.evaluate_marketplace(2, facts(store_doc(), pf_docs(), [undone], now=T_STEP1 + 8 * DAY))
+    d = gate.evaluate_marketplace(2, facts(store_doc(), pf_docs(), [undone], now=T_STEP1 + 8 * DAY))
     assert d.message().startswith("step 2 needs step 1 first: its recorded activation (run 20261128T103000Z-bbbbbb, "
                                   "applied 2026-11-28 10:30 UTC) was undone by rollback run 20261201T090000Z-rollbk")
     assert "did not record them" not in d.message()
@@ -352,21 +227,21 @@ def test_a_step_recorded_again_after_its_undo_counts_from_the_new_record():
     store, pfs = after_step(1)
     entries = [dict(entry("marketplace_step_1", T_STEP1), undone=UNDONE),
                entry("marketplace_step_1", T_STEP1 + 5 * DAY, run_id="20261203T103000Z-cccccc")]
-    d = act.evaluate_marketplace(2, facts(store, pfs, entries, now=T_STEP1 + 8 * DAY))
+    d = gate.evaluate_marketplace(2, facts(store, pfs, entries, now=T_STEP1 + 8 * DAY))
     assert d.message().startswith("step 2 opens 2026-12-10 10:30 UTC (7 days after step 1 at 2026-12-03 10:30 UTC)")
 
 
 def test_an_undone_step_is_not_already_applied():
     store, pfs = after_step(1)
-    d = act.evaluate_marketplace(1, facts(store, pfs, [dict(entry("marketplace_step_1", T_STEP1), undone=UNDONE)]))
+    d = gate.evaluate_marketplace(1, facts(store, pfs, [dict(entry("marketplace_step_1", T_STEP1), undone=UNDONE)]))
     assert d.open and not d.already_applied
 
 
 def test_force_needs_a_reason_and_is_audited():
     store, pfs = after_step(1)
     f = facts(store, pfs, [entry("marketplace_step_1", T_STEP1)], now=T_STEP1 + DAY)
-    assert not act.evaluate_marketplace(2, f, force_reason="   ").open
-    d = act.evaluate_marketplace(2, f, force_reason=" creators onboarded early ")
+    assert not gate.evaluate_marketplace(2, f, force_reason="   ").open
+    d = gate.evaluate_marketplace(2, f, force_reason=" creators onboarded early ")
     assert d.open
     forced = [e for e in d.events if e[0] == "GATE_FORCED"]
     assert forced == [("GATE_FORCED", {"gate": "marketplace_step_2", "reason": "creators onboarded early",
@@ -376,46 +251,46 @@ def test_force_needs_a_reason_and_is_audited():
 
 
 def test_force_reason_on_an_open_gate_forces_nothing():
-    d = act.evaluate_marketplace(1, facts(), force_reason="because")
+    d = gate.evaluate_marketplace(1, facts(), force_reason="because")
     assert d.open and not d.forced
     assert not [e for e in d.events if e[0] == "GATE_FORCED"]
 
 
 def test_already_applied_step_is_a_no_op_even_when_its_gate_would_refuse():
     store, pfs = after_step(1)
-    d = act.evaluate_marketplace(1, facts(store, pfs, [entry("marketplace_step_1", T_STEP1)], runs=[]))
+    d = gate.evaluate_marketplace(1, facts(store, pfs, [entry("marketplace_step_1", T_STEP1)], runs=[]))
     assert d.open and d.already_applied and not d.flag_changes and not d.differences
     assert d.notes[0].startswith("marketplace step 1 already applied at 2026-11-28 10:30 UTC")
 
 
 def test_flags_holding_without_a_record_are_applied_and_recorded():
     store, pfs = after_step(1)
-    d = act.evaluate_marketplace(1, facts(store, pfs, []))
+    d = gate.evaluate_marketplace(1, facts(store, pfs, []))
     assert d.open and not d.already_applied and not d.differences
 
 
 def test_daily_limit_must_match_the_table():
     pfs = pf_docs()
     pfs["marketplace-phase3.yaml"]["marketplace"]["progressive_access"]["founders"]["daily_transaction_limit"] = 8000
-    d = act.evaluate_marketplace(1, facts(pfs=pfs))
+    d = gate.evaluate_marketplace(1, facts(pfs=pfs))
     assert d.message().startswith("marketplace-phase3.yaml: marketplace.progressive_access.founders."
                                   "daily_transaction_limit is 8000; expected 10000 NexCoin for founders "
                                   "(activation_gate_daily_limits.founders)")
-    assert act.evaluate_marketplace(1, facts(pfs=pfs), daily_limits={"founders": 8000}).open
+    assert gate.evaluate_marketplace(1, facts(pfs=pfs), daily_limits={"founders": 8000}).open
 
 
 def test_step3_needs_basic_kyc():
     store, pfs = after_step(2)
     pfs["marketplace-phase3.yaml"]["marketplace"]["progressive_access"]["public"]["kyc_level"] = "none"
     entries = [entry("marketplace_step_1", T_STEP1), entry("marketplace_step_2", T_STEP1 + 8 * DAY)]
-    d = act.evaluate_marketplace(3, facts(store, pfs, entries, now=T_STEP1 + 16 * DAY))
+    d = gate.evaluate_marketplace(3, facts(store, pfs, entries, now=T_STEP1 + 16 * DAY))
     assert "kyc_level is \"none\"; expected \"basic\"" in d.message()
 
 
 def test_step3_settings():
     store, pfs = after_step(2)
     entries = [entry("marketplace_step_1", T_STEP1), entry("marketplace_step_2", T_STEP1 + 8 * DAY)]
-    d = act.evaluate_marketplace(3, facts(store, pfs, entries, now=T_STEP1 + 16 * DAY))
+    d = gate.evaluate_marketplace(3, facts(store, pfs, entries, now=T_STEP1 + 16 * DAY))
     assert d.open
     assert d.settings["marketplace-phase3.yaml"] == {
         "marketplace.trading_features.peer_to_peer.enabled": True, "marketplace.trading": True,
@@ -425,26 +300,26 @@ def test_step3_settings():
 def test_step4_leaves_auctions_off_until_phase4_is_live():
     store, pfs = after_step(3)
     entries = [entry("marketplace_step_%d" % n, T_STEP1 + n * 8 * DAY) for n in (1, 2, 3)]
-    d = act.evaluate_marketplace(4, facts(store, pfs, entries, now=T_STEP1 + 40 * DAY))
+    d = gate.evaluate_marketplace(4, facts(store, pfs, entries, now=T_STEP1 + 40 * DAY))
     assert d.open and "auction_system.enabled" not in str(d.settings)
     assert any(n.startswith("auctions stay off") for n in d.notes)
     store["feature_flags"]["PUBLIC_FULL_LAUNCH_MODE"]["enabled"] = True
-    d = act.evaluate_marketplace(4, facts(store, pfs, entries, now=T_STEP1 + 40 * DAY))
+    d = gate.evaluate_marketplace(4, facts(store, pfs, entries, now=T_STEP1 + 40 * DAY))
     assert d.settings["marketplace-phase3.yaml"] == {"marketplace.trading_features.auction_system.enabled": True}
     assert d.expect == {"access_mode": "public_full", "marketplace_phase": 3, "flags": 6}
 
 
 def test_unknown_step_and_phase():
     with pytest.raises(act.ActivationError, match="expected 1, 2, 3 or 4"):
-        act.evaluate_marketplace(5, facts())
+        gate.evaluate_marketplace(5, facts())
     with pytest.raises(act.ActivationError, match="only Phase 3 has progressive steps"):
-        act.evaluate_marketplace(1, facts(), phase=4)
+        gate.evaluate_marketplace(1, facts(), phase=4)
 
 
 def test_required_pf_key_missing_is_a_hard_refusal():
     pfs = pf_docs()
     del pfs["marketplace-phase3.yaml"]["marketplace"]["progressive_access"]["founders"]["enabled"]
-    d = act.evaluate_marketplace(1, facts(pfs=pfs))
+    d = gate.evaluate_marketplace(1, facts(pfs=pfs))
     assert d.message().startswith("marketplace-phase3.yaml: key marketplace.progressive_access.founders.enabled is "
                                   "missing; expected it")
     assert act.FORCE_HINT not in d.message()
@@ -453,7 +328,7 @@ def test_required_pf_key_missing_is_a_hard_refusal():
 def test_unreadable_flag_store_refuses():
     f = facts()
     f["flag_store"] = {"path": "/x/feature-flags.json", "document": None, "error": "/x/feature-flags.json: invalid JSON"}
-    assert act.evaluate_marketplace(1, f).message() == "/x/feature-flags.json: invalid JSON"
+    assert gate.evaluate_marketplace(1, f).message() == "/x/feature-flags.json: invalid JSON"
 
 
 # ---------------------------------------------------------------- approvals
@@ -473,10 +348,10 @@ BOB = {"name": "bob", "secret": "bob-test-secret"}
 
 
 def test_required_roles_from_the_pf():
-    assert act.required_roles("founder_and_technical_lead") == ROLES
-    assert act.required_roles("cto") == ["cto"]
+    assert gate.required_roles("founder_and_technical_lead") == ROLES
+    assert gate.required_roles("cto") == ["cto"]
     with pytest.raises(act.ActivationError, match="deployment.team_approval"):
-        act.required_roles("")
+        gate.required_roles("")
 
 
 def test_two_distinct_approvers_with_both_roles():
@@ -557,7 +432,7 @@ GATES = [{"name": "infrastructure_capacity", "status": "passed"}, {"name": "secu
 
 
 def test_pending_gate_needs_a_waiver():
-    waived, refusals, dummy = act.check_launch_gates(GATES, {})
+    waived, refusals, dummy = gate.check_launch_gates(GATES, {})
     assert waived == []
     assert refusals[0] == ("launch gate security_audit is pending in global-launch.yaml launch_gates."
                            "required_validations; expected passed, or waive it with a reason: -e '{\"launch_waivers\": "
@@ -568,20 +443,20 @@ def test_pending_gate_needs_a_waiver():
 def test_waivers_with_reasons():
     waivers = {"security_audit": "external audit booked", "compliance_review": " legal signed ",
                "infrastructure_capacity": "not needed"}
-    waived, refusals, notes = act.check_launch_gates(GATES, waivers)
+    waived, refusals, notes = gate.check_launch_gates(GATES, waivers)
     assert refusals == []
     assert waived == [("security_audit", "external audit booked"), ("compliance_review", "legal signed")]
     assert notes == ["launch gate infrastructure_capacity has passed; its waiver is not needed"]
 
 
 def test_waiver_for_an_unknown_gate_or_without_reason():
-    dummy, refusals, dummy = act.check_launch_gates(GATES, {"securty_audit": "typo", "security_audit": " ",
-                                                    "compliance_review": "ok"})
+    dummy, refusals, dummy = gate.check_launch_gates(GATES, {"securty_audit": "typo", "security_audit": " ",
+                                                             "compliance_review": "ok"})
     assert refusals == [
         "launch_waivers.security_audit: the reason is empty; give the reason in words",
         "launch_waivers names securty_audit, which is not a launch gate in global-launch.yaml (gates: "
         "infrastructure_capacity, security_audit, compliance_review)"]
-    assert act.check_launch_gates(GATES, ["security_audit"])[1][0].startswith("launch_waivers: expected a mapping")
+    assert gate.check_launch_gates(GATES, ["security_audit"])[1][0].startswith("launch_waivers: expected a mapping")
 
 
 # ---------------------------------------------------------------- the launch
@@ -593,7 +468,7 @@ def launch(mode="global", **kwargs):
     f = args.pop("facts", None) or facts()
     given, known = args.pop("approvals"), args.pop("approvers")
     args["check_approvals"] = lambda roles: approvals.verify_approvals(given, known, roles)
-    return act.evaluate_launch(mode, f, **args)
+    return gate.evaluate_launch(mode, f, **args)
 
 
 def test_global_launch_plan():
@@ -669,7 +544,7 @@ def test_launch_already_applied():
     (dict(FOUNDER_BETA_MODE=False), "none"),
 ])
 def test_emergency_from_any_state(flags, from_mode):
-    d = act.evaluate_emergency(facts(store_doc(**flags)), reason="fraud wave")
+    d = gate.evaluate_emergency(facts(store_doc(**flags)), reason="fraud wave")
     assert d.open
     assert d.expect["access_mode"] == "founder_beta"
     assert d.expect["marketplace_phase"] in (0, 2)
@@ -681,57 +556,8 @@ def test_emergency_from_any_state(flags, from_mode):
 def test_emergency_when_already_in_emergency_state():
     store = store_doc()
     pfs = pf_docs()
-    d = act.evaluate_emergency(facts(store, pfs))
+    d = gate.evaluate_emergency(facts(store, pfs))
     assert d.open and d.differences == [] and d.notes[0].startswith("the emergency state already holds")
-
-
-# ---------------------------------------------------------------- audit cross-check
-
-def test_entry_matches_its_record():
-    e = {"key": "marketplace_step_1", "applied_at": T_STEP1, "run_id": "r1"}
-    fields = {"key": "marketplace_step_1", "applied_at": str(T_STEP1)}
-    assert act.check_entry_against_record(e, fields, "ACTIVATION_STEP_APPLIED", "r1", True) is None
-
-
-@pytest.mark.parametrize("change, problem", [
-    (dict(event="DEPLOYMENT_START"), "event is DEPLOYMENT_START, expected ACTIVATION_STEP_APPLIED"),
-    (dict(run="r2"), "run is r2, expected r1"),
-    (dict(applied_at=str(T_STEP1 - DAY)), "applied_at is %d, expected %d" % (T_STEP1 - DAY, T_STEP1)),
-    (dict(chain_ok=False), "its chain hash does not match its content"),
-])
-def test_entry_differs_from_its_record(change, problem):
-    e = {"key": "marketplace_step_1", "applied_at": T_STEP1, "run_id": "r1"}
-    args = dict(fields={"key": "marketplace_step_1", "applied_at": str(T_STEP1)}, event="ACTIVATION_STEP_APPLIED",
-                run="r1", chain_ok=True)
-    if "applied_at" in change:
-        args["fields"] = dict(args["fields"], applied_at=change.pop("applied_at"))
-    args.update(change)
-    assert act.check_entry_against_record(e, args["fields"], args["event"], args["run"], args["chain_ok"]) == problem
-
-
-def test_latest_entries_ignore_unverified_ones():
-    entries = [entry("marketplace_step_1", 100), entry("marketplace_step_1", 300, verified=False),
-               entry("marketplace_step_1", 200)]
-    assert act.latest_entries(entries)["marketplace_step_1"]["applied_at"] == 200
-    assert act.newest_entry(entries, "marketplace_step_1")["applied_at"] == 300
-
-
-def test_new_entry_and_its_audit_fields():
-    e = act.new_entry("launch_global", T0, "r1", "activation-20261128T104000Z.log", forced_reason="",
-                      clock_override=True, details={"approvers": "alice:founder,bob:technical_lead"})
-    assert e["audit_event"] == "ACTIVATION_STEP_APPLIED" and e["applied_at_utc"] == "2026-11-28T10:40:00Z"
-    assert act.audit_fields(e) == {"key": "launch_global", "applied_at": T0, "applied_at_utc": "2026-11-28T10:40:00Z",
-                                   "forced": False, "clock_override": True,
-                                   "approvers": "alice:founder,bob:technical_lead"}
-    assert act.new_entry("emergency", T0, "r", "f")["audit_event"] == "EMERGENCY_SWITCH"
-
-
-def test_summarize_run():
-    records = [("DEPLOYMENT_START", {"playbook": "phase4"}, 100, "r1"),
-               ("PRECHECK_COMPLETE", {"status": "pass"}, 150, "r1"),
-               ("DEPLOYMENT_COMPLETE", {"status": "success"}, 200, "r1")]
-    assert act.summarize_run(records) == {"run_id": "r1", "playbook": "phase4", "started": 100, "completed": 200,
-                                          "status": "success", "precheck_status": "pass", "left": [], "refused_at_lock": False}
 
 
 # ---------------------------------------------------------------- status
@@ -739,7 +565,7 @@ def test_summarize_run():
 def test_status_summary():
     store, pfs = after_step(1)
     f = facts(store, pfs, [entry("marketplace_step_1", T_STEP1)], now=T_STEP1 + DAY)
-    s = act.status_summary(f)
+    s = activation_status.status_summary(f)
     assert s["step"] == 1 and s["marketplace_phase"] == 3 and s["access_mode"] == "founder_beta"
     assert s["gates"] == [{"step": 2, "opens": T_STEP1 + 7 * DAY, "state": "opens 2026-12-05 10:30 UTC"}]
     assert s["flags"]["MARKETPLACE_PHASE3_ENABLED"] is True
@@ -747,22 +573,5 @@ def test_status_summary():
 
 def test_status_reports_a_tampered_entry():
     f = facts(activations=[entry("marketplace_step_1", T_STEP1, verified=False)])
-    s = act.status_summary(copy.deepcopy(f))
+    s = activation_status.status_summary(copy.deepcopy(f))
     assert s["step"] == 0 and "does not match the audit trail" in s["problems"][0]
-
-
-# ---------------------------------------------------------------- the test clock
-
-@pytest.mark.parametrize("environment", ["sandbox", "test"])
-def test_the_test_clock_is_honoured_on_test_beds(environment):
-    act.check_test_clock(1795861800.0, environment)
-    act.check_test_clock(None, "production")   # no clock given: nothing to refuse
-
-
-@pytest.mark.parametrize("environment", ["production", "staging", None, ""])
-def test_the_test_clock_is_refused_elsewhere_naming_the_way_out(environment):
-    with pytest.raises(act.ActivationError) as info:
-        act.check_test_clock(1795861800.0, environment)
-    assert str(info.value).startswith("nexus_clock_now is a test clock and this inventory is nexus_environment=%s"
-                                      % (environment or "unset"))
-    assert "-e activation_force_reason=TEXT" in str(info.value)
