@@ -50,7 +50,8 @@ help:
 	@echo "                   CHAOS_GATEWAY rounds, CHAOS_SECONDS a family, CHAOS_FAMILIES=kills,gateway)"
 	@echo "                   and the SSH link cut mid-run (CHAOS_LINKDROP trials, CHAOS_FAMILIES=linkdrop)"
 	@echo "make sandbox-up    start the sandbox VPS ($(SANDBOX)); make sandbox-down removes it"
-	@echo "make lint          yamllint, ansible-lint, ansible-test sanity --python 3.11"
+	@echo "make lint          yamllint, ansible-lint, ansible-test sanity --python 3.11, galaxy-importer,"
+	@echo "                   antsibull-changelog lint, antsibull-docs lint-collection-docs"
 	@echo "make unit | molecule [SCENARIO='-s default']"
 	@echo "make contract [GATEWAY=http://host:4000 [FLAG_STORE=/path/to/its/feature-flags.json]]"
 	@echo "                   the gateway contract (DESIGN.md 3): the in-process double, or that gateway"
@@ -98,6 +99,8 @@ lint: venv
 	$(BIN)/yamllint -s .
 	$(BIN)/ansible-lint --profile production --offline
 	tests/sanity/run
+	@# What Galaxy runs on an upload, on the built tarball, offline (tests/galaxy/import says what it checks).
+	tests/galaxy/import
 
 # Unit tests include the gateway contract, always against the in-process double.
 unit: venv

@@ -26,7 +26,11 @@ SHIPPED_FILES = ("README.md", "LICENSE", "CHANGELOG.md", "bin/nexusctl", "requir
 LEFT_OUT = ("sandbox/*", "tests/*", "molecule/*", ".ci/*", ".config/*", ".venv/*", ".cache/*", "artifacts/*",
             "dist/*", "context/*", ".collections", ".collections/*", "*.tar.gz", "*__pycache__*", "*.pyc",
             "requirements.txt", "Makefile", "pytest.ini", "execution-environment.yml", "galaxy.yml",
-            "docs/render_variables.py", "docs/_build/*", ".ansible-lint", ".yamllint", ".gitignore")
+            "docs/render_variables.py", "docs/_build/*", ".ansible-lint", ".yamllint", ".gitignore",
+            # what points at the checkout: its ansible.cfg (collections_path ./.collections), the sandbox inventory
+            "ansible.cfg", "inventories/sandbox", "inventories/sandbox/*", "docs/site/*", "changelogs/.plugin-cache.yaml")
+# Parts of a shipped tree that are the checkout's own.
+NOT_SHIPPED_UNDER = ("inventories/sandbox/",)
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +51,7 @@ def _checkout_files(tree):
         for name in filenames:
             if not name.endswith(".pyc"):
                 found.add(os.path.relpath(os.path.join(dirpath, name), ROOT))
+    found = {path for path in found if not path.startswith(NOT_SHIPPED_UNDER)}
     return found
 
 
@@ -100,3 +105,21 @@ def test_the_collection_python_needs_are_pinned_inside_their_range_in_requiremen
         assert pinned, "meta/ee-requirements.txt needs %s; requirements.txt does not pin it" % need.name
         assert need.specifier.contains(pinned), (
             "requirements.txt pins %s==%s, outside meta/ee-requirements.txt's %s" % (need.name, pinned, need))
+
+
+def test_the_manifest_says_where_users_find_the_docs_the_source_and_the_issues(tarball):
+    """Galaxy links a collection's page to these; a missing one is a dead end for a user."""
+    with tarfile.open(tarball) as tar:
+        manifest = json.load(tar.extractfile("MANIFEST.json"))["collection_info"]
+    for key in ("repository", "documentation", "homepage", "issues"):
+        assert (manifest.get(key) or "").startswith("https://"), "galaxy.yml: %s is %r, expected an https:// URL" % (
+            key, manifest.get(key))
+    assert manifest["description"] and manifest["tags"], "galaxy.yml: description and tags are what Galaxy lists"
+
+
+def test_every_role_ships_the_readme_and_galaxy_info_galaxy_shows(members):
+    roles = {name.split("/")[1] for name in members if name.startswith("roles/") and name.count("/") >= 2}
+    assert roles
+    for role in sorted(roles):
+        for name in ("README.md", "meta/main.yml", "meta/argument_specs.yml"):
+            assert "roles/%s/%s" % (role, name) in members, "roles/%s/%s is not in the tarball" % (role, name)
