@@ -101,6 +101,9 @@ lint: venv
 	tests/sanity/run
 	@# What Galaxy runs on an upload, on the built tarball, offline (tests/galaxy/import says what it checks).
 	tests/galaxy/import
+	$(BIN)/antsibull-changelog lint
+	@# Every module's and role's documentation as the docs site renders it (every entry point).
+	$(BIN)/antsibull-docs lint-collection-docs --plugin-docs .
 
 # Unit tests include the gateway contract, always against the in-process double.
 unit: venv

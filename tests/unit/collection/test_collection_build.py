@@ -21,7 +21,8 @@ from collection_build import ROOT, build_collection, galaxy_info, pinned_require
 # Trees shipped whole: every file of the checkout under them is in the tarball.
 SHIPPED_TREES = ("playbooks", "roles", "plugins", "meta", "nexusctl", "inventories")
 SHIPPED_FILES = ("README.md", "LICENSE", "CHANGELOG.md", "bin/nexusctl", "requirements.yml",
-                 "docs/activation.md", "docs/audit-format.md", "docs/rollback.md", "docs/variables.md")
+                 "docs/activation.md", "docs/audit-format.md", "docs/rollback.md", "docs/variables.md",
+                 "changelogs/changelog.yaml", "changelogs/config.yaml")
 # Never shipped: test equipment, checkout tooling, caches, the .collections link.
 LEFT_OUT = ("sandbox/*", "tests/*", "molecule/*", ".ci/*", ".config/*", ".venv/*", ".cache/*", "artifacts/*",
             "dist/*", "context/*", ".collections", ".collections/*", "*.tar.gz", "*__pycache__*", "*.pyc",
