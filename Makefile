@@ -53,6 +53,7 @@ help:
 	@echo "make lint          yamllint, ansible-lint, ansible-test sanity --python 3.11, galaxy-importer,"
 	@echo "                   antsibull-changelog lint, antsibull-docs lint-collection-docs"
 	@echo "make unit | molecule [SCENARIO='-s default']"
+	@echo "make docs          the Markdown role reference and READMEs, and the HTML site (docs/_build/html)"
 	@echo "make contract [GATEWAY=http://host:4000 [FLAG_STORE=/path/to/its/feature-flags.json]]"
 	@echo "                   the gateway contract (DESIGN.md 3): the in-process double, or that gateway"
 
@@ -130,6 +131,8 @@ chaos: venv engine image
 
 docs: venv
 	$(BIN)/python docs/render_variables.py
+	@# The HTML site, offline: modules, roles (every entry point), the guides.
+	docs/build_site
 
 clean:
 	rm -rf artifacts .cache/stamps

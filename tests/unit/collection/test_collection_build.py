@@ -29,7 +29,7 @@ LEFT_OUT = ("sandbox/*", "tests/*", "molecule/*", ".ci/*", ".config/*", ".venv/*
             "requirements.txt", "Makefile", "pytest.ini", "execution-environment.yml", "galaxy.yml",
             "docs/render_variables.py", "docs/_build/*", ".ansible-lint", ".yamllint", ".gitignore",
             # what points at the checkout: its ansible.cfg (collections_path ./.collections), the sandbox inventory
-            "ansible.cfg", "inventories/sandbox", "inventories/sandbox/*", "docs/site/*", "changelogs/.plugin-cache.yaml")
+            "ansible.cfg", "inventories/sandbox", "inventories/sandbox/*", "docs/build_site", "changelogs/.plugin-cache.yaml")
 # Parts of a shipped tree that are the checkout's own.
 NOT_SHIPPED_UNDER = ("inventories/sandbox/",)
 
