@@ -124,3 +124,14 @@ def test_every_role_ships_the_readme_and_galaxy_info_galaxy_shows(members):
     for role in sorted(roles):
         for name in ("README.md", "meta/main.yml", "meta/argument_specs.yml"):
             assert "roles/%s/%s" % (role, name) in members, "roles/%s/%s is not in the tarball" % (role, name)
+
+
+def test_galaxy_importer_accepts_the_built_tarball():
+    """make lint's tests/galaxy/import: what Galaxy runs on an upload, offline, with no finding."""
+    import subprocess
+    import sys
+    env = dict(os.environ, NEXUS_VENV_BIN=os.path.dirname(sys.executable))
+    proc = subprocess.run([os.path.join(ROOT, "tests", "galaxy", "import")], capture_output=True, text=True, env=env,
+                          check=False, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "imports cleanly" in proc.stdout
