@@ -50,8 +50,10 @@ help:
 	@echo "                   CHAOS_GATEWAY rounds, CHAOS_SECONDS a family, CHAOS_FAMILIES=kills,gateway)"
 	@echo "                   and the SSH link cut mid-run (CHAOS_LINKDROP trials, CHAOS_FAMILIES=linkdrop)"
 	@echo "make sandbox-up    start the sandbox VPS ($(SANDBOX)); make sandbox-down removes it"
-	@echo "make lint          yamllint, ansible-lint, ansible-test sanity --python 3.11"
+	@echo "make lint          yamllint, ansible-lint, ansible-test sanity --python 3.11, galaxy-importer,"
+	@echo "                   antsibull-changelog lint, antsibull-docs lint-collection-docs"
 	@echo "make unit | molecule [SCENARIO='-s default']"
+	@echo "make docs          the Markdown role reference and READMEs, and the HTML site (docs/_build/html)"
 	@echo "make contract [GATEWAY=http://host:4000 [FLAG_STORE=/path/to/its/feature-flags.json]]"
 	@echo "                   the gateway contract (DESIGN.md 3): the in-process double, or that gateway"
 
@@ -98,6 +100,11 @@ lint: venv
 	$(BIN)/yamllint -s .
 	$(BIN)/ansible-lint --profile production --offline
 	tests/sanity/run
+	@# What Galaxy runs on an upload, on the built tarball, offline (tests/galaxy/import says what it checks).
+	tests/galaxy/import
+	$(BIN)/antsibull-changelog lint
+	@# Every module's and role's documentation as the docs site renders it (every entry point).
+	$(BIN)/antsibull-docs lint-collection-docs --plugin-docs .
 
 # Unit tests include the gateway contract, always against the in-process double.
 unit: venv
@@ -124,6 +131,8 @@ chaos: venv engine image
 
 docs: venv
 	$(BIN)/python docs/render_variables.py
+	@# The HTML site, offline: modules, roles (every entry point), the guides.
+	docs/build_site
 
 clean:
 	rm -rf artifacts .cache/stamps

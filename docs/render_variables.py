@@ -1,11 +1,17 @@
 # -*- coding: utf-8 -*-
 # Copyright: Nexus COS platform team
 # Apache License 2.0 (see LICENSE)
-"""Renders docs/variables.md from the roles' meta/argument_specs.yml, so the
-variable reference can never drift from what the roles validate.
+"""Renders the Markdown role reference from the roles' meta/argument_specs.yml,
+so it can never drift from what the roles validate: docs/variables.md (every
+role, every entry point), each role's README.md and its meta/main.yml
+galaxy_info (what Galaxy shows of a role: its description; the lowest
+ansible-core comes from meta/runtime.yml).
 
-    python3 docs/render_variables.py          # rewrite docs/variables.md
-    python3 docs/render_variables.py --check  # exit 1 if it is stale
+    python3 docs/render_variables.py          # rewrite them
+    python3 docs/render_variables.py --check  # exit 1 naming each stale file
+
+Descriptions are written in Ansible's markup (C(...), M(...), ...), which
+ansible-doc and the docs site render; here it becomes Markdown.
 """
 
 from __future__ import annotations
@@ -15,61 +21,198 @@ import os
 import sys
 
 import yaml
+from antsibull_docs_parser import dom
+from antsibull_docs_parser.parser import Context, parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NAMESPACE = "nexus_cos.launch"
 TARGET = os.path.join(ROOT, "docs", "variables.md")
+GENERATED = "Generated from `meta/argument_specs.yml` by `docs/render_variables.py` (`make docs`); do not edit by hand."
 
 
-def _cell(value):
-    text = " ".join(str(value).split())
-    return text.replace("|", "\\|")
+def _code(text):
+    fence = "``" if "`" in text else "`"
+    pad = " " if fence == "``" else ""
+    return "%s%s%s%s%s" % (fence, pad, text, pad, fence)
+
+
+def _option(part):
+    return _code("%s=%s" % (part.name, part.value) if part.value is not None else part.name)
+
+
+# One Markdown form per kind of markup part: code-like parts as code spans, links as links.
+_PARTS = {
+    dom.PartType.TEXT: lambda p: p.text,
+    dom.PartType.CODE: lambda p: _code(p.text),
+    dom.PartType.BOLD: lambda p: "**%s**" % p.text,
+    dom.PartType.ITALIC: lambda p: "*%s*" % p.text,
+    dom.PartType.MODULE: lambda p: _code(p.fqcn),
+    dom.PartType.PLUGIN: lambda p: _code(p.plugin.fqcn),
+    dom.PartType.LINK: lambda p: "[%s](%s)" % (p.text, p.url),
+    dom.PartType.URL: lambda p: "<%s>" % p.url,
+    dom.PartType.RST_REF: lambda p: p.text,
+    dom.PartType.ENV_VARIABLE: lambda p: _code(p.name),
+    dom.PartType.OPTION_NAME: _option,
+    dom.PartType.RETURN_VALUE: _option,
+    dom.PartType.OPTION_VALUE: lambda p: _code(p.value),
+    dom.PartType.HORIZONTAL_LINE: lambda p: "---",
+    dom.PartType.ERROR: lambda p: p.message,
+}
+
+
+def markdown(text):
+    """Ansible markup (a string or a list of paragraphs) as Markdown paragraphs."""
+    paragraphs = parse(text, Context(current_plugin=None), strict=True)
+    return ["".join(_PARTS[part.type](part) for part in paragraph) for paragraph in paragraphs]
+
+
+def _cell(text):
+    return " ".join(" ".join(text.split()).split("\n")).replace("|", "\\|")
 
 
 def _default(option):
     if "default" not in option:
         return "*required*" if option.get("required") else ""
-    return "`%s`" % _cell(yaml.safe_dump(option["default"], default_flow_style=True, width=10000).strip()
-                          .removesuffix("...").strip())
+    return _code(yaml.safe_dump(option["default"], default_flow_style=True, width=10000).strip()
+                 .removesuffix("...").strip())
 
 
-def render():
-    out = ["# Role variables", "",
-           "Generated from each role's `meta/argument_specs.yml` by `docs/render_variables.py`;",
-           "do not edit by hand. Every variable can be set in inventory (`group_vars`, `host_vars`)",
-           "or as an extra var.", ""]
+def _kind(option):
+    kind = option.get("type", "str")
+    if option.get("elements"):
+        kind += " of " + option["elements"]
+    if option.get("choices"):
+        kind += " (%s)" % ", ".join(str(c) for c in option["choices"])
+    return kind
+
+
+def _rows(options, prefix=""):
+    rows = []
+    for name, option in options.items():
+        desc = _cell(" ".join(markdown(option.get("description", ""))))
+        rows.append("| %s | %s | %s | %s |" % (_code(prefix + name), _kind(option), _default(option), desc))
+        # Suboptions: a list of dicts names its items' keys as parent[].key.
+        if option.get("options"):
+            sub = prefix + name + ("[]." if option.get("type") == "list" else ".")
+            rows += _rows(option["options"], sub)
+    return rows
+
+
+def table(options):
+    if not options:
+        return ["No variables of its own.", ""]
+    return ["| variable | type | default | description |", "|---|---|---|---|"] + _rows(options) + [""]
+
+
+def load_specs():
+    """{role: {entry point: spec}}, roles sorted, main first."""
+    specs = {}
     for spec_path in sorted(glob.glob(os.path.join(ROOT, "roles", "*", "meta", "argument_specs.yml"))):
-        role = spec_path.split(os.sep)[-3]
         with open(spec_path) as handle:
-            main = yaml.safe_load(handle)["argument_specs"]["main"]
-        out += ["## `nexus_cos.launch.%s`" % role, "", main.get("short_description", ""), ""]
-        options = main.get("options") or {}
-        if not options:
-            out += ["No variables of its own.", ""]
-            continue
-        out += ["| variable | type | default | description |", "|---|---|---|---|"]
-        for name, option in options.items():
-            kind = option.get("type", "str")
-            if option.get("elements"):
-                kind += " of " + option["elements"]
-            if option.get("choices"):
-                kind += " (%s)" % ", ".join(str(c) for c in option["choices"])
-            desc = option.get("description", "")
-            desc = " ".join(desc) if isinstance(desc, list) else desc
-            out.append("| `%s` | %s | %s | %s |" % (name, kind, _default(option), _cell(desc)))
-        out.append("")
+            entry_points = yaml.safe_load(handle)["argument_specs"]
+        ordered = sorted(entry_points, key=lambda name: (name != "main", name))
+        specs[spec_path.split(os.sep)[-3]] = {name: entry_points[name] for name in ordered}
+    return specs
+
+
+def _usage(role, entry_point):
+    lines = ["```yaml", "- name: Import %s" % role, "  ansible.builtin.import_role:",
+             "    name: %s.%s" % (NAMESPACE, role)]
+    if entry_point != "main":
+        lines.append("    tasks_from: %s" % entry_point)
+    return lines + ["```", ""]
+
+
+def render_variables(specs):
+    out = ["# Role variables", "",
+           GENERATED + " Every variable can be set in inventory (`group_vars`, `host_vars`) or as an extra var;",
+           "each role's README.md says the same, with its description.", ""]
+    for role, entry_points in specs.items():
+        out += ["## `%s.%s`" % (NAMESPACE, role), ""]
+        for name, spec in entry_points.items():
+            if name != "main":
+                out += ["### Entry point `%s` (`tasks_from: %s`)" % (name, name), ""]
+            out += markdown(spec.get("short_description", "")) + [""]
+            out += table(spec.get("options") or {})
     return "\n".join(out)
 
 
+def render_readme(role, entry_points):
+    main = entry_points["main"]
+    out = ["# %s.%s" % (NAMESPACE, role), ""]
+    out += markdown(main.get("short_description", "")) + [""]
+    for paragraph in markdown(main.get("description", [])):
+        out += [paragraph, ""]
+    for name, spec in entry_points.items():
+        out += ["## Entry point `%s`" % name, ""]
+        if name != "main":
+            out += markdown(spec.get("short_description", "")) + [""]
+            for paragraph in markdown(spec.get("description", [])):
+                out += [paragraph, ""]
+        out += _usage(role, name)
+        out += ["### Variables", ""] + table(spec.get("options") or {})
+    out += ["## About", "",
+            "Part of the `%s` collection: its README says which playbook imports this role and when;" % NAMESPACE,
+            "`docs/variables.md` lists every role's variables. License: Apache-2.0.", "", GENERATED, ""]
+    return "\n".join(out)
+
+
+def min_ansible_version():
+    """The lowest ansible-core of meta/runtime.yml's requires_ansible (">=2.19.0")."""
+    with open(os.path.join(ROOT, "meta", "runtime.yml")) as handle:
+        requires = yaml.safe_load(handle)["requires_ansible"]
+    lowest = [part.strip()[2:].strip() for part in requires.split(",") if part.strip().startswith(">=")]
+    if len(lowest) != 1:
+        raise ValueError("meta/runtime.yml: requires_ansible %r has no single '>=VERSION' bound" % requires)
+    return lowest[0]
+
+
+def collection_authors():
+    """galaxy.yml's authors, without their mail addresses."""
+    with open(os.path.join(ROOT, "galaxy.yml")) as handle:
+        authors = yaml.safe_load(handle)["authors"]
+    return ", ".join(author.split("<")[0].strip() for author in authors)
+
+
+def render_role_meta(entry_points, lowest, authors):
+    info = {"author": authors, "description": " ".join(markdown(entry_points["main"].get("short_description", ""))),
+            "license": "Apache-2.0", "min_ansible_version": lowest}
+    return "---\n# %s\n%s" % (GENERATED.replace("`", ""), yaml.safe_dump(
+        {"galaxy_info": info, "dependencies": []}, sort_keys=False, width=150, default_flow_style=False))
+
+
+def outputs():
+    """{path: text} of every generated file."""
+    specs = load_specs()
+    lowest, authors = min_ansible_version(), collection_authors()
+    files = {TARGET: render_variables(specs)}
+    for role, entry_points in specs.items():
+        files[os.path.join(ROOT, "roles", role, "README.md")] = render_readme(role, entry_points)
+        files[os.path.join(ROOT, "roles", role, "meta", "main.yml")] = render_role_meta(entry_points, lowest, authors)
+    return files
+
+
 def main(argv):
-    text = render()
+    files = outputs()
     if "--check" in argv:
-        with open(TARGET) as handle:
-            if handle.read() != text:
-                print("docs/variables.md is stale: run python3 docs/render_variables.py", file=sys.stderr)
-                return 1
-        return 0
-    with open(TARGET, "w") as handle:
-        handle.write(text)
+        stale = []
+        for path, text in files.items():
+            current = None
+            if os.path.exists(path):
+                with open(path) as handle:
+                    current = handle.read()
+            if current != text:
+                stale.append(os.path.relpath(path, ROOT))
+        for path in stale:
+            print("%s is stale: run make docs (python3 docs/render_variables.py)" % path, file=sys.stderr)
+        return 1 if stale else 0
+    for path, text in files.items():
+        tmp = "%s.tmp.%d" % (path, os.getpid())
+        with open(tmp, "w") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
     return 0
 
 

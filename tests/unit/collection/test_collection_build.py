@@ -21,12 +21,17 @@ from collection_build import ROOT, build_collection, galaxy_info, pinned_require
 # Trees shipped whole: every file of the checkout under them is in the tarball.
 SHIPPED_TREES = ("playbooks", "roles", "plugins", "meta", "nexusctl", "inventories")
 SHIPPED_FILES = ("README.md", "LICENSE", "CHANGELOG.md", "bin/nexusctl", "requirements.yml",
-                 "docs/activation.md", "docs/audit-format.md", "docs/rollback.md", "docs/variables.md")
+                 "docs/activation.md", "docs/audit-format.md", "docs/rollback.md", "docs/variables.md",
+                 "changelogs/changelog.yaml", "changelogs/config.yaml")
 # Never shipped: test equipment, checkout tooling, caches, the .collections link.
 LEFT_OUT = ("sandbox/*", "tests/*", "molecule/*", ".ci/*", ".config/*", ".venv/*", ".cache/*", "artifacts/*",
             "dist/*", "context/*", ".collections", ".collections/*", "*.tar.gz", "*__pycache__*", "*.pyc",
             "requirements.txt", "Makefile", "pytest.ini", "execution-environment.yml", "galaxy.yml",
-            "docs/render_variables.py", "docs/_build/*", ".ansible-lint", ".yamllint", ".gitignore")
+            "docs/render_variables.py", "docs/_build/*", ".ansible-lint", ".yamllint", ".gitignore",
+            # what points at the checkout: its ansible.cfg (collections_path ./.collections), the sandbox inventory
+            "ansible.cfg", "inventories/sandbox", "inventories/sandbox/*", "docs/build_site", "changelogs/.plugin-cache.yaml")
+# Parts of a shipped tree that are the checkout's own.
+NOT_SHIPPED_UNDER = ("inventories/sandbox/",)
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +52,7 @@ def _checkout_files(tree):
         for name in filenames:
             if not name.endswith(".pyc"):
                 found.add(os.path.relpath(os.path.join(dirpath, name), ROOT))
+    found = {path for path in found if not path.startswith(NOT_SHIPPED_UNDER)}
     return found
 
 
@@ -100,3 +106,32 @@ def test_the_collection_python_needs_are_pinned_inside_their_range_in_requiremen
         assert pinned, "meta/ee-requirements.txt needs %s; requirements.txt does not pin it" % need.name
         assert need.specifier.contains(pinned), (
             "requirements.txt pins %s==%s, outside meta/ee-requirements.txt's %s" % (need.name, pinned, need))
+
+
+def test_the_manifest_says_where_users_find_the_docs_the_source_and_the_issues(tarball):
+    """Galaxy links a collection's page to these; a missing one is a dead end for a user."""
+    with tarfile.open(tarball) as tar:
+        manifest = json.load(tar.extractfile("MANIFEST.json"))["collection_info"]
+    for key in ("repository", "documentation", "homepage", "issues"):
+        assert (manifest.get(key) or "").startswith("https://"), "galaxy.yml: %s is %r, expected an https:// URL" % (
+            key, manifest.get(key))
+    assert manifest["description"] and manifest["tags"], "galaxy.yml: description and tags are what Galaxy lists"
+
+
+def test_every_role_ships_the_readme_and_galaxy_info_galaxy_shows(members):
+    roles = {name.split("/")[1] for name in members if name.startswith("roles/") and name.count("/") >= 2}
+    assert roles
+    for role in sorted(roles):
+        for name in ("README.md", "meta/main.yml", "meta/argument_specs.yml"):
+            assert "roles/%s/%s" % (role, name) in members, "roles/%s/%s is not in the tarball" % (role, name)
+
+
+def test_galaxy_importer_accepts_the_built_tarball():
+    """make lint's tests/galaxy/import: what Galaxy runs on an upload, offline, with no finding."""
+    import subprocess
+    import sys
+    env = dict(os.environ, NEXUS_VENV_BIN=os.path.dirname(sys.executable))
+    proc = subprocess.run([os.path.join(ROOT, "tests", "galaxy", "import")], capture_output=True, text=True, env=env,
+                          check=False, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "imports cleanly" in proc.stdout

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 
 import pytest
 import yaml
@@ -35,8 +36,24 @@ def test_defaults_match_the_argument_spec(role):
     documented = {name: opt.get("default") for name, opt in options.items() if not opt.get("required")}
     assert set(defaults) == set(documented), "defaults and argument spec name different variables"
     for name, value in defaults.items():
-        assert value == documented[name], "%s: defaults/main.yml has %r, argument_specs.yml %r" % (
+        assert literal_default(value) == documented[name], "%s: defaults/main.yml has %r, argument_specs.yml %r" % (
             name, value, documented[name])
+
+
+# A default that follows a shared variable ("{{ nexus_verify_timeout | default(30) }}")
+# is documented by its fallback (30.0): the spec's default must be a value of its type.
+FOLLOWS = re.compile(r"^\{\{ *[a-z_]+ *\| *default\((?P<fallback>[^()]*)\) *\}\}$")
+
+
+def literal_default(value):
+    match = FOLLOWS.match(value) if isinstance(value, str) else None
+    return yaml.safe_load(match.group("fallback")) if match else value
+
+
+def test_a_default_that_follows_another_variable_is_documented_by_its_fallback():
+    assert literal_default("{{ nexus_verify_timeout | default(30) }}") == 30
+    assert literal_default("{{ activation_verify_gateway_hosts | default([]) }}") == []
+    assert literal_default("{{ nexus_run_id }}") == "{{ nexus_run_id }}"
 
 
 # The names operators already type keep them, each owned by the one role
