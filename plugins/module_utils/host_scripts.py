@@ -207,6 +207,8 @@ def verifier_source():
     zip of a module, a snapshot's lib/) and a call of its script_main."""
     spec = importlib.util.find_spec(VERIFIER_MODULE)
     source = spec.loader.get_source(VERIFIER_MODULE) if spec is not None and spec.loader is not None else None
+    if isinstance(source, bytes):  # Ansible's collection loader gives bytes, a zipimporter text
+        source = source.decode("utf-8")
     if not source:
         raise RuntimeError("the on-host scripts cannot be rendered: no source for %s where this code runs"
                            % VERIFIER_MODULE)
