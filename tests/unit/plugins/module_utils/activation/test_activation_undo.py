@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import activation, audit_log, snapshot
+from ansible_collections.nexus_cos.launch.plugins.module_utils import activation, audit_log, restore, restore_ledger, rollback_cli, snapshot
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import change as activation_change
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import record as activation_record
 
@@ -59,10 +59,11 @@ class Platform(object):
         activation_record.append(self.state_file, entry, log)
         return entry
 
-    def restore(self, run_id, **kwargs):
+    def restore(self, run_id, audit_errors=None):
         log = audit_log.AuditLog(self.audit_dir, ROLLBACK_RUN, "rollback-%s.log" % ROLLBACK_RUN[:16])
-        return snapshot.restore(os.path.join(self.backup_dir, run_id[:16]), audit=log, state_file=self.state_file,
-                                **kwargs)
+        undo = restore_ledger.undo_activations(self.state_file, ROLLBACK_RUN, log)
+        context = restore.RestoreContext(audit=log, audit_errors=audit_errors, on_restored=undo)
+        return restore.restore(os.path.join(self.backup_dir, run_id[:16]), context)
 
     def entries(self):
         with open(self.state_file) as handle:
@@ -130,7 +131,7 @@ def test_the_rollback_script_marks_and_says_it(platform, capsys):
     platform.snapshot(RUN_A)
     platform.apply_step_1(RUN_A)
     platform.record("marketplace_step_1", RUN_A)
-    assert snapshot.main(["restore", "--snapshot", os.path.join(platform.backup_dir, RUN_A[:16]),
+    assert rollback_cli.main(["restore", "--snapshot", os.path.join(platform.backup_dir, RUN_A[:16]),
                           "--audit-dir", platform.audit_dir, "--run-id", ROLLBACK_RUN]) == 0
     assert "undone                   marketplace_step_1 of run %s (the gates no longer count it)" % RUN_A \
         in capsys.readouterr().out
