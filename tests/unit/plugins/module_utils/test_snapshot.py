@@ -288,6 +288,35 @@ def test_second_rollback_changes_nothing(host):
     assert {path: os.stat(path).st_ino for path in host.files} == inodes
 
 
+def test_on_restored_is_told_once_every_file_is_restored(host):
+    """The restore reports to its caller's callback (the ledger's undo)
+    instead of importing the activation code: once, after the files, with
+    the manifest and the result it may add to."""
+    host.take()
+    host.activate()
+    calls = []
+
+    def on_restored(manifest, result):
+        calls.append((manifest["run_id"], list(result["restored"]), host.state()))
+        result["undone"] = [{"key": "k", "run_id": "r"}]
+
+    before_change = restore.restore(host.snapshot_dir, restore.RestoreContext(on_restored=on_restored),
+                                    check_mode=True)
+    assert calls == [] and before_change["undone"] == []
+    result = restore.restore(host.snapshot_dir, restore.RestoreContext(on_restored=on_restored))
+    assert calls == [(RUN_ID, [host.flag_store, host.pf], host.state())]
+    assert result["undone"] == [{"key": "k", "run_id": "r"}]
+
+
+def test_on_restored_is_not_told_of_a_refused_restore(host):
+    host.take()
+    write(host.pf, "launch: {mode: public_full}\n")
+    calls = []
+    with pytest.raises(restore.RollbackRefused):
+        restore.restore(host.snapshot_dir, restore.RestoreContext(on_restored=lambda *a: calls.append(a)))
+    assert calls == []
+
+
 def test_foreign_change_is_refused_naming_file_and_hashes(host):
     host.take()
     snap = sha(read(host.pf))
