@@ -134,8 +134,8 @@ def rolled_back(tmp_path):
 
 def restore(tmp_path, *extra):
     return rollback_cli.main(["restore", "--snapshot", str(tmp_path / "backups" / "20261128T103000Z"),
-                          "--audit-dir", str(tmp_path / "audit"), "--lock", str(tmp_path / "deploy.lock"),
-                          "--run-id", "20261128T120000Z-bbbbbb"] + list(extra))
+                              "--audit-dir", str(tmp_path / "audit"), "--lock", str(tmp_path / "deploy.lock"),
+                              "--run-id", "20261128T120000Z-bbbbbb"] + list(extra))
 
 
 def test_a_rollback_by_the_host_script_shows_finished(rolled_back, capsys):

@@ -549,7 +549,7 @@ def test_gateway_down_fails_verification(host):
     with pytest.raises(restore.RollbackVerifyFailed, match=r"within 0.2 s: the reload was not accepted \(no "
                        r"answer \(connection refused\)\)\. Nothing answers at"):
         restore.verify_gateway("http://127.0.0.1:9", {"access_mode": "founder_beta", "marketplace_phase": 0},
-                                timeout=0.2, sleep=no_sleep)
+                               timeout=0.2, sleep=no_sleep)
 
 
 # ---------------------------------------------------------------- audit
@@ -615,7 +615,7 @@ def test_find_snapshot_in_empty_dir(tmp_path):
 
 def cli(host, *extra):
     return rollback_cli.main(["restore", "--snapshot", host.snapshot_dir, "--audit-dir", host.audit_dir,
-                          "--run-id", "20260116T000000Z-abcdef"] + list(extra))
+                              "--run-id", "20260116T000000Z-abcdef"] + list(extra))
 
 
 def test_cli_restores_and_exits_0(host, gateway, capsys):

@@ -132,7 +132,7 @@ def test_the_rollback_script_marks_and_says_it(platform, capsys):
     platform.apply_step_1(RUN_A)
     platform.record("marketplace_step_1", RUN_A)
     assert rollback_cli.main(["restore", "--snapshot", os.path.join(platform.backup_dir, RUN_A[:16]),
-                          "--audit-dir", platform.audit_dir, "--run-id", ROLLBACK_RUN]) == 0
+                              "--audit-dir", platform.audit_dir, "--run-id", ROLLBACK_RUN]) == 0
     assert "undone                   marketplace_step_1 of run %s (the gates no longer count it)" % RUN_A \
         in capsys.readouterr().out
     assert platform.entries()[0]["undone"]["by_run"] == ROLLBACK_RUN
