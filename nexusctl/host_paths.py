@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 
+from ansible_collections.nexus_cos.launch.nexusctl.collection_root import ROOT
 from ansible_collections.nexus_cos.launch.plugins.module_utils import documents
 
 DEFAULTS_RELPATH = os.path.join("roles", "launch_context", "defaults", "main.yml")
@@ -27,9 +28,7 @@ class HostPathsError(ValueError):
 
 
 def defaults_file(root=None):
-    if root is None:
-        from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import ROOT as root
-    return os.path.join(root, DEFAULTS_RELPATH)
+    return os.path.join(root or ROOT, DEFAULTS_RELPATH)
 
 
 def host_default(name, path=None):

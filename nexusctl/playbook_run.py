@@ -23,13 +23,13 @@ import tempfile
 from collections.abc import Mapping
 
 from ansible_collections.nexus_cos.launch.nexusctl import host_paths, run_cancel
+from ansible_collections.nexus_cos.launch.nexusctl.collection_root import ROOT
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log
 
 from ansible_collections.nexus_cos.launch.nexusctl.exit_codes import (EXIT_CANCELED, EXIT_ERROR, EXIT_OK, EXIT_REFUSED,
                                                                       EXIT_UNREACHABLE, EXIT_USAGE)
 from ansible_collections.nexus_cos.launch.plugins.plugin_utils import pinned_vars
 
-ROOT = os.environ.get("NEXUS_COLLECTION_ROOT") or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_INVENTORY = os.path.join(ROOT, "inventories", "sandbox")
 PLAYBOOK_DIR = os.path.join(ROOT, "playbooks")
 RUNNER_DIR = os.path.join(ROOT, "artifacts", "runner")

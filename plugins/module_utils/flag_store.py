@@ -535,10 +535,26 @@ class FlagUpdate(namedtuple('FlagUpdate', ['before', 'after', 'plan', 'before_te
         return self.plan.changed
 
 
-def update_flags(path, enable=(), disable=(), with_dependencies=False, cascade=False,
-                 now=None, check_mode=False, backup=None, prepare=None, lock_timeout=EDIT_LOCK_TIMEOUT,
+class FlagRequest(object):
+    """The flag change asked for: flags to turn on and off, and whether a
+    flag's dependencies come along (``with_dependencies``) and its
+    dependants go off with it (``cascade``), as plan_change takes them."""
+
+    def __init__(self, enable=(), disable=(), with_dependencies=False, cascade=False):
+        self.enable = enable
+        self.disable = disable
+        self.with_dependencies = with_dependencies
+        self.cascade = cascade
+
+    def plan(self, store):
+        """The FlagPlan of this request against ``store``."""
+        return plan_change(store, self.enable, self.disable, self.with_dependencies, self.cascade)
+
+
+def update_flags(path, request, now=None, check_mode=False, backup=None, prepare=None, lock_timeout=EDIT_LOCK_TIMEOUT,
                  service_reading=False):
-    """Plan and (unless ``check_mode``) write a flag change to the store at ``path``.
+    """Plan and (unless ``check_mode``) write the flag change ``request``
+    (a FlagRequest) to the store at ``path``.
 
     Reads without a lock first, so a request whose state already holds
     touches nothing, not even a lock file. A real change re-reads and
@@ -553,7 +569,7 @@ def update_flags(path, enable=(), disable=(), with_dependencies=False, cascade=F
     read, reads = (service_load, service_loads) if service_reading else (load, loads)
     target = os.path.realpath(path) if service_reading else path
     store = read(path)
-    plan = plan_change(store, enable, disable, with_dependencies, cascade)
+    plan = request.plan(store)
     if not plan.changed or check_mode:
         text = render(store, plan, now_text)
         after = reads(text, path) if plan.changed else store
@@ -561,7 +577,7 @@ def update_flags(path, enable=(), disable=(), with_dependencies=False, cascade=F
     try:
         with edit_lock(path, timeout=lock_timeout):
             store = read(path)
-            plan = plan_change(store, enable, disable, with_dependencies, cascade)
+            plan = request.plan(store)
             text = render(store, plan, now_text)
             if not plan.changed:
                 return FlagUpdate(store, store, plan, store.text, text, None, False)

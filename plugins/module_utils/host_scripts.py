@@ -118,7 +118,7 @@ Exit status: 0 restored or nothing to do, 1 refused or not verified, 2 usage.
 USAGE
 }
 $common
-exec "$$python" -I -B -c "$$run_module" "$$snapshot_dir/lib" $package.snapshot restore \
+exec "$$python" -I -B -c "$$run_module" "$$snapshot_dir/lib" $package.rollback_cli restore \
     --snapshot "$$snapshot_dir" \
     --gateway-url "$$gateway_url" \
     --verify-timeout "$$verify_timeout" \

@@ -1,42 +1,28 @@
 # -*- coding: utf-8 -*-
 # Copyright: Nexus COS platform team
 # Apache License 2.0 (see LICENSE)
-"""Snapshot of the files a launch run may touch, and the rollback that
-restores it.
+"""Snapshot of the files a launch run may touch: the format, taking and
+loading it, and the plan of what a rollback would do with each file.
 
 A snapshot is a directory ``{backup_dir}/{stamp}/``::
 
     snapshot.json     manifest, written last: its presence = a complete snapshot
     after.json        state after the run's changes (activation runs only)
     files/<path>      exact copy of each file as it was before the run
-    lib/              this module, the kill switch and what they import, so
+    lib/              the restore, the kill switch and what they import, so
                       the rollback and emergency scripts run on the host
                       with nothing but python3
     displaced/<stamp>/files/<path>
                       what a rollback replaced or removed (kept, never lost)
 
-Rollback rules (docs/rollback.md):
-
-* every file must currently equal its snapshot ("before") or the state the
-  run left ("after"); anything else means someone else changed it, and the
-  rollback is refused naming each such file, unless forced;
-* a backup copy that no longer matches its recorded hash is refused always;
-* a file absent in the snapshot is removed when it exists at rollback time:
-  restoring "exactly that snapshot" includes its absences;
-* each file is replaced atomically, so an interrupted rollback leaves every
-  file either as before or as after, and running it again completes it;
-* when every file already equals the snapshot nothing is written.
-
-Stdlib only: this file runs on the managed host, and as a command there:
-
-    python3 -m ansible_collections.nexus_cos.launch.plugins.module_utils.snapshot \\
-        restore --snapshot DIR [--force] [--dry-run] [--gateway-url URL] ...
+The rollback itself is restore.py, its on-host command rollback_cli.py.
+This module is a leaf of the host code: it imports only base helpers
+(never the restore, the activation code or an entry point), so anything
+may read a snapshot. Stdlib only: it runs on the managed host.
 """
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import errno
 import hashlib
 import importlib.util
@@ -46,13 +32,10 @@ import py_compile
 import shutil
 import socket
 import stat
-import sys
 import time
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import (audit_log, deploy_lock, flag_store, gateway,
-                                                                       trusted_path, utc_time)
-from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import (edit_lock, fsync_dir, os_error_text,
-                                                                                   write_atomic)
+from ansible_collections.nexus_cos.launch.plugins.module_utils import flag_store, gateway, trusted_path, utc_time
+from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import write_atomic
 
 FORMAT_VERSION = 1
 SNAPSHOT_FILE = "snapshot.json"
@@ -67,14 +50,11 @@ FLAG_STORE_NAME = "feature-flags.json"
 
 # What the rollback command imports, copied into every snapshot's lib/.
 PACKAGE = "ansible_collections.nexus_cos.launch.plugins.module_utils"
-RUNTIME_MODULES = ("snapshot", "audit_log", "atomic_file", "documents", "flag_semantics", "flag_store", "deploy_lock",
-                   "gateway", "run_audit", "host_scripts", "pf_document", "utc_time", "trusted_path", "run_context",
-                   "activation", "activation.clock", "activation.plan", "activation.facts", "activation.ledger",
-                   "activation.runs", "activation.gate", "activation.change", "activation.record", "activation.emergency")
-
-VERIFY_INTERVAL = 0.25
-RELOAD_EVERY = 8
-LOCK_LEASE_SECONDS = 1800
+RUNTIME_MODULES = ("snapshot", "restore", "restore_ledger", "rollback_cli", "audit_log", "atomic_file", "documents",
+                   "flag_semantics", "flag_store", "deploy_lock", "gateway", "run_audit", "host_scripts", "pf_document",
+                   "utc_time", "trusted_path", "run_context", "activation", "activation.clock", "activation.plan",
+                   "activation.facts", "activation.ledger", "activation.runs", "activation.gate", "activation.change",
+                   "activation.record", "activation.emergency")
 
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
@@ -84,61 +64,11 @@ class SnapshotError(Exception):
     manifest, unreadable file)."""
 
 
-class RollbackRefused(SnapshotError):
-    """The rollback would overwrite changes it does not know about, or its
-    backup copies are not what was recorded. ``conflicts``: [{path,
-    expected: [hashes], found}], ``tampered``: [{path, expected, found}]."""
-
-    def __init__(self, message, conflicts=None, tampered=None):
-        super().__init__(message)
-        self.conflicts = conflicts or []
-        self.tampered = tampered or []
-
-
-class RollbackIncomplete(SnapshotError):
-    """A restore that stopped part-way. Every file is either as the
-    snapshot has it or as it was; running the rollback again finishes it."""
-
-    def __init__(self, cause, restored, left, gateway_text=""):
-        self.cause = cause
-        self.restored = list(restored)
-        self.left = list(left)
-        self.gateway_text = gateway_text
-        self.result = {}
-        reason = os_error_text(cause) if isinstance(cause, OSError) else str(cause)
-        super().__init__("rollback stopped part-way: %s. Restored: %s; not restored: %s. Each file is either "
-                         "as the snapshot has it or untouched; run the rollback again to finish it once the cause "
-                         "is fixed%s" % (reason, ", ".join(self.restored) or "none",
-                                         ", ".join(self.left) or "none",
-                                         ". %s" % gateway_text if gateway_text else ""))
-
-
-def restored_text(restored):
-    """'restored a, b' or 'no file needed restoring': what a restore did,
-    for messages that must not claim more."""
-    if restored:
-        return "restored %s" % ", ".join(restored)
-    return "no file needed restoring (each already equalled the snapshot)"
-
-
-class RollbackVerifyFailed(SnapshotError):
-    """Files were restored, but the gateway did not confirm the snapshot's
-    state in time. ``seen`` holds what it answered, ``result`` the restore
-    result (what was restored)."""
-
-    def __init__(self, message, seen=None, result=None):
-        super().__init__(message)
-        self.seen = seen or {}
-        self.result = result or {}
-
-
-# ---------------------------------------------------------------- small parts
-
 def sha256_bytes(data):
     return hashlib.sha256(data).hexdigest()
 
 
-def _short(digest):
+def short_digest(digest):
     return digest[:16] if digest and digest != ABSENT else ABSENT
 
 
@@ -148,7 +78,7 @@ def copy_relpath(path):
     return os.path.join(FILES_DIR, path.lstrip("/"))
 
 
-def _mkdirs(path):
+def make_dirs(path):
     """Create ``path`` and its missing parents, each 0750 whatever the umask."""
     missing = []
     probe = path
@@ -204,7 +134,7 @@ def current_state(path):
     return {"exists": True, "sha256": sha256_bytes(data)}
 
 
-def _key(state):
+def state_key(state):
     """Comparable form of a file state: its hash, or 'absent'."""
     return state["sha256"] if state.get("exists") else ABSENT
 
@@ -259,7 +189,7 @@ def _precompile(path):
         return None
     try:
         compiled = importlib.util.cache_from_source(path)
-        _mkdirs(os.path.dirname(compiled))   # 0750 like the rest of the snapshot
+        make_dirs(os.path.dirname(compiled))   # 0750 like the rest of the snapshot
         py_compile.compile(path, cfile=compiled, doraise=True)
         os.chmod(compiled, FILE_MODE)
     except (py_compile.PyCompileError, OSError, ValueError):
@@ -334,7 +264,7 @@ def take(files, backup_dir, run_id, stamp, gateway_url=None, runtime_files=None,
         if os.path.islink(snapshot_dir) or not os.path.isdir(snapshot_dir):
             raise SnapshotError("%s exists and is not a directory; expected a snapshot directory" % snapshot_dir)
         shutil.rmtree(snapshot_dir)   # an earlier attempt of this run that did not finish
-    _mkdirs(snapshot_dir)
+    make_dirs(snapshot_dir)
 
     if flag_store_path is None:
         flag_store_path = next((p for p in paths if os.path.basename(p) == FLAG_STORE_NAME), None)
@@ -350,7 +280,7 @@ def take(files, backup_dir, run_id, stamp, gateway_url=None, runtime_files=None,
         if data is not None:
             copy = copy_relpath(path)
             target = os.path.join(snapshot_dir, copy)
-            _mkdirs(os.path.dirname(target))
+            make_dirs(os.path.dirname(target))
             write_atomic(target, data, mode=FILE_MODE)
             entry.update(sha256=sha256_bytes(data), size=len(data), mode="%04o" % stat.S_IMODE(st.st_mode),
                          uid=st.st_uid, gid=st.st_gid, copy=copy)
@@ -390,7 +320,7 @@ def _write_lib(snapshot_dir, runtime_files):
         relpath = _check_relpath(relpath)
         data = content.encode("utf-8") if isinstance(content, str) else bytes(content)
         target = os.path.join(lib_dir, relpath)
-        _mkdirs(os.path.dirname(target))
+        make_dirs(os.path.dirname(target))
         write_atomic(target, data, mode=FILE_MODE)
         lib[relpath] = sha256_bytes(data)
         compiled = _precompile(target)
@@ -543,16 +473,16 @@ class FilePlan(object):
                 self.copy_problem = "backup copy %s is missing" % copy
             elif data is not None and sha256_bytes(data) != entry["sha256"]:
                 self.copy_problem = "backup copy %s has sha256 %s, recorded %s" % (
-                    copy, _short(sha256_bytes(data)), _short(entry["sha256"]))
+                    copy, short_digest(sha256_bytes(data)), short_digest(entry["sha256"]))
 
     @property
     def status(self):
         """unchanged (equals the snapshot), restore (the run's change),
         conflict (someone else's change)."""
-        now = _key(self.current)
-        if now == _key(self.before):
+        now = state_key(self.current)
+        if now == state_key(self.before):
             return "unchanged"
-        if now == _key(self.after):
+        if now == state_key(self.after):
             return "restore"
         return "conflict"
 
@@ -566,10 +496,10 @@ class FilePlan(object):
         return read_regular(self.path)[0]
 
     def conflict(self):
-        expected = [_key(self.before)]
-        if _key(self.after) != expected[0]:
-            expected.append(_key(self.after))
-        return {"path": self.path, "expected": expected, "found": _key(self.current)}
+        expected = [state_key(self.before)]
+        if state_key(self.after) != expected[0]:
+            expected.append(state_key(self.after))
+        return {"path": self.path, "expected": expected, "found": state_key(self.current)}
 
 
 def _load_after(snapshot_dir):
@@ -597,429 +527,9 @@ def plan_restore(snapshot_dir):
     return manifest, [FilePlan(snapshot_dir, entry, after.get(entry["path"])) for entry in manifest["files"]]
 
 
-def _refusal(manifest, snapshot_dir, conflicts, tampered):
-    lines = []
-    if tampered:
-        lines.append("rollback refused: the backup copies of snapshot %s no longer match the hashes recorded "
-                     "when it was taken, so they cannot be trusted (this is not overridden by force):"
-                     % snapshot_dir)
-        lines.extend("  %s: %s" % (item["path"], item["problem"]) for item in tampered)
-    if conflicts:
-        lines.append("rollback refused: %d file(s) changed since run %s took snapshot %s, by something other "
-                     "than that run:" % (len(conflicts), manifest.get("run_id"), snapshot_dir))
-        for item in conflicts:
-            lines.append("  %s: expected sha256 %s, found %s" % (
-                item["path"], " or ".join(_short(h) for h in item["expected"]), _short(item["found"])))
-        lines.append("Check who changed them. To restore the snapshot anyway, run again with force "
-                     "(--force, -e rollback_force=true); the current files are kept under %s/"
-                     % os.path.join(snapshot_dir, DISPLACED_DIR))
-    return "\n".join(lines)
-
-
-# ---------------------------------------------------------------- restoring
-
-@contextlib.contextmanager
-def _file_locks(paths):
-    """The sidecar edit locks on every file whose directory exists, in a
-    fixed order, so no feature_flag / pf_setting change interleaves."""
-    with contextlib.ExitStack() as stack:
-        for path in sorted(paths):
-            if os.path.isdir(os.path.dirname(path)):
-                stack.enter_context(edit_lock(path))
-        yield
-
-
-def _restore_file(plan, displaced_dir):
-    """Put one file back as the snapshot has it; keep what was there."""
-    path = plan.path
-    current = plan.current_bytes()
-    displaced = None
-    if current is not None:
-        displaced = os.path.join(displaced_dir, copy_relpath(path))
-        _mkdirs(os.path.dirname(displaced))
-        write_atomic(displaced, current, mode=FILE_MODE)
-    entry = plan.entry
-    if entry["exists"]:
-        data = plan.target_bytes()
-        if sha256_bytes(data) != entry["sha256"]:
-            raise RollbackRefused("backup copy of %s changed while restoring; nothing more restored" % path)
-        mode = int(entry["mode"], 8) if entry.get("mode") else FILE_MODE
-        owner = {}
-        if os.geteuid() == 0 and entry.get("uid") is not None:
-            owner = {"uid": entry["uid"], "gid": entry["gid"]}
-        parent = os.path.dirname(path)
-        if not os.path.isdir(parent):
-            os.makedirs(parent, 0o755)
-        write_atomic(path, data, mode=mode, **owner)
-        found = current_state(path)
-        if found["sha256"] != entry["sha256"]:
-            raise SnapshotError("%s: wrote the snapshot's content but read back sha256 %s, expected %s"
-                                % (path, _short(found["sha256"]), _short(entry["sha256"])))
-        return "written", displaced
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
-    fsync_dir(os.path.dirname(path))
-    return "removed", displaced
-
-
-def restore(snapshot_dir, force=False, check_mode=False, gateway_url=None, verify_timeout=30, audit=None,
-            via="python", stamp=None, clock=None, sleep=None, state_file=None, audit_errors=None):
-    """Restore the snapshot in ``snapshot_dir``; see the module docstring for
-    the rules. ``audit``: an audit_log.AuditLog for the ROLLBACK_* records
-    (none in check mode). ``state_file``: the activation state file whose
-    entries the restore takes away are marked undone once every file is
-    restored (``undone`` in the result; activation.record.undo_entries).
-    ``audit_errors``: a list to collect the records that could not be
-    written, for a restore that must go on without them (the automatic
-    rollback of a failed activation: a full audit disk must not keep the
-    change live); without it such a failure stops the restore.
-    Returns {changed, restored, state, verify, files, undone, ...}; raises
-    RollbackRefused, RollbackVerifyFailed or SnapshotError."""
-    clock = clock or time.time
-    started = time.monotonic()
-    snapshot_dir = os.path.abspath(snapshot_dir)
-    manifest, plans = plan_restore(snapshot_dir)
-    if check_mode:
-        audit = None
-    stamp = stamp or utc_time.utc_stamp(clock())
-
-    heads = []
-
-    def record(*events):
-        if audit is None:
-            return
-        try:
-            heads.extend(audit.records(list(events)))
-        except OSError as exc:
-            if audit_errors is None:
-                raise
-            audit_errors.append(os_error_text(exc, audit.path))
-
-    def undo():
-        if not state_file:
-            return
-        from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import record as activation_record
-        log = audit
-        try:
-            result["undone"] = [{"key": e.get("key"), "run_id": e.get("run_id")} for e in
-                                activation_record.undo_entries(state_file, manifest, getattr(audit, "run_id", via),
-                                                               log, clock=clock)]
-        except (OSError, ValueError, flag_store.FlagError) as exc:
-            text = os_error_text(exc) if isinstance(exc, OSError) else str(exc)
-            result["undo_error"] = ("the files are restored, but the activations this takes away could not be "
-                                    "marked undone in %s: %s" % (state_file, text))
-
-    def complete(status, state):
-        record(("ROLLBACK_COMPLETE", {"duration": "%.2fs" % (time.monotonic() - started), "status": status,
-                                      "state": state}))
-
-    record(("ROLLBACK_START", {"snapshot": manifest.get("stamp", os.path.basename(snapshot_dir)),
-                               "snapshot_run": manifest.get("run_id") or "?", "snapshot_dir": snapshot_dir,
-                               "force": bool(force), "via": via}))
-    tampered = [{"path": p.path, "problem": p.copy_problem} for p in plans if p.copy_problem]
-    conflicts = [p.conflict() for p in plans if p.status == "conflict"]
-    if tampered or (conflicts and not force):
-        record(("ROLLBACK_REFUSED", {"reason": "backup tampered" if tampered else "files changed since snapshot",
-                                     "files": ",".join(item["path"] for item in (tampered or conflicts))}))
-        complete("refused", "refused")
-        raise RollbackRefused(_refusal(manifest, snapshot_dir, conflicts, tampered), conflicts, tampered)
-
-    todo = [p for p in plans if p.status != "unchanged"]
-    displaced_dir = os.path.join(snapshot_dir, DISPLACED_DIR, stamp)
-    files = [{"path": p.path, "status": p.status, "sha256": _key(p.before)} for p in plans]
-    # In check mode: what would be restored; else filled in file by file,
-    # so a failure half-way reports exactly what was done.
-    result = {"changed": bool(todo), "restored": [p.path for p in todo] if check_mode else [],
-              "state": "restored" if todo else "already-restored", "files": files,
-              "snapshot": snapshot_dir, "snapshot_stamp": manifest.get("stamp"),
-              "snapshot_run_id": manifest.get("run_id"), "forced": [c["path"] for c in conflicts],
-              "displaced": displaced_dir if todo else None, "expected": expected_state(manifest),
-              "verify": {"skipped": "check mode" if check_mode else "no gateway_url"}, "undone": []}
-    if check_mode:
-        result["displaced"] = None
-        return result
-
-    try:
-        if todo:
-            with _file_locks([p.path for p in todo]):
-                # Re-read under the locks: the state may have moved since planning.
-                fresh = {p.path: p for p in plan_restore(snapshot_dir)[1]}
-                for p in todo:
-                    again = fresh[p.path]
-                    if again.status == "conflict" and not force:
-                        raise RollbackRefused(_refusal(manifest, snapshot_dir, [again.conflict()], []),
-                                              [again.conflict()])
-                    if again.status == "unchanged":
-                        continue
-                    action, displaced = _restore_file(again, displaced_dir)
-                    fields = {"path": p.path, "sha256": _key(again.before), "action": action,
-                              "forced": again.status == "conflict"}
-                    if displaced:
-                        fields["displaced"] = displaced
-                    result["restored"].append(p.path)
-                    record(("ROLLBACK_FILE_RESTORED", fields))
-            result["changed"] = bool(result["restored"])
-        # Every file is as the snapshot has it now, whatever the gateway says.
-        undo()
-        if gateway_url:
-            try:
-                result["verify"] = verify_gateway(gateway_url, result["expected"], verify_timeout,
-                                                  sleep=sleep, store_path=manifest.get("flag_store"))
-            except RollbackVerifyFailed as exc:
-                exc.result = result
-                record(("ROLLBACK_FAILED", {"reason": "gateway did not confirm the snapshot's state",
-                                            "seen": exc.seen.get("summary", "")}))
-                raise
-            record(("ROLLBACK_VERIFIED", {"access_mode": _field(result["verify"]["access_mode"]),
-                                          "marketplace_phase": _field(result["verify"]["marketplace_phase"]),
-                                          "elapsed_ms": result["verify"]["elapsed_ms"]}))
-    except RollbackVerifyFailed:
-        complete("failed", result["state"])
-        raise
-    except RollbackRefused:
-        complete("refused", "refused")
-        raise
-    except (SnapshotError, OSError, flag_store.FlagError) as exc:
-        left = [p.path for p in todo if p.path not in result["restored"]]
-        reread = ""
-        if gateway_url and manifest.get("flag_store") in result["restored"]:
-            reread = reread_restored_store(gateway_url, verify_timeout)
-        incomplete = RollbackIncomplete(exc, result["restored"], left, reread)
-        incomplete.result = result
-        try:
-            record(("ROLLBACK_FAILED", {"reason": str(exc)[:500], "restored": ",".join(result["restored"]) or "-",
-                                        "not_restored": ",".join(left) or "-"}))
-            complete("failed", "partial")
-        except (OSError, audit_log.AuditFormatError):
-            pass    # the restore's own error says more than a failed record would
-        raise incomplete
-    complete("success", result["state"])
-    if heads:
-        result["audit_head"] = heads[-1]
-    return result
-
-
-def _field(value):
-    return "unknown" if value is None else value
-
-
 def expected_state(manifest):
     """What the gateway must serve once the snapshot is restored: what it
     served for the snapshotted flag store (older snapshots recorded only
     the mode and the phase)."""
     served = manifest.get("gateway") or {}
     return dict((name, served.get(name)) for name in gateway.STATES)
-
-
-# ---------------------------------------------------------------- the gateway
-
-def verify_gateway(gateway_url, expected, timeout=30, sleep=None, reload=True, store_path=None):
-    """Have the gateway reload the flag store (unless ``reload`` is false:
-    then only ask) and wait until it serves ``expected`` (gateway.STATES).
-    Returns {reload, access_mode, marketplace_phase, flags, elapsed_ms,
-    attempts, compared}; raises RollbackVerifyFailed with what was seen."""
-    client = gateway.Gateway(gateway_url)
-    try:
-        done = client.confirm(expected, timeout=timeout, interval=VERIFY_INTERVAL, reload=reload,
-                              reload_every=RELOAD_EVERY, sleep=sleep, store_path=store_path)
-    except gateway.NotConfirmed as exc:
-        seen = dict(exc.seen, reload=exc.reload, summary=exc.summary())
-        raise RollbackVerifyFailed(str(exc), seen)
-    seen = done["seen"]
-    return {"reload": done["reload"], "access_mode": seen.get("access_mode"),
-            "marketplace_phase": seen.get("marketplace_phase"), "flags": seen.get("flags"),
-            "elapsed_ms": done["elapsed_ms"], "attempts": done["attempts"],
-            "compared": expected.get("access_mode") is not None}
-
-
-def reread_restored_store(gateway_url, timeout=30):
-    """After a restore that stopped part-way with the flag store restored:
-    have the gateway reread it (the flag store is what opens or closes the
-    platform, so the part restored takes effect now rather than at the
-    next reload) and say what it serves then, in one sentence."""
-    client = gateway.Gateway(gateway_url)
-    answer = client.reload(timeout)
-    seen = client.observe(gateway.STATES, timeout)
-    return "The gateway was told to reread the restored flag store (reload %s) and serves %s" % (
-        answer.text(), gateway.describe_seen(seen))
-
-
-def _seconds(value):
-    return ("%.1f" % value).rstrip("0").rstrip(".")
-
-
-# ---------------------------------------------------------------- the command
-
-def _print(text=""):
-    sys.stdout.write(text + "\n")
-    sys.stdout.flush()
-
-
-def _describe_plan(manifest, plans, snapshot_dir):
-    _print("snapshot %s of run %s, taken %s on %s"
-           % (snapshot_dir, manifest.get("run_id"), manifest.get("created"), manifest.get("host")))
-    expected = expected_state(manifest)
-    _print("state to restore: access mode %s, marketplace phase %s"
-           % (expected["access_mode"], expected["marketplace_phase"]))
-    for p in plans:
-        word = {"unchanged": "as snapshot", "restore": "changed by the run", "conflict": "CHANGED BY SOMEONE ELSE"}
-        _print("  %-24s %s" % (word[p.status], p.path))
-
-
-def _cmd_status(args):
-    manifest, plans = plan_restore(args.snapshot)
-    _describe_plan(manifest, plans, os.path.abspath(args.snapshot))
-    bad = [p for p in plans if p.copy_problem]
-    for p in bad:
-        _print("  BACKUP COPY BAD          %s: %s" % (p.path, p.copy_problem))
-    return 0
-
-
-def _holder(run_id):
-    return {"run_id": run_id, "user": os.environ.get("SUDO_USER") or os.environ.get("USER") or "root",
-            "controller": socket.gethostname(), "pid": os.getpid(), "via": "rollback script"}
-
-
-def _cmd_restore(args):
-    started = time.monotonic()
-    snapshot_dir = os.path.abspath(args.snapshot)
-    run_id = args.run_id or audit_log.new_run_id()
-    stamp = run_id[:16] if len(run_id) >= 16 else utc_time.utc_stamp()
-    try:
-        check_stamp(stamp)
-    except SnapshotError:
-        stamp = utc_time.utc_stamp()
-    manifest, plans = plan_restore(snapshot_dir)
-    _print("Nexus COS rollback %s%s" % (run_id, " (dry run: nothing is changed)" if args.dry_run else ""))
-    _describe_plan(manifest, plans, snapshot_dir)
-
-    audit = None
-    if args.audit_dir and not args.dry_run:
-        audit = audit_log.AuditLog(args.audit_dir, run_id, "rollback-%s.log" % stamp)
-    locked = False
-    if args.lock and not args.dry_run:
-        # The one lock rule (deploy_lock): a dead holder's lock, the
-        # platform script's included, is taken over and audited; a live
-        # one refuses with the same words the playbooks use.
-        try:
-            taken = deploy_lock.acquire(args.lock, _holder(run_id), LOCK_LEASE_SECONDS)
-        except deploy_lock.LockHeld as exc:
-            lost = ""
-            if audit is not None:
-                try:
-                    audit.records([exc.event])
-                except OSError as audit_exc:
-                    # Who holds the lock matters more than the record of the refusal.
-                    lost = " (the LOCK_REFUSED record could not be written: %s)" % os_error_text(audit_exc, audit.path)
-            sys.stderr.write("rollback: %s%s\n" % (exc, lost))
-            return 1
-        locked = True
-        if taken.previous:
-            _print("deployment lock: took over from %s: %s" % (deploy_lock.describe_holder(taken.previous),
-                                                               taken.previous["reason"]))
-        if audit is not None:
-            try:
-                audit.records(taken.events)
-            except OSError as exc:
-                # As the playbooks do: a run whose start cannot be audited
-                # does not start, and does not keep the lock it took.
-                deploy_lock.release(args.lock, run_id)
-                sys.stderr.write("rollback: the audit trail cannot be written, so the rollback does not start: %s. "
-                                 "The deployment lock %s was released again; nothing was changed. Free the space "
-                                 "(or fix the directory) and run it again\n" % (
-                                     os_error_text(exc, audit.path), args.lock))
-                return 1
-    state_file = None
-    if args.audit_dir:
-        from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
-        state_file = os.path.join(args.audit_dir, activation.STATE_FILE)
-    try:
-        result = restore(snapshot_dir, force=args.force, check_mode=args.dry_run, gateway_url=args.gateway_url,
-                         verify_timeout=args.verify_timeout, audit=audit, via="script", stamp=stamp,
-                         state_file=state_file)
-    except RollbackRefused as exc:
-        sys.stderr.write("%s\n" % exc)
-        return 1
-    except RollbackVerifyFailed as exc:
-        for path in exc.result.get("restored", []):
-            _print("  restored                 %s" % path)
-        sys.stderr.write("rollback: %s, but %s\n" % (restored_text(exc.result.get("restored")), exc))
-        return 1
-    except RollbackIncomplete as exc:
-        sys.stderr.write("rollback: %s\n" % exc)
-        return 1
-    finally:
-        if locked:
-            deploy_lock.release(args.lock, run_id)
-            if audit is not None:
-                try:
-                    audit.record("LOCK_RELEASED", timestamp=int(time.time()))
-                except OSError as exc:
-                    sys.stderr.write("rollback: the deployment lock was released, but its LOCK_RELEASED record "
-                                     "could not be written: %s\n" % os_error_text(exc, audit.path))
-    verb = "would restore" if args.dry_run else "restored"
-    for path in result["restored"]:
-        _print("  %-24s %s" % (verb, path))
-    for entry in result.get("undone") or []:
-        _print("  %-24s %s of run %s (the gates no longer count it)" % ("undone", entry["key"], entry["run_id"]))
-    if result.get("undo_error"):
-        sys.stderr.write("rollback: %s\n" % result["undo_error"])
-    if result["forced"] and not args.dry_run:
-        _print("forced over changes by someone else; what was there is kept in %s" % result["displaced"])
-    elif result["displaced"]:
-        _print("replaced content kept in %s" % result["displaced"])
-    verify = result["verify"]
-    if "skipped" in verify:
-        _print("gateway check: skipped (%s)" % verify["skipped"])
-    else:
-        _print("gateway check: reload %s; serves access mode %s, marketplace phase %s, %s flags (%d ms)"
-               % (verify["reload"], verify["access_mode"], verify["marketplace_phase"], verify.get("flags"),
-                  verify["elapsed_ms"]))
-    if result["state"] == "already-restored":
-        _print("nothing to do: every file already equals the snapshot")
-    _print("rollback %s in %.2f s%s" % ("checked" if args.dry_run else "done", time.monotonic() - started,
-                                        "; audit: %s" % audit.path if audit is not None else ""))
-    return 0
-
-
-def build_parser():
-    parser = argparse.ArgumentParser(
-        prog="python3 -m %s.snapshot" % PACKAGE,
-        description="Restore a Nexus COS launch snapshot (flag store and PF files) on this host.")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
-    rest = sub.add_parser("restore", help="restore the files of a snapshot, reload and verify the gateway")
-    rest.add_argument("--snapshot", required=True, help="snapshot directory ({backup_dir}/{stamp})")
-    rest.add_argument("--force", action="store_true",
-                      help="restore even files someone else changed since the snapshot (kept under displaced/)")
-    rest.add_argument("--dry-run", action="store_true", help="say what would be restored; change nothing")
-    rest.add_argument("--gateway-url", help="gateway to reload and verify (default: no verification)")
-    rest.add_argument("--verify-timeout", type=float, default=30.0,
-                      help="seconds to wait for the gateway to report the snapshot's state (default 30)")
-    rest.add_argument("--audit-dir", help="audit trail directory; records go to rollback-<stamp>.log")
-    rest.add_argument("--run-id", help="run id for the audit records (default: <UTC stamp>-<random>)")
-    rest.add_argument("--lock", help="deployment lock to hold while restoring")
-    show = sub.add_parser("status", help="compare the files with a snapshot; change nothing")
-    show.add_argument("--snapshot", required=True, help="snapshot directory")
-    return parser
-
-
-def main(argv=None):
-    args = build_parser().parse_args(argv)
-    if getattr(args, "run_id", None) is not None and args.audit_dir is None:
-        build_parser().error("--run-id needs --audit-dir")
-    if getattr(args, "verify_timeout", 1) < 0:
-        build_parser().error("--verify-timeout must be 0 or more seconds")
-    try:
-        return _cmd_restore(args) if args.command == "restore" else _cmd_status(args)
-    except (SnapshotError, deploy_lock.LockError, audit_log.AuditFormatError, flag_store.FlagError) as exc:
-        sys.stderr.write("rollback: %s\n" % exc)
-        return 1
-    except OSError as exc:
-        sys.stderr.write("rollback: %s\n" % exc)
-        return 1
-
-
-if __name__ == "__main__":
-    # The host scripts (nexus-rollback-<ts>.sh, nexus-emergency-<ts>.sh) run this file as a program, not Ansible.
-    sys.exit(main())  # pylint: disable=ansible-bad-function

@@ -219,6 +219,7 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils.file_change impor
 )
 from ansible_collections.nexus_cos.launch.plugins.module_utils.flag_store import (
     FlagError,
+    FlagRequest,
     update_flags,
 )
 
@@ -265,10 +266,7 @@ def run_module():
     try:
         update = update_flags(
             path,
-            enable=enable,
-            disable=disable,
-            with_dependencies=params['dependencies'] == 'enable',
-            cascade=params['cascade'],
+            FlagRequest(enable, disable, with_dependencies=params['dependencies'] == 'enable', cascade=params['cascade']),
             now=params['now'],
             **file_change_options(module)
         )

@@ -230,6 +230,9 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import emergency
 from ansible_collections.nexus_cos.launch.plugins.module_utils.numbers import finite_number
 from ansible_collections.nexus_cos.launch.plugins.module_utils.run_context import HostPaths, RunContext
+# The snapshot's lib/ holds the rollback command (snapshot.runtime_files reads
+# it from this module's payload): imported so that Ansible ships it.
+from ansible_collections.nexus_cos.launch.plugins.module_utils import rollback_cli  # noqa: F401 pylint: disable=unused-import
 
 
 def main():

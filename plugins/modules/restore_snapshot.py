@@ -188,7 +188,8 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import activation, deploy_lock, run_audit, snapshot
+from ansible_collections.nexus_cos.launch.plugins.module_utils import (activation, deploy_lock, restore, restore_ledger, run_audit,
+                                                                       snapshot)
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import os_error_text
 
 MAX_DIFF_BYTES = 256 * 1024
@@ -273,9 +274,10 @@ def main():
         try:
             state_file = p["state_file"] or (os.path.join(p["audit_dir"], activation.STATE_FILE)
                                              if p["audit_dir"] else None)
-            result = snapshot.restore(snapshot_dir, force=p["force"], check_mode=module.check_mode,
-                                      gateway_url=p["gateway_url"], verify_timeout=p["verify_timeout"],
-                                      audit=log, via="ansible", state_file=state_file, audit_errors=audit_errors)
+            on_restored = restore_ledger.undo_activations(state_file, log.run_id if log else "ansible", log) if state_file else None
+            context = restore.RestoreContext(audit=log, via="ansible", audit_errors=audit_errors, on_restored=on_restored)
+            result = restore.restore(snapshot_dir, context, force=p["force"], check_mode=module.check_mode,
+                                     gateway_url=p["gateway_url"], verify_timeout=p["verify_timeout"])
         finally:
             try:
                 head = run_audit.write(log, extra)
@@ -284,15 +286,15 @@ def main():
                     raise
                 audit_errors.append(os_error_text(exc, log.path))
                 head = None
-    except snapshot.RollbackRefused as exc:
+    except restore.RollbackRefused as exc:
         module.fail_json(msg=str(exc), conflicts=exc.conflicts, tampered=exc.tampered, **out)
-    except snapshot.RollbackVerifyFailed as exc:
+    except restore.RollbackVerifyFailed as exc:
         out.update(changed=bool(exc.result.get("restored")), restored=exc.result.get("restored", []),
                    seen=exc.seen, undone=exc.result.get("undone", []))
         if exc.result.get("undo_error"):
             out["undo_error"] = exc.result["undo_error"]
-        module.fail_json(msg="%s, but %s" % (snapshot.restored_text(out["restored"]), exc), **out)
-    except snapshot.RollbackIncomplete as exc:
+        module.fail_json(msg="%s, but %s" % (restore.restored_text(out["restored"]), exc), **out)
+    except restore.RollbackIncomplete as exc:
         out.update(changed=bool(exc.restored), restored=exc.restored, not_restored=exc.left)
         module.fail_json(msg=str(exc), **out)
     except (snapshot.SnapshotError, deploy_lock.LockError) as exc:

@@ -167,6 +167,9 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log,
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import emergency
 from ansible_collections.nexus_cos.launch.plugins.module_utils.run_context import HostPaths, RunContext
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import os_error_text, write_atomic
+# The snapshot's lib/ holds the rollback command (snapshot.runtime_files reads
+# it from this module's payload): imported so that Ansible ships it.
+from ansible_collections.nexus_cos.launch.plugins.module_utils import rollback_cli  # noqa: F401 pylint: disable=unused-import
 
 
 def _write_if_different(path, content, mode):

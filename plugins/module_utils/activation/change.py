@@ -136,8 +136,8 @@ def write(change, store_path, pf_dir, request):
     pf_settings, service_reading, pf_skipped = request.pf_settings, request.service_reading, request.pf_skipped
     events = []
     if change.flags.changed:
-        update = flag_store.update_flags(store_path, enable=enable, disable=disable, with_dependencies=True,
-                                         cascade=cascade, now=change.now_text, service_reading=service_reading)
+        update = flag_store.update_flags(store_path, flag_store.FlagRequest(enable, disable, with_dependencies=True, cascade=cascade),
+                                         now=change.now_text, service_reading=service_reading)
         change.access_mode_after = update.after.access_mode()
         events.append(("FLAGS_CHANGED", {
             "flags": ",".join("%s=%s" % (c.name, "on" if c.after else "off") for c in update.plan),

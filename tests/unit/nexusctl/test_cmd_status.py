@@ -15,7 +15,8 @@ import os
 import pytest
 
 from ansible_collections.nexus_cos.launch.nexusctl import cmd_status
-from ansible_collections.nexus_cos.launch.plugins.module_utils import snapshot
+from ansible_collections.nexus_cos.launch.plugins.module_utils import rollback_cli, snapshot
+from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import runs as activation_runs
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import record as activation_record
 
@@ -122,7 +123,7 @@ def summaries(audit_dir):
 
 @pytest.fixture
 def rolled_back(tmp_path):
-    """A real rollback by the host's script: snapshot.main restore, as
+    """A real rollback by the host's script: rollback_cli.main restore, as
     rollback-<stamp>.sh runs it, with audit dir and lock."""
     flags = tmp_path / "feature-flags.json"
     flags.write_text(json.dumps(store()))
@@ -133,9 +134,9 @@ def rolled_back(tmp_path):
 
 
 def restore(tmp_path, *extra):
-    return snapshot.main(["restore", "--snapshot", str(tmp_path / "backups" / "20261128T103000Z"),
-                          "--audit-dir", str(tmp_path / "audit"), "--lock", str(tmp_path / "deploy.lock"),
-                          "--run-id", "20261128T120000Z-bbbbbb"] + list(extra))
+    return rollback_cli.main(["restore", "--snapshot", str(tmp_path / "backups" / "20261128T103000Z"),
+                              "--audit-dir", str(tmp_path / "audit"), "--lock", str(tmp_path / "deploy.lock"),
+                              "--run-id", "20261128T120000Z-bbbbbb"] + list(extra))
 
 
 def test_a_rollback_by_the_host_script_shows_finished(rolled_back, capsys):

@@ -9,7 +9,7 @@ import os
 import pytest
 
 from ansible_collections.nexus_cos.launch.nexusctl import host_paths
-from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import ROOT
+from ansible_collections.nexus_cos.launch.nexusctl.collection_root import ROOT
 from ansible_collections.nexus_cos.launch.plugins.module_utils import documents
 
 

@@ -14,6 +14,7 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils import atomic_fil
 from ansible_collections.nexus_cos.launch.plugins.module_utils import flag_store
 from ansible_collections.nexus_cos.launch.plugins.module_utils.flag_store import (
     FlagError,
+    FlagRequest,
     FlagStore,
     dumps,
     format_timestamp,
@@ -487,7 +488,7 @@ def test_update_no_op_leaves_bytes_mtime_and_directory_alone(store_file):
     os.utime(str(store_file), (1_000_000_000, 1_000_000_000))
     before = store_file.read_bytes()
     entries = listing(store_file.parent)
-    result = update_flags(str(store_file), enable=['FOUNDER_BETA_MODE'], disable=['SEO_ENABLED'], now=NOW)
+    result = update_flags(str(store_file), FlagRequest(enable=['FOUNDER_BETA_MODE'], disable=['SEO_ENABLED']), now=NOW)
     assert not result.changed and not result.written
     assert store_file.read_bytes() == before
     assert os.stat(str(store_file)).st_mtime == 1_000_000_000
@@ -498,7 +499,7 @@ def test_update_no_op_leaves_bytes_mtime_and_directory_alone(store_file):
 def test_update_writes_change_and_cleans_up(store_file):
     os.chmod(str(store_file), 0o640)
     inode = os.stat(str(store_file)).st_ino
-    result = update_flags(str(store_file), enable=['MARKET_TRADING'], with_dependencies=True, now=NOW)
+    result = update_flags(str(store_file), FlagRequest(enable=['MARKET_TRADING'], with_dependencies=True), now=NOW)
     assert result.changed and result.written
     data = json.loads(store_file.read_text())
     assert data['updated'] == NOW
@@ -512,9 +513,9 @@ def test_update_writes_change_and_cleans_up(store_file):
 
 
 def test_second_identical_update_is_a_no_op(store_file):
-    update_flags(str(store_file), enable=['SEO_ENABLED'], now=NOW)
+    update_flags(str(store_file), FlagRequest(enable=['SEO_ENABLED']), now=NOW)
     content = store_file.read_bytes()
-    again = update_flags(str(store_file), enable=['SEO_ENABLED'], now='2030-01-01T00:00:00Z')
+    again = update_flags(str(store_file), FlagRequest(enable=['SEO_ENABLED']), now='2030-01-01T00:00:00Z')
     assert not again.changed
     assert store_file.read_bytes() == content
 
@@ -522,7 +523,7 @@ def test_second_identical_update_is_a_no_op(store_file):
 def test_check_mode_leaves_file_untouched(store_file):
     before = store_file.read_bytes()
     mtime = os.stat(str(store_file)).st_mtime_ns
-    result = update_flags(str(store_file), enable=['SEO_ENABLED'], now=NOW, check_mode=True)
+    result = update_flags(str(store_file), FlagRequest(enable=['SEO_ENABLED']), now=NOW, check_mode=True)
     assert result.changed and not result.written
     assert json.loads(result.after_text)['feature_flags']['SEO_ENABLED']['enabled'] is True
     assert store_file.read_bytes() == before
@@ -533,7 +534,7 @@ def test_check_mode_leaves_file_untouched(store_file):
 def test_refused_change_leaves_file_untouched(store_file):
     before = store_file.read_bytes()
     with pytest.raises(FlagError):
-        update_flags(str(store_file), enable=['MARKET_AUCTIONS'], now=NOW)
+        update_flags(str(store_file), FlagRequest(enable=['MARKET_AUCTIONS']), now=NOW)
     assert store_file.read_bytes() == before
 
 
@@ -544,7 +545,7 @@ def test_backup_is_called_under_lock_before_write(store_file):
         seen.append((path, os.path.exists(path + '.lock'), json.loads(open(path).read())['updated']))
         return path + '.bak'
 
-    result = update_flags(str(store_file), enable=['SEO_ENABLED'], now=NOW, backup=backup)
+    result = update_flags(str(store_file), FlagRequest(enable=['SEO_ENABLED']), now=NOW, backup=backup)
     assert result.backup_file == str(store_file) + '.bak'
     assert seen == [(str(store_file), True, '2025-01-01T00:00:00Z')]
 
@@ -557,7 +558,7 @@ def test_crash_during_rename_keeps_original_and_leaves_no_temp(store_file, monke
 
     monkeypatch.setattr(atomic_file.os, 'replace', broken_replace)
     with pytest.raises(OSError):
-        update_flags(str(store_file), enable=['SEO_ENABLED'], now=NOW)
+        update_flags(str(store_file), FlagRequest(enable=['SEO_ENABLED']), now=NOW)
     assert store_file.read_bytes() == before
     assert listing(store_file.parent) == ['feature-flags.json']
 
@@ -570,7 +571,7 @@ def test_crash_while_writing_temp_keeps_original(store_file, monkeypatch):
 
     monkeypatch.setattr(atomic_file.os, 'fsync', broken_fsync)
     with pytest.raises(OSError):
-        update_flags(str(store_file), enable=['SEO_ENABLED'], now=NOW)
+        update_flags(str(store_file), FlagRequest(enable=['SEO_ENABLED']), now=NOW)
     assert store_file.read_bytes() == before
     assert listing(store_file.parent) == ['feature-flags.json']
 
@@ -578,7 +579,7 @@ def test_crash_while_writing_temp_keeps_original(store_file, monkeypatch):
 def test_lock_timeout_is_a_flag_error(store_file):
     with edit_lock(str(store_file)):
         with pytest.raises(FlagError, match='timed out .* waiting for lock .*feature-flags.json.lock'):
-            update_flags(str(store_file), enable=['SEO_ENABLED'], now=NOW, lock_timeout=0.2)
+            update_flags(str(store_file), FlagRequest(enable=['SEO_ENABLED']), now=NOW, lock_timeout=0.2)
     assert listing(store_file.parent) == ['feature-flags.json']
 
 
@@ -589,7 +590,7 @@ def test_concurrent_updates_both_land(store_file):
     def worker(name):
         try:
             barrier.wait()
-            update_flags(str(store_file), enable=[name], now=NOW)
+            update_flags(str(store_file), FlagRequest(enable=[name]), now=NOW)
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
@@ -607,7 +608,7 @@ def test_concurrent_updates_both_land(store_file):
 def test_update_rejects_bad_now_before_touching_anything(store_file):
     before = store_file.read_bytes()
     with pytest.raises(FlagError, match='now:'):
-        update_flags(str(store_file), enable=['SEO_ENABLED'], now='soon')
+        update_flags(str(store_file), FlagRequest(enable=['SEO_ENABLED']), now='soon')
     assert store_file.read_bytes() == before
 
 
@@ -674,7 +675,7 @@ def test_service_reading_has_no_size_limit_and_reads_through_a_symlink(tmp_path)
     link.symlink_to(target)
     with pytest.raises(flag_store.FlagError):
         flag_store.load(str(link))   # the strict reading refuses a file over 256 KiB
-    update = flag_store.update_flags(str(link), enable=["B"], disable=["A"], service_reading=True)
+    update = flag_store.update_flags(str(link), flag_store.FlagRequest(enable=["B"], disable=["A"]), service_reading=True)
     assert update.written and os.path.islink(str(link))
     data = json.loads(target.read_text())
     assert data["feature_flags"]["B"]["enabled"] is True and data["feature_flags"]["A"]["enabled"] is False

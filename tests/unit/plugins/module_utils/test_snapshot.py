@@ -18,7 +18,8 @@ import jinja2
 import pytest
 import yaml
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, deploy_lock, flag_store, snapshot
+from ansible_collections.nexus_cos.launch.plugins.module_utils import (audit_log, deploy_lock, flag_store, restore,
+                                                                       rollback_cli, snapshot)
 from ansible_collections.nexus_cos.launch.plugins.module_utils import gateway as gateway_client
 from ansible_collections.nexus_cos.launch.plugins.module_utils import host_scripts
 from repo_paths import ROOT
@@ -259,7 +260,7 @@ def test_symlink_is_refused(host, tmp_path):
 def test_incomplete_snapshot_cannot_be_restored(host):
     os.makedirs(host.snapshot_dir)
     with pytest.raises(snapshot.SnapshotError, match="is incomplete: it has no snapshot.json"):
-        snapshot.restore(host.snapshot_dir)
+        restore.restore(host.snapshot_dir)
 
 
 # ---------------------------------------------------------------- restoring
@@ -269,7 +270,7 @@ def test_round_trip_restores_exact_bytes_and_modes(host):
     host.take()
     host.activate()
     os.chmod(host.pf, 0o666)
-    result = snapshot.restore(host.snapshot_dir)
+    result = restore.restore(host.snapshot_dir)
     assert result["changed"] is True and result["state"] == "restored"
     assert result["restored"] == [host.flag_store, host.pf]
     assert host.state() == before
@@ -280,11 +281,40 @@ def test_round_trip_restores_exact_bytes_and_modes(host):
 def test_second_rollback_changes_nothing(host):
     host.take()
     host.activate()
-    snapshot.restore(host.snapshot_dir)
+    restore.restore(host.snapshot_dir)
     inodes = {path: os.stat(path).st_ino for path in host.files}
-    result = snapshot.restore(host.snapshot_dir)
+    result = restore.restore(host.snapshot_dir)
     assert result["changed"] is False and result["state"] == "already-restored" and result["restored"] == []
     assert {path: os.stat(path).st_ino for path in host.files} == inodes
+
+
+def test_on_restored_is_told_once_every_file_is_restored(host):
+    """The restore reports to its caller's callback (the ledger's undo)
+    instead of importing the activation code: once, after the files, with
+    the manifest and the result it may add to."""
+    host.take()
+    host.activate()
+    calls = []
+
+    def on_restored(manifest, result):
+        calls.append((manifest["run_id"], list(result["restored"]), host.state()))
+        result["undone"] = [{"key": "k", "run_id": "r"}]
+
+    before_change = restore.restore(host.snapshot_dir, restore.RestoreContext(on_restored=on_restored),
+                                    check_mode=True)
+    assert calls == [] and before_change["undone"] == []
+    result = restore.restore(host.snapshot_dir, restore.RestoreContext(on_restored=on_restored))
+    assert calls == [(RUN_ID, [host.flag_store, host.pf], host.state())]
+    assert result["undone"] == [{"key": "k", "run_id": "r"}]
+
+
+def test_on_restored_is_not_told_of_a_refused_restore(host):
+    host.take()
+    write(host.pf, "launch: {mode: public_full}\n")
+    calls = []
+    with pytest.raises(restore.RollbackRefused):
+        restore.restore(host.snapshot_dir, restore.RestoreContext(on_restored=lambda *a: calls.append(a)))
+    assert calls == []
 
 
 def test_foreign_change_is_refused_naming_file_and_hashes(host):
@@ -293,8 +323,8 @@ def test_foreign_change_is_refused_naming_file_and_hashes(host):
     write(host.pf, "launch: {mode: public_full}\n")
     found = sha(read(host.pf))
     untouched = host.state()
-    with pytest.raises(snapshot.RollbackRefused) as info:
-        snapshot.restore(host.snapshot_dir)
+    with pytest.raises(restore.RollbackRefused) as info:
+        restore.restore(host.snapshot_dir)
     msg = str(info.value)
     assert "1 file(s) changed since run %s took snapshot" % RUN_ID in msg
     assert "%s: expected sha256 %s, found %s" % (host.pf, snap[:16], found[:16]) in msg
@@ -307,8 +337,8 @@ def test_change_after_the_run_is_foreign(host):
     host.take()
     host.activate()
     write(host.pf2, "marketplace:\n  enabled: true\n")
-    with pytest.raises(snapshot.RollbackRefused) as info:
-        snapshot.restore(host.snapshot_dir)
+    with pytest.raises(restore.RollbackRefused) as info:
+        restore.restore(host.snapshot_dir)
     assert [c["path"] for c in info.value.conflicts] == [host.pf2]
 
 
@@ -316,7 +346,7 @@ def test_force_restores_and_keeps_what_was_there(host):
     before = host.state()
     host.take()
     write(host.pf, "someone else's edit\n")
-    result = snapshot.restore(host.snapshot_dir, force=True, stamp="20260116T000000Z")
+    result = restore.restore(host.snapshot_dir, restore.RestoreContext(stamp="20260116T000000Z"), force=True)
     assert host.state() == before and result["forced"] == [host.pf]
     kept = os.path.join(host.snapshot_dir, "displaced", "20260116T000000Z", "files" + host.pf)
     assert read(kept) == b"someone else's edit\n"
@@ -330,8 +360,8 @@ def test_tampered_backup_is_refused_even_with_force(host):
     write(copy, flags_text(PUBLIC_FULL_LAUNCH_MODE=True))
     after = host.state()
     for force in (False, True):
-        with pytest.raises(snapshot.RollbackRefused, match="no longer match the hashes recorded") as info:
-            snapshot.restore(host.snapshot_dir, force=force)
+        with pytest.raises(restore.RollbackRefused, match="no longer match the hashes recorded") as info:
+            restore.restore(host.snapshot_dir, force=force)
         assert info.value.tampered[0]["path"] == host.flag_store
         assert host.state() == after
 
@@ -339,8 +369,8 @@ def test_tampered_backup_is_refused_even_with_force(host):
 def test_missing_backup_copy_is_refused(host):
     host.take()
     os.unlink(os.path.join(host.snapshot_dir, "files" + host.pf))
-    with pytest.raises(snapshot.RollbackRefused, match="backup copy .* is missing"):
-        snapshot.restore(host.snapshot_dir)
+    with pytest.raises(restore.RollbackRefused, match="backup copy .* is missing"):
+        restore.restore(host.snapshot_dir)
 
 
 class TestAbsentFiles(object):
@@ -359,23 +389,23 @@ class TestAbsentFiles(object):
 
     def test_absent_and_still_absent_is_unchanged(self, host, extra):
         host.take()
-        assert snapshot.restore(host.snapshot_dir)["state"] == "already-restored"
+        assert restore.restore(host.snapshot_dir)["state"] == "already-restored"
 
     def test_created_by_the_run_is_removed(self, host, extra):
         host.take()
         write(extra, "created by the run\n")
         snapshot.record_after(host.snapshot_dir)
-        result = snapshot.restore(host.snapshot_dir)
+        result = restore.restore(host.snapshot_dir)
         assert result["restored"] == [extra] and not os.path.exists(extra)
         assert read(os.path.join(result["displaced"], "files" + extra)) == b"created by the run\n"
 
     def test_created_by_someone_else_is_refused_then_forced(self, host, extra):
         host.take()
         write(extra, "someone else's\n")
-        with pytest.raises(snapshot.RollbackRefused, match="expected sha256 absent, found"):
-            snapshot.restore(host.snapshot_dir)
+        with pytest.raises(restore.RollbackRefused, match="expected sha256 absent, found"):
+            restore.restore(host.snapshot_dir)
         assert os.path.exists(extra)
-        snapshot.restore(host.snapshot_dir, force=True)
+        restore.restore(host.snapshot_dir, force=True)
         assert not os.path.exists(extra)
 
     def test_deleted_by_the_run_is_recreated(self, host):
@@ -383,7 +413,7 @@ class TestAbsentFiles(object):
         content = read(host.pf)
         os.unlink(host.pf)
         snapshot.record_after(host.snapshot_dir)
-        assert snapshot.restore(host.snapshot_dir)["restored"] == [host.pf]
+        assert restore.restore(host.snapshot_dir)["restored"] == [host.pf]
         assert read(host.pf) == content and os.stat(host.pf).st_mode & 0o777 == 0o600
 
 
@@ -405,9 +435,9 @@ def test_interrupted_rollback_is_never_partial_and_a_rerun_completes(host, monke
         return real_replace(src, dst, *args, **kwargs)
 
     monkeypatch.setattr(os, "replace", failing_replace)
-    with pytest.raises(snapshot.RollbackIncomplete, match="no space left on device writing .*global-launch.yaml "
+    with pytest.raises(restore.RollbackIncomplete, match="no space left on device writing .*global-launch.yaml "
                        r"\(filesystem /") as info:
-        snapshot.restore(host.snapshot_dir)
+        restore.restore(host.snapshot_dir)
     monkeypatch.setattr(os, "replace", real_replace)
     # It says what it did and what it did not, and that a re-run finishes it.
     assert info.value.restored == [host.files[0]] and info.value.left == [host.pf, host.pf2]
@@ -419,7 +449,7 @@ def test_interrupted_rollback_is_never_partial_and_a_rerun_completes(host, monke
     assert now[host.files[0]] == snap[host.files[0]] and now[host.files[1]] == after[host.files[1]]
     leftovers = [n for n in os.listdir(os.path.dirname(host.pf)) if n.endswith(".tmp") or n.endswith(".lock")]
     assert leftovers == []
-    result = snapshot.restore(host.snapshot_dir)
+    result = restore.restore(host.snapshot_dir)
     assert result["restored"] == [host.pf, host.pf2]
     assert host.state() == snap
 
@@ -436,8 +466,8 @@ def test_a_restore_stopped_part_way_has_the_gateway_reread_the_flag_store_it_res
         return real_replace(src, dst, *args, **kwargs)
 
     monkeypatch.setattr(os, "replace", full_on_the_pfs)
-    with pytest.raises(snapshot.RollbackIncomplete) as info:
-        snapshot.restore(host.snapshot_dir, gateway_url=gateway.url, verify_timeout=5)
+    with pytest.raises(restore.RollbackIncomplete) as info:
+        restore.restore(host.snapshot_dir, gateway_url=gateway.url, verify_timeout=5)
     assert info.value.restored == [host.flag_store] and gateway.reloads == 1
     assert str(info.value).endswith(
         "run the rollback again to finish it once the cause is fixed. The gateway was told to reread the restored "
@@ -456,8 +486,8 @@ def test_a_restore_stopped_before_the_flag_store_does_not_reload_the_gateway(hos
         return real_replace(src, dst, *args, **kwargs)
 
     monkeypatch.setattr(os, "replace", full_everywhere)
-    with pytest.raises(snapshot.RollbackIncomplete) as info:
-        snapshot.restore(host.snapshot_dir, gateway_url=gateway.url, verify_timeout=5)
+    with pytest.raises(restore.RollbackIncomplete) as info:
+        restore.restore(host.snapshot_dir, gateway_url=gateway.url, verify_timeout=5)
     assert info.value.restored == [] and gateway.reloads == 0 and "gateway" not in str(info.value)
 
 
@@ -466,7 +496,7 @@ def test_check_mode_writes_nothing(host):
     host.activate()
     after = host.state()
     listing = sorted(os.listdir(host.snapshot_dir))
-    result = snapshot.restore(host.snapshot_dir, check_mode=True, gateway_url="http://127.0.0.1:9")
+    result = restore.restore(host.snapshot_dir, check_mode=True, gateway_url="http://127.0.0.1:9")
     assert result["changed"] is True and result["restored"] == [host.flag_store, host.pf]
     assert result["verify"] == {"skipped": "check mode"}
     assert host.state() == after and sorted(os.listdir(host.snapshot_dir)) == listing
@@ -478,7 +508,7 @@ def test_gateway_is_reloaded_and_verified(host, gateway):
     host.take()
     host.activate()
     gateway.store = flag_store.load(host.flag_store)
-    result = snapshot.restore(host.snapshot_dir, gateway_url=gateway.url, verify_timeout=5)
+    result = restore.restore(host.snapshot_dir, gateway_url=gateway.url, verify_timeout=5)
     verify = result["verify"]
     assert verify["access_mode"] == "founder_beta" and verify["marketplace_phase"] == 0
     assert verify["reload"] == "HTTP 200" and gateway.reloads == 1
@@ -489,13 +519,13 @@ def test_verified_marketplace_phase(host, gateway):
     host.take()
     write(host.flag_store, flags_text())
     snapshot.record_after(host.snapshot_dir)
-    verify = snapshot.restore(host.snapshot_dir, gateway_url=gateway.url, verify_timeout=5)["verify"]
+    verify = restore.restore(host.snapshot_dir, gateway_url=gateway.url, verify_timeout=5)["verify"]
     assert verify["marketplace_phase"] == 3
 
 
 def test_already_restored_still_reloads_and_verifies(host, gateway):
     host.take()
-    result = snapshot.restore(host.snapshot_dir, gateway_url=gateway.url, verify_timeout=5)
+    result = restore.restore(host.snapshot_dir, gateway_url=gateway.url, verify_timeout=5)
     assert result["state"] == "already-restored" and gateway.reloads == 1
 
 
@@ -504,8 +534,8 @@ def test_stale_gateway_fails_verification_saying_what_it_saw(host, gateway):
     host.activate()
     gateway.store = flag_store.load(host.flag_store)
     gateway.stale = True
-    with pytest.raises(snapshot.RollbackVerifyFailed) as info:
-        snapshot.restore(host.snapshot_dir, gateway_url=gateway.url, verify_timeout=0.3)
+    with pytest.raises(restore.RollbackVerifyFailed) as info:
+        restore.restore(host.snapshot_dir, gateway_url=gateway.url, verify_timeout=0.3)
     msg = str(info.value)
     assert "did not confirm access mode founder_beta, marketplace phase 0, jurisdiction engine off, 5 flags " \
            "within 0.3 s: reload HTTP 200; it serves access mode public_full, 5 flags (HTTP 200), marketplace " \
@@ -516,10 +546,10 @@ def test_stale_gateway_fails_verification_saying_what_it_saw(host, gateway):
 
 def test_gateway_down_fails_verification(host):
     host.take()
-    with pytest.raises(snapshot.RollbackVerifyFailed, match=r"within 0.2 s: the reload was not accepted \(no "
+    with pytest.raises(restore.RollbackVerifyFailed, match=r"within 0.2 s: the reload was not accepted \(no "
                        r"answer \(connection refused\)\)\. Nothing answers at"):
-        snapshot.verify_gateway("http://127.0.0.1:9", {"access_mode": "founder_beta", "marketplace_phase": 0},
-                                timeout=0.2, sleep=no_sleep)
+        restore.verify_gateway("http://127.0.0.1:9", {"access_mode": "founder_beta", "marketplace_phase": 0},
+                               timeout=0.2, sleep=no_sleep)
 
 
 # ---------------------------------------------------------------- audit
@@ -528,7 +558,7 @@ def test_audit_records_of_a_rollback(host, gateway):
     host.take()
     host.activate()
     log = audit_log.AuditLog(host.audit_dir, "rb-1", "rollback-20260116T000000Z.log")
-    snapshot.restore(host.snapshot_dir, gateway_url=gateway.url, verify_timeout=5, audit=log)
+    restore.restore(host.snapshot_dir, restore.RestoreContext(audit=log), gateway_url=gateway.url, verify_timeout=5)
     entries, problems = audit_log.read_trail(host.audit_dir)
     events = [e.record.event for e in entries]
     assert events == ["ROLLBACK_START", "ROLLBACK_FILE_RESTORED", "ROLLBACK_FILE_RESTORED",
@@ -546,8 +576,8 @@ def test_audit_records_of_a_refusal(host):
     host.take()
     write(host.pf, "x\n")
     log = audit_log.AuditLog(host.audit_dir, "rb-2", "rollback-20260116T000000Z.log")
-    with pytest.raises(snapshot.RollbackRefused):
-        snapshot.restore(host.snapshot_dir, audit=log)
+    with pytest.raises(restore.RollbackRefused):
+        restore.restore(host.snapshot_dir, restore.RestoreContext(audit=log))
     entries, dummy = audit_log.read_trail(host.audit_dir)
     assert [e.record.event for e in entries] == ["ROLLBACK_START", "ROLLBACK_REFUSED", "ROLLBACK_COMPLETE"]
     assert entries[1].record.fields["files"] == host.pf
@@ -584,8 +614,8 @@ def test_find_snapshot_in_empty_dir(tmp_path):
 # ---------------------------------------------------------------- the command
 
 def cli(host, *extra):
-    return snapshot.main(["restore", "--snapshot", host.snapshot_dir, "--audit-dir", host.audit_dir,
-                          "--run-id", "20260116T000000Z-abcdef"] + list(extra))
+    return rollback_cli.main(["restore", "--snapshot", host.snapshot_dir, "--audit-dir", host.audit_dir,
+                              "--run-id", "20260116T000000Z-abcdef"] + list(extra))
 
 
 def test_cli_restores_and_exits_0(host, gateway, capsys):
@@ -623,10 +653,10 @@ def test_cli_dry_run_changes_and_records_nothing(host, capsys):
 
 def test_cli_usage_exits_2(host, capsys):
     with pytest.raises(SystemExit) as info:
-        snapshot.main(["restore"])
+        rollback_cli.main(["restore"])
     assert info.value.code == 2
     with pytest.raises(SystemExit) as info:
-        snapshot.main(["restore", "--snapshot", "x", "--bogus"])
+        rollback_cli.main(["restore", "--snapshot", "x", "--bogus"])
     assert info.value.code == 2
 
 
@@ -653,7 +683,7 @@ def test_cli_runs_from_the_snapshot_lib_alone(host, gateway, tmp_path):
     gateway.store = flag_store.load(host.flag_store)
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": os.path.join(host.snapshot_dir, "lib")}
     proc = subprocess.run(
-        [sys.executable, "-s", "-B", "-m", snapshot.PACKAGE + ".snapshot", "restore", "--snapshot",
+        [sys.executable, "-s", "-B", "-m", snapshot.PACKAGE + ".rollback_cli", "restore", "--snapshot",
          host.snapshot_dir, "--gateway-url", gateway.url, "--audit-dir", host.audit_dir],
         cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr

@@ -317,3 +317,40 @@ def test_restore_module_stopped_half_way_names_what_it_restored_and_that_a_rerun
     again = run(restore_module, restore_args(host)).result
     assert again["restored"] == [host["pf"]]
     assert dict((p, open(p).read()) for p in host["files"]) == before
+
+
+@pytest.mark.parametrize("module", ["snapshot", "kill_switch"])
+def test_the_modules_that_fill_lib_are_shipped_with_every_runtime_module(module):
+    """Ansible ships a module the module_utils its imports reach (anywhere
+    in a file); snapshot.runtime_files reads the on-host runtime from that
+    payload, so each module that fills a snapshot's lib/ must reach every
+    RUNTIME_MODULES entry, the rollback command included."""
+    import ast
+    plugins = os.path.dirname(os.path.dirname(snapshot.__file__))
+    utils = os.path.join(plugins, "module_utils")
+    prefix = snapshot.PACKAGE + "."
+
+    def imports(path):
+        with open(path) as handle:
+            tree = ast.parse(handle.read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and (node.module + ".").startswith(prefix):
+                inner = node.module[len(prefix):]
+                for alias in node.names:
+                    yield (inner + "." + alias.name) if inner else alias.name
+
+    def path_of(name):
+        base = os.path.join(utils, *name.split("."))
+        if os.path.isdir(base):
+            return os.path.join(base, "__init__.py")
+        return base + ".py" if os.path.exists(base + ".py") else None
+
+    todo, seen = list(imports(os.path.join(plugins, "modules", module + ".py"))), set()
+    while todo:
+        name = todo.pop()
+        path = path_of(name) or path_of(name.rsplit(".", 1)[0])
+        if path is None or name in seen:
+            continue
+        seen.add(name if path_of(name) else name.rsplit(".", 1)[0])
+        todo.extend(imports(path))
+    assert not set(snapshot.RUNTIME_MODULES) - seen, sorted(set(snapshot.RUNTIME_MODULES) - seen)

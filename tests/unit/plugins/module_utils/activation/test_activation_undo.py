@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import activation, audit_log, snapshot
+from ansible_collections.nexus_cos.launch.plugins.module_utils import activation, audit_log, restore, restore_ledger, rollback_cli, snapshot
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import facts as activation_facts
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import ledger as activation_ledger
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import plan as activation_plan
@@ -63,10 +63,11 @@ class Platform(object):
         activation_record.append(self.state_file, entry, log)
         return entry
 
-    def restore(self, run_id, **kwargs):
+    def restore(self, run_id, audit_errors=None):
         log = audit_log.AuditLog(self.audit_dir, ROLLBACK_RUN, "rollback-%s.log" % ROLLBACK_RUN[:16])
-        return snapshot.restore(os.path.join(self.backup_dir, run_id[:16]), audit=log, state_file=self.state_file,
-                                **kwargs)
+        undo = restore_ledger.undo_activations(self.state_file, ROLLBACK_RUN, log)
+        context = restore.RestoreContext(audit=log, audit_errors=audit_errors, on_restored=undo)
+        return restore.restore(os.path.join(self.backup_dir, run_id[:16]), context)
 
     def entries(self):
         with open(self.state_file) as handle:
@@ -134,8 +135,8 @@ def test_the_rollback_script_marks_and_says_it(platform, capsys):
     platform.snapshot(RUN_A)
     platform.apply_step_1(RUN_A)
     platform.record("marketplace_step_1", RUN_A)
-    assert snapshot.main(["restore", "--snapshot", os.path.join(platform.backup_dir, RUN_A[:16]),
-                          "--audit-dir", platform.audit_dir, "--run-id", ROLLBACK_RUN]) == 0
+    assert rollback_cli.main(["restore", "--snapshot", os.path.join(platform.backup_dir, RUN_A[:16]),
+                              "--audit-dir", platform.audit_dir, "--run-id", ROLLBACK_RUN]) == 0
     assert "undone                   marketplace_step_1 of run %s (the gates no longer count it)" % RUN_A \
         in capsys.readouterr().out
     assert platform.entries()[0]["undone"]["by_run"] == ROLLBACK_RUN

@@ -12,7 +12,8 @@ import subprocess
 
 import pytest
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, deploy_lock, flag_store, host_scripts, snapshot
+from ansible_collections.nexus_cos.launch.plugins.module_utils import (audit_log, deploy_lock, flag_store, host_scripts, restore,
+                                                                       snapshot)
 from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import plan as activation_plan
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import record as activation_record
@@ -106,7 +107,7 @@ def test_pulled_and_confirmed(host):
     # The switch can be rolled back in turn, on the host: its own scripts.
     assert result["rollback_script"].endswith("nexus-rollback-%s.sh" % STAMP)
     assert os.stat(result["emergency_script"]).st_mode & 0o777 == 0o750
-    restored = snapshot.restore(result["snapshot_dir"])
+    restored = restore.restore(result["snapshot_dir"])
     assert restored["state"] == "restored" and flags(host)["PUBLIC_FULL_LAUNCH_MODE"]
 
 
@@ -290,7 +291,7 @@ def test_a_symlinked_store_is_written_through_the_link_which_stays(host):
     assert os.path.islink(host["flag_store"]) and os.readlink(host["flag_store"]) == target
     assert not [n for n in os.listdir(str(target_dir)) if n != "flags.json"], "no temp file left"
     # The snapshot holds the target, so the switch can be rolled back in turn.
-    assert snapshot.restore(result["snapshot_dir"])["state"] == "restored"
+    assert restore.restore(result["snapshot_dir"])["state"] == "restored"
     assert os.path.islink(host["flag_store"]) and json.load(open(target))["feature_flags"][
         "PUBLIC_FULL_LAUNCH_MODE"]["enabled"] is True
 
@@ -397,7 +398,7 @@ def test_an_audit_dir_that_cannot_be_written_does_not_stop_the_switch(host, monk
 def test_the_on_host_script_needs_only_python3(root_host):
     host = root_host
     first = pull(host)                       # a run that rendered the scripts
-    snapshot.restore(first["snapshot_dir"])  # public again
+    restore.restore(first["snapshot_dir"])  # public again
     host["gateway"].reload()
     script = first["emergency_script"]
     env = {"PATH": "/usr/bin:/bin"}
@@ -433,7 +434,7 @@ def test_the_runtime_carries_everything_the_scripts_import():
         path = os.path.join(MODULE_UTILS, *name.split("."))
         return open(os.path.join(path, "__init__.py") if os.path.isdir(path) else path + ".py").read()
 
-    todo, seen = ["snapshot", "activation.emergency"], set()
+    todo, seen = ["rollback_cli", "activation.emergency"], set()
     while todo:
         name = todo.pop()
         if name in seen:
