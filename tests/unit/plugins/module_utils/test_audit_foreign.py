@@ -11,16 +11,17 @@ import os
 
 import pytest
 
+from ansible_collections.nexus_cos.launch.nexusctl.__main__ import main as nexusctl
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log
 from ansible_collections.nexus_cos.launch.plugins.module_utils.audit_log import (
     AuditLog, export_head, foreign_reason, verify_dir)
 from ansible_collections.nexus_cos.launch.plugins.modules import audit_verify as verify_module
+from ansible_collections.nexus_cos.launch.tests.unit.utils import platform_leftovers
+from ansible_collections.nexus_cos.launch.tests.unit.utils.audit_trail import (DEPLOY, DEPLOY2, ROLLBACK, kinds, lines_of, write_lines,
+                                                                          write_trail)
+from ansible_collections.nexus_cos.launch.tests.unit.utils.module_harness import run_module
 
-import platform_leftovers
 SCRIPT = platform_leftovers.SCRIPT
-from module_harness import run_module
-from test_audit_log import DEPLOY, DEPLOY2, ROLLBACK, kinds, lines_of, write_lines, write_trail
-from test_cmd_audit import run as nexusctl
 
 pytestmark = pytest.mark.usefixtures("module_exits")
 

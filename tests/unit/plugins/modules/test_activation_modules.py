@@ -20,8 +20,8 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
 from ansible_collections.nexus_cos.launch.plugins.modules import (activation_info, activation_record, audit_record,
                                                                   feature_flag, pf_setting, snapshot_after)
 
-from module_harness import run_module
-from repo_paths import ROOT
+from ansible_collections.nexus_cos.launch.tests.unit.utils.module_harness import run_module
+from ansible_collections.nexus_cos.launch.tests.unit.utils.repo_paths import ROOT
 
 FIXTURE = os.path.join(ROOT, "tests", "fixtures", "config", "valid")
 RUN = "20261128T103000Z-abc123"

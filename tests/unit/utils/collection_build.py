@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 import yaml
-from repo_paths import ROOT
+from ansible_collections.nexus_cos.launch.tests.unit.utils.repo_paths import ROOT
 
 
 def tool(name):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 CONFIG_FIXTURES = os.path.join(ROOT, "tests", "fixtures", "config")
 # The platform's own files: ../shared/fixtures/nexus-cos beside the checkout
 # (never copied into it), or where NEXUS_COS_FIXTURES says.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from repo_paths import ROOT
+from ansible_collections.nexus_cos.launch.tests.unit.utils.repo_paths import ROOT
 
 FIXTURE = os.path.join(ROOT, "tests", "fixtures", "platform_leftovers")
 AUDIT_FILES = {   # name -> mode, as the script leaves them under the default umask
