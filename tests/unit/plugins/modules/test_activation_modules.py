@@ -21,7 +21,7 @@ from ansible_collections.nexus_cos.launch.plugins.modules import (activation_inf
                                                                   feature_flag, pf_setting, snapshot_after)
 
 from ansible_collections.nexus_cos.launch.tests.unit.utils.module_harness import run_module
-from ansible_collections.nexus_cos.launch.tests.unit.utils.repo_paths import ROOT
+from ansible_collections.nexus_cos.launch.tests.unit.utils.repo_paths import PLATFORM_FIXTURES, ROOT
 
 FIXTURE = os.path.join(ROOT, "tests", "fixtures", "config", "valid")
 RUN = "20261128T103000Z-abc123"
@@ -260,8 +260,7 @@ def test_secrets_come_from_the_item_the_file_or_the_environment():
 
 # ---------------------------------------------------------------- the platform's own files
 
-SHARED = os.environ.get("NEXUS_COS_FIXTURES",
-                        os.path.join(os.path.dirname(ROOT), "shared", "fixtures", "nexus-cos"))
+SHARED = PLATFORM_FIXTURES
 
 
 @pytest.mark.skipif(not os.path.isdir(os.path.join(SHARED, "pfs")), reason="shared platform fixtures absent")
