@@ -25,6 +25,15 @@ def tool(name):
     return found
 
 
+def tool_env(**extra):
+    """The environment for an ansible command line tool a test runs: this one
+    less PYTHONPATH, which ansible-test units points at a stub of ansible
+    (module_utils alone) for the tests of modules and module_utils."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(extra)
+    return env
+
+
 def isolated_env(collections_path):
     """An environment in which ansible sees only ``collections_path``: not the
     checkout's ansible.cfg, nor the checkout found through sys.path (make
