@@ -15,8 +15,8 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils.audit_log import 
     AuditLog, export_head, foreign_reason, verify_dir)
 from ansible_collections.nexus_cos.launch.plugins.modules import audit_verify as verify_module
 from ansible_collections.nexus_cos.launch.tests.unit.utils import platform_leftovers
-from ansible_collections.nexus_cos.launch.tests.unit.utils.audit_trail import (DEPLOY, DEPLOY2, ROLLBACK, kinds, lines_of, write_lines,
-                                                                          write_trail)
+from ansible_collections.nexus_cos.launch.tests.unit.utils.audit_trail import (
+    DEPLOY, DEPLOY2, ROLLBACK, kinds, lines_of, write_lines, write_trail)
 from ansible_collections.nexus_cos.launch.tests.unit.utils.module_harness import run_module
 
 SCRIPT = platform_leftovers.SCRIPT

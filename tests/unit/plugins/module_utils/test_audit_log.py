@@ -18,8 +18,8 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log
 from ansible_collections.nexus_cos.launch.plugins.module_utils.audit_log import (
     AuditFormatError, AuditLog, ZERO_CHAIN, escape_value, export_head, new_run_id, parse_record,
     unescape_value, verify_dir)
-from ansible_collections.nexus_cos.launch.tests.unit.utils.audit_trail import (DEPLOY, DEPLOY2, NOW, ROLLBACK, clock, kinds, lines_of,
-                                                                          write_lines, write_trail)
+from ansible_collections.nexus_cos.launch.tests.unit.utils.audit_trail import (
+    DEPLOY, DEPLOY2, NOW, ROLLBACK, clock, kinds, lines_of, write_lines, write_trail)
 
 SPEC_LINE = re.compile(r"^\[AUDIT\] \d{4}-\d\d-\d\d \d\d:\d\d:\d\d [A-Z0-9_]+( [a-z0-9_]+=\S+)*$")
 

@@ -186,7 +186,7 @@ def test_status_names_the_platform_scripts_lock(tmp_path):
     plant(lock, "%d\n" % pid)
     holder = deploy_lock.read_holder(lock)
     state = dict(status_facts(), lock={"holder": holder, "text": deploy_lock.describe_holder(holder),
-                                "gone_reason": deploy_lock.gone_reason(holder, time.time())})
+                                       "gone_reason": deploy_lock.gone_reason(holder, time.time())})
     row, = [line for line in cmd_status.render("vps1", state).splitlines() if "deployment lock" in line]
     assert row == ("  deployment lock    held by the platform's deploy script (deploy-phase-4-full-launch.sh; bare pid "
                    "%d in the lock, process %d not running), holder gone: process %d of the platform's deploy script "

@@ -20,8 +20,8 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log,
 from ansible_collections.nexus_cos.launch.plugins.modules import (activation_record, audit_record, feature_flag,
                                                                   pf_setting, snapshot_after)
 from ansible_collections.nexus_cos.launch.plugins.plugin_utils import approvals
-from ansible_collections.nexus_cos.launch.tests.unit.utils.activation_host import (AUDIT_FILE, base, new_host, run, RUN,
-                                                                             write_prepare_run)
+from ansible_collections.nexus_cos.launch.tests.unit.utils.activation_host import (
+    AUDIT_FILE, base, new_host, run, RUN, write_prepare_run)
 from ansible_collections.nexus_cos.launch.tests.unit.utils.repo_paths import PLATFORM_FIXTURES
 
 pytestmark = pytest.mark.usefixtures("module_exits")

@@ -12,8 +12,8 @@ from passlib.hash import pbkdf2_sha256, sha512_crypt
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import activation as act
 from ansible_collections.nexus_cos.launch.plugins.plugin_utils import approvals
-from ansible_collections.nexus_cos.launch.tests.unit.utils.activation_facts import (T0, T_STEP1, facts, pf_docs, prepare_run,
-                                                                              store_doc)
+from ansible_collections.nexus_cos.launch.tests.unit.utils.activation_facts import (
+    T0, T_STEP1, facts, pf_docs, prepare_run, store_doc)
 
 DAY = 86400
 

@@ -80,5 +80,3 @@ def test_unreadable_meminfo_fails():
 
 def test_role_defaults_match_argument_specs():
     assert_defaults_match(ROLE)
-
-
