@@ -37,11 +37,11 @@ export PY_COLORS           ?= $(if $(CI),0,1)
 DEB_PACKAGES := python3 python3-venv python3-pip git curl ca-certificates podman runc \
                 debootstrap uidmap slirp4netns fuse-overlayfs iptables openssl shellcheck
 
-.PHONY: help demo test lint unit contract molecule bench chaos docs deps venv engine image sandbox-up sandbox-down clean
+.PHONY: help demo test lint unit units contract molecule bench bench-smoke chaos docs deps venv engine image sandbox-up sandbox-down clean
 
 help:
 	@echo "make demo          build the sandbox VPS (first run) and run playbooks/phase4.yml against it"
-	@echo "make test          linters, unit tests and every molecule scenario"
+	@echo "make test          linters, unit tests (ansible-test units), every molecule scenario and the bench smoke"
 	@echo "make bench         phase4 wall time and remote module executions beside a no-op play;"
 	@echo "                   audit verify at scale; phase4 on 1, 2, 4 and 8 sandbox hosts (its own sandboxes)"
 	@echo "make chaos         not part of make test: concurrent prepare runs, SIGKILLs, a full audit disk, a"
@@ -52,7 +52,12 @@ help:
 	@echo "make sandbox-up    start the sandbox VPS ($(SANDBOX)); make sandbox-down removes it"
 	@echo "make lint          yamllint, ansible-lint, ansible-test sanity --python 3.11, galaxy-importer,"
 	@echo "                   antsibull-changelog lint, antsibull-docs lint-collection-docs"
-	@echo "make unit | molecule [SCENARIO='-s default']"
+	@echo "make unit          pytest directly, the quick loop: tests/unit, sandbox/tests and tests/contract (double)"
+	@echo "make units         tests/unit through ansible-test units --python 3.11 (a collection copy), then"
+	@echo "                   sandbox/tests and tests/contract through pytest: what make test runs"
+	@echo "make bench-smoke   every bench script once at a tiny size (1,000 audit records, one host, one run):"
+	@echo "                   it must run and write its figures; no target is judged"
+	@echo "make molecule [SCENARIO='-s default']"
 	@echo "make docs          the Markdown role reference and READMEs, and the HTML site (docs/_build/html)"
 	@echo "make contract [GATEWAY=http://host:4000 [FLAG_STORE=/path/to/its/feature-flags.json]]"
 	@echo "                   the gateway contract (DESIGN.md 3): the in-process double, or that gateway"
@@ -110,6 +115,13 @@ lint: venv
 unit: venv
 	env -u NEXUS_GATEWAY_URL -u NEXUS_CONTRACT_FLAG_STORE $(BIN)/python -m pytest
 
+# The unit suite as the ecosystem runs it: ansible-test units on a copy laid out
+# as ansible_collections/nexus_cos/launch (tests/run-ansible-test), in worker
+# processes; the sandbox's and the contract's tests stay under pytest.
+units: venv
+	tests/run-ansible-test units --python 3.11 --color no
+	env -u NEXUS_GATEWAY_URL -u NEXUS_CONTRACT_FLAG_STORE $(BIN)/python -m pytest sandbox/tests tests/contract
+
 # Read-only tests only, unless FLAG_STORE names the gateway's own store (restored byte for byte).
 contract: venv
 	NEXUS_GATEWAY_URL='$(GATEWAY)' NEXUS_CONTRACT_FLAG_STORE='$(FLAG_STORE)' $(BIN)/python -m pytest -rs tests/contract
@@ -117,12 +129,23 @@ contract: venv
 molecule: venv engine image
 	$(BIN)/molecule test $(SCENARIO)
 
-test: lint unit molecule
+test: lint units molecule bench-smoke
 
 bench: sandbox-up
 	$(BIN)/python tests/bench/phase4_bench.py --inventory inventories/sandbox
 	$(BIN)/python tests/bench/audit_bench.py
 	$(BIN)/python tests/bench/fleet_bench.py
+
+# make bench cannot rot: each script once, at a tiny size, its figures written;
+# their timing targets are for make bench (fleet_bench judges none below 8 hosts).
+BENCH_SMOKE := $(ROOT)/.cache/bench-smoke
+bench-smoke: sandbox-up
+	rm -rf $(BENCH_SMOKE) && mkdir -p $(BENCH_SMOKE)
+	$(BIN)/python tests/bench/phase4_bench.py --inventory inventories/sandbox --runs 1 --no-target --json $(BENCH_SMOKE)/phase4.json
+	$(BIN)/python tests/bench/audit_bench.py --records 1000 --runs 1 --no-target --trail-dir $(BENCH_SMOKE)/trail
+	$(BIN)/python tests/bench/fleet_bench.py --sizes 1 --runs 1 --json $(BENCH_SMOKE)/fleet.json
+	@for f in phase4 fleet; do test -s $(BENCH_SMOKE)/$$f.json || { echo "bench-smoke: $$f wrote no figures"; exit 1; }; done
+	@echo "bench-smoke: every bench script ran"
 
 chaos: venv engine image
 	$(BIN)/python tests/chaos/chaos.py --sandbox $(CHAOS_SANDBOX) --concurrent $(CHAOS_CONCURRENT) \

@@ -89,7 +89,11 @@ def main():
     parser.add_argument("--inventory", default=os.path.join(ROOT, "inventories", "sandbox"))
     parser.add_argument("--runs", type=int, default=3, help="timed runs of each (median reported)")
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--no-target", action="store_true",
+                        help="report the figures, judge no target (make bench-smoke: a tiny run that it still works)")
     args = parser.parse_args()
+    if args.runs < 1:
+        raise SystemExit("bench: --runs %d: expected 1 or more" % args.runs)
 
     noop = measure(args, os.path.join(ROOT, "tests", "bench", "noop.yml"))
     phase4 = measure(args, os.path.join(ROOT, "playbooks", "phase4.yml"))
@@ -121,6 +125,9 @@ def main():
     if args.json:
         with open(args.json, "w") as handle:
             json.dump(figures, handle, indent=2)
+    if args.no_target:
+        print("targets not judged (--no-target)")
+        return 0
     print("within targets" if ok else "OUTSIDE TARGETS")
     return 0 if ok else 1
 

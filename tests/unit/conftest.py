@@ -1,22 +1,15 @@
-"""Shared test set-up: tests import their fakes (fake_host), the module
-harness (module_harness) and where things are (repo_paths) by name.
+"""Shared test set-up. Helpers live in tests/unit/utils/ and are imported
+through the collection path (ansible_collections.nexus_cos.launch.tests.unit.utils),
+so the suite runs the same under pytest (pytest.ini puts .collections on the
+path) and under ansible-test units; no test imports another test module.
 
-The tests mirror the collection (plugins/modules/, plugins/module_utils/,
-roles/, nexusctl/, ...). A few import each other's fixtures by module name,
-so every test directory is on the path before any test is collected,
-whatever the order pytest walks them in."""
-
-import os
-import sys
+The fixtures every folder may use are here."""
 
 import pytest
 
-from module_harness import patch_module_exits
-
-for _base, _dirs, _names in os.walk(os.path.dirname(os.path.abspath(__file__))):
-    _dirs[:] = sorted(d for d in _dirs if not d.startswith((".", "__")))
-    if _base not in sys.path and any(n.startswith("test_") for n in _names):
-        sys.path.append(_base)
+from ansible_collections.nexus_cos.launch.tests.unit.utils.module_harness import patch_module_exits
+# A fixture, registered for every test by being named here.
+from ansible_collections.nexus_cos.launch.tests.unit.utils.trusted_tmp import trusted_tmp  # noqa: F401 pylint: disable=unused-import
 
 
 @pytest.fixture

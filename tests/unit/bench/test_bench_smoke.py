@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 
-from repo_paths import ROOT
+from ansible_collections.nexus_cos.launch.tests.unit.utils.repo_paths import ROOT
 
 
 def test_audit_bench_runs_at_a_thousand_records(tmp_path):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-from repo_paths import ROOT
+from ansible_collections.nexus_cos.launch.tests.unit.utils.repo_paths import ROOT
 
 _spec = importlib.util.spec_from_file_location("chaos", os.path.join(ROOT, "tests", "chaos", "chaos.py"))
 chaos = importlib.util.module_from_spec(_spec)

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from packaging.requirements import Requirement
 
-from collection_build import ROOT, build_collection, galaxy_info, pinned_requirements, requirement_lines
+from ansible_collections.nexus_cos.launch.tests.unit.utils.collection_build import ROOT, build_collection, galaxy_info, pinned_requirements, requirement_lines
 
 # Trees shipped whole: every file of the checkout under them is in the tarball.
 SHIPPED_TREES = ("playbooks", "roles", "plugins", "meta", "nexusctl", "inventories")

@@ -18,8 +18,8 @@ import sys
 import pytest
 import yaml
 
-from collection_build import (ROOT, build_collection, galaxy_info, isolated_env, pinned_requirements,
-                              requirement_lines, tool)
+from ansible_collections.nexus_cos.launch.tests.unit.utils.collection_build import (
+    ROOT, build_collection, galaxy_info, isolated_env, pinned_requirements, requirement_lines, tool)
 
 EE_FILE = os.path.join(ROOT, "execution-environment.yml")
 

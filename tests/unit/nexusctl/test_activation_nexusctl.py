@@ -16,8 +16,7 @@ from ansible_collections.nexus_cos.launch.nexusctl import __main__ as nexusctl_m
 from ansible_collections.nexus_cos.launch.nexusctl import cmd_launch, cmd_marketplace, cmd_rollback, cmd_status
 from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import runner_environment
 from ansible_collections.nexus_cos.launch.plugins.module_utils import utc_time
-
-T_STEP1 = 1795861800   # 2026-11-28 10:30:00 UTC
+from ansible_collections.nexus_cos.launch.tests.unit.utils.activation_facts import status_facts
 
 
 def parse(*argv):
@@ -113,24 +112,8 @@ def test_rollback_plans():
             cmd_rollback.rollback_plan(parse("rollback", *argv))
 
 
-def facts():
-    def flag(enabled, requires=()):
-        return {"enabled": enabled, "requires": list(requires)}
-    store = {"version": "1", "updated": "2026-01-01T00:00:00Z", "feature_flags": {
-        "MARKETPLACE_PHASE2_ENABLED": flag(True), "MARKETPLACE_PHASE3_ENABLED": flag(True, ["MARKETPLACE_PHASE2_ENABLED"]),
-        "FOUNDER_BETA_MODE": flag(True), "PUBLIC_SOFT_LAUNCH_MODE": flag(False), "PUBLIC_FULL_LAUNCH_MODE": flag(False),
-        "JURISDICTION_ENGINE_ENABLED": flag(False)}}
-    market = {"marketplace": {"enabled": True, "progressive_access": {"founders": {"enabled": True}}}}
-    return {"now": T_STEP1 + 86400, "flag_store": {"document": store},
-            "pfs": {"marketplace-phase3.yaml": {"document": market}},
-            "activations": [{"key": "marketplace_step_1", "applied_at": T_STEP1, "run_id": "r1", "audit_verified": True}],
-            "runs": [{"kind": "activation", "playbook": "marketplace", "completed": T_STEP1, "status": "success",
-                      "run_id": "r1"}],
-            "lock": {"holder": None, "gone_reason": None}}
-
-
 def test_status_table():
-    text = cmd_status.render("vps1", facts())
+    text = cmd_status.render("vps1", status_facts())
     assert text.splitlines()[:6] == [
         "vps1",
         "  access mode        founder_beta",
@@ -143,7 +126,7 @@ def test_status_table():
 
 
 def test_marketplace_status_shows_the_marketplace_only():
-    text = cmd_status.render("vps1", facts(), sections=("marketplace",))
+    text = cmd_status.render("vps1", status_facts(), sections=("marketplace",))
     assert "access mode" not in text and "FOUNDER_BETA_MODE" not in text
     assert "MARKETPLACE_PHASE2_ENABLED" in text
 

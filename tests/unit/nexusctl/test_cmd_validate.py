@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ansible_collections.nexus_cos.launch.nexusctl import cmd_validate
-import repo_paths
+from ansible_collections.nexus_cos.launch.tests.unit.utils import repo_paths
 
 FIXTURES = Path(repo_paths.CONFIG_FIXTURES)
 SHARED = Path(repo_paths.PLATFORM_FIXTURES)

@@ -23,7 +23,7 @@ import pytest
 
 from ansible_collections.nexus_cos.launch.nexusctl import playbook_run
 
-from play_target import Target
+from ansible_collections.nexus_cos.launch.tests.unit.utils.play_target import Target
 
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="walks /proc")
 

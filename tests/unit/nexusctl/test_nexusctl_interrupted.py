@@ -8,7 +8,7 @@ cases really kill the run, on localhost."""
 
 from __future__ import annotations
 
-import local_target
+from ansible_collections.nexus_cos.launch.tests.unit.utils import local_target
 import pytest
 
 from ansible_collections.nexus_cos.launch.nexusctl import __main__ as nexusctl_main

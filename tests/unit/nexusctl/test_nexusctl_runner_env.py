@@ -19,7 +19,7 @@ import sys
 import time
 import uuid
 
-import local_target as local_target_module
+from ansible_collections.nexus_cos.launch.tests.unit.utils import local_target as local_target_module
 import pytest
 
 from ansible_collections.nexus_cos.launch.nexusctl import __main__ as nexusctl_main

@@ -14,7 +14,7 @@ import pytest
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import activation, audit_log
 
-from play_target import Target
+from ansible_collections.nexus_cos.launch.tests.unit.utils.play_target import Target
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from play_target import Target
+from ansible_collections.nexus_cos.launch.tests.unit.utils.play_target import Target
 
 FLEET = ("-e", json.dumps({"activation_verify_gateway_hosts": ["testhost", "gw2"]}),
          "-e", "emergency_switch_reason=fraud wave")

@@ -12,7 +12,7 @@ import os
 
 import pytest
 
-from play_target import Target
+from ansible_collections.nexus_cos.launch.tests.unit.utils.play_target import Target
 
 STEP_1 = ("-e", "marketplace_step_number=1", "-e", "activation_force_reason=no prepare run on this test bed")
 TASK = "Stop if an extra var sets a pinned variable or carries a secret"

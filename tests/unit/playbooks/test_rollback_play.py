@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from play_target import Target
+from ansible_collections.nexus_cos.launch.tests.unit.utils.play_target import Target
 
 FLEET = ("-e", json.dumps({"activation_verify_gateway_hosts": ["testhost", "gw2"]}))
 STEP_1 = ("-e", "marketplace_step_number=1", "-e", "activation_force_reason=no prepare run on this test bed")

@@ -9,7 +9,7 @@ import json
 import os
 import subprocess
 import sys
-from repo_paths import ROOT
+from ansible_collections.nexus_cos.launch.tests.unit.utils.repo_paths import ROOT
 
 PLAY = """- hosts: localhost
   gather_facts: false

@@ -11,7 +11,7 @@ import sys
 import time
 
 import pytest
-from repo_paths import ROOT
+from ansible_collections.nexus_cos.launch.tests.unit.utils.repo_paths import ROOT
 
 PLAY = """- hosts: localhost
   gather_facts: false

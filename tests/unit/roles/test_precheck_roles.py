@@ -17,7 +17,7 @@ import yaml
 
 from ansible_collections.nexus_cos.launch.plugins.action.precheck import unknown_names
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import REGISTRY, not_planned
-from repo_paths import ROOT
+from ansible_collections.nexus_cos.launch.tests.unit.utils.repo_paths import ROOT
 
 ORDER = sorted(REGISTRY, key=lambda n: REGISTRY[n].number)
 # What the role task's filter must be for each argument spec type: the type

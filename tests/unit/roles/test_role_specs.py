@@ -9,7 +9,7 @@ import re
 
 import pytest
 import yaml
-from repo_paths import ROOT
+from ansible_collections.nexus_cos.launch.tests.unit.utils.repo_paths import ROOT
 
 ROLES = sorted(glob.glob(os.path.join(ROOT, "roles", "*")))
 

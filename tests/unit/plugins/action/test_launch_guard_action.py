@@ -12,7 +12,7 @@ from unittest import mock
 import pytest
 
 from ansible_collections.nexus_cos.launch.plugins.action import launch_guard
-import repo_paths
+from ansible_collections.nexus_cos.launch.tests.unit.utils import repo_paths
 
 UP = {"health": 200, "health_text": "HTTP 200", "latency_ms": 12, "access_mode": "public_full", "flags": 9,
       "flags_http": "HTTP 200", "marketplace_phase": 3, "pf": {"marketplace": 200}}

@@ -2,11 +2,10 @@
 script's console logs are named like chain files but are not part of the
 chain. They are told by content, listed, kept as they are and never called
 tampering; and making a chain file look foreign cannot hide a removed
-record."""
+record. What nexusctl audit says of them: tests/unit/nexusctl/test_cmd_audit_foreign.py."""
 
 from __future__ import annotations
 
-import json
 import os
 
 import pytest
@@ -15,19 +14,15 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log
 from ansible_collections.nexus_cos.launch.plugins.module_utils.audit_log import (
     AuditLog, export_head, foreign_reason, verify_dir)
 from ansible_collections.nexus_cos.launch.plugins.modules import audit_chain_info as verify_module
+from ansible_collections.nexus_cos.launch.tests.unit.utils import platform_leftovers
+from ansible_collections.nexus_cos.launch.tests.unit.utils.audit_trail import (
+    DEPLOY, DEPLOY2, ROLLBACK, kinds, lines_of, write_lines, write_trail)
+from ansible_collections.nexus_cos.launch.tests.unit.utils.module_harness import run_module
 
-import platform_leftovers
 SCRIPT = platform_leftovers.SCRIPT
-from module_harness import run_module
-from test_audit_log import DEPLOY, DEPLOY2, ROLLBACK, kinds, lines_of, write_lines, write_trail
-from test_cmd_audit import run as nexusctl
+FIRST_LOG, KILLED_LOG = platform_leftovers.FIRST_LOG, platform_leftovers.KILLED_LOG
 
 pytestmark = pytest.mark.usefixtures("module_exits")
-
-FIRST_LOG = ("console log of the platform's deploy script (deploy-phase-4-full-launch.sh): no line carries run=, "
-             "seq=, prev= or chain= (41 lines, 15 unchained [AUDIT] records)")
-KILLED_LOG = ("console log of the platform's deploy script (deploy-phase-4-full-launch.sh): no line carries run=, "
-              "seq=, prev= or chain= (15 lines, 5 unchained [AUDIT] records)")
 
 
 @pytest.fixture
@@ -173,43 +168,6 @@ def test_the_last_chain_file_disguised_as_the_platform_log_shows_as_a_cut_trail(
 
 
 # ---------------------------------------------------------------- what operators see
-
-def test_nexusctl_audit_verify_lists_foreign_files_and_exits_0(trail, capsys):
-    assert nexusctl(["audit", "verify", "--dir", str(trail)]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("audit trail intact: 9 records, head seq 9 chain ")
-    assert lines[1:] == [
-        "3 file(s) not part of the chain (another tool's records, kept as they are; not tampering):",
-        "  - deployment-20250101-101010.log (%d bytes): %s" % (len(CONSOLE), FIRST_LOG),
-        "  - deployment-20250102-093000.log (%d bytes): %s" % (
-            len(platform_leftovers.read("deployment-20250102-093000.log")), KILLED_LOG),
-        "  - %s (%d bytes): %s" % (SCRIPT, len(platform_leftovers.read(SCRIPT)), platform_leftovers.SCRIPT_NOT_OURS)]
-
-
-def test_nexusctl_audit_verify_json_lists_foreign_files(trail, capsys):
-    assert nexusctl(["audit", "verify", "--dir", str(trail), "--format", "json"]) == 0
-    report = json.loads(capsys.readouterr().out)
-    assert report["ok"] is True and report["problems"] == []
-    assert report["foreign"][0] == {"file": "deployment-20250101-101010.log", "size": len(CONSOLE),
-                                    "reason": FIRST_LOG}
-
-
-def test_nexusctl_audit_verify_lists_foreign_files_beside_real_tampering(trail, capsys):
-    os.unlink(trail / ROLLBACK)
-    assert nexusctl(["audit", "verify", "--dir", str(trail)]) == 1
-    out = capsys.readouterr().out
-    assert out.startswith("audit trail TAMPERED: record(s) removed before file %s line 4" % DEPLOY)
-    assert "3 file(s) not part of the chain" in out and "deployment-20250101-101010.log" not in out.split("\n")[0]
-
-
-def test_nexusctl_audit_tail_skips_foreign_files(trail, capsys):
-    assert nexusctl(["audit", "tail", "--dir", str(trail), "-n", "2"]) == 0
-    captured = capsys.readouterr()
-    assert [line.split()[0] for line in captured.out.splitlines()] == ["8", "9"]
-    assert "not audit records" not in captured.err
-    assert captured.err.splitlines()[0] == (
-        "3 file(s) not part of the chain (another tool's records, kept as they are; not tampering):")
-
 
 def test_audit_verify_module_reports_foreign_files(trail, leftovers):
     outcome = run_module(verify_module.main, {"audit_dir": str(trail)})

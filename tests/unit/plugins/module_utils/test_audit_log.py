@@ -18,12 +18,10 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log
 from ansible_collections.nexus_cos.launch.plugins.module_utils.audit_log import (
     AuditFormatError, AuditLog, ZERO_CHAIN, escape_value, export_head, new_run_id, parse_record,
     unescape_value, verify_dir)
+from ansible_collections.nexus_cos.launch.tests.unit.utils.audit_trail import (
+    DEPLOY, DEPLOY2, NOW, ROLLBACK, clock, kinds, lines_of, write_lines, write_trail)
 
 SPEC_LINE = re.compile(r"^\[AUDIT\] \d{4}-\d\d-\d\d \d\d:\d\d:\d\d [A-Z0-9_]+( [a-z0-9_]+=\S+)*$")
-NOW = 1768473045  # 2026-01-15 10:30:45 UTC
-DEPLOY = "deployment-20260115T103045Z.log"
-ROLLBACK = "rollback-20260115T110000Z.log"
-DEPLOY2 = "deployment-20260116T090000Z.log"
 
 HOSTILE = [
     "two\nlines",
@@ -47,22 +45,8 @@ HOSTILE = [
 ]
 
 
-def clock():
-    return NOW
-
-
 def log(tmp_path, filename=DEPLOY, run_id="20260115T103045Z-aaaaaa"):
     return AuditLog(str(tmp_path / "audit"), run_id, filename, clock=clock)
-
-
-def lines_of(path):
-    with open(path, "rb") as handle:
-        return handle.read().decode("utf-8").split("\n")[:-1]
-
-
-def write_lines(path, lines):
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write("".join(line + "\n" for line in lines))
 
 
 def all_trail_lines(audit_dir):
@@ -76,23 +60,6 @@ def all_trail_lines(audit_dir):
 @pytest.fixture
 def trail(tmp_path):
     return write_trail(tmp_path / "audit")
-
-
-def write_trail(audit_dir):
-    """Two runs, three chain files: 4 + 2 records from run A, 3 from run B."""
-    a = AuditLog(str(audit_dir), "20260115T103045Z-aaaaaa", DEPLOY, clock=clock)
-    a.record("DEPLOYMENT_START", user="ops")
-    a.record("LOCK_ACQUIRED", pid=12345, timestamp=NOW)
-    a.record("PRECHECK_SYSTEM", status="PASS", msg="Debian 12, all commands present")
-    r = AuditLog(str(audit_dir), "20260115T103045Z-aaaaaa", ROLLBACK, clock=clock)
-    r.record("ROLLBACK_SCRIPT_GENERATED", path="/var/backups/nexus-cos/rollback-20260115T103045Z.sh")
-    r.record("ROLLBACK_PLAYBOOK_GENERATED", lines=42)
-    a.record("DEPLOYMENT_COMPLETE", duration=12.5, status="success")
-    b = AuditLog(str(audit_dir), "20260116T090000Z-bbbbbb", DEPLOY2, clock=lambda: NOW + 86400)
-    b.record("DEPLOYMENT_START", user="ops")
-    b.record("LOCK_ACQUIRED", pid=999, timestamp=NOW + 86400)
-    b.record("DEPLOYMENT_COMPLETE", duration=3, status="success")
-    return audit_dir
 
 
 # ------------------------------------------------------------------ format
@@ -375,10 +342,6 @@ def test_records_batch_returns_each_record(tmp_path):
 def tamper(path, edit):
     lines = lines_of(path)
     write_lines(path, edit(lines))
-
-
-def kinds(result):
-    return [p.kind for p in result.problems]
 
 
 def test_detects_edited_value(trail):

@@ -9,12 +9,12 @@ import json
 import multiprocessing
 import os
 import socket
-import subprocess
 import time
 
 import pytest
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import deploy_lock
+from ansible_collections.nexus_cos.launch.tests.unit.utils.processes import dead_pid, started
 
 HOLDER = {"run_id": "r1", "user": "alice", "controller": "laptop", "pid": 4242}
 
@@ -22,23 +22,6 @@ HOLDER = {"run_id": "r1", "user": "alice", "controller": "laptop", "pid": 4242}
 @pytest.fixture
 def path(tmp_path):
     return str(tmp_path / "nexus-cos-phase4-deploy.lock")
-
-
-def dead_pid():
-    """A pid that ran a moment ago and is not running now."""
-    proc = subprocess.Popen(["true"])
-    proc.wait()
-    return proc.pid
-
-
-def started(argv):
-    """A running process, once it has exec'd ``argv`` (until then its
-    command line is still the parent's)."""
-    proc = subprocess.Popen(argv)
-    deadline = time.monotonic() + 10
-    while deploy_lock.process_command(proc.pid) != " ".join(argv) and time.monotonic() < deadline:
-        time.sleep(0.01)
-    return proc
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import os
 import pytest
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import documents
-import repo_paths
+from ansible_collections.nexus_cos.launch.tests.unit.utils import repo_paths
 
 FIXTURES = repo_paths.CONFIG_FIXTURES
 SHARED_PFS = os.path.join(repo_paths.PLATFORM_FIXTURES, "pfs")

@@ -25,7 +25,7 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils.flag_store import
     update_flags,
 )
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import edit_lock
-import repo_paths
+from ansible_collections.nexus_cos.launch.tests.unit.utils import repo_paths
 
 CORPUS = os.path.join(repo_paths.PLATFORM_FIXTURES, 'config', 'feature-flags.json')
 NOW = '2025-03-01T12:00:00Z'

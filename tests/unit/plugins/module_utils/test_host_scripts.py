@@ -17,8 +17,7 @@ import pytest
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, host_scripts, snapshot, trusted_path
 from ansible_collections.nexus_cos.launch.plugins.module_utils.run_context import HostPaths, RunContext
-from repo_paths import ROOT
-from trusted_tmp import trusted_tmp  # noqa: F401 pylint: disable=unused-import
+from ansible_collections.nexus_cos.launch.tests.unit.utils.repo_paths import ROOT
 
 MODULE_UTILS = os.path.join(ROOT, "plugins", "module_utils")
 RUN_ID = "20260115T103045Z-ab12cd"

@@ -18,8 +18,8 @@ import pytest
 
 from ansible.module_utils.basic import missing_required_lib
 
-from module_harness import module_failed, module_succeeded
-from repo_paths import ROOT
+from ansible_collections.nexus_cos.launch.tests.unit.utils.module_harness import module_failed, module_succeeded
+from ansible_collections.nexus_cos.launch.tests.unit.utils.repo_paths import ROOT
 
 PACKAGE = "ansible_collections.nexus_cos.launch.plugins"
 

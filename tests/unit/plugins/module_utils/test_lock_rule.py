@@ -21,18 +21,18 @@ from ansible_collections.nexus_cos.launch.nexusctl import cmd_status
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, deploy_lock
 from ansible_collections.nexus_cos.launch.plugins.modules import activation_info
 from ansible_collections.nexus_cos.launch.plugins.modules import deploy_lock as lock_module
+from ansible_collections.nexus_cos.launch.tests.unit.utils import platform_leftovers
+from ansible_collections.nexus_cos.launch.tests.unit.utils.activation_facts import status_facts
+from ansible_collections.nexus_cos.launch.tests.unit.utils.module_harness import run_module
+from ansible_collections.nexus_cos.launch.tests.unit.utils.processes import dead_pid, started
+from ansible_collections.nexus_cos.launch.tests.unit.utils.repo_paths import CONFIG_FIXTURES, ROOT
+from ansible_collections.nexus_cos.launch.tests.unit.utils.snapshot_host import Host, cli
 
-import platform_leftovers
-from module_harness import run_module
-from test_activation_nexusctl import facts
-from test_activation_modules import FIXTURE
-from test_deploy_lock import dead_pid, started
-from test_snapshot import Host, cli
-from repo_paths import ROOT
+FIXTURE = os.path.join(CONFIG_FIXTURES, "valid")
 
 pytestmark = pytest.mark.usefixtures("module_exits")
 
-RUN = "20260116T000000Z-abcdef"     # the run id test_snapshot.cli gives the rollback command
+RUN = "20260116T000000Z-abcdef"     # the run id snapshot_host.cli gives the rollback command
 LEASE = 1800
 
 
@@ -185,8 +185,8 @@ def test_status_names_the_platform_scripts_lock(tmp_path):
     pid = dead_pid()
     plant(lock, "%d\n" % pid)
     holder = deploy_lock.read_holder(lock)
-    state = dict(facts(), lock={"holder": holder, "text": deploy_lock.describe_holder(holder),
-                                "gone_reason": deploy_lock.gone_reason(holder, time.time())})
+    state = dict(status_facts(), lock={"holder": holder, "text": deploy_lock.describe_holder(holder),
+                                       "gone_reason": deploy_lock.gone_reason(holder, time.time())})
     row, = [line for line in cmd_status.render("vps1", state).splitlines() if "deployment lock" in line]
     assert row == ("  deployment lock    held by the platform's deploy script (deploy-phase-4-full-launch.sh; bare pid "
                    "%d in the lock, process %d not running), holder gone: process %d of the platform's deploy script "

@@ -17,7 +17,7 @@ import yaml
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import documents
 from ansible_collections.nexus_cos.launch.plugins.module_utils import nexus_config as nc
-import repo_paths
+from ansible_collections.nexus_cos.launch.tests.unit.utils import repo_paths
 
 FIXTURES = Path(repo_paths.CONFIG_FIXTURES)
 SHARED = Path(repo_paths.PLATFORM_FIXTURES)

@@ -11,7 +11,7 @@ import pytest
 from ansible_collections.nexus_cos.launch.plugins.module_utils.numbers import finite_number
 from ansible_collections.nexus_cos.launch.plugins.modules import gateway_verify, kill_switch
 
-from module_harness import module_failed
+from ansible_collections.nexus_cos.launch.tests.unit.utils.module_harness import module_failed
 
 
 @pytest.mark.parametrize("value, shown", [("inf", "inf"), (float("nan"), "nan"), ("-inf", "-inf"), ("1e999", "1e999"),

@@ -19,7 +19,7 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils.pf_document impor
     loads,
     update_settings,
 )
-import repo_paths
+from ansible_collections.nexus_cos.launch.tests.unit.utils import repo_paths
 
 CORPUS = os.path.join(repo_paths.PLATFORM_FIXTURES, 'pfs')
 

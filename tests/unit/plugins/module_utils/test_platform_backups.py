@@ -13,12 +13,9 @@ import pytest
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import snapshot
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.host_probe import LocalHost
-
-import platform_leftovers
-from test_precheck_backup import RUN_ID, backup
-from test_precheck_repository import git, repository
-from test_snapshot import Host
-from trusted_tmp import trusted_tmp  # noqa: F401 pylint: disable=unused-import
+from ansible_collections.nexus_cos.launch.tests.unit.utils import platform_leftovers
+from ansible_collections.nexus_cos.launch.tests.unit.utils.precheck_runs import backup, git, repository, RUN_ID
+from ansible_collections.nexus_cos.launch.tests.unit.utils.snapshot_host import Host
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import utc_time
-from repo_paths import ROOT
+from ansible_collections.nexus_cos.launch.tests.unit.utils.repo_paths import ROOT
 
 NOW = 1768473045  # 2026-01-15 10:30:45 UTC
 T_STEP1 = 1795861800  # 2026-11-28 10:30:00 UTC

@@ -20,8 +20,8 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils import pf_documen
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import change
 from ansible_collections.nexus_cos.launch.plugins.modules import pf_setting
 
-from module_harness import module_succeeded
-import repo_paths
+from ansible_collections.nexus_cos.launch.tests.unit.utils.module_harness import module_succeeded
+from ansible_collections.nexus_cos.launch.tests.unit.utils import repo_paths
 
 pytestmark = pytest.mark.usefixtures("module_exits")
 

@@ -11,7 +11,7 @@ import pytest
 from ansible_collections.nexus_cos.launch.plugins.module_utils.audit_log import AuditLog
 from ansible_collections.nexus_cos.launch.plugins.modules import audit_chain_info
 
-from module_harness import module_failed, module_succeeded
+from ansible_collections.nexus_cos.launch.tests.unit.utils.module_harness import module_failed, module_succeeded
 
 DEPLOY = "deployment-20260115T103045Z.log"
 NOW = 1768473045

@@ -13,7 +13,7 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log,
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import mount_point, os_error_text
 from ansible_collections.nexus_cos.launch.plugins.modules import deploy_lock as lock_module
 
-from module_harness import run_module
+from ansible_collections.nexus_cos.launch.tests.unit.utils.module_harness import run_module
 
 
 pytestmark = pytest.mark.usefixtures("module_exits")

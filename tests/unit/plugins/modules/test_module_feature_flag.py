@@ -12,7 +12,7 @@ from ansible.module_utils.common import arg_spec
 
 from ansible_collections.nexus_cos.launch.plugins.modules import feature_flag
 
-from module_harness import module_failed, module_succeeded
+from ansible_collections.nexus_cos.launch.tests.unit.utils.module_harness import module_failed, module_succeeded
 
 NOW = '2025-03-01T12:00:00Z'
 

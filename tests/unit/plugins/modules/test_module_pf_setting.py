@@ -9,7 +9,7 @@ import pytest
 
 from ansible_collections.nexus_cos.launch.plugins.modules import pf_setting
 
-from module_harness import module_failed, module_succeeded
+from ansible_collections.nexus_cos.launch.tests.unit.utils.module_harness import module_failed, module_succeeded
 
 
 pytestmark = pytest.mark.usefixtures('module_exits')

@@ -10,7 +10,7 @@ import errno
 import pytest
 
 from ansible_collections.nexus_cos.launch.plugins.modules import precheck
-from module_harness import module_failed
+from ansible_collections.nexus_cos.launch.tests.unit.utils.module_harness import module_failed
 
 pytestmark = pytest.mark.usefixtures("module_exits")
 

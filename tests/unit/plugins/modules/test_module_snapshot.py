@@ -13,7 +13,7 @@ from ansible_collections.nexus_cos.launch.plugins.modules import restore_snapsho
 from ansible_collections.nexus_cos.launch.plugins.modules import snapshot as snapshot_module
 from ansible_collections.nexus_cos.launch.plugins.modules import snapshot_after as after_module
 
-from module_harness import run_module
+from ansible_collections.nexus_cos.launch.tests.unit.utils.module_harness import run_module
 
 STAMP = "20260115T103045Z"
 RUN_ID = STAMP + "-1a2b3c"

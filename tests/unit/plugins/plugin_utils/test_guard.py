@@ -9,8 +9,8 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils import gateway
 from ansible_collections.nexus_cos.launch.plugins.modules import gateway_info
 from ansible_collections.nexus_cos.launch.plugins.plugin_utils import guard
 
-from gateway_double import Double, sample_repo
-from module_harness import run_module
+from ansible_collections.nexus_cos.launch.tests.unit.utils.gateway_double import Double, sample_repo
+from ansible_collections.nexus_cos.launch.tests.unit.utils.module_harness import run_module
 
 UP = {"health": 200, "health_text": "HTTP 200", "latency_ms": 12, "access_mode": "public_full", "flags": 9,
       "flags_http": "HTTP 200", "marketplace_phase": 3, "pf": {"marketplace": 200, "jurisdiction": 200,

@@ -8,8 +8,8 @@ import pytest
 
 from ansible_collections.nexus_cos.launch.plugins.modules import gateway_verify
 
-from gateway_double import Double, sample_repo
-from module_harness import run_module
+from ansible_collections.nexus_cos.launch.tests.unit.utils.gateway_double import Double, sample_repo
+from ansible_collections.nexus_cos.launch.tests.unit.utils.module_harness import run_module
 
 pytestmark = pytest.mark.usefixtures("module_exits")
 

@@ -19,7 +19,7 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import change as activation_change
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import record as activation_record
 
-from gateway_double import sample_repo
+from ansible_collections.nexus_cos.launch.tests.unit.utils.gateway_double import sample_repo
 
 RUN_A = "20261128T103000Z-aaaaaa"
 RUN_B = "20261129T103000Z-bbbbbb"

@@ -20,8 +20,7 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import emergency
 from ansible_collections.nexus_cos.launch.plugins.module_utils.run_context import HostPaths, RunContext
 
-from gateway_double import ROOT, Double, sample_repo
-from trusted_tmp import trusted_tmp  # noqa: F401 pylint: disable=unused-import
+from ansible_collections.nexus_cos.launch.tests.unit.utils.gateway_double import ROOT, Double, sample_repo
 
 MODULE_UTILS = os.path.join(ROOT, "plugins", "module_utils")
 RUN_ID = "20261201T100000Z-abc123"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import gate
 
-from test_gate import T0, facts
+from ansible_collections.nexus_cos.launch.tests.unit.utils.activation_facts import T0, facts
 
 DAY = 86400
 

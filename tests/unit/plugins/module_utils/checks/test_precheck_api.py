@@ -10,7 +10,7 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework 
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.api import (SAMPLE_TIMEOUT, health_url, median,
                                                                                   reason_of)
 
-from fake_host import FakeHost
+from ansible_collections.nexus_cos.launch.tests.unit.utils.fake_host import FakeHost
 
 URL = "http://localhost:4000/health"
 OK = (200, '{"status":"ok"}', 12)

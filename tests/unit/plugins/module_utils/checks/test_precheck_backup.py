@@ -10,17 +10,13 @@ import stat
 import pytest
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.host_probe import LocalHost
-from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import run_checks
 
-from fake_host import FakeHost, stat_result
-from trusted_tmp import trusted_tmp  # noqa: F401 pylint: disable=unused-import
-from test_precheck_memory import assert_defaults_match
-import repo_paths
+from ansible_collections.nexus_cos.launch.tests.unit.utils.fake_host import FakeHost, stat_result
+from ansible_collections.nexus_cos.launch.tests.unit.utils import repo_paths
+from ansible_collections.nexus_cos.launch.tests.unit.utils.precheck_runs import assert_defaults_match, backup, BACKUPS, RUN_ID
 
 GIB = 1024 ** 3
-BACKUPS = "/opt/nexus-cos/backups/phase4"
 MARKER = BACKUPS + "/pre-deployment-20260115T103045Z-ab12cd.marker"
-RUN_ID = "20260115T103045Z-ab12cd"
 NOW = 1768473045.0  # 2026-01-15 10:30:45 UTC
 ROLE = repo_paths.role("precheck_backup")
 DIR = stat_result(mode=0o040750)
@@ -31,11 +27,6 @@ def fake(stats=None, free=20):
                     disks={BACKUPS: {"free": free * GIB, "total": 50 * GIB, "device": 1}})
     host.now = lambda: NOW
     return host
-
-
-def backup(host, **params):
-    params = dict({"dir": BACKUPS, "min_free_gb": 1.0, "run_id": RUN_ID}, **params)
-    return run_checks({"backup": {"severity": "error", "params": params}}, host)[0]
 
 
 def test_writable_directory_passes_and_the_marker_is_written():

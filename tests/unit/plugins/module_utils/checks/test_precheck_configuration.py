@@ -7,7 +7,7 @@ import os
 import shutil
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import run_checks
-import repo_paths
+from ansible_collections.nexus_cos.launch.tests.unit.utils import repo_paths
 
 FIXTURES = repo_paths.CONFIG_FIXTURES
 

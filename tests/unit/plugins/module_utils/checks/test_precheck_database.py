@@ -10,7 +10,7 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework 
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.database import SLOTS_QUERY, parse_slots
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.docker import INSPECT_FORMAT
 
-from fake_host import FakeHost
+from ansible_collections.nexus_cos.launch.tests.unit.utils.fake_host import FakeHost
 
 DB = "nexus-cos-postgres"
 INSPECT = ("docker", "inspect", "--type", "container", "--format", INSPECT_FORMAT, DB)

@@ -8,7 +8,7 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework 
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.docker import (INSPECT_FORMAT, container_problem,
                                                                                      last_check_output)
 
-from fake_host import FakeHost
+from ansible_collections.nexus_cos.launch.tests.unit.utils.fake_host import FakeHost
 
 INFO = ("docker", "info", "--format", "{{.ServerVersion}}")
 PLUGIN = ("docker", "compose", "version", "--short")

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
-import yaml
-
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import run_checks
 
-from fake_host import FakeHost
-import repo_paths
+from ansible_collections.nexus_cos.launch.tests.unit.utils.fake_host import FakeHost
+from ansible_collections.nexus_cos.launch.tests.unit.utils import repo_paths
+from ansible_collections.nexus_cos.launch.tests.unit.utils.precheck_runs import assert_defaults_match
 
 GIB = 1024 ** 3
 PARAMS = {"min_gb": 4.0, "recommended_gb": 8.0, "min_available_gb": 1.0}
@@ -83,11 +80,3 @@ def test_unreadable_meminfo_fails():
 
 def test_role_defaults_match_argument_specs():
     assert_defaults_match(ROLE)
-
-
-def assert_defaults_match(role):
-    with open(os.path.join(role, "defaults", "main.yml")) as handle:
-        defaults = yaml.safe_load(handle)
-    with open(os.path.join(role, "meta", "argument_specs.yml")) as handle:
-        options = yaml.safe_load(handle)["argument_specs"]["main"]["options"]
-    assert defaults == {name: spec["default"] for name, spec in options.items()}

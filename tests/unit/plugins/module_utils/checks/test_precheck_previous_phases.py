@@ -9,9 +9,9 @@ import pytest
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import run_checks
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.previous_phases import parse_report
 
-from fake_host import FakeHost
-from test_precheck_memory import assert_defaults_match
-import repo_paths
+from ansible_collections.nexus_cos.launch.tests.unit.utils.fake_host import FakeHost
+from ansible_collections.nexus_cos.launch.tests.unit.utils import repo_paths
+from ansible_collections.nexus_cos.launch.tests.unit.utils.precheck_runs import assert_defaults_match
 
 REPORT = "/opt/nexus-cos/PHASE_1_2_CANONICAL_AUDIT_REPORT.md"
 PLATFORM_REPORT = os.path.join(repo_paths.PLATFORM_FIXTURES, "PHASE_1_2_CANONICAL_AUDIT_REPORT.md")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 
 import pytest
 
@@ -12,28 +11,14 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.host_probe
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import run_checks
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.repository import parse_status, status_argv
 
-from fake_host import FakeHost, stat_result
-from test_precheck_memory import assert_defaults_match
-import repo_paths
+from ansible_collections.nexus_cos.launch.tests.unit.utils.fake_host import FakeHost, stat_result
+from ansible_collections.nexus_cos.launch.tests.unit.utils import repo_paths
+from ansible_collections.nexus_cos.launch.tests.unit.utils.precheck_runs import assert_defaults_match, BACKUPS, git, REPO, repository
 
-REPO = "/opt/nexus-cos"
-BACKUPS = "/opt/nexus-cos/backups/phase4"
 OID = "15b3e6992fa5ddf48d195e0326e4d58ed9bd61f7"
 ROLE = repo_paths.role("precheck_repository")
 HEADER = "# branch.oid %s\0# branch.head main\0# branch.upstream origin/main\0# branch.ab +0 -2\0" % OID
 MODIFIED = "1 .M N... 100644 100644 100644 0967ef424bce 0967ef424bce config/feature-flags.json\0"
-
-
-def repository(git=None, exists=True, host=None, ignore=(BACKUPS,)):
-    if host is None:
-        commands = {tuple(status_argv(REPO, ignore)): git} if git else {}
-        host = FakeHost(commands=commands, stats={REPO: stat_result(mode=0o040755)} if exists else {})
-    plan = {"repository": {"severity": "error", "params": {"path": host_repo(host), "ignore_paths": list(ignore)}}}
-    return run_checks(plan, host)[0]
-
-
-def host_repo(host):
-    return getattr(host, "repo_dir", REPO)
 
 
 def test_clean_checkout_passes_and_records_branch_and_commit():
@@ -106,11 +91,6 @@ def test_parse_status_renames_unmerged_and_odd_paths():
     headers, changes = parse_status(out)
     assert headers["branch.oid"] == OID
     assert changes == [("R", "new name.txt"), ("UU", "both.txt"), ("??", "dir with space/")]
-
-
-def git(*args, cwd):
-    subprocess.run(["git", "-c", "user.email=ops@example.org", "-c", "user.name=ops"] + list(args),
-                   cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 @pytest.mark.skipif(shutil.which("git") is None, reason="git not installed")

@@ -22,11 +22,10 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.security i
 from ansible_collections.nexus_cos.launch.plugins.module_utils.utc_time import parse_openssl_time
 from ansible_collections.nexus_cos.launch.plugins.module_utils.utc_time import seconds_utc as utc
 
-import platform_leftovers
-from fake_host import FakeHost, stat_result
-from trusted_tmp import trusted_tmp  # noqa: F401 pylint: disable=unused-import
-from test_precheck_memory import assert_defaults_match
-import repo_paths
+from ansible_collections.nexus_cos.launch.tests.unit.utils import platform_leftovers
+from ansible_collections.nexus_cos.launch.tests.unit.utils.fake_host import FakeHost, stat_result
+from ansible_collections.nexus_cos.launch.tests.unit.utils import repo_paths
+from ansible_collections.nexus_cos.launch.tests.unit.utils.precheck_runs import assert_defaults_match
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl not installed")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import run_checks
 
-from fake_host import FakeHost
+from ansible_collections.nexus_cos.launch.tests.unit.utils.fake_host import FakeHost
 
 IS_ACTIVE = ("systemctl", "is-active", "docker", "nginx")
 NGINX_T = ("nginx", "-t")

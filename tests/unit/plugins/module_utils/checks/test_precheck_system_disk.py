@@ -5,7 +5,7 @@ from __future__ import annotations
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import REGISTRY, run_checks
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.system import version_tuple
 
-from fake_host import FakeHost
+from ansible_collections.nexus_cos.launch.tests.unit.utils.fake_host import FakeHost
 
 DEBIAN = 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nID=debian\nVERSION_ID="12"\n'
 GIB = 1024 ** 3

@@ -13,8 +13,8 @@ import sys
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import activation, audit_log
 
-from gateway_double import ROOT, Double, sample_repo
-from local_target import local_inventory
+from ansible_collections.nexus_cos.launch.tests.unit.utils.gateway_double import ROOT, Double, sample_repo
+from ansible_collections.nexus_cos.launch.tests.unit.utils.local_target import local_inventory
 
 
 class Target(object):

@@ -10,7 +10,7 @@ import json
 import os
 import shutil
 import threading
-from repo_paths import ROOT
+from ansible_collections.nexus_cos.launch.tests.unit.utils.repo_paths import ROOT
 
 GATEWAY_FILE = os.path.join(ROOT, "sandbox", "gateway", "nexus_gateway.py")
 SAMPLE = os.path.join(ROOT, "sandbox", "sample")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from repo_paths import ROOT
+from ansible_collections.nexus_cos.launch.tests.unit.utils.repo_paths import ROOT
 
 FIXTURE = os.path.join(ROOT, "tests", "fixtures", "platform_leftovers")
 AUDIT_FILES = {   # name -> mode, as the script leaves them under the default umask
@@ -26,6 +26,11 @@ SCRIPT_NOT_OURS = ("rollback script of the platform's deploy script (deploy-phas
                    "'# nexus_cos.launch rendered script' line; this collection's are nexus-rollback-<UTC stamp>.sh), "
                    "never run by it")
 BACKUP = "backup-20250101-101010"
+# What audit verify says of the two console logs.
+FIRST_LOG = ("console log of the platform's deploy script (deploy-phase-4-full-launch.sh): no line carries run=, "
+             "seq=, prev= or chain= (41 lines, 15 unchained [AUDIT] records)")
+KILLED_LOG = ("console log of the platform's deploy script (deploy-phase-4-full-launch.sh): no line carries run=, "
+              "seq=, prev= or chain= (15 lines, 5 unchained [AUDIT] records)")
 
 
 def read(name):

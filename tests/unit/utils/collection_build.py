@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 import yaml
-from repo_paths import ROOT
+from ansible_collections.nexus_cos.launch.tests.unit.utils.repo_paths import ROOT
 
 
 def tool(name):
@@ -23,6 +23,15 @@ def tool(name):
     if not found:
         raise AssertionError("%s not found next to %s or on PATH; make venv installs it" % (name, sys.executable))
     return found
+
+
+def tool_env(**extra):
+    """The environment for an ansible command line tool a test runs: this one
+    less PYTHONPATH, which ansible-test units points at a stub of ansible
+    (module_utils alone) for the tests of modules and module_utils."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(extra)
+    return env
 
 
 def isolated_env(collections_path):
