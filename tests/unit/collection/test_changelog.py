@@ -10,7 +10,7 @@ import os
 import shutil
 import subprocess
 
-from collection_build import ROOT, galaxy_info, tool
+from ansible_collections.nexus_cos.launch.tests.unit.utils.collection_build import ROOT, galaxy_info, tool
 
 
 def _changelog_tool(args, cwd):

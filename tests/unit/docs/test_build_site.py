@@ -13,7 +13,7 @@ import sys
 
 import pytest
 import yaml
-from repo_paths import ROOT
+from ansible_collections.nexus_cos.launch.tests.unit.utils.repo_paths import ROOT
 
 SITE = os.path.join(ROOT, "docs", "_build", "html")
 

@@ -13,7 +13,7 @@ import re
 import shutil
 
 import pytest
-from repo_paths import ROOT
+from ansible_collections.nexus_cos.launch.tests.unit.utils.repo_paths import ROOT
 
 SCRIPT = os.path.join(ROOT, "docs", "render_variables.py")
 ROLES = sorted(os.path.basename(os.path.dirname(os.path.dirname(p)))

@@ -16,7 +16,7 @@ import yaml
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import run_audit
 
-from repo_paths import ROOT
+from ansible_collections.nexus_cos.launch.tests.unit.utils.repo_paths import ROOT
 
 GROUP = "group/nexus_cos.launch.host_paths"
 IMPORTS = ("ansible.builtin.import_role", "ansible.builtin.include_role")

@@ -13,8 +13,8 @@ import sys
 
 import pytest
 
-from gateway_double import Double, sample_repo
-from repo_paths import ROOT
+from ansible_collections.nexus_cos.launch.tests.unit.utils.gateway_double import Double, sample_repo
+from ansible_collections.nexus_cos.launch.tests.unit.utils.repo_paths import ROOT
 
 PLAY = """
 - name: An old module name
