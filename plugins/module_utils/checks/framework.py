@@ -175,7 +175,7 @@ def not_planned(plan):
     for name in sorted(set(REGISTRY) - set(plan), key=lambda n: REGISTRY[n].number):
         check = REGISTRY[name]()
         out.append(_result(check, SKIP, check.default_severity,
-                           "not run: role nexus_cos.launch.precheck_%s did not plan it (tags)" % name,
+                           "not run: --tags/--skip-tags left precheck_%s out of the plan" % name,
                            "run it with --tags precheck_%s, or without --tags/--skip-tags" % name, {}))
     return out
 
