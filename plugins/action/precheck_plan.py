@@ -14,6 +14,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 from ansible.utils.vars import combine_vars
 
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import registered_names
 from ansible_collections.nexus_cos.launch.plugins.plugin_utils import precheck_plan
 
 
@@ -41,7 +42,7 @@ class ActionModule(ActionBase):
         # A default may name another role variable; the host's variables win
         # over the roles' defaults, as when the roles are imported.
         defaults = {}
-        for name in precheck_plan.ordered_checks():
+        for name in registered_names():
             defaults.update(precheck_plan.role_defaults(name, self._load))
         templar = self._templar.copy_with_new_env(available_variables=combine_vars(defaults, task_vars))
 
@@ -54,5 +55,5 @@ class ActionModule(ActionBase):
                           msg="Validation of arguments failed:\n%s" % "\n".join(errors))
             return result
         result.update(changed=False, planned=list(plan), ansible_facts={"nexus_precheck_plan": plan},
-                      msg="%d of %d prechecks planned" % (len(plan), len(precheck_plan.ordered_checks())))
+                      msg="%d of %d prechecks planned" % (len(plan), len(registered_names())))
         return result

@@ -20,16 +20,11 @@ from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 # Importing the package registers the checks (its __init__ is the registry).
 from ansible_collections.nexus_cos.launch.plugins.module_utils import checks  # noqa: F401 pylint: disable=unused-import
-from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import REGISTRY
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import registered_names
 
 ROLES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "roles")
 SPEC_FILE = os.path.join("meta", "argument_specs.yml")
 DEFAULTS_FILE = os.path.join("defaults", "main.yml")
-
-
-def ordered_checks():
-    """The registered check names in their order (the number each carries)."""
-    return sorted(REGISTRY, key=lambda n: REGISTRY[n].number)
 
 
 def role_name(name):
@@ -106,7 +101,7 @@ def build(task_vars, template, load):
     default, as when the role is imported."""
     plan, errors = {}, []
     run_tags, skip_tags = task_vars.get("ansible_run_tags"), task_vars.get("ansible_skip_tags")
-    for name in ordered_checks():
+    for name in registered_names():
         if not selected(name, run_tags, skip_tags):
             continue
         spec = role_spec(name, load)

@@ -65,6 +65,12 @@ def gib(value):
     return "%.1f GiB" % (value / float(GIB))
 
 
+def registered_names():
+    """The registered checks' names in their order (each check's number):
+    the one list every count, help text and report takes them from."""
+    return sorted(REGISTRY, key=lambda n: REGISTRY[n].number)
+
+
 def register(cls):
     """Class decorator adding a check to the registry under its name."""
     if not cls.name or cls.name in REGISTRY:
@@ -144,7 +150,7 @@ def run_checks(plan, host, skip=(), warn_only=(), workers=1):
     unknown = sorted((set(plan) | set(skip) | set(warn_only)) - set(REGISTRY))
     if unknown:
         raise ValueError("unknown precheck name(s): %s; known: %s"
-                         % (", ".join(unknown), ", ".join(sorted(REGISTRY, key=lambda n: REGISTRY[n].number))))
+                         % (", ".join(unknown), ", ".join(registered_names())))
     jobs = []
     for name in sorted(plan, key=lambda n: REGISTRY[n].number):
         check = REGISTRY[name]()

@@ -9,6 +9,7 @@ import os
 import pytest
 import yaml
 
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import registered_names
 from ansible_collections.nexus_cos.launch.plugins.plugin_utils import precheck_plan
 
 
@@ -75,6 +76,6 @@ def test_the_real_roles_plan_every_registered_check_from_their_defaults():
 
     plan, errors = precheck_plan.build({}, template, load)
     assert errors == []
-    assert list(plan) == precheck_plan.ordered_checks()
+    assert list(plan) == registered_names()
     assert plan["disk"]["params"]["paths"] == ["/srv/repo_dir", "/srv/backup_dir", "/srv/audit_dir"]
     assert os.path.isdir(precheck_plan.ROLES_DIR)
