@@ -3,7 +3,7 @@
 # Apache License 2.0 (see LICENSE)
 """The precheck framework: a registry of check classes and the loop that runs them.
 
-A check is a class with a ``name``, a ``number`` (its place among the twelve),
+A check is a class with a ``name``, a ``number`` (its place in the registry's order),
 the ``probes`` it reads and a ``run(ctx)`` method. There is one way for a
 check to fail: ``raise CheckFailed(msg, hint=..., details=...)``. Returning
 normally is a pass; a dict returned becomes the evidence (``details``).
@@ -12,7 +12,7 @@ The loop runs every active check even when an earlier one fails, catches any
 exception per check (a crashing check is a failure with its traceback tail as
 evidence, never a crashed run), times each one, and applies the operator's
 ``skip`` / ``warn_only`` choices. Checks run on the managed host inside one
-module execution, so twelve checks cost one remote round trip.
+module execution, so all the checks cost one remote round trip.
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ def _pass_message(check, details):
 
 def run_checks(plan, host, skip=(), warn_only=(), workers=1):
     """Run every check in ``plan`` (``{name: {severity, params}}``, as the
-    precheck roles register them); results come back in precheck order.
+    plan (precheck_plan) carries them); results come back in precheck order.
 
     Unknown names in plan, skip or warn_only, and bad severities, are an
     error raised before anything runs, so a typo never silently skips a
