@@ -140,7 +140,7 @@ def _pass_message(check, details):
 
 def run_checks(plan, host, skip=(), warn_only=(), workers=1):
     """Run every check in ``plan`` (``{name: {severity, params}}``, as the
-    plan (precheck_plan) carries them); results come back in precheck order.
+    precheck_plan builds them); results come back in precheck order.
 
     Unknown names in plan, skip or warn_only, and bad severities, are an
     error raised before anything runs, so a typo never silently skips a
