@@ -22,7 +22,6 @@ from repo_paths import ROOT
 ORDER = sorted(REGISTRY, key=lambda n: REGISTRY[n].number)
 
 
-
 def load(*parts):
     with open(os.path.join(ROOT, *parts)) as handle:
         return yaml.safe_load(handle)

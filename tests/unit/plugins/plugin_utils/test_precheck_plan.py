@@ -46,8 +46,8 @@ def test_the_entry_converts_text_to_the_spec_types_and_keeps_host_paths_as_writt
         "precheck_x_limit": "2.5", "precheck_x_count": "3", "precheck_x_on": "no",
         "precheck_x_dir": "~nexus/$HOME", "precheck_x_dirs": ["~/a", "/b"]})
     assert errors == []
-    assert entry == {"severity": "error", "params": {"limit": 2.5, "count": 3, "on": False, "dir": "~nexus/$HOME",
-                                                      "dirs": ["~/a", "/b"]}}
+    assert entry == {"severity": "error", "params": {
+        "limit": 2.5, "count": 3, "on": False, "dir": "~nexus/$HOME", "dirs": ["~/a", "/b"]}}
 
 
 def test_each_bad_value_is_named_with_its_role():
