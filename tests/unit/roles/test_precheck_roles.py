@@ -140,8 +140,8 @@ def test_a_typo_in_a_check_name_is_refused_naming_the_variable():
 
 
 def test_a_plan_naming_an_unregistered_check_is_refused():
-    (msg,) = unknown_names({"plan": {"dns": {"severity": "error", "params": {}}}})
-    assert msg.startswith("the plan names dns, which no check in plugins/module_utils/checks/ registers")
+    (msg,) = unknown_names({"plan": {"no_such_check": {"severity": "error", "params": {}}}})
+    assert msg.startswith("the plan names no_such_check, which no check in plugins/module_utils/checks/ registers")
     (msg,) = unknown_names({"plan": None})
     assert "nexus_precheck_plan" in msg
 
