@@ -6,6 +6,9 @@
 from __future__ import annotations
 
 from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import add_target_arguments, run_playbook
+# Importing the package registers the checks (its __init__ is the registry).
+from ansible_collections.nexus_cos.launch.plugins.module_utils import checks  # noqa: F401 pylint: disable=unused-import
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import registered_names
 
 
 def register(subparsers):
@@ -14,10 +17,11 @@ def register(subparsers):
     deploy.add_argument("--check", action="store_true", help="run in check mode, showing diffs")
     deploy.set_defaults(func=lambda args: run_playbook("phase4.yml", args, check=args.check, diff=args.check))
 
-    precheck = subparsers.add_parser("precheck", help="only the twelve prechecks (lock, checks, reports)")
+    names = registered_names()
+    precheck = subparsers.add_parser("precheck", help="only the %d prechecks (lock, checks, reports)" % len(names))
     add_target_arguments(precheck)
     precheck.add_argument("--skip", action="append", default=[], metavar="CHECK",
-                          help="skip a precheck by name (audited; repeatable)")
+                          help="skip a precheck by name (audited; repeatable): %s" % ", ".join(names))
     precheck.add_argument("--warn-only", action="append", default=[], metavar="CHECK",
                           help="downgrade a precheck's failure to a warning (audited; repeatable)")
     precheck.set_defaults(func=_precheck)

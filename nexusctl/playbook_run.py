@@ -305,6 +305,10 @@ class Progress(object):
     # launch guard's progress): ansible-runner turns a display() outside a
     # callback into a "verbose" event carrying the running task.
     SPEAKERS = ("nexus_cos.launch.launch_guard",)
+    # Bookkeeping before the work: argument validation (a role's implicit
+    # "Validating arguments against arg spec" task, the pinned variables),
+    # planning and the run's facts. Shown at -v; a failure always shows.
+    QUIET = ("validate_argument_spec", "set_fact", "nexus_cos.launch.pinned_vars", "nexus_cos.launch.precheck_plan")
 
     def __init__(self, stream=None, verbose=0):
         self.stream = stream or sys.stdout
@@ -327,7 +331,7 @@ class Progress(object):
                     self._say("            %s" % part.strip())
             return True
         mark = self.MARK.get(kind)
-        if not mark or (mark == "skip" and not self.verbose):
+        if not mark or (mark in ("ok", "skip") and not self.verbose and (mark == "skip" or self._quiet(data))):
             return True
         res = data.get("res") or {}
         changed = " changed" if res.get("changed") else ""
@@ -348,6 +352,10 @@ class Progress(object):
                 self._say("            %s" % part)
             self.failures.append((data.get("host"), data.get("task"), msg))
         return True
+
+    def _quiet(self, data):
+        action = data.get("resolved_action") or data.get("task_action") or ""
+        return (action[len("ansible.builtin."):] if action.startswith("ansible.builtin.") else action) in self.QUIET
 
     def _diff(self, diff):
         """A task's --diff, as ansible-playbook would show it."""

@@ -19,7 +19,7 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import write_atomic
 # Importing the package registers the checks (its __init__ is the registry).
 from ansible_collections.nexus_cos.launch.plugins.module_utils import checks  # noqa: F401 pylint: disable=unused-import
-from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import REGISTRY
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import REGISTRY, registered_names
 from ansible_collections.nexus_cos.launch.plugins.plugin_utils import precheck_report
 
 # Module option, and the play variable an operator sets for it.
@@ -29,7 +29,7 @@ NAME_OPTIONS = (("skip", "precheck_skip"), ("warn_only", "precheck_warn_only"))
 def unknown_names(args):
     """Messages for every name in the plan, skip or warn_only that no
     registered check carries; empty when all are known."""
-    known = ", ".join(sorted(REGISTRY, key=lambda n: REGISTRY[n].number))
+    known = ", ".join(registered_names())
     problems = []
     plan = args.get("plan")
     if not isinstance(plan, dict):

@@ -12,12 +12,12 @@ version_added: "1.0.0"
 description:
   - Runs every precheck named in O(plan) on the managed host, in precheck order, in a single
     module execution, side by side. Every check runs even when an earlier one fails.
-  - The plan comes from the C(precheck_*) roles, each validated by Ansible against its own
-    argument spec (role C(nexus_cos.launch.precheck_report) passes C(nexus_precheck_plan)).
-    A registered check the plan leaves out (its role was not run, for example with
-    C(--skip-tags)) is reported as C(SKIP), so the report always lists every check.
+  - The plan comes from M(nexus_cos.launch.precheck_plan), which validates each check's variables
+    against its role C(precheck_<name>)'s argument spec (role C(nexus_cos.launch.precheck_report)
+    passes C(nexus_precheck_plan)). A registered check the plan leaves out (for example with
+    C(--skip-tags precheck_<name>)) is reported as C(SKIP), so the report always lists every check.
   - Writes the host's precheck report (C(precheck-<stamp>.log)) and one audit record per check;
-    precheck 12 writes its pre-deployment marker. Reports C(changed) when it wrote them; the
+    the backup check writes its pre-deployment marker. Reports C(changed) when it wrote them; the
     plays mark the task C(changed_when=false), as these are records of a run, not configuration.
   - Never fails the task because a check failed; the result lists each check's status, message,
     fix and the variable that skips or downgrades it. The companion action plugin checks the
@@ -32,8 +32,8 @@ extends_documentation_fragment:
 options:
   plan:
     description:
-      - "The checks with their parameters, C({name: {severity, params}}), as the C(precheck_*)
-        roles build it in C(nexus_precheck_plan)."
+      - "The checks with their parameters, C({name: {severity, params}}), as
+        M(nexus_cos.launch.precheck_plan) builds it in C(nexus_precheck_plan)."
     type: dict
     required: true
   workers:
@@ -73,7 +73,7 @@ attributes:
 '''
 
 EXAMPLES = r'''
-- name: Run the plan the precheck_* roles built
+- name: Run the plan precheck_plan built
   nexus_cos.launch.precheck:
     plan: "{{ nexus_precheck_plan }}"
     skip: "{{ precheck_skip }}"
@@ -101,7 +101,7 @@ results:
   elements: dict
   contains:
     name: {description: Check name, type: str}
-    number: {description: Place among the twelve, type: int}
+    number: {description: "Place in the registry's order (1, 2, ...)", type: int}
     status: {description: "PASS, FAIL, WARN or SKIP", type: str}
     severity: {description: "error or warn (after warn_only)", type: str}
     msg: {description: What was found, type: str}
@@ -134,7 +134,7 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file impor
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.host_probe import LocalHost
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import (not_planned, render_log,
                                                                                         run_checks, summarize)
-# Importing the checks package registers the twelve checks (its __init__
+# Importing the checks package registers the checks (its __init__
 # is the registry). pylint: disable=unused-import
 from ansible_collections.nexus_cos.launch.plugins.module_utils import checks  # noqa: F401
 

@@ -3,7 +3,7 @@
 # Apache License 2.0 (see LICENSE)
 """The precheck framework: a registry of check classes and the loop that runs them.
 
-A check is a class with a ``name``, a ``number`` (its place among the twelve),
+A check is a class with a ``name``, a ``number`` (its place in the registry's order),
 the ``probes`` it reads and a ``run(ctx)`` method. There is one way for a
 check to fail: ``raise CheckFailed(msg, hint=..., details=...)``. Returning
 normally is a pass; a dict returned becomes the evidence (``details``).
@@ -12,7 +12,7 @@ The loop runs every active check even when an earlier one fails, catches any
 exception per check (a crashing check is a failure with its traceback tail as
 evidence, never a crashed run), times each one, and applies the operator's
 ``skip`` / ``warn_only`` choices. Checks run on the managed host inside one
-module execution, so twelve checks cost one remote round trip.
+module execution, so all the checks cost one remote round trip.
 """
 
 from __future__ import annotations
@@ -63,6 +63,12 @@ class Check(object):
 def gib(value):
     """A size in bytes the way checks report it: ``3.8 GiB``."""
     return "%.1f GiB" % (value / float(GIB))
+
+
+def registered_names():
+    """The registered checks' names in their order (each check's number):
+    the one list every count, help text and report takes them from."""
+    return sorted(REGISTRY, key=lambda n: REGISTRY[n].number)
 
 
 def register(cls):
@@ -134,7 +140,7 @@ def _pass_message(check, details):
 
 def run_checks(plan, host, skip=(), warn_only=(), workers=1):
     """Run every check in ``plan`` (``{name: {severity, params}}``, as the
-    precheck roles register them); results come back in precheck order.
+    precheck_plan builds them); results come back in precheck order.
 
     Unknown names in plan, skip or warn_only, and bad severities, are an
     error raised before anything runs, so a typo never silently skips a
@@ -144,7 +150,7 @@ def run_checks(plan, host, skip=(), warn_only=(), workers=1):
     unknown = sorted((set(plan) | set(skip) | set(warn_only)) - set(REGISTRY))
     if unknown:
         raise ValueError("unknown precheck name(s): %s; known: %s"
-                         % (", ".join(unknown), ", ".join(sorted(REGISTRY, key=lambda n: REGISTRY[n].number))))
+                         % (", ".join(unknown), ", ".join(registered_names())))
     jobs = []
     for name in sorted(plan, key=lambda n: REGISTRY[n].number):
         check = REGISTRY[name]()
@@ -175,7 +181,7 @@ def not_planned(plan):
     for name in sorted(set(REGISTRY) - set(plan), key=lambda n: REGISTRY[n].number):
         check = REGISTRY[name]()
         out.append(_result(check, SKIP, check.default_severity,
-                           "not run: role nexus_cos.launch.precheck_%s did not plan it (tags)" % name,
+                           "not run: --tags/--skip-tags left precheck_%s out of the plan" % name,
                            "run it with --tags precheck_%s, or without --tags/--skip-tags" % name, {}))
     return out
 

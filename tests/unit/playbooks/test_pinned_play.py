@@ -41,7 +41,7 @@ def test_a_pinned_variable_given_with_e_stops_the_run_before_anything_is_written
         "command line; set it in the inventory (group_vars or host_vars), a reviewed change, and run without "
         "the -e" % (name, why))
     # The closing listing says so, instead of failing on the paths of a run that never started.
-    assert tasks["Show the precheck table and say where the run's records are"]["msg"] == [
+    assert tasks["Say how the run ended and where its records are"]["msg"] == [
         "the run stopped before it started: nothing was written"]
     assert target.bytes() == before
     assert not os.path.exists(target.audit_dir) and not os.path.exists("/var/tmp/nexus-elsewhere")

@@ -41,7 +41,16 @@ def test_a_failed_precheck_module_still_gets_its_summary_and_message(tmp_path):
     assert proc.returncode == 2
     assert tasks["Fail the run with what failed"]["msg"] == ["failed at: Run the prechecks",
                                                              "precheck: the module failed"]
-    listing = tasks["Show the precheck table and say where the run's records are"]["msg"]
+    listing = tasks["Say how the run ended and where its records are"]["msg"]
     assert listing[0] == "run 20261201T100000Z-abcdef: FAILED" and not any("precheck log" in line for line in listing)
     summary = (tmp_path / "artifacts" / "20261201T100000Z-abcdef" / "summary-localhost.txt").read_text()
     assert "status:    FAILED" in summary and "  failed at: Run the prechecks" in summary
+
+
+def test_its_tasks_are_named_for_what_they_do_in_every_play():
+    """Marketplace, launch and rollback runs have no precheck table: no
+    task of the shared finish names one."""
+    import yaml
+    with open(os.path.join(ROOT, "roles", "deploy_finish", "tasks", "main.yml")) as handle:
+        names = [t["name"] for t in yaml.safe_load(handle)]
+    assert names and not [n for n in names if "precheck" in n.lower()]

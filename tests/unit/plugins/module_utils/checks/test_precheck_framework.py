@@ -12,7 +12,7 @@ from ansible_collections.nexus_cos.launch.plugins.plugin_utils import precheck_r
 
 @pytest.fixture
 def registry(monkeypatch):
-    """A registry of three toy checks, isolated from the real twelve."""
+    """A registry of three toy checks, isolated from the real registry."""
     reg = {}
     monkeypatch.setattr(precheck, "REGISTRY", reg)
 
