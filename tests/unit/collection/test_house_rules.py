@@ -36,7 +36,9 @@ AREAS = {
     "plugins.doc_fragments": (),
     "plugins.plugin_utils": ("plugins.module_utils", "plugins.plugin_utils"),
     "plugins.action": ("plugins.module_utils", "plugins.plugin_utils"),
-    "nexusctl": ("plugins.module_utils", "plugins.modules", "plugins.plugin_utils", "plugins.action", "nexusctl"),
+    "plugins.callback": ("plugins.module_utils", "plugins.plugin_utils"),
+    "nexusctl": ("plugins.module_utils", "plugins.modules", "plugins.plugin_utils", "plugins.action", "plugins.callback",
+                 "nexusctl"),
 }
 
 # Inside module_utils, the layers from the bottom: a module imports its own
