@@ -14,3 +14,20 @@ attributes:
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
 '''
+
+    # A task the controller runs alone (an action plugin with no module of its
+    # own on the host): the same support everywhere, said once; check mode is
+    # each module's to say.
+    CONTROLLER_ACTION = r'''
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  diff_mode:
+    support: none
+  platform:
+    platforms: posix
+'''

@@ -125,22 +125,13 @@ notes:
 extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
+  - nexus_cos.launch.attributes.controller_action
   - nexus_cos.launch.host_paths
 attributes:
-  action:
-    support: full
-  async:
-    support: none
-  bypass_host_loop:
-    support: none
   check_mode:
     support: full
     details: Watches as usual; on a critical verdict runs the switch in check mode and says what it would change;
       audits and sends nothing.
-  diff_mode:
-    support: none
-  platform:
-    platforms: posix
 '''
 
 EXAMPLES = r'''

@@ -9,16 +9,7 @@ import pytest
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import runs as activation_runs
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import status as activation_status
-
-T0 = 1795862400            # 2026-11-28 10:40:00 UTC
-
-
-def prepare_run(completed=T0 - 3600, status="success", precheck="pass", **extra):
-    run = {"kind": "deployment", "file": "deployment-20261128T093000Z.log", "run_id": "20261128T093000Z-aaaaaa",
-           "playbook": "phase4", "started": T0 - 7200, "completed": completed, "status": status,
-           "precheck_status": precheck}
-    run.update(extra)
-    return run
+from ansible_collections.nexus_cos.launch.tests.unit.utils.activation_facts import T0, prepare_run
 
 
 def test_prepare_run_search_skips_refused_and_other_runs():
