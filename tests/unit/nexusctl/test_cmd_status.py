@@ -16,7 +16,6 @@ import pytest
 
 from ansible_collections.nexus_cos.launch.nexusctl import cmd_status
 from ansible_collections.nexus_cos.launch.plugins.module_utils import rollback_cli, snapshot
-from ansible_collections.nexus_cos.launch.plugins.module_utils import activation
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import runs as activation_runs
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import record as activation_record
 

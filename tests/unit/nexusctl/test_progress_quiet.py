@@ -8,7 +8,7 @@ import io
 
 from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import Progress
 
-RUN = [
+RUN = (
     ("runner_on_ok", "Validating arguments against arg spec 'main' - Run id", "ansible.builtin.validate_argument_spec"),
     ("runner_on_ok", "Stop if an extra var sets a pinned variable or carries a secret", "nexus_cos.launch.pinned_vars"),
     ("runner_on_ok", "Set the run id and UTC stamp", "ansible.builtin.set_fact"),
@@ -16,7 +16,7 @@ RUN = [
     ("runner_on_ok", "Take the deployment lock", "nexus_cos.launch.deploy_lock"),
     ("runner_on_skipped", "Say that the lock of a run that is gone was recovered", "ansible.builtin.debug"),
     ("runner_on_ok", "Run the prechecks on the host", "nexus_cos.launch.precheck"),
-]
+)
 
 
 def shown(verbose, events=RUN):
