@@ -11,15 +11,16 @@ import os
 import subprocess
 import sys
 
-import pytest
 import yaml
 from ansible_collections.nexus_cos.launch.tests.unit.utils.repo_paths import ROOT
 
 SITE = os.path.join(ROOT, "docs", "_build", "html")
 
 
-@pytest.fixture(scope="module")
-def built():
+def build():
+    """One build for the whole file: the site is written in one place, and
+    ansible-test runs tests in parallel workers, so the checks of it run in
+    one test rather than one build per worker racing another."""
     env = dict(os.environ, NEXUS_VENV_BIN=os.path.dirname(sys.executable))
     proc = subprocess.run([os.path.join(ROOT, "docs", "build_site")], capture_output=True, text=True, env=env,
                           check=False, timeout=900)
@@ -32,7 +33,14 @@ def page(name):
         return handle.read()
 
 
-def test_the_site_has_a_page_for_every_module_and_role(built):
+def test_the_site_builds_offline_with_every_page_and_no_malformed_one():
+    built = build()
+    site_has_a_page_for_every_module_and_role(built)
+    every_role_entry_point_is_on_its_role_page()
+    the_guides_are_in_the_site_and_no_page_is_malformed()
+
+
+def site_has_a_page_for_every_module_and_role(built):
     modules = {os.path.basename(p)[:-3] for p in glob.glob(os.path.join(ROOT, "plugins", "modules", "*.py"))}
     roles = {os.path.basename(os.path.dirname(os.path.dirname(p)))
              for p in glob.glob(os.path.join(ROOT, "roles", "*", "meta", "argument_specs.yml"))}
@@ -42,7 +50,7 @@ def test_the_site_has_a_page_for_every_module_and_role(built):
     assert "docs site: docs/_build/html/index.html" in built
 
 
-def test_every_role_entry_point_is_on_its_role_page(built):
+def every_role_entry_point_is_on_its_role_page():
     for spec_path in glob.glob(os.path.join(ROOT, "roles", "*", "meta", "argument_specs.yml")):
         role = spec_path.split(os.sep)[-3]
         with open(spec_path) as handle:
@@ -53,7 +61,7 @@ def test_every_role_entry_point_is_on_its_role_page(built):
                 in text, (role, name)
 
 
-def test_the_guides_are_in_the_site_and_no_page_is_malformed(built):
+def the_guides_are_in_the_site_and_no_page_is_malformed():
     index = page("index.html")
     for guide in ("guides/README.html", "guides/CONTRIBUTING.html", "guides/docs/activation.html",
                   "guides/docs/rollback.html"):
