@@ -4,10 +4,28 @@
 from __future__ import annotations
 
 # The run's host paths and ids: module_utils/run_audit.py HOST_PATHS_ARGUMENT_SPEC.
-# DOCUMENTATION is the option set of action group nexus_cos.launch.host_paths
-# (meta/runtime.yml), which a play sets once with module_defaults; AUDIT_PATHS is the
-# part that modules outside the group (no deployment lock) take.
-_AUDIT = r'''
+# A module of action group nexus_cos.launch.host_paths (meta/runtime.yml), which a
+# play sets once with module_defaults, takes both: AUDIT_PATHS (the part modules
+# outside the group, with no deployment lock, take too) and DOCUMENTATION (the lock
+# and the group). Each a literal: ansible-test reads doc fragments as such.
+
+
+class ModuleDocFragment(object):
+    DOCUMENTATION = r'''
+options:
+  lock_path:
+    description:
+      - The deployment lock (the plays pass C(nexus_lock_path)). What the module does with it is in
+        its description; a module that writes refuses to unless the run O(run_id) holds it
+        (not asked in check mode, which takes no lock).
+    type: path
+notes:
+  - The plays set O(audit_dir), O(audit_file), O(run_id) and O(lock_path) once for every module of action
+    group C(nexus_cos.launch.host_paths), with C(module_defaults) and C(group/nexus_cos.launch.host_paths).
+'''
+
+    AUDIT_PATHS = r'''
+options:
   audit_dir:
     description:
       - Directory of the audit trail on the host (created 0750 when missing). Required with
@@ -22,24 +40,3 @@ _AUDIT = r'''
     description: Run id stamped on every record. Required with O(audit_file).
     type: str
 '''
-
-_LOCK = r'''
-  lock_path:
-    description:
-      - The deployment lock (the plays pass C(nexus_lock_path)). What the module does with it is in
-        its description; a module that writes refuses to unless the run O(run_id) holds it
-        (not asked in check mode, which takes no lock).
-    type: path
-'''
-
-_GROUP = r'''
-notes:
-  - The plays set O(audit_dir), O(audit_file), O(run_id) and O(lock_path) once for every module of action
-    group C(nexus_cos.launch.host_paths), with C(module_defaults) and C(group/nexus_cos.launch.host_paths).
-'''
-
-
-class ModuleDocFragment(object):
-    DOCUMENTATION = 'options:' + _AUDIT + _LOCK + _GROUP
-
-    AUDIT_PATHS = 'options:' + _AUDIT

@@ -22,6 +22,7 @@ description:
 author: Nexus COS platform team (@nexus-cos)
 extends_documentation_fragment:
   - nexus_cos.launch.attributes
+  - nexus_cos.launch.host_paths.audit_paths
   - nexus_cos.launch.host_paths
   - nexus_cos.launch.audit
 options:

@@ -126,6 +126,7 @@ extends_documentation_fragment:
   - ansible.builtin.action_common_attributes
   - ansible.builtin.action_common_attributes.flow
   - nexus_cos.launch.attributes.controller_action
+  - nexus_cos.launch.host_paths.audit_paths
   - nexus_cos.launch.host_paths
 attributes:
   check_mode:

@@ -43,6 +43,7 @@ options:
 extends_documentation_fragment:
   - nexus_cos.launch.attributes
   - nexus_cos.launch.file_change
+  - nexus_cos.launch.host_paths.audit_paths
   - nexus_cos.launch.host_paths
   - nexus_cos.launch.audit
 notes:
