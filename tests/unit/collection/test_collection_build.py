@@ -26,7 +26,7 @@ SHIPPED_FILES = ("README.md", "LICENSE", "CHANGELOG.md", "bin/nexusctl", "requir
 # Never shipped: test equipment, checkout tooling, caches, the .collections link.
 LEFT_OUT = ("sandbox/*", "tests/*", "molecule/*", ".ci/*", ".config/*", ".venv/*", ".cache/*", "artifacts/*",
             "dist/*", "context/*", ".collections", ".collections/*", "*.tar.gz", "*__pycache__*", "*.pyc",
-            "requirements.txt", "Makefile", "pytest.ini", "execution-environment.yml", "galaxy.yml",
+            "requirements.txt", "constraints.txt", "Makefile", "pytest.ini", "execution-environment.yml", "galaxy.yml",
             "docs/render_variables.py", "docs/_build/*", ".ansible-lint", ".yamllint", ".gitignore",
             # what points at the checkout: its ansible.cfg (collections_path ./.collections), the sandbox inventory
             "ansible.cfg", "inventories/sandbox", "inventories/sandbox/*", "docs/build_site", "changelogs/.plugin-cache.yaml")

@@ -60,16 +60,17 @@ def build_collection(out_dir):
     return path
 
 
-def pinned_requirements():
-    """{name: version} of the checkout's requirements.txt (every line pinned)."""
+def pinned_requirements(name="requirements.txt"):
+    """{name: version} of the checkout's requirements.txt, or of another pip
+    file of its root (constraints.txt): every line pinned."""
     pins = {}
-    with open(os.path.join(ROOT, "requirements.txt")) as f:
+    with open(os.path.join(ROOT, name)) as f:
         for line in f:
             line = line.split("#", 1)[0].strip()
             if not line:
                 continue
             match = re.match(r"^([A-Za-z0-9._-]+)==([^\s;]+)$", line)
-            assert match, "requirements.txt: %r is not pinned as NAME==VERSION" % line
+            assert match, "%s: %r is not pinned as NAME==VERSION" % (name, line)
             pins[match.group(1).lower()] = match.group(2)
     return pins
 
