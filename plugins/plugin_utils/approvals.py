@@ -40,7 +40,7 @@ def passlib_verifier():
         from passlib.context import CryptContext
         from passlib.exc import MissingBackendError
     except ImportError:
-        raise ActivationError("passlib is not installed on the controller; install it (pip install passlib) to "
+        raise ActivationError("passlib is not installed on the controller; install it (pip install libpass) to "
                               "verify launch approvals")
     context = CryptContext(schemes=list(HASH_SCHEMES))
 
