@@ -41,13 +41,11 @@ class ActionModule(ActionBase):
 
         # A default may name another role variable; the host's variables win
         # over the roles' defaults, as when the roles are imported.
-        defaults = {}
-        for name in registered_names():
-            defaults.update(precheck_plan.role_defaults(name, self._load))
+        defaults = precheck_plan.all_defaults(self._load)
         templar = self._templar.copy_with_new_env(available_variables=combine_vars(defaults, task_vars))
 
         try:
-            plan, errors = precheck_plan.build(task_vars, templar.template, self._load)
+            plan, errors = precheck_plan.build(task_vars, templar.template, self._load, defaults)
         except ValueError as exc:
             raise AnsibleActionFail("precheck_plan: %s" % exc)
         if errors:

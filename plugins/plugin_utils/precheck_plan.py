@@ -67,6 +67,15 @@ def role_defaults(name, load):
     return (load(path) or {}) if os.path.isfile(path) else {}
 
 
+def all_defaults(load):
+    """The defaults of every registered check's role in one mapping (each
+    variable is named after its role, so none hides another's)."""
+    defaults = {}
+    for name in registered_names():
+        defaults.update(role_defaults(name, load))
+    return defaults
+
+
 def _keep_raw(option):
     # A host path is the host's: the validator's "path" type would expand ~
     # and $VARS on the controller, so the value goes to the host as written.
@@ -94,18 +103,17 @@ def plan_entry(name, spec, values):
     return {"severity": validated.validated_parameters.get(prefix + "severity"), "params": params}, []
 
 
-def build(task_vars, template, load):
+def build(task_vars, template, load, defaults):
     """(plan, errors): the plan of every check the tags select. ``template``
-    renders a value with the host's variables; ``load`` reads a YAML file.
-    A variable set for the host (inventory, play, -e) wins over the role's
-    default, as when the role is imported."""
+    renders a value with the host's variables; ``load`` reads a YAML file;
+    ``defaults`` is all_defaults(). A variable set for the host (inventory,
+    play, -e) wins over the role's default, as when the role is imported."""
     plan, errors = {}, []
     run_tags, skip_tags = task_vars.get("ansible_run_tags"), task_vars.get("ansible_skip_tags")
     for name in registered_names():
         if not selected(name, run_tags, skip_tags):
             continue
         spec = role_spec(name, load)
-        defaults = role_defaults(name, load)
         raw = {var: task_vars[var] if var in task_vars else defaults[var] for var in spec if var in task_vars or var in defaults}
         entry, problems = plan_entry(name, spec, template(raw))
         errors.extend(problems)

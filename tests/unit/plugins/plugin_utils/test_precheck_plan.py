@@ -74,7 +74,7 @@ def test_the_real_roles_plan_every_registered_check_from_their_defaults():
             text = text.replace("{{ %s }}" % var, value)
         return yaml.safe_load(text)
 
-    plan, errors = precheck_plan.build({}, template, load)
+    plan, errors = precheck_plan.build({}, template, load, precheck_plan.all_defaults(load))
     assert errors == []
     assert list(plan) == registered_names()
     assert plan["disk"]["params"]["paths"] == ["/srv/repo_dir", "/srv/backup_dir", "/srv/audit_dir"]
