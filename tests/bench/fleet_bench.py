@@ -217,6 +217,8 @@ def main():
             "ansible_docker_docker_host": os.environ.get("NEXUS_SANDBOX_DOCKER_HOST",
                                                          "unix:///run/nexus-cos-sandbox/podman.sock"),
             "ansible_docker_timeout": 120,
+            # As inventories/sandbox: named, so no task asks the engine's /version.
+            "ansible_docker_api_version": "1.41",
             "ansible_python_interpreter": "/usr/bin/python3",
             "nexus_environment": "sandbox",
             # Pinned (refused from extra vars): the inventory names it.

@@ -84,6 +84,7 @@ INVENTORY = """all:
           ansible_docker_docker_host: {docker_host}
           ansible_python_interpreter: /usr/bin/python3
           ansible_docker_timeout: 120
+          ansible_docker_api_version: "1.41"
 """
 
 
