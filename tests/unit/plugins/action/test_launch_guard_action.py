@@ -180,12 +180,18 @@ def test_alert_only_alerts_once_a_breach_and_watches_to_the_end():
     host = Host(clock, lambda t: DOWN if 10 <= t < 40 or t >= 52 else UP)
     result, dummy, sent = run_guard(clock, host, minutes=1, interval=5, unavailable_seconds=10, on_critical="alert")
     assert host.switch_calls() == []
-    assert [p["event"] for p in sent] == ["guard_breach"]     # the second outage is shorter than the threshold
+    # Paged once, resolved once at the first healthy look (40 s); the second outage is shorter than the threshold.
+    assert [(p["event"], p["action"]) for p in sent] == [("guard_breach", "trigger"), ("guard_breach", "resolve")]
+    assert sent[0]["dedup_key"] == sent[1]["dedup_key"] and sent[0]["severity"] == sent[1]["severity"] == "critical"
+    assert sent[1]["text"] == ("launch guard: the platform is no longer in breach after 40 s: /health HTTP 200 12 ms, "
+                               "mode public_full, 9 flags, marketplace phase 3")
     assert sent[0]["details"]["action"] == "alert" and sent[0]["details"]["switch"] is None
     assert result["outcome"] == "breach" and result["changed"] is False
     assert result["looks"] == 13 and result["watched_s"] == 60
     assert result["msg"].endswith("; alert only (launch_guard_on_critical=alert), nothing was changed")
-    assert host.events() == ["GUARD_START", "GUARD_BREACH", "ALERT_SENT", "GUARD_END"]
+    assert host.events() == ["GUARD_START", "GUARD_BREACH", "ALERT_SENT", "GUARD_RECOVERED", "ALERT_SENT", "GUARD_END"]
+    assert host.records[4]["fields"]["action"] == "resolve"
+    assert "open_incidents" not in host.records[-1]["fields"]
 
 
 def test_a_live_run_holding_the_lock_is_not_broken_and_the_switch_is_tried_again():
@@ -197,9 +203,10 @@ def test_a_live_run_holding_the_lock_is_not_broken_and_the_switch_is_tried_again
     assert [c[2]["break_lock"] for c in calls] == [False, False]
     assert "recover_run" not in calls[1][2]      # the holder runs elsewhere: nothing to take over
     assert result["outcome"] == "switch_pulled" and result["switch"]["state"] == "confirmed"
+    # The breach is one incident, paged once; the switch's second try updates its own incident (same key).
     assert [(p["event"], p["details"].get("state") or p["details"].get("switch")) for p in sent] == [
-        ("guard_breach", "not_pulled"), ("kill_switch", "not_pulled"),
-        ("guard_breach", "confirmed"), ("kill_switch", "confirmed")]
+        ("guard_breach", "not_pulled"), ("kill_switch", "not_pulled"), ("kill_switch", "confirmed")]
+    assert sent[1]["dedup_key"] == sent[2]["dedup_key"] != sent[0]["dedup_key"]
     assert host.events().count("GUARD_BREACH") == 2
 
 
