@@ -362,8 +362,9 @@ def send(channel, payload, opener=None, deadline=None, clock=time.monotonic, sle
     attempts = 0
     while True:
         attempts += 1
-        timeout = min(channel["timeout"], deadline - clock())
-        ok, status, reason, where, again = _attempt(opener, request, max(timeout, MIN_ATTEMPT))
+        # A retry starts only with MIN_ATTEMPT left (below), so only a first attempt begun late can pass the deadline.
+        timeout = min(channel["timeout"], max(deadline - clock(), MIN_ATTEMPT))
+        ok, status, reason, where, again = _attempt(opener, request, timeout)
         result.update(ok=ok, status=status, reason=reason)
         if where:
             result["location_host"] = where
