@@ -131,7 +131,8 @@ def channels(given):
             raise ChannelError("%s (%s).type: expected one of %s, found %r" % (where, name, ", ".join(TYPES), kind))
         where = "%s (%s)" % (where, name)
         allowed = COMMON_KEYS + KEYS[kind]
-        unknown = sorted(set(item) - set(allowed))
+        # An argument spec fills every option it knows with None: absent, not unknown.
+        unknown = sorted(key for key in set(item) - set(allowed) if item[key] is not None)
         if unknown:
             raise ChannelError("%s: unknown key %s; a %s channel takes %s" % (where, ", ".join(unknown), kind,
                                                                              ", ".join(allowed)))
@@ -144,13 +145,13 @@ def channels(given):
         if kind == "pagerduty" and (not isinstance(routing_key, str) or not routing_key.strip()):
             raise ChannelError("%s.routing_key: expected the PagerDuty integration's routing key, a non-empty string "
                                "(not shown: it is a secret)" % where)
-        timeout = item.get("timeout", DEFAULT_TIMEOUT)
+        timeout = DEFAULT_TIMEOUT if item.get("timeout") is None else item["timeout"]
         if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0 < timeout <= 30:
             raise ChannelError("%s.timeout: expected seconds between 0 and 30, found %r" % (where, timeout))
-        floor = item.get("min_severity", "low")
+        floor = item.get("min_severity") or "low"
         if floor not in SEVERITIES:
             raise ChannelError("%s.min_severity: expected one of %s, found %r" % (where, ", ".join(SEVERITIES), floor))
-        retries = item.get("retries", DEFAULT_RETRIES)
+        retries = DEFAULT_RETRIES if item.get("retries") is None else item["retries"]
         if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= MAX_RETRIES:
             raise ChannelError("%s.retries: expected a whole number from 0 to %d, found %r"
                                % (where, MAX_RETRIES, retries))

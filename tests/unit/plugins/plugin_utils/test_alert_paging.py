@@ -328,3 +328,13 @@ def test_a_redirect_from_a_pagerduty_channel_never_carries_the_routing_key_elsew
     assert results[0]["reason"] == "HTTP 307 redirect to 127.0.0.1:%d, not followed" % second.server_address[1]
     assert results[0]["attempts"] == 1
     assert ROUTING_KEY not in everything(results, records, lines)
+
+
+def test_a_channel_as_the_role_argument_spec_fills_it_is_accepted():
+    # The spec gives every option it knows, None when not set.
+    filled = {"name": "ops", "type": "webhook", "url": "http://a", "token": None, "routing_key": None,
+              "timeout": None, "min_severity": None, "retries": None}
+    (channel,) = alerts.channels([filled])
+    assert (channel["timeout"], channel["min_severity"], channel["retries"]) == (3.0, "low", 2)
+    with pytest.raises(alerts.ChannelError, match="unknown key routing_key"):
+        alerts.channels([dict(filled, routing_key=ROUTING_KEY)])
