@@ -134,8 +134,8 @@ def channels(given):
         # An argument spec fills every option it knows with None: absent, not unknown.
         unknown = sorted(key for key in set(item) - set(allowed) if item[key] is not None)
         if unknown:
-            raise ChannelError("%s: unknown key %s; a %s channel takes %s" % (where, ", ".join(unknown), kind,
-                                                                             ", ".join(allowed)))
+            raise ChannelError("%s: unknown key %s; a %s channel takes %s"
+                               % (where, ", ".join(unknown), kind, ", ".join(allowed)))
         url = item.get("url")
         if kind == "pagerduty" and url in (None, ""):
             url = PAGERDUTY_URL
@@ -219,10 +219,10 @@ def pagerduty_body(channel, payload):
         custom = {"text": payload["text"], "run_id": payload.get("run_id"), "level": payload["level"],
                   "severity": payload["severity"], "response": RESPONSE[payload["severity"]]}
         custom.update(payload.get("details") or {})
+        where = " on %s" % payload["host"] if payload.get("host") else ""
         body["payload"] = {
             # PagerDuty cuts nothing itself: a summary over 1024 characters is refused.
-            "summary": _cut("Nexus COS %s%s: %s" % (payload["event"], " on %s" % payload["host"]
-                                                  if payload.get("host") else "", payload["text"]), 1024),
+            "summary": _cut("Nexus COS %s%s: %s" % (payload["event"], where, payload["text"]), 1024),
             "source": payload.get("host") or SOURCE, "severity": PAGERDUTY_SEVERITY[payload["severity"]],
             "timestamp": payload["at"], "component": "nexus-cos", "group": "launch", "class": payload["event"],
             "custom_details": custom}
