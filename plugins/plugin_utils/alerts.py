@@ -65,7 +65,6 @@ SOURCE = "nexus_cos.launch"
 SEVERITIES = ("critical", "high", "medium", "low")
 RESPONSE = {"critical": "page within a minute", "high": "within 5 minutes", "medium": "within 30 minutes",
             "low": "a ticket"}
-ACTIONS = ("trigger", "resolve")
 
 # The one place an event's severity is decided: its kind and its level
 # (info, warning, critical). A failed precheck stops a launch or a step at
