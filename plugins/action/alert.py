@@ -40,17 +40,17 @@ class ActionModule(ActionBase):
             # Returned, not failed: the task runs with no_log, and an alert never stops the run.
             result.update(problem=str(exc), lines=["alert %s NOT sent: %s; the run goes on" % (kind, exc)])
             return result
-        result.update(level=payload["level"], payload=payload)
+        result.update(level=payload["level"], severity=payload["severity"], payload=payload)
         if self._task.check_mode:
             result["lines"] = ["alert %s: not sent in check mode" % kind]
             return result
         results, problem = alerts.deliver(args.get("channels"), payload, sender=self._sender)
-        result.update(results=results, problem=problem, lines=alerts.report(kind, results, problem))
+        result.update(results=results, problem=problem, lines=alerts.report(kind, results, problem, payload=payload))
         if results or problem:
             head, error = host_records.write(
                 lambda name, module_args: self._execute_module(module_name=name, module_args=module_args,
                                                                task_vars=task_vars),
-                args, alerts.audit_events(kind, results, problem))
+                args, alerts.audit_events(kind, results, problem, payload=payload))
             if head:
                 result["audit_head"] = head
             if error:

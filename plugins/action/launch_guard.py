@@ -83,6 +83,8 @@ class ActionModule(ActionBase):
         self._audit_errors = []
         self._head = None
         self._sent = []
+        # The incidents this watch has paged and not resolved: dedup key -> the trigger sent.
+        self._incidents = {}
         result.update(changed=False, looks=0, worst="ok", breach=None, switch=None, alerts=[])
         try:
             opts, settings = self._options()
@@ -158,6 +160,8 @@ class ActionModule(ActionBase):
                     break
             elif critical and not in_breach:
                 self._breach(opts, verdict, None, check)
+            if not critical and self._incidents:
+                self._resolve(verdict, check)
             in_breach = critical
             if at >= window:
                 break
@@ -268,23 +272,54 @@ class ActionModule(ActionBase):
                  "not_pulled": "; emergency switch NOT pulled (see kill_switch)",
                  None: "; alert only (launch_guard_on_critical=alert)"}[switch["state"] if switch else None]
         host, run_id = opts["host_name"], opts["run_id"]
-        sends = [alerts.event("guard_breach", "critical", text, host=host, run_id=run_id, details={
+        sends = []
+        breach = alerts.event("guard_breach", "critical", text, host=host, run_id=run_id, at=self._time(), details={
             "seen": verdict["seen"], "reasons": verdict["reasons"], "after_s": int(verdict["at"]),
-            "action": opts["on_critical"], "switch": switch["state"] if switch else None})]
+            "action": opts["on_critical"], "switch": switch["state"] if switch else None})
+        # One incident a watch: a breach already paged is not paged again (a switch tried again, a new try).
+        if breach["dedup_key"] not in self._incidents:
+            self._incidents[breach["dedup_key"]] = breach
+            sends.append(breach)
         if switch is not None:
-            sends.append(alerts.switch_event(switch, reason=switch["reason"], host=host, run_id=run_id))
-        for payload in sends:
-            results, problem = alerts.deliver(opts["channels"], payload, sender=self._sender)
-            self._sent.extend(alerts.report(payload["event"], results, problem))
-            events.extend(alerts.audit_events(payload["event"], results, problem))
-            for line in alerts.report(payload["event"], results, problem):
-                self._say(line)
+            sends.append(alerts.switch_event(switch, reason=switch["reason"], host=host, run_id=run_id,
+                                             at=self._time()))
+        events.extend(self._send(opts, sends))
         self._audit(events)
+
+    def _resolve(self, verdict, check):
+        """The look after a breach saw the platform well again: each open
+        incident is resolved, once."""
+        if check:
+            return
+        sends = [alerts.resolve(payload, "launch guard: the platform is no longer in breach after %s: %s" % (
+            _duration(verdict["at"]), verdict["seen"]), at=self._time()) for payload in self._incidents.values()]
+        self._incidents.clear()
+        self._say("launch guard: no longer in breach after %s; the incident is resolved" % _duration(verdict["at"]))
+        self._audit([{"event": "GUARD_RECOVERED", "fields": {"after_s": int(verdict["at"]), "seen": verdict["seen"],
+                                                             "incidents": len(sends)}}] + self._send(self._opts, sends))
+
+    def _send(self, opts, payloads):
+        """Each payload to the channels; its lines shown and kept, its
+        records returned."""
+        events = []
+        for payload in payloads:
+            results, problem = alerts.deliver(opts["channels"], payload, sender=self._sender)
+            lines = alerts.report(payload["event"], results, problem, payload=payload)
+            self._sent.extend(lines)
+            events.extend(alerts.audit_events(payload["event"], results, problem, payload=payload))
+            for line in lines:
+                self._say(line)
+        return events
 
     def _end(self, outcome, summary, watched, switch, state):
         """GUARD_END, and the run's message."""
         fields = {"outcome": outcome, "looks": summary["looks"], "worst": summary["worst"], "watched_s": int(watched),
                   "last": summary["last"] or "-"}
+        if self._incidents:
+            # Still in breach at the end (or the switch pulled): the page stays open for a person to close.
+            fields["open_incidents"] = len(self._incidents)
+            self._say("launch guard: the incident paged stays open (%s): resolve it once the platform is well"
+                      % ", ".join(sorted(self._incidents)))
         if self._canceled:
             fields["signal"] = self._canceled
         self._audit([{"event": "GUARD_END", "fields": fields}])

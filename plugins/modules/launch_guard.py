@@ -21,8 +21,9 @@ description:
   - On a critical verdict it pulls the emergency switch by itself (module M(nexus_cos.launch.kill_switch), with a
     reason that says what the guard saw, a run id of its own) and stops watching; with O(on_critical=alert) it only
     alerts and watches on. Each breach is sent to O(channels) (events C(guard_breach), C(kill_switch)).
-  - Audited on the host - C(GUARD_START), C(GUARD_BREACH) (what it saw, what it did), C(GUARD_END), C(ALERT_SENT)
-    or C(ALERT_FAILED).
+  - Audited on the host - C(GUARD_START), C(GUARD_BREACH) (what it saw, what it did), C(GUARD_RECOVERED) (the
+    first look out of breach, the incident resolved), C(GUARD_END), C(ALERT_SENT), C(ALERT_FAILED) or
+    C(ALERT_SKIPPED).
   - Holds no deployment lock while it watches - it only reads, and an operator's rollback must not wait for the
     window. The switch takes the lock for its one execution. A live run holding the lock is not broken unless
     O(break_lock) - the guard says so and tries again at its next look while the breach lasts; a holder that is gone
@@ -97,7 +98,10 @@ options:
   channels:
     description:
       - The alert channels (C(nexus_alert_channels)); see M(nexus_cos.launch.alert).
-      - Secret (URLs and tokens), validated as C(no_log).
+      - Secret (URLs, tokens, routing keys), validated as C(no_log).
+      - A breach is one incident (one C(dedup_key)) for the whole watch - paged once however many looks see it,
+        resolved once (C(resolve) to PagerDuty, C(endsAt) to Alertmanager) at the first look that no longer does. An
+        incident still in breach at the end (or once the switch is pulled) is left open for a person to resolve.
     type: list
     elements: dict
     default: []

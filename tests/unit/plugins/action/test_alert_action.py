@@ -8,6 +8,7 @@ import json
 from unittest import mock
 
 from ansible_collections.nexus_cos.launch.plugins.action import alert
+from ansible_collections.nexus_cos.launch.plugins.plugin_utils import alerts
 
 TOKEN = "alert-test-token-77d0"
 CHANNELS = [{"name": "ops", "type": "webhook", "url": "http://203.0.113.9:8099/hook", "token": TOKEN},
@@ -50,7 +51,9 @@ def test_one_event_to_every_channel_and_each_outcome_audited_by_name():
     assert {k: v for k, v in payload.items() if k != "at"} == {
         "source": "nexus_cos.launch", "event": "launch_end", "level": "info",
         "text": "global launch applied and confirmed by the gateway", "host": "vps1",
-        "run_id": "20261201T100000Z-aaaaaa", "details": {"activation": "launch_global", "state": "applied"}}
+        "run_id": "20261201T100000Z-aaaaaa", "details": {"activation": "launch_global", "state": "applied"},
+        "severity": "low", "action": "trigger", "dedup_key": alerts.incident_key("launch_end", "vps1", "20261201T100000Z-aaaaaa")}
+    assert result["severity"] == "low"
     assert result["lines"] == ["alert launch_end sent to webhook ops, slack launch-room",
                                "alert launch_end FAILED on webhook pager (Connection refused); the run goes on"]
     assert "failed" not in result and result["changed"] is False
@@ -59,11 +62,11 @@ def test_one_event_to_every_channel_and_each_outcome_audited_by_name():
     assert args["audit_file"] == WHERE["audit_file"] and args["run_id"] == WHERE["run_id"]
     assert args["audit_events"] == [
         {"event": "ALERT_SENT", "fields": {"alert": "launch_end", "channel": "ops", "type": "webhook", "status": 200,
-                                           "elapsed_ms": 2}},
+                                           "elapsed_ms": 2, "severity": "low"}},
         {"event": "ALERT_SENT", "fields": {"alert": "launch_end", "channel": "launch-room", "type": "slack",
-                                           "status": 200, "elapsed_ms": 2}},
+                                           "status": 200, "elapsed_ms": 2, "severity": "low"}},
         {"event": "ALERT_FAILED", "fields": {"alert": "launch_end", "channel": "pager", "type": "webhook",
-                                             "reason": "Connection refused", "elapsed_ms": 2}}]
+                                             "reason": "Connection refused", "elapsed_ms": 2, "severity": "low"}}]
     assert result["audit_head"] == {"seq": 7, "chain": "abc"}
     shown = json.dumps([result, calls])
     assert TOKEN not in shown and "203.0.113.9" not in shown
@@ -79,10 +82,10 @@ def test_unusable_definitions_are_reported_and_audited_never_raised():
     result, calls, sent = run_alert(channels=[{"name": "ops", "type": "pager", "url": "http://x/" + TOKEN}])
     assert sent == [] and "failed" not in result
     assert result["lines"] == ["alert launch_end NOT sent: nexus_alert_channels[0] (ops).type: expected one of "
-                               "webhook, slack, found 'pager'; the run goes on"]
+                               "webhook, slack, pagerduty, alertmanager, found 'pager'; the run goes on"]
     assert calls[0][1]["audit_events"] == [{"event": "ALERT_FAILED", "fields": {
         "alert": "launch_end", "channel": "-", "type": "-", "elapsed_ms": 0,
-        "reason": "nexus_alert_channels[0] (ops).type: expected one of webhook, slack, found 'pager'"}}]
+        "reason": "nexus_alert_channels[0] (ops).type: expected one of webhook, slack, pagerduty, alertmanager, found 'pager'"}}]
 
 
 def test_a_record_that_cannot_be_written_is_shown_and_the_run_goes_on():

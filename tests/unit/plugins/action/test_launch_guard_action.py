@@ -12,13 +12,14 @@ from unittest import mock
 import pytest
 
 from ansible_collections.nexus_cos.launch.plugins.action import launch_guard
-from ansible_collections.nexus_cos.launch.tests.unit.utils import repo_paths
+from ansible_collections.nexus_cos.launch.tests.unit.utils import alert_receivers, repo_paths
 
 UP = {"health": 200, "health_text": "HTTP 200", "latency_ms": 12, "access_mode": "public_full", "flags": 9,
       "flags_http": "HTTP 200", "marketplace_phase": 3, "pf": {"marketplace": 200}}
 DOWN = {"health": 0, "health_text": "no answer (connection refused)", "latency_ms": 1, "access_mode": None,
         "flags": None, "flags_http": "no answer (connection refused)", "pf": {}}
 TOKEN = "guard-test-token-5c1e"
+ROUTING_KEY = "R0UT1NGKEYguard0000000000000c0de"     # 32 characters, as PagerDuty's
 CHANNELS = [{"name": "ops", "type": "webhook", "url": "http://203.0.113.9:8099/hook", "token": TOKEN}]
 PATHS = {"flag_store": "/opt/nexus-cos/config/feature-flags.json", "pf_dir": "/opt/nexus-cos/pfs",
          "audit_dir": "/var/log/nexus-cos/phase4-audit", "backup_dir": "/opt/nexus-cos/backups/phase4",
@@ -89,7 +90,7 @@ LOCK_HELD = {"failed": True, "confirmed": False, "lock": None, "seen_text": "",
              "msg": "emergency switch not pulled: the deployment lock is held by run 20261201T095900Z-abc123"}
 
 
-def run_guard(clock, host, check_mode=False, sent=None, **args):
+def run_guard(clock, host, check_mode=False, sent=None, real_sender=False, **args):
     task = mock.MagicMock()
     task.args = dict({"url": "http://localhost:4000", "minutes": 0.5, "interval": 5, "run_id": "20261201T100000Z-aaaaaa",
                       "audit_file": "activation-20261201T100000Z.log", "host_name": "vps1", "channels": CHANNELS,
@@ -110,7 +111,8 @@ def run_guard(clock, host, check_mode=False, sent=None, **args):
         return [{"channel": c["name"], "type": c["type"], "ok": True, "status": 200, "reason": "", "elapsed_ms": 3}
                 for c in channels]
 
-    action._sender = sender
+    if not real_sender:
+        action._sender = sender
     result = action.run(task_vars={})
     return result, shown, sent
 
@@ -180,12 +182,18 @@ def test_alert_only_alerts_once_a_breach_and_watches_to_the_end():
     host = Host(clock, lambda t: DOWN if 10 <= t < 40 or t >= 52 else UP)
     result, dummy, sent = run_guard(clock, host, minutes=1, interval=5, unavailable_seconds=10, on_critical="alert")
     assert host.switch_calls() == []
-    assert [p["event"] for p in sent] == ["guard_breach"]     # the second outage is shorter than the threshold
+    # Paged once, resolved once at the first healthy look (40 s); the second outage is shorter than the threshold.
+    assert [(p["event"], p["action"]) for p in sent] == [("guard_breach", "trigger"), ("guard_breach", "resolve")]
+    assert sent[0]["dedup_key"] == sent[1]["dedup_key"] and sent[0]["severity"] == sent[1]["severity"] == "critical"
+    assert sent[1]["text"] == ("launch guard: the platform is no longer in breach after 40 s: /health HTTP 200 12 ms, "
+                               "mode public_full, 9 flags, marketplace phase 3")
     assert sent[0]["details"]["action"] == "alert" and sent[0]["details"]["switch"] is None
     assert result["outcome"] == "breach" and result["changed"] is False
     assert result["looks"] == 13 and result["watched_s"] == 60
     assert result["msg"].endswith("; alert only (launch_guard_on_critical=alert), nothing was changed")
-    assert host.events() == ["GUARD_START", "GUARD_BREACH", "ALERT_SENT", "GUARD_END"]
+    assert host.events() == ["GUARD_START", "GUARD_BREACH", "ALERT_SENT", "GUARD_RECOVERED", "ALERT_SENT", "GUARD_END"]
+    assert host.records[4]["fields"]["action"] == "resolve"
+    assert "open_incidents" not in host.records[-1]["fields"]
 
 
 def test_a_live_run_holding_the_lock_is_not_broken_and_the_switch_is_tried_again():
@@ -197,9 +205,10 @@ def test_a_live_run_holding_the_lock_is_not_broken_and_the_switch_is_tried_again
     assert [c[2]["break_lock"] for c in calls] == [False, False]
     assert "recover_run" not in calls[1][2]      # the holder runs elsewhere: nothing to take over
     assert result["outcome"] == "switch_pulled" and result["switch"]["state"] == "confirmed"
+    # The breach is one incident, paged once; the switch's second try updates its own incident (same key).
     assert [(p["event"], p["details"].get("state") or p["details"].get("switch")) for p in sent] == [
-        ("guard_breach", "not_pulled"), ("kill_switch", "not_pulled"),
-        ("guard_breach", "confirmed"), ("kill_switch", "confirmed")]
+        ("guard_breach", "not_pulled"), ("kill_switch", "not_pulled"), ("kill_switch", "confirmed")]
+    assert sent[1]["dedup_key"] == sent[2]["dedup_key"] != sent[0]["dedup_key"]
     assert host.events().count("GUARD_BREACH") == 2
 
 
@@ -257,11 +266,60 @@ def test_check_mode_watches_and_says_what_it_would_do_without_records_or_alerts(
 def test_the_channels_token_and_url_appear_nowhere_the_guard_writes_or_shows():
     clock = Clock()
     host = Host(clock, lambda t: UP if t < 5 else DOWN, switch=[UNCONFIRMED])
-    result, shown, dummy = run_guard(clock, host, minutes=1, interval=2, unavailable_seconds=5)
-    everything = json.dumps([result, shown, host.records, [c[2] for c in host.calls]],
+    channels = CHANNELS + [{"name": "oncall", "type": "pagerduty", "routing_key": ROUTING_KEY,
+                            "url": "http://203.0.113.9:8099/v2/enqueue"}]
+    result, shown, sent = run_guard(clock, host, minutes=1, interval=2, unavailable_seconds=5, channels=channels)
+    everything = json.dumps([result, shown, host.records, [c[2] for c in host.calls], sent],
                             default=str)
-    assert result["outcome"] == "switch_pulled"
-    assert TOKEN not in everything and "203.0.113.9" not in everything
+    assert result["outcome"] == "switch_pulled" and host.events().count("ALERT_SENT") == 4
+    assert TOKEN not in everything and "203.0.113.9" not in everything and ROUTING_KEY not in everything
+
+
+# ---------------------------------------------------------------- paging through real receivers
+
+@pytest.fixture
+def pager():
+    pd = alert_receivers.PagerDutyReceiver(ROUTING_KEY).start()
+    am = alert_receivers.AlertmanagerReceiver().start()
+    yield pd, am
+    pd.stop()
+    am.stop()
+
+
+def test_a_breach_seen_on_five_looks_pages_once_and_resolves_once(pager):
+    pd, am = pager
+    clock = Clock()
+    # Critical on the looks at 20, 25, 30, 35 and 40 s (down 10 s or more), well again at 45 s.
+    host = Host(clock, lambda t: DOWN if 10 <= t < 45 else UP)
+    channels = [{"name": "oncall", "type": "pagerduty", "routing_key": ROUTING_KEY, "url": pd.url + "/v2/enqueue"},
+                {"name": "am", "type": "alertmanager", "url": am.url}]
+    result, shown, dummy = run_guard(clock, host, minutes=1, interval=5, unavailable_seconds=10, on_critical="alert",
+                                     channels=channels, real_sender=True)
+    critical = [line for line in shown if line.startswith("guard ") and "CRITICAL" in line]
+    assert len(critical) == 5 and result["outcome"] == "breach"
+    assert pd.invalid == [] and am.invalid == []
+    assert [e["event_action"] for e in pd.events] == ["trigger", "resolve"]
+    (key,) = pd.pages
+    assert pd.pages == {key: 1} and pd.resolves == {key: 1} and pd.open == set()
+    assert pd.events[0]["payload"]["severity"] == "critical" and pd.events[0]["payload"]["source"] == "vps1"
+    assert len(am.events) == 2 and len(am.pages) == 1 and list(am.pages.values()) == [1]
+    assert list(am.resolves.values()) == [1] and am.open == set()
+    assert am.events[0]["labels"] == am.events[1]["labels"] and "endsAt" not in am.events[0]
+    assert am.events[1]["startsAt"] == am.events[0]["startsAt"] < am.events[1]["endsAt"]
+    assert [r["event"] for r in host.records].count("ALERT_SENT") == 4
+    assert ROUTING_KEY not in json.dumps([result, shown, host.records], default=str)
+
+
+def test_a_breach_still_open_at_the_end_is_left_open_and_said_so(pager):
+    pd, am = pager
+    clock = Clock()
+    host = Host(clock, lambda t: DOWN if t >= 10 else UP)
+    channels = [{"name": "oncall", "type": "pagerduty", "routing_key": ROUTING_KEY, "url": pd.url + "/v2/enqueue"}]
+    result, shown, dummy = run_guard(clock, host, minutes=1, interval=5, unavailable_seconds=10, on_critical="alert",
+                                     channels=channels, real_sender=True)
+    assert [e["event_action"] for e in pd.events] == ["trigger"] and len(pd.open) == 1
+    assert host.records[-1]["fields"]["open_incidents"] == 1
+    assert any(line.startswith("launch guard: the incident paged stays open (nexus-cos-guard-breach-") for line in shown)
 
 
 def test_the_roles_defaults_are_the_guards_and_the_actions():

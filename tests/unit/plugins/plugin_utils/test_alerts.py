@@ -50,20 +50,22 @@ def test_webhook_and_slack_payloads_arrive_as_sent(receiver):
                            run_id="20261201T100000Z-abcdef", details={"access_mode": "public_full"}, at=1796119200)
     results = alerts.send_all(configured, payload)
     assert [r["ok"] for r in results] == [True, True]
+    got.sort(key=lambda item: item["path"] != "/hook")     # sent at once: either may arrive first
     assert got[0] == {"path": "/hook", "auth": "Bearer " + TOKEN, "body": {
-        "source": "nexus_cos.launch", "event": "launch_end", "level": "info",
+        "source": "nexus_cos.launch", "event": "launch_end", "level": "info", "severity": "low", "action": "trigger",
+        "dedup_key": alerts.incident_key("launch_end", "vps1", "20261201T100000Z-abcdef"),
         "text": "global launch applied and confirmed", "host": "vps1", "run_id": "20261201T100000Z-abcdef",
         "at": "2026-12-01T10:00:00Z", "details": {"access_mode": "public_full"}}}
     assert got[1]["body"] == {"text": ":information_source: Nexus COS launch_end on vps1 (run 20261201T100000Z-abcdef): "
-                                      "global launch applied and confirmed"}
+                                      "[low] global launch applied and confirmed"}
 
 
 def test_a_failing_channel_is_reported_not_raised_and_waits_no_longer_than_its_timeout(receiver):
     url, dummy = receiver
     configured = alerts.channels([
-        {"name": "broken", "type": "webhook", "url": url + "/broken", "token": TOKEN},
-        {"name": "slow", "type": "webhook", "url": url + "/slow", "timeout": 0.5},
-        {"name": "nowhere", "type": "slack", "url": "http://127.0.0.1:9/hook?token=" + TOKEN}])
+        {"name": "broken", "type": "webhook", "url": url + "/broken", "token": TOKEN, "retries": 0},
+        {"name": "slow", "type": "webhook", "url": url + "/slow", "timeout": 0.5, "retries": 0},
+        {"name": "nowhere", "type": "slack", "url": "http://127.0.0.1:9/hook?token=" + TOKEN, "retries": 0}])
     started = time.monotonic()
     results = alerts.send_all(configured, alerts.event("kill_switch", "critical", "pulled"))
     assert time.monotonic() - started < 2.0
@@ -77,7 +79,7 @@ def test_a_failing_channel_is_reported_not_raised_and_waits_no_longer_than_its_t
 @pytest.mark.parametrize("given, message", [
     ("x", "nexus_alert_channels: expected a list"),
     ([{"type": "webhook", "url": "http://a"}], r"nexus_alert_channels\[0\].name: expected a name"),
-    ([{"name": "a", "type": "pager", "url": "http://a"}], r"\(a\).type: expected one of webhook, slack"),
+    ([{"name": "a", "type": "pager", "url": "http://a"}], r"\(a\).type: expected one of webhook, slack, pagerduty, alertmanager"),
     ([{"name": "a", "type": "webhook", "url": "ftp://secret@x"}], r"\(a\).url: expected an http:// or https:// URL "
                                                                   r"\(not shown: it may hold a secret\)"),
     ([{"name": "a", "type": "webhook", "url": "http://a", "timeout": 90}], r"\(a\).timeout: expected seconds"),
