@@ -1,0 +1,55 @@
+"""The finish role's set_stats, which AWX/AAP keep as the job's artifacts:
+run id, status and the snapshot's scripts by the paths the snapshot module
+returned, read from the JSON callback's global custom stats."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.nexus_cos.launch.tests.unit.utils.play_target import Target
+
+STEP_1 = ("-e", "marketplace_step_number=1", "-e", "activation_force_reason=no prepare run on this test bed")
+STAMP_TASK = "Set the run id and UTC stamp"
+
+
+@pytest.fixture
+def target(tmp_path):
+    t = Target(tmp_path)
+    yield t
+    t.close()
+
+
+def snapshot_result(tasks):
+    [result] = [r for r in tasks.values() if isinstance(r, dict) and "rollback_script" in r and "emergency_script" in r]
+    return result
+
+
+def test_a_run_publishes_its_id_status_and_scripts(target):
+    rc, tasks = target.play("marketplace.yml", *STEP_1)
+    assert rc == 0, tasks
+    facts = tasks[STAMP_TASK]["ansible_facts"]
+    run = target.stats["nexus_cos_run"]
+    assert run["run_id"] == facts["nexus_run_id"] and run["playbook"] == "marketplace"
+    host = run["hosts"]["testhost"]
+    snapshot = snapshot_result(tasks)
+    assert host["status"] == "success" and host["check_mode"] is False
+    assert host["rollback_script"] == snapshot["rollback_script"]
+    assert host["emergency_script"] == snapshot["emergency_script"]
+    assert host["audit_log"] == "%s/activation-%s.log" % (target.audit_dir, facts["nexus_run_stamp"])
+    assert host["summary"] == "%s/artifacts/%s/summary-testhost.txt" % (target.host, facts["nexus_run_id"])
+    assert list(target.stats) == ["nexus_cos_run"]          # one key: a workflow's next node gets it as one extra var
+
+
+def test_a_refused_run_publishes_its_failure(target):
+    rc, tasks = target.play("marketplace.yml", "-e", "marketplace_step_number=1")
+    assert rc == 2
+    host = target.stats["nexus_cos_run"]["hosts"]["testhost"]
+    assert host["status"] == "failed"
+    assert host["rollback_script"] is None and host["emergency_script"] is None    # no snapshot was taken
+
+
+def test_a_pinned_variable_stops_the_run_and_it_says_it_never_started(target):
+    rc, tasks = target.play("marketplace.yml", "-e", "nexus_environment=production")
+    assert rc == 2
+    run = target.stats["nexus_cos_run"]
+    assert run["hosts"]["testhost"]["status"] == "not_started" and run["hosts"]["testhost"]["audit_log"] is None
