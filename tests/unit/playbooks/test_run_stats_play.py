@@ -53,3 +53,12 @@ def test_a_pinned_variable_stops_the_run_and_it_says_it_never_started(target):
     assert rc == 2
     run = target.stats["nexus_cos_run"]
     assert run["hosts"]["testhost"]["status"] == "not_started" and run["hosts"]["testhost"]["audit_log"] is None
+
+
+def test_a_check_mode_run_publishes_its_stats_and_says_it_was_a_check(target):
+    before = target.bytes()
+    rc, tasks = target.play("marketplace.yml", "--check", *STEP_1)
+    assert rc == 0, tasks
+    assert target.bytes() == before
+    host = target.stats["nexus_cos_run"]["hosts"]["testhost"]
+    assert host["status"] == "success" and host["check_mode"] is True
