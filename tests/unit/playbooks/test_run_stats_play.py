@@ -1,6 +1,7 @@
-"""The finish role's set_stats, which AWX/AAP keep as the job's artifacts:
+"""The finish role's run stats, which AWX/AAP keep as the job's artifacts:
 run id, status and the snapshot's scripts by the paths the snapshot module
-returned, read from the JSON callback's global custom stats."""
+returned, read from the JSON callback's global custom stats. They ride on
+the controller_report task the role already runs, not a task of their own."""
 
 from __future__ import annotations
 
@@ -48,11 +49,19 @@ def test_a_refused_run_publishes_its_failure(target):
     assert host["rollback_script"] is None and host["emergency_script"] is None    # no snapshot was taken
 
 
-def test_a_pinned_variable_stops_the_run_and_it_says_it_never_started(target):
+def test_a_pinned_variable_stops_the_run_before_it_has_an_id_and_it_publishes_nothing(target):
+    # No run id, no record: the job fails with the refusal and carries no artifact.
     rc, tasks = target.play("marketplace.yml", "-e", "nexus_environment=production")
     assert rc == 2
-    run = target.stats["nexus_cos_run"]
-    assert run["hosts"]["testhost"]["status"] == "not_started" and run["hosts"]["testhost"]["audit_log"] is None
+    assert target.stats == {}
+
+
+def test_the_stats_take_no_task_of_their_own(target):
+    rc, tasks = target.play("marketplace.yml", *STEP_1)
+    assert rc == 0, tasks
+    assert not [name for name in tasks if "stats" in name.lower() and "controller" not in name.lower()]
+    [report] = [r for name, r in tasks.items() if name.startswith("Keep the summary")]
+    assert report["ansible_stats"]["data"]["nexus_cos_run"]["run_id"] == tasks[STAMP_TASK]["ansible_facts"]["nexus_run_id"]
 
 
 def test_a_check_mode_run_publishes_its_stats_and_says_it_was_a_check(target):
