@@ -32,8 +32,8 @@ def fake_wheel(path, collections):
     with zipfile.ZipFile(path, "w") as archive:
         for fqcn, (version, deps) in collections.items():
             prefix = "ansible_collections/%s/" % fqcn.replace(".", "/")
-            archive.writestr(prefix + "MANIFEST.json", json.dumps({"collection_info": {"version": version,
-                                                                                      "dependencies": deps}}))
+            manifest = {"collection_info": {"version": version, "dependencies": deps}}
+            archive.writestr(prefix + "MANIFEST.json", json.dumps(manifest))
             archive.writestr(prefix + "plugins/connection/x.py", "# %s\n" % fqcn)
     return str(path)
 
