@@ -23,11 +23,11 @@ options:
     required: true
   stats:
     description:
-      - Run stats to publish, a mapping of stat name to value, as M(ansible.builtin.set_stats) would with
-        O(ansible.builtin.set_stats#module:per_host=false) and O(ansible.builtin.set_stats#module:aggregate=true);
+      - Run stats to publish, a mapping of stat name to value, as C(ansible.builtin.set_stats) would with
+        C(per_host=false) and C(aggregate=true);
         mappings given by several hosts under one name are merged.
       - AWX and AAP keep them as the job's artifacts and pass them to the next nodes of a workflow;
-        C(ansible-playbook) shows them with E(ANSIBLE_SHOW_CUSTOM_STATS=true).
+        C(ansible-playbook) shows them with C(ANSIBLE_SHOW_CUSTOM_STATS=true).
       - Returned in check mode too, as they write nothing.
     type: dict
     version_added: "2.1.0"

@@ -23,7 +23,7 @@ from ansible_collections.nexus_cos.launch.tests.unit.utils.collection_build impo
 # Trees shipped whole: every file of the checkout under them is in the tarball.
 SHIPPED_TREES = ("playbooks", "roles", "plugins", "meta", "nexusctl", "inventories")
 SHIPPED_FILES = ("README.md", "LICENSE", "CHANGELOG.md", "bin/nexusctl",
-                 "docs/activation.md", "docs/audit-format.md", "docs/rollback.md", "docs/variables.md",
+                 "docs/activation.md", "docs/audit-format.md", "docs/rollback.md", "docs/variables.md", "docs/playbooks.md",
                  "changelogs/changelog.yaml", "changelogs/config.yaml")
 # Never shipped: test equipment, checkout tooling, caches, the .collections link.
 LEFT_OUT = ("sandbox/*", "tests/*", "molecule/*", ".ci/*", ".config/*", ".venv/*", ".cache/*", "artifacts/*",
