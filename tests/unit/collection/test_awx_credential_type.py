@@ -65,7 +65,7 @@ def test_the_injected_file_is_accepted_and_the_secrets_verify(tmp_path):
 
 def test_a_third_approver_is_included_only_when_given(tmp_path):
     env = inject(tmp_path, inputs(approver_3="carol", approver_3_secret="carol-s3cret"))
-    secrets, _ = approvals.read_bound_approvals(RUN, {}, now=NOW, environ=env)
+    secrets = approvals.read_bound_approvals(RUN, {}, now=NOW, environ=env)[0]
     assert secrets == {"alice": TRICKY, "bob": "bob-s3cret", "carol": "carol-s3cret"}
     for index, unset in enumerate(({}, {"approver_3": ""})):
         (tmp_path / str(index)).mkdir()

@@ -49,9 +49,9 @@ def requirements(tmp_path, collections):
     return str(path)
 
 
-def run(install, tmp_path, monkeypatch, collections, wheel=WHEEL):
+def run(install, tmp_path, monkeypatch, collections):
     downloads = []
-    made = fake_wheel(tmp_path / "ansible-12.3.0-py3-none-any.whl", wheel)
+    made = fake_wheel(tmp_path / "ansible-12.3.0-py3-none-any.whl", WHEEL)
     monkeypatch.setattr(install, "download", lambda bundle, sha256, into: downloads.append(bundle) or made)
     rc = install.main(["--requirements", requirements(tmp_path, collections), "--bundle", "ansible==12.3.0",
                        "--sha256", "0" * 64, "--dest", str(tmp_path / "site")])
@@ -80,7 +80,7 @@ def test_only_the_requested_collections_are_taken_recorded_and_not_taken_twice(i
 ])
 def test_what_cannot_be_taken_as_asked_is_refused_and_nothing_installed(install, tmp_path, monkeypatch, capsys,
                                                                         collections, says):
-    rc, _ = run(install, tmp_path, monkeypatch, collections)
+    rc = run(install, tmp_path, monkeypatch, collections)[0]
     assert rc == 1
     assert says in capsys.readouterr().err
     assert not (tmp_path / "site" / "ansible_collections" / ".test-collections.json").exists()
