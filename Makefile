@@ -88,7 +88,7 @@ $(STAMPS)/venv: requirements.txt constraints.txt tests/requirements.yml $(STAMPS
 	ln -sf $(ROOT)/bin/nexusctl $(BIN)/nexusctl
 	@# The collections the tests use (tests/requirements.yml), out of the ansible package's wheel:
 	@# Galaxy is not needed, and the other ~450 MB of its collections are not installed.
-	$(BIN)/python tests/collections/install --requirements tests/requirements.yml \
+	$(BIN)/python tests/collections/install.py --requirements tests/requirements.yml \
 	  --bundle ansible==$(ANSIBLE_BUNDLE) --sha256 $(ANSIBLE_BUNDLE_SHA256) \
 	  --dest $$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 	@touch $@

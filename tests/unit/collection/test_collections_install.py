@@ -1,6 +1,6 @@
 # Copyright: Nexus COS platform team
 # Apache License 2.0 (see LICENSE)
-"""tests/collections/install: only the requested collections out of the
+"""tests/collections/install.py: only the requested collections out of the
 bundle's wheel, at their pinned versions, their dependencies requested too,
 recorded, and a second run does nothing. The download is replaced by a
 small wheel made here (pip's hash check is pip's)."""
@@ -20,7 +20,7 @@ from ansible_collections.nexus_cos.launch.tests.unit.utils.repo_paths import ROO
 
 @pytest.fixture
 def install():
-    path = os.path.join(ROOT, "tests", "collections", "install")
+    path = os.path.join(ROOT, "tests", "collections", "install.py")
     loader = importlib.machinery.SourceFileLoader("collections_install", path)
     spec = importlib.util.spec_from_loader("collections_install", loader)
     module = importlib.util.module_from_spec(spec)

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: Nexus COS platform team
 # Apache License 2.0 (see LICENSE)
 """Installs the collections tests/requirements.yml names, at the versions it
@@ -6,7 +5,7 @@ pins, from the ansible package's wheel (PyPI, its sha256 checked by pip)
 rather than from Galaxy, and only those: the whole package is about 450 MB
 of collections the tests do not use.
 
-    tests/collections/install --requirements tests/requirements.yml \
+    python tests/collections/install.py --requirements tests/requirements.yml \
         --bundle ansible==12.3.0 --sha256 HEX --dest DIR
 
 DIR is the directory that holds ansible_collections/ (a venv's site-packages:
@@ -133,7 +132,7 @@ def main(argv=None):
             extract(download(args.bundle, args.sha256, work), collections, args.dest)
         write_atomic(record_path, json.dumps(record, indent=2, sort_keys=True) + "\n", mode=0o644)
     except Refused as exc:
-        print("tests/collections/install: %s" % exc, file=sys.stderr)
+        print("tests/collections/install.py: %s" % exc, file=sys.stderr)
         return 1
     print("test collections installed from %s: %s" % (args.bundle, ", ".join(
         "%s %s" % item for item in sorted(collections.items()))))
