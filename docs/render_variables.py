@@ -5,7 +5,8 @@
 so it can never drift from what the roles validate: docs/variables.md (every
 role, every entry point), each role's README.md and its meta/main.yml
 galaxy_info (what Galaxy shows of a role: its description; the lowest
-ansible-core comes from meta/runtime.yml).
+ansible-core comes from meta/runtime.yml). And docs/playbooks.md, a section
+a playbook, from the playbook's own header comment.
 
     python3 docs/render_variables.py          # rewrite them
     python3 docs/render_variables.py --check  # exit 1 naming each stale file
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import sys
 
 import yaml
@@ -181,11 +183,87 @@ def render_role_meta(entry_points, lowest, authors):
         {"galaxy_info": info, "dependencies": []}, sort_keys=False, width=150, default_flow_style=False))
 
 
+# A header line shown as it is written (a command, an aligned list): indented,
+# or holding a run of spaces that lines things up.
+_PREFORMATTED = re.compile(r"^ {2,}\S|\S {3,}\S")
+
+
+def _prose(text):
+    """A header comment's prose as Markdown text: nothing in it read as markup."""
+    return re.sub(r"([\\<>*`\[\]])", r"\\\1", text)
+
+
+def playbook_header(path):
+    """(play, header): the first play of a playbook and its leading comment
+    (the lines before the play, without their '#'), the one place a playbook
+    says what it does and how it is run."""
+    with open(path) as handle:
+        text = handle.read()
+    header = []
+    for line in text.splitlines():
+        if line.startswith("#"):
+            header.append(line[2:] if line.startswith("# ") else line[1:])
+        elif line.strip() not in ("", "---"):
+            break
+    plays = yaml.safe_load(text)
+    return plays[0], header
+
+
+def render_playbook(name, play, header):
+    """One playbook's section: what its header says, prose as paragraphs and
+    commands as code blocks, then what the play runs."""
+    lines = ["## `%s.%s`" % (NAMESPACE, name), "", "**%s**: `playbooks/%s.yml`, hosts `%s`%s." % (
+        _prose(play.get("name", name)), name, play.get("hosts"), ", as root (become)" if play.get("become") else ""), ""]
+    block, paragraph = [], []
+
+    def flush():
+        if paragraph:
+            lines.extend([" ".join(paragraph), ""])
+            del paragraph[:]
+        if block:
+            lines.extend(["```text"] + block + ["```", ""])
+            del block[:]
+    for line in header:
+        if not line.strip():
+            flush()
+        elif _PREFORMATTED.search(line):
+            if paragraph:
+                flush()
+            block.append(line.rstrip())
+        else:
+            if block:
+                flush()
+            paragraph.append(_prose(line.strip()))
+    flush()
+    roles = sorted(set(re.findall(r"name: (%s\.[a-z0-9_]+)" % re.escape(NAMESPACE), yaml.safe_dump(play))))
+    if roles:
+        lines.extend(["Roles: %s (their variables: [the role reference](variables.md))." % ", ".join(
+            "`%s`" % role for role in roles), ""])
+    return lines
+
+
+def render_playbooks():
+    """docs/playbooks.md from the playbooks' own headers; None without playbooks."""
+    paths = sorted(glob.glob(os.path.join(ROOT, "playbooks", "*.yml")))
+    if not paths:
+        return None
+    lines = ["# Playbooks", "", GENERATED.replace("`meta/argument_specs.yml`", "each playbook's header comment"), "",
+             "Run from a checkout as `ansible-playbook playbooks/NAME.yml -i INV`, or from an installed collection "
+             "by name, `ansible-playbook nexus_cos.launch.NAME -i INV`; `nexusctl` runs them too.", ""]
+    for path in paths:
+        play, header = playbook_header(path)
+        lines.extend(render_playbook(os.path.basename(path)[:-len(".yml")], play, header))
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
 def outputs():
     """{path: text} of every generated file."""
     specs = load_specs()
     lowest, authors = min_ansible_version(), collection_authors()
     files = {TARGET: render_variables(specs)}
+    playbooks = render_playbooks()
+    if playbooks is not None:
+        files[os.path.join(ROOT, "docs", "playbooks.md")] = playbooks
     for role, entry_points in specs.items():
         files[os.path.join(ROOT, "roles", role, "README.md")] = render_readme(role, entry_points)
         files[os.path.join(ROOT, "roles", role, "meta", "main.yml")] = render_role_meta(entry_points, lowest, authors)

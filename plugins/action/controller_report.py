@@ -4,7 +4,12 @@
 """Writes run reports on the controller (summary, exported audit chain
 heads) without a round trip to the host, atomically. A file whose content
 changed is reported as a change; the plays mark the task
-changed_when: false, as reports are records of a run, not configuration."""
+changed_when: false, as reports are records of a run, not configuration.
+
+It also hands back the run's stats (``stats``) as ``ansible_stats``, which
+the strategy applies from any task's result, as it does set_stats': the
+finish role publishes them here rather than in a task of their own, as
+every task a host runs costs the run controller time."""
 
 from __future__ import annotations
 
@@ -30,6 +35,7 @@ class ActionModule(ActionBase):
         files = self._task.args.get("files")
         if not isinstance(files, dict) or not files:
             raise AnsibleActionFail("controller_report: 'files' must be a mapping of path to content")
+        stats = _stats(self._task.args.get("stats"))     # checked before anything is written
         written, changed = [], False
         for path, content in files.items():
             path = to_text(path)
@@ -52,7 +58,26 @@ class ActionModule(ActionBase):
                 raise AnsibleActionFail("controller_report: could not write %s: %s" % (path, exc))
             written.append(path)
         result.update(changed=changed, written=written)
+        if stats:
+            # Run-wide and merged host by host, as set_stats(per_host=false,
+            # aggregate=true): each host adds its entry under one key.
+            result["ansible_stats"] = {"data": stats, "per_host": False, "aggregate": True}
         return result
+
+
+def _stats(stats):
+    """The ``stats`` argument checked: None or a mapping of variable names,
+    as a workflow's next node receives them as extra vars."""
+    if stats is None:
+        return {}
+    if not isinstance(stats, dict):
+        raise AnsibleActionFail("controller_report: 'stats' must be a mapping of stat name to value, got %s"
+                                % type(stats).__name__)
+    for name in stats:
+        if not isinstance(name, str) or not name.isidentifier() or name.startswith("_"):
+            raise AnsibleActionFail("controller_report: stat name %r in 'stats' is not a variable name "
+                                    "(letters, digits and underscores, not starting with a digit or an underscore)" % (name,))
+    return stats
 
 
 def _same(path, content):

@@ -21,6 +21,16 @@ options:
     description: Mapping of controller path to file content.
     type: dict
     required: true
+  stats:
+    description:
+      - Run stats to publish, a mapping of stat name to value, as C(ansible.builtin.set_stats) would with
+        C(per_host=false) and C(aggregate=true);
+        mappings given by several hosts under one name are merged.
+      - AWX and AAP keep them as the job's artifacts and pass them to the next nodes of a workflow;
+        C(ansible-playbook) shows them with C(ANSIBLE_SHOW_CUSTOM_STATS=true).
+      - Returned in check mode too, as they write nothing.
+    type: dict
+    version_added: "2.1.0"
 extends_documentation_fragment:
   - nexus_cos.launch.attributes
 attributes:
@@ -36,6 +46,14 @@ EXAMPLES = r'''
   nexus_cos.launch.controller_report:
     files:
       "{{ nexus_artifacts_dir }}/audit-heads/{{ inventory_hostname }}.json": "{{ head | to_nice_json }}"
+  changed_when: false
+
+- name: Keep the summary and publish the run's id as run stats
+  nexus_cos.launch.controller_report:
+    files: "{{ {nexus_artifacts_dir ~ '/' ~ nexus_run_id ~ '/summary.txt': summary} }}"
+    stats:
+      nexus_cos_run:
+        run_id: "{{ nexus_run_id }}"
   changed_when: false
 '''
 

@@ -10,18 +10,20 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+import subprocess
 import tarfile
 
 import pytest
 import yaml
 from packaging.requirements import Requirement
 
-from ansible_collections.nexus_cos.launch.tests.unit.utils.collection_build import ROOT, build_collection, galaxy_info, pinned_requirements, requirement_lines
+from ansible_collections.nexus_cos.launch.tests.unit.utils.collection_build import (
+    ROOT, build_collection, galaxy_info, isolated_env, pinned_requirements, requirement_lines, tool)
 
 # Trees shipped whole: every file of the checkout under them is in the tarball.
 SHIPPED_TREES = ("playbooks", "roles", "plugins", "meta", "nexusctl", "inventories")
-SHIPPED_FILES = ("README.md", "LICENSE", "CHANGELOG.md", "bin/nexusctl", "requirements.yml",
-                 "docs/activation.md", "docs/audit-format.md", "docs/rollback.md", "docs/variables.md",
+SHIPPED_FILES = ("README.md", "LICENSE", "CHANGELOG.md", "bin/nexusctl",
+                 "docs/activation.md", "docs/audit-format.md", "docs/rollback.md", "docs/variables.md", "docs/playbooks.md",
                  "changelogs/changelog.yaml", "changelogs/config.yaml")
 # Never shipped: test equipment, checkout tooling, caches, the .collections link.
 LEFT_OUT = ("sandbox/*", "tests/*", "molecule/*", ".ci/*", ".config/*", ".venv/*", ".cache/*", "artifacts/*",
@@ -29,7 +31,9 @@ LEFT_OUT = ("sandbox/*", "tests/*", "molecule/*", ".ci/*", ".config/*", ".venv/*
             "requirements.txt", "constraints.txt", "Makefile", "pytest.ini", "execution-environment.yml", "galaxy.yml",
             "docs/render_variables.py", "docs/_build/*", ".ansible-lint", ".yamllint", ".gitignore",
             # what points at the checkout: its ansible.cfg (collections_path ./.collections), the sandbox inventory
-            "ansible.cfg", "inventories/sandbox", "inventories/sandbox/*", "docs/build_site", "changelogs/.plugin-cache.yaml")
+            "ansible.cfg", "inventories/sandbox", "inventories/sandbox/*", "docs/build_site", "changelogs/.plugin-cache.yaml",
+            # the tests' collections (test equipment: the collection needs none)
+            "requirements.yml", "tests/requirements.yml")
 # Parts of a shipped tree that are the checkout's own.
 NOT_SHIPPED_UNDER = ("inventories/sandbox/",)
 
@@ -80,7 +84,7 @@ def test_the_manifest_names_the_collection_and_its_dependencies(tarball):
         manifest = json.load(tar.extractfile("MANIFEST.json"))["collection_info"]
     assert (manifest["namespace"], manifest["name"], manifest["version"]) == (info["namespace"], info["name"],
                                                                               info["version"])
-    assert manifest["dependencies"] == info["dependencies"]
+    assert manifest["dependencies"] == info["dependencies"] == {}
     assert manifest["license"] == ["Apache-2.0"]
 
 
@@ -135,3 +139,68 @@ def test_galaxy_importer_accepts_the_built_tarball():
                           check=False, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "imports cleanly" in proc.stdout
+
+
+def test_the_collection_depends_on_no_other_collection():
+    """What the tests use is tests/requirements.yml; a dependency here would
+    send an offline install to Galaxy and fail it."""
+    assert galaxy_info()["dependencies"] == {}, (
+        "galaxy.yml: dependencies is %r; the playbooks and plugins use ansible.builtin only, test needs go in "
+        "tests/requirements.yml" % galaxy_info()["dependencies"])
+
+
+def test_no_file_of_the_tarball_names_the_checkout(tarball):
+    """An installed copy must not lean on where it was built."""
+    leaks = []
+    with tarfile.open(tarball) as tar:
+        for member in tar.getmembers():
+            if member.isfile():
+                text = tar.extractfile(member).read().decode("utf-8", "replace")
+                if ROOT in text or "./.collections" in text:
+                    leaks.append(member.name)
+    assert not leaks, "these files of the tarball name the checkout (%s or ./.collections): %s" % (ROOT, leaks)
+
+
+@pytest.fixture(scope="module")
+def offline_install(tarball, tmp_path_factory):
+    """The tarball installed with --offline into an empty collections path,
+    the way an air-gapped controller or an EE's galaxy stage does."""
+    path = str(tmp_path_factory.mktemp("offline") / "collections")
+    os.makedirs(path)
+    proc = subprocess.run([tool("ansible-galaxy"), "collection", "install", "--offline", "-p", path, tarball],
+                          capture_output=True, text=True, cwd=os.path.dirname(path), env=isolated_env(path),
+                          check=False, timeout=300)
+    assert proc.returncode == 0, "ansible-galaxy collection install --offline failed:\n%s%s" % (proc.stdout, proc.stderr)
+    info = galaxy_info()
+    installed = os.path.join(path, "ansible_collections", info["namespace"], info["name"])
+    assert os.path.isfile(os.path.join(installed, "MANIFEST.json")), proc.stdout
+    assert sorted(os.listdir(os.path.join(path, "ansible_collections"))) == [info["namespace"]], (
+        "the offline install brought more than the collection: %s" % os.listdir(os.path.join(path, "ansible_collections")))
+    return path
+
+
+def test_every_playbook_of_the_offline_install_passes_syntax_check_by_fqcn(offline_install):
+    playbooks = sorted(name[:-len(".yml")] for name in os.listdir(os.path.join(ROOT, "playbooks")) if name.endswith(".yml"))
+    assert playbooks
+    proc = subprocess.run([tool("ansible-playbook"), "--syntax-check", "-i", "localhost,"]
+                          + ["nexus_cos.launch." + name for name in playbooks],
+                          capture_output=True, text=True, cwd=os.path.dirname(offline_install),
+                          env=isolated_env(offline_install), check=False, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_a_playbook_of_the_offline_install_runs_by_fqcn_without_the_checkout(offline_install, tmp_path):
+    """nexus_cos.launch.status, for real, on a local host: no ansible.cfg of the
+    checkout, the collection found only in the offline install."""
+    from ansible_collections.nexus_cos.launch.tests.unit.utils.play_target import Target
+    target = Target(tmp_path)
+    try:
+        run_dir = tmp_path / "elsewhere"
+        run_dir.mkdir()
+        proc = subprocess.run([tool("ansible-playbook"), "-i", str(target.inventory), "nexus_cos.launch.status"],
+                              capture_output=True, text=True, cwd=str(run_dir), env=isolated_env(offline_install),
+                              check=False, timeout=300)
+    finally:
+        target.close()
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert "testhost" in proc.stdout and "failed=0" in proc.stdout, proc.stdout[-4000:]

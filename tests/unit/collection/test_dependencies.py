@@ -6,13 +6,19 @@ gives imports what the collection uses without a warning."""
 
 from __future__ import annotations
 
+import importlib
+import json
+import os
+import re
 import subprocess
 import sys
 
 import pytest
+import yaml
 from packaging.utils import canonicalize_name
 
 from ansible_collections.nexus_cos.launch.tests.unit.utils.collection_build import pinned_requirements
+from ansible_collections.nexus_cos.launch.tests.unit.utils.repo_paths import ROOT
 
 
 def canonical(pins):
@@ -55,3 +61,101 @@ def test_the_venv_imports_without_a_warning(code):
     assert proc.returncode == 0, (
         "%r failed with warnings as errors (is the venv the one constraints.txt pins? make venv):\n%s"
         % (code, proc.stderr[-2000:]))
+
+
+# Namespaces of Galaxy collections, and what under ``ansible.`` is ansible-core's
+# Python rather than a collection, for the scan below.
+COLLECTION_NAMESPACES = ("ansible", "community", "containers", "kubernetes", "amazon", "azure", "google", "cisco",
+                         "awx", "redhat", "infra", "netbox", "openstack")
+CORE_PYTHON = ("ansible.module_utils", "ansible.plugins", "ansible.parsing", "ansible.playbook", "ansible.inventory",
+               "ansible.errors", "ansible.utils.vars", "ansible._internal", "ansible._protomatter", "ansible.executor",
+               "ansible.template", "ansible.vars", "ansible.cli", "ansible.config", "ansible.galaxy", "ansible.release")
+# Where collections are used: the plays, roles and inventories, molecule, the sandbox, the tests.
+USED_IN = ("playbooks", "roles", "molecule", "sandbox", "tests", "inventories", "plugins", "nexusctl", "ansible.cfg")
+_FQCN = re.compile(r"(?<![\w.\-/])((%s)\.[a-z][a-z0-9_]*)\.[a-z][a-z0-9_]*(?![\w\-/])" % "|".join(COLLECTION_NAMESPACES))
+_QUOTED_FQCN = re.compile(r"""["']((%s)\.[a-z][a-z0-9_]*)\.[a-z][a-z0-9_]*["']""" % "|".join(COLLECTION_NAMESPACES))
+
+
+def collections_used():
+    """{collection: [files]} of every collection FQCN the checkout uses, but
+    ansible.builtin: YAML, ini and templates outside comments; Python only in
+    string literals (a module path is not a collection)."""
+    used = {}
+    for top in USED_IN:
+        base = os.path.join(ROOT, top)
+        walk = [(ROOT, [], [top])] if os.path.isfile(base) else os.walk(base)
+        for dirpath, dirnames, filenames in walk:
+            dirnames[:] = [d for d in dirnames if d not in ("__pycache__", ".pytest_cache")]
+            for name in filenames:
+                path = os.path.join(dirpath, name)
+                ext = os.path.splitext(name)[1]
+                if ext == ".py":
+                    pattern = _QUOTED_FQCN
+                elif ext in (".yml", ".yaml", ".cfg", ".ini", ".j2", ""):
+                    pattern = _FQCN
+                else:
+                    continue
+                try:
+                    with open(path, encoding="utf-8") as handle:
+                        text = handle.read()
+                except (OSError, UnicodeDecodeError):
+                    continue
+                if pattern is _FQCN:
+                    text = "\n".join(line.split(" #")[0] for line in text.splitlines() if not line.lstrip().startswith("#"))
+                for match in pattern.finditer(text):
+                    if match.group(0).strip("\"'").startswith(CORE_PYTHON) or match.group(1) == "ansible.builtin":
+                        continue
+                    used.setdefault(match.group(1), set()).add(os.path.relpath(path, ROOT))
+    return used
+
+
+def test_requirements_install_ansible_core_not_the_ansible_bundle():
+    # The bundle is ~450 MB of collections; the tests use three (tests/requirements.yml).
+    for name in ("requirements.txt", "constraints.txt"):
+        pins = canonical(pinned_requirements(name))
+        assert "ansible" not in pins, "%s pins the ansible package; ansible-core and tests/requirements.yml replace it" % name
+        assert "ansible-core" in pins, "%s does not pin ansible-core" % name
+
+
+def test_every_collection_the_checkout_uses_is_in_the_test_requirements():
+    pinned = pinned_test_collections()
+    used = collections_used()
+    assert "community.docker" in used and "ansible.posix" in used, "the scan found none of the known uses: %s" % used
+    missing = {name: sorted(files) for name, files in used.items() if name not in pinned}
+    assert not missing, "used but not in tests/requirements.yml: %s" % missing
+
+
+def test_every_test_collection_is_used_or_needed_by_one_that_is():
+    used = collections_used()
+    needed = set()
+    for name in used:
+        needed |= set(installed_manifest(name).get("dependencies") or {})
+    unused = sorted(set(pinned_test_collections()) - set(used) - needed)
+    assert not unused, "tests/requirements.yml names %s, which nothing uses" % unused
+
+
+def test_the_venv_has_each_test_collection_at_its_pinned_version():
+    for name, version in sorted(pinned_test_collections().items()):
+        found = installed_manifest(name).get("version")
+        assert found == version, "the venv has %s %s, tests/requirements.yml pins %s: make venv" % (name, found, version)
+
+
+def pinned_test_collections():
+    """{fqcn: version} of tests/requirements.yml."""
+    with open(os.path.join(ROOT, "tests", "requirements.yml"), encoding="utf-8") as handle:
+        return {entry["name"]: entry["version"] for entry in yaml.safe_load(handle)["collections"]}
+
+
+def installed_manifest(fqcn):
+    """collection_info of ``fqcn`` as the venv has it (ansible_collections on sys.path)."""
+    namespace, name = fqcn.split(".")
+    try:
+        module = importlib.import_module("ansible_collections.%s.%s" % (namespace, name))
+    except ImportError:
+        return {}
+    for base in getattr(module, "__path__", []):
+        path = os.path.join(base, "MANIFEST.json")
+        if os.path.isfile(path):
+            with open(path, encoding="utf-8") as handle:
+                return json.load(handle)["collection_info"]
+    return {}

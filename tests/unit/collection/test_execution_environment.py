@@ -110,3 +110,41 @@ def test_the_collection_brings_its_python_and_system_needs_into_the_image(contex
         expected = ["%s  %s" % (line, origin) for line in requirement_lines(ours)]
         assert expected and lines == expected, "%s: the image would get %s; expected %s" % (
             os.path.basename(ours), lines, expected)
+
+
+EE_PYTHON = "3.12"
+
+
+def test_the_image_runs_python_3_12(definition):
+    """ansible-core 2.20 and later need 3.12; the image is ready for them."""
+    python = definition["dependencies"]["python_interpreter"]
+    assert python == {"package_system": "python" + EE_PYTHON, "python_path": "/usr/bin/python" + EE_PYTHON}, (
+        "execution-environment.yml: dependencies.python_interpreter is %r, expected python%s" % (python, EE_PYTHON))
+
+
+def test_every_python_package_of_the_image_supports_its_python():
+    """ansible-core, ansible-runner and meta/ee-requirements.txt, with what they
+    pull in (their markers read for the image's Python), as the venv has them:
+    each one's Requires-Python admits it."""
+    import importlib.metadata
+    from packaging.requirements import Requirement
+    from packaging.specifiers import SpecifierSet
+
+    top = ["ansible-core", "ansible-runner"] + [Requirement(line).name for line in
+                                                requirement_lines(os.path.join(ROOT, "meta", "ee-requirements.txt"))]
+    seen, todo, refused = set(), list(top), []
+    while todo:
+        name = todo.pop()
+        if name.lower() in seen:
+            continue
+        seen.add(name.lower())
+        dist = importlib.metadata.distribution(name)
+        requires_python = dist.metadata.get("Requires-Python")
+        if requires_python and EE_PYTHON + ".0" not in SpecifierSet(requires_python):
+            refused.append("%s %s (Requires-Python %s)" % (name, dist.version, requires_python))
+        for line in dist.requires or []:
+            req = Requirement(line)
+            if req.marker is None or req.marker.evaluate({"python_version": EE_PYTHON, "extra": ""}):
+                todo.append(req.name)
+    assert {"ansible-core", "ansible-runner", "libpass", "jinja2", "cryptography"} <= seen, seen
+    assert not refused, "not for Python %s: %s" % (EE_PYTHON, refused)

@@ -1,7 +1,8 @@
 # Copyright: Nexus COS platform team
 # Apache License 2.0 (see LICENSE)
 """docs/build_site (make docs) builds the HTML site offline: a page for every
-module and role, every role entry point on its role's page, the guides, and
+module and role, every role entry point on its role's page, the guides, the
+playbooks, and
 no page that says its documentation was malformed."""
 
 from __future__ import annotations
@@ -64,8 +65,12 @@ def every_role_entry_point_is_on_its_role_page():
 def the_guides_are_in_the_site_and_no_page_is_malformed():
     index = page("index.html")
     for guide in ("guides/README.html", "guides/CONTRIBUTING.html", "guides/docs/activation.html",
-                  "guides/docs/rollback.html"):
+                  "guides/docs/rollback.html", "guides/docs/playbooks.html"):
         assert 'href="%s"' % guide in index, guide
         assert os.path.isfile(os.path.join(SITE, guide))
+    # The playbooks, a section each, from their headers (docs/playbooks.md).
+    playbooks = page("guides/docs/playbooks.html")
+    for path in glob.glob(os.path.join(ROOT, "playbooks", "*.yml")):
+        assert "nexus_cos.launch.%s" % os.path.basename(path)[:-len(".yml")] in playbooks, path
     malformed = [name for name in os.listdir(SITE) if name.endswith(".html") and "malformed" in page(name)]
     assert not malformed

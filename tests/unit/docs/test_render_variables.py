@@ -107,3 +107,37 @@ def test_the_lowest_ansible_core_comes_from_requires_ansible(tmp_path):
     (tmp_path / "meta" / "runtime.yml").write_text('requires_ansible: "<2.21"\n')
     with pytest.raises(ValueError, match=r"meta/runtime.yml: requires_ansible '<2.21' has no single '>=VERSION' bound"):
         renderer.min_ansible_version()
+
+
+PLAYBOOKS = sorted(os.path.basename(p)[:-len(".yml")] for p in glob.glob(os.path.join(ROOT, "playbooks", "*.yml")))
+
+
+def test_the_playbooks_page_is_the_one_their_headers_render(generated):
+    path = os.path.join(ROOT, "docs", "playbooks.md")
+    assert os.path.isfile(path), "docs/playbooks.md is missing: run make docs"
+    with open(path) as handle:
+        assert handle.read() == generated[path], "docs/playbooks.md is stale: run make docs"
+
+
+@pytest.mark.parametrize("name", PLAYBOOKS)
+def test_every_playbook_has_its_section_with_its_header_commands(generated, renderer, name):
+    page = generated[os.path.join(ROOT, "docs", "playbooks.md")]
+    assert "## `nexus_cos.launch.%s`" % name in page
+    play, header = renderer.playbook_header(os.path.join(ROOT, "playbooks", name + ".yml"))
+    assert header, "playbooks/%s.yml has no header comment to document it" % name
+    commands = [line.rstrip() for line in header if line.strip().startswith(("ansible-playbook", "nexusctl"))]
+    assert commands, "playbooks/%s.yml's header shows no command" % name
+    for command in commands:
+        assert "\n%s\n" % command in page, (name, command)
+
+
+def test_a_header_renders_prose_as_paragraphs_and_commands_as_code(renderer):
+    lines = renderer.render_playbook("demo", {"name": "Demo", "hosts": "nexus_vps", "become": True, "tasks": [
+        {"ansible.builtin.import_role": {"name": "nexus_cos.launch.deploy_lock"}}]}, [
+        "What it does, in", "two lines with <stamp> and C(raw).", "", "  ansible-playbook playbooks/demo.yml -i INV",
+        "rollback_run       the snapshot's stamp", "After."])
+    assert lines == [
+        "## `nexus_cos.launch.demo`", "", "**Demo**: `playbooks/demo.yml`, hosts `nexus_vps`, as root (become).", "",
+        "What it does, in two lines with \\<stamp\\> and C(raw).", "",
+        "```text", "  ansible-playbook playbooks/demo.yml -i INV", "rollback_run       the snapshot's stamp", "```", "",
+        "After.", "", "Roles: `nexus_cos.launch.deploy_lock` (their variables: [the role reference](variables.md)).", ""]

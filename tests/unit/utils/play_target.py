@@ -42,11 +42,13 @@ class Target(object):
     def play(self, playbook, *args):
         """(rc, {task name: testhost's result}) of one ansible-playbook run."""
         env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
-                   ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_NOCOLOR="1")
+                   ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_NOCOLOR="1",
+                   ANSIBLE_SHOW_CUSTOM_STATS="true")
         proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i",
                                str(self.inventory), os.path.join(ROOT, "playbooks", playbook)] + list(args),
                               cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
         out = json.loads(proc.stdout)
+        self.stats = out.get("global_custom_stats", {})     # the run's set_stats, as AWX keeps them
         tasks = {}
         for task in out["plays"][0]["tasks"]:
             tasks[task["task"]["name"].split(" : ")[-1]] = task["hosts"].get("testhost", {})
