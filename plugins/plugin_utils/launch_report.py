@@ -278,9 +278,9 @@ def _chart(samples, expect_mode):
     parts.append('<text x="%d" y="186" font-size="10" text-anchor="end">%d s</text>' % (width - right, t_end))
     parts.append("</svg>")
     legend = " ".join('<span style="color:%s">&#9632;</span> %s' % (c, _e(m)) for m, c in MODE_COLOURS.items())
-    return "".join(parts) + '<div class="muted">%s &nbsp; <span style="color:#16a34a">&#9632;</span> up ' \
-                            '<span style="color:#dc2626">&#9632;</span> down; expected mode: %s</div>' % (
-                                legend, _e(expect_mode or "-"))
+    legend += (' &nbsp; <span style="color:#16a34a">&#9632;</span> up <span style="color:#dc2626">&#9632;</span> down;'
+               ' expected mode: %s' % _e(expect_mode or "-"))
+    return "".join(parts) + '<div class="muted">%s</div>' % legend
 
 
 def _guard(g):
@@ -292,8 +292,8 @@ def _guard(g):
 
 def _chain(c):
     return "<h2>Audit chain</h2>" + _dl([
-        ("status", "<b>%s</b>" % _e(c.get("status"))), ("head", '<span class="mono">seq %s %s</span>'
-                                                         % (_e(c.get("seq")), _e(c.get("head")))),
+        ("status", "<b>%s</b>" % _e(c.get("status"))),
+        ("head", '<span class="mono">seq %s %s</span>' % (_e(c.get("seq")), _e(c.get("head")))),
         ("file", '<span class="mono">%s</span>' % _e(c.get("file")) if c.get("file") else "")])
 
 
