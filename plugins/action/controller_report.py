@@ -24,9 +24,8 @@ from ansible.plugins.action import ActionBase
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import write_atomic
 from ansible_collections.nexus_cos.launch.plugins.plugin_utils import launch_report, pinned_vars
 
-# What launch_report takes besides its path: launch_report.report_data's arguments.
-REPORT_PARTS = ("run", "precheck", "gate", "waivers", "rollback", "guard", "audit_head", "snapshot", "failures",
-                "timeline")
+# What launch_report takes besides its path: launch_report.report_data's parts.
+REPORT_PARTS = launch_report.PARTS
 
 
 class ActionModule(ActionBase):
@@ -82,7 +81,7 @@ def _launch_report_files(report):
                                 % (", ".join(unknown), ", ".join(REPORT_PARTS)))
     html_path = os.path.abspath(os.path.expanduser(report["path"]))
     json_path = html_path[:-len(".html")] + ".json"
-    data = launch_report.report_data(**dict((k, v) for k, v in report.items() if k in REPORT_PARTS and v))
+    data = launch_report.report_data(dict((k, v) for k, v in report.items() if k in REPORT_PARTS))
     try:
         with open(json_path, "r", encoding="utf-8") as handle:
             stored = json.load(handle)

@@ -56,9 +56,14 @@ def _pairs(text):
     return out
 
 
-def report_data(run=None, precheck=None, gate=None, waivers=None, rollback=None, guard=None, audit_head=None,
-                snapshot=None, failures=None, timeline=None):
-    """The report's data from a run's results, each picked field by field.
+# The results report_data takes, by name.
+PARTS = ("run", "precheck", "gate", "waivers", "rollback", "guard", "audit_head", "snapshot", "failures", "timeline")
+
+
+def report_data(results):
+    """The report's data from a run's ``results`` ({part: result}, every part
+    optional), each picked field by field. Raises ValueError naming an
+    unknown part.
 
     ``run``: {id, playbook, host, status, started, audit_log, check}; ``precheck``:
     the precheck action's result; ``gate``: the activation_gate result; ``waivers``:
@@ -66,6 +71,11 @@ def report_data(run=None, precheck=None, gate=None, waivers=None, rollback=None,
     the launch_guard result; ``audit_head``: {seq, chain}; ``snapshot``: the
     snapshot result (its rendered scripts); ``failures``: lines;
     ``timeline``: [{at, event, detail}] (at in seconds since the epoch)."""
+    unknown = sorted(set(results) - set(PARTS))
+    if unknown:
+        raise ValueError("%s; expected %s" % (", ".join(unknown), ", ".join(PARTS)))
+    run, precheck, gate, waivers, rollback, guard, audit_head, snapshot, failures, timeline = [
+        results.get(part) or None for part in PARTS]
     data = {"version": DATA_VERSION}
     if run:
         data["run"] = dict((k, _text(run.get(k))) for k in ("id", "playbook", "host", "status", "audit_log"))

@@ -19,7 +19,7 @@ def store(directory, run, host="vps1", **changes):
     kwargs["run"] = dict(kwargs["run"], id=run)
     run_dir = directory / run
     run_dir.mkdir(parents=True)
-    (run_dir / ("summary-%s.json" % host)).write_text(json.dumps(launch_report.report_data(**kwargs)))
+    (run_dir / ("summary-%s.json" % host)).write_text(json.dumps(launch_report.report_data(kwargs)))
     (run_dir / ("summary-%s.txt" % host)).write_text("the text summary\n")
     return run_dir
 
@@ -38,7 +38,7 @@ def test_the_newest_run_by_default(tmp_path, capsys):
 def test_a_named_run_every_host(tmp_path, capsys):
     run_dir = store(tmp_path, "20261130T090000Z-aaaaaa")
     store(tmp_path, "20261201T100000Z-abc123")
-    (run_dir / "summary-vps2.json").write_text(json.dumps(launch_report.report_data(run={"id": "r", "host": "vps2"})))
+    (run_dir / "summary-vps2.json").write_text(json.dumps(launch_report.report_data({"run": {"id": "r", "host": "vps2"}})))
     assert nexusctl.main(["report", "20261130T090000Z-aaaaaa", "--dir", str(tmp_path)]) == 0
     assert capsys.readouterr().out.split() == [str(run_dir / "summary-vps1.html"), str(run_dir / "summary-vps2.html")]
 

@@ -18,7 +18,7 @@ HEAD = "3f" * 32
 
 
 def results(refused=True):
-    """(kwargs for launch_report.report_data) of a launch run."""
+    """(the results for launch_report.report_data) of a launch run."""
     precheck = {"summary": {"passed": 1, "failed": 1, "warned": 1, "skipped": 0, "total": 3, "ok": False},
                 "results": [
                     {"number": 1, "name": "system", "severity": "error", "status": "PASS", "duration_ms": 12,

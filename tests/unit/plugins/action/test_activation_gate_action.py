@@ -115,7 +115,7 @@ def test_the_launch_gate_accepts_bound_approvals_once(host, tmp_path, monkeypatc
                          "approvers": "alice,bob"}]
     assert "s3cret" not in json.dumps(written) and nonce not in json.dumps(written)
     # The launch report of the run, from the gate's whole result, the approvers' hashes and the waivers: no secret.
-    data = launch_report.report_data(run={"id": RUN}, gate=first, waivers={"security_audit": "done offline"})
+    data = launch_report.report_data({"run": {"id": RUN}, "gate": first, "waivers": {"security_audit": "done offline"}})
     page = launch_report.render(data)
     assert "alice (founder), bob (technical_lead)" in page
     for secret in ("s3cret", nonce, approvers["alice"]["password_hash"], approvers["bob"]["password_hash"]):

@@ -18,7 +18,7 @@ from ansible_collections.nexus_cos.launch.tests.unit.utils import launch_report_
 def page(**changes):
     kwargs = fixture.results()
     kwargs.update(changes)
-    data = launch_report.report_data(**kwargs)
+    data = launch_report.report_data(kwargs)
     return data, launch_report.render(data)
 
 
@@ -47,7 +47,7 @@ def test_the_headline_names_how_the_run_ended(changes, headline):
     kwargs = fixture.results()
     kwargs["run"]["status"] = "success"
     kwargs.update(changes)
-    text = launch_report.render(launch_report.report_data(**kwargs))
+    text = launch_report.render(launch_report.report_data(kwargs))
     assert '" id="outcome">%s<small>' % headline in text
 
 
@@ -93,13 +93,13 @@ def test_the_report_never_holds_a_secret():
 
 def test_a_later_part_of_the_run_is_laid_over_the_stored_data():
     data, dummy = page(guard=None)
-    later = launch_report.report_data(guard=fixture.results()["guard"],
-                                      timeline=[{"at": 1796119500, "event": "GUARD_END", "detail": "clean"}])
+    later = launch_report.report_data({"guard": fixture.results()["guard"],
+                                       "timeline": [{"at": 1796119500, "event": "GUARD_END", "detail": "clean"}]})
     merged = launch_report.merge(json.loads(json.dumps(data)), later)
     assert merged["guard"]["outcome"] == "clean" and merged["prechecks"] == data["prechecks"]
     assert [t["event"] for t in merged["timeline"]][-2:] == ["LAUNCH_REFUSED", "GUARD_END"]
 
 
 def test_an_empty_run_still_renders():
-    text = launch_report.render(launch_report.report_data(run={"id": "r1", "playbook": "guard"}))
+    text = launch_report.render(launch_report.report_data({"run": {"id": "r1", "playbook": "guard"}}))
     assert "SUCCEEDED" in text and "nexusctl rollback --emergency --reason TEXT" in text

@@ -47,7 +47,7 @@ def visible_text(dom):
 
 def test_a_reader_sees_the_failing_check_the_refused_gate_and_the_chain(tmp_path):
     report = tmp_path / "summary-vps1.html"
-    report.write_text(launch_report.render(launch_report.report_data(**fixture.results())), encoding="utf-8")
+    report.write_text(launch_report.render(launch_report.report_data(fixture.results())), encoding="utf-8")
     seen = visible_text(chromium(tmp_path, "--dump-dom", report.as_uri()))
     assert "REFUSED" in seen
     assert "FAIL 02 disk error" in seen and "fix: %s" % fixture.FAILING_FIX in seen
