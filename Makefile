@@ -37,8 +37,6 @@ export PY_COLORS           ?= $(if $(CI),0,1)
 # headless browser the launch report is tested in).
 DEB_PACKAGES := python3 python3-venv python3-pip git curl ca-certificates podman runc \
                 debootstrap uidmap slirp4netns fuse-overlayfs iptables openssl shellcheck chromium
-# Test artifacts kept after a run (the launch report's screenshot).
-export NEXUS_TEST_ARTIFACTS ?= $(ROOT)/.cache/test-artifacts
 
 .PHONY: help demo test lint unit units contract molecule bench bench-smoke chaos docs deps venv lock engine image sandbox-up sandbox-down clean
 

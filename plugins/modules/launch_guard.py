@@ -210,7 +210,7 @@ started_at:
 samples:
   description:
     - What each look saw, for the launch report's chart, C([{t, available, latency_ms, mode, level}]) with C(t) in
-      seconds since O(started_at). Only the newest 360 looks are kept (a 15 minute window at one look every 5 s fits
+      seconds since RV(started_at). Only the newest 360 looks are kept (a 15 minute window at one look every 5 s fits
       twice over), so a long watch cannot grow the result without limit.
   returned: unless outcome is error
   type: list

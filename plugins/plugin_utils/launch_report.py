@@ -180,7 +180,7 @@ th{background:#f9fafb;border-bottom:1px solid #d1d5db}tr+tr td{border-top:1px so
 code,pre,.mono{font-family:ui-monospace,"DejaVu Sans Mono",Menlo,Consolas,monospace;font-size:12.5px}
 pre{background:#111827;color:#f9fafb;padding:8px 10px;border-radius:4px;white-space:pre-wrap;word-break:break-all;margin:4px 0}
 .fix{color:#1e3a8a}.muted{color:#6b7280}dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:0}
-dt{color:#6b7280}dd{margin:0}td.t,td:first-child .mono{white-space:nowrap}
+dt{color:#6b7280}dd{margin:0}td .mono{white-space:nowrap}
 """
 
 
@@ -233,7 +233,8 @@ def _gate(g):
 
 
 def _history(entries):
-    rows = [[_e(e["at_utc"]), _e(e["key"]), '<span class="mono">%s</span>' % _e(e["run_id"]), _e(e["approvers"]),
+    rows = [['<span class="mono">%s</span>' % _e(e["at_utc"]), _e(e["key"]), '<span class="mono">%s</span>' % _e(e["run_id"]),
+             _e(e["approvers"]),
              _e(e["waived"]), "yes" if e["forced"] else "",
              '<span class="s WARN">%s</span>' % _e(e["undone"]) if e["undone"] else "in the ledger"]
             for e in sorted(entries, key=lambda e: e["at_utc"])]
@@ -255,33 +256,42 @@ def _chart(samples, expect_mode):
     pts = [s for s in samples if isinstance(s.get("t"), (int, float))]
     if not pts:
         return '<p class="muted">no samples kept</p>'
-    t_end = max(max(s["t"] for s in pts), 1.0)
+    # The last look gets the width of an average interval, as every other one.
+    step = (pts[-1]["t"] - pts[0]["t"]) / (len(pts) - 1) if len(pts) > 1 else 1.0
+    t_end = max(pts[-1]["t"] + step, 1.0)
     lat = [s["latency_ms"] for s in pts if isinstance(s.get("latency_ms"), (int, float)) and s["available"]]
     top = max(lat + [1])
 
     def x(t):
         return left + plot * t / t_end
 
-    parts = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="190" viewBox="0 0 %d 190" role="img" '
+    parts = ['<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="190" viewBox="0 0 %d 190" role="img" shape-rendering="crispEdges" '
              'aria-label="guard watch: mode, availability and latency">' % (width, width)]
     parts.append('<text x="0" y="16" font-size="11">mode</text><text x="0" y="40" font-size="11">up</text>'
                  '<text x="0" y="100" font-size="11">latency</text>')
     for i, s in enumerate(pts):
         x0 = x(s["t"])
-        x1 = x(pts[i + 1]["t"]) if i + 1 < len(pts) else x0 + max(2.0, plot / max(len(pts), 1))
+        x1 = x(pts[i + 1]["t"]) if i + 1 < len(pts) else x(t_end)
         w = max(x1 - x0, 1.0)
         parts.append('<rect x="%.1f" y="6" width="%.1f" height="14" fill="%s"><title>%s</title></rect>'
                      % (x0, w, MODE_COLOURS.get(s["mode"], "#d1d5db"), _e(s["mode"] or "no answer")))
         parts.append('<rect x="%.1f" y="28" width="%.1f" height="14" fill="%s"/>'
                      % (x0, w, "#16a34a" if s["available"] else "#dc2626"))
     base, height = 170, 110
-    line = " ".join("%.1f,%.1f" % (x(s["t"]), base - height * s["latency_ms"] / top) for s in pts
-                    if isinstance(s.get("latency_ms"), (int, float)) and s["available"])
+    # One line a stretch of answers: no latency is drawn across an outage.
+    lines, current = [], []
+    for s in pts:
+        if s["available"] and isinstance(s.get("latency_ms"), (int, float)):
+            current.append("%.1f,%.1f" % (x(s["t"]), base - height * s["latency_ms"] / top))
+        elif current:
+            lines.append(current)
+            current = []
+    lines += [current] if current else []
     parts.append('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#9ca3af"/>' % (left, base, width - right, base))
     parts.append('<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#e5e7eb"/>' % (left, base - height, width - right,
                                                                                base - height))
-    if line:
-        parts.append('<polyline fill="none" stroke="#2563eb" stroke-width="1.5" points="%s"/>' % line)
+    for line in lines:
+        parts.append('<polyline fill="none" stroke="#2563eb" stroke-width="1.5" points="%s"/>' % " ".join(line))
     parts.append('<text x="%d" y="%d" font-size="10" text-anchor="end">%s ms</text>' % (left - 4, base - height + 4, _e(top)))
     parts.append('<text x="%d" y="%d" font-size="10" text-anchor="end">0</text>' % (left - 4, base + 3))
     parts.append('<text x="%d" y="186" font-size="10">0 s</text>' % left)

@@ -21,8 +21,11 @@ import subprocess
 
 from ansible_collections.nexus_cos.launch.plugins.plugin_utils import launch_report
 from ansible_collections.nexus_cos.launch.tests.unit.utils import launch_report_fixture as fixture
+from ansible_collections.nexus_cos.launch.tests.unit.utils.repo_paths import CHECKOUT
 
-CHROMIUM = os.environ.get("NEXUS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Kept after the run, in the checkout (git-ignored), also when ansible-test runs a copy of it.
+ARTIFACTS = os.path.join(os.path.realpath(CHECKOUT), ".cache", "test-artifacts")
 # No network, no first-run work: the page must need none.
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync", "--hide-scrollbars"]
@@ -31,7 +34,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 def chromium(tmp_path, *args):
     assert os.access(CHROMIUM, os.X_OK), (
         "%s: no chromium to open the launch report in; make deps installs Debian's chromium "
-        "(apt-get install -y chromium), or set NEXUS_CHROMIUM to a chromium binary" % CHROMIUM)
+        "(apt-get install -y chromium)" % CHROMIUM)
     profile = tmp_path / "profile"
     done = subprocess.run([CHROMIUM] + FLAGS + ["--user-data-dir=%s" % profile] + list(args),
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120, check=False)
@@ -55,9 +58,10 @@ def test_a_reader_sees_the_failing_check_the_refused_gate_and_the_chain(tmp_path
     assert "status recorded head seq 418 %s" % fixture.HEAD in seen
     assert "sudo /var/backups/nexus-cos/20261201T100000Z/emergency.sh" in seen
 
-    artifacts = os.environ.get("NEXUS_TEST_ARTIFACTS") or str(tmp_path)
-    os.makedirs(artifacts, exist_ok=True)
-    shot = os.path.join(artifacts, "launch-report.png")
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    shot = os.path.join(ARTIFACTS, "launch-report.png")
+    if os.path.exists(shot):
+        os.unlink(shot)     # a screenshot left by an earlier run must not pass for this one
     chromium(tmp_path, "--screenshot=%s" % shot, "--window-size=1280,2000", report.as_uri())
     print("launch report screenshot: %s" % shot)
     with open(shot, "rb") as handle:
