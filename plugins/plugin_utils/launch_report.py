@@ -16,7 +16,8 @@ released) over the stored data."""
 from __future__ import annotations
 
 import html
-import time
+
+from ansible_collections.nexus_cos.launch.plugins.module_utils.utc_time import audit_time
 
 DATA_VERSION = 1
 # Sections of the data; ``merge`` replaces a section given whole.
@@ -43,7 +44,7 @@ def _text(value, default=""):
 def _utc(seconds):
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
         return ""
-    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(seconds))
+    return audit_time(seconds) + " UTC"
 
 
 def _pairs(text):
