@@ -52,6 +52,7 @@ def test_a_failed_precheck_module_still_gets_its_summary_and_message(tmp_path):
     data = json.loads((run_dir / "summary-localhost.json").read_text())
     assert data["run"]["playbook"] == "phase4" and data["run"]["status"] == "FAILED"
     assert [t["event"] for t in data["timeline"]] == ["DEPLOYMENT_START", "DEPLOYMENT_COMPLETE"]
+    assert data["run"]["started_utc"].endswith(" UTC") and all(t["at_utc"].endswith(" UTC") for t in data["timeline"])
     assert "launch report (controller): %s/summary-localhost.html" % run_dir in listing
 
 
