@@ -33,9 +33,10 @@ export PY_COLORS           ?= $(if $(CI),0,1)
 
 # Debian packages the project needs on the controller (python, a container
 # engine that runs without a Docker daemon, the image builder; shellcheck for
-# ansible-test sanity, which skips its shell test without it).
+# ansible-test sanity, which skips its shell test without it; chromium, the
+# headless browser the launch report is tested in).
 DEB_PACKAGES := python3 python3-venv python3-pip git curl ca-certificates podman runc \
-                debootstrap uidmap slirp4netns fuse-overlayfs iptables openssl shellcheck
+                debootstrap uidmap slirp4netns fuse-overlayfs iptables openssl shellcheck chromium
 
 .PHONY: help demo test lint unit units contract molecule bench bench-smoke chaos docs deps venv lock engine image sandbox-up sandbox-down clean
 
@@ -63,8 +64,11 @@ help:
 	@echo "make contract [GATEWAY=http://host:4000 [FLAG_STORE=/path/to/its/feature-flags.json]]"
 	@echo "                   the gateway contract (DESIGN.md 3): the in-process double, or that gateway"
 
-deps: $(STAMPS)/deps
-$(STAMPS)/deps:
+# The stamp names the package list: a package added to it is installed on a
+# machine that ran make deps before.
+DEPS_STAMP := $(STAMPS)/deps-$(shell printf '%s' '$(DEB_PACKAGES)' | md5sum | cut -c1-12)
+deps: $(DEPS_STAMP)
+$(DEPS_STAMP):
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages: $$missing"; \
@@ -78,7 +82,7 @@ ANSIBLE_BUNDLE        := 12.3.0
 ANSIBLE_BUNDLE_SHA256 := cd156f82fa87f7a899212b0efa9f7ca3a24d609212de9f78428a572eb01e5414
 
 venv: $(STAMPS)/venv
-$(STAMPS)/venv: requirements.txt constraints.txt tests/requirements.yml $(STAMPS)/deps
+$(STAMPS)/venv: requirements.txt constraints.txt tests/requirements.yml | $(DEPS_STAMP)
 	@# --clear: a package requirements.txt no longer names (passlib, docker) must not linger.
 	python3 -m venv --clear $(VENV)
 	@# constraints.txt: every package of the venv, transitive ones too, at the version make lock found.
@@ -96,7 +100,7 @@ $(STAMPS)/venv: requirements.txt constraints.txt tests/requirements.yml $(STAMPS
 # constraints.txt again, from a throwaway venv with requirements.txt alone (newest
 # transitive versions allowed); review its diff, then make venv installs it.
 LOCK_VENV := $(ROOT)/.cache/lock-venv
-lock: $(STAMPS)/deps
+lock: $(DEPS_STAMP)
 	rm -rf $(LOCK_VENV)
 	python3 -m venv $(LOCK_VENV)
 	$(LOCK_VENV)/bin/pip install -q --disable-pip-version-check -r requirements.txt

@@ -13,7 +13,7 @@ import os
 import sys
 
 from ansible_collections.nexus_cos.launch.nexusctl import (
-    cmd_audit, cmd_deploy, cmd_guard, cmd_launch, cmd_marketplace, cmd_rollback, cmd_status, cmd_validate)
+    cmd_audit, cmd_deploy, cmd_guard, cmd_launch, cmd_marketplace, cmd_report, cmd_rollback, cmd_status, cmd_validate)
 from ansible_collections.nexus_cos.launch.nexusctl.exit_codes import EXIT_CANCELED, EXIT_CODES, EXIT_ERROR, EXIT_USAGE
 from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import add_target_arguments, merge_target_options, pinned_refusal
 
@@ -24,7 +24,7 @@ def build_parser():
         epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_target_arguments(parser, place="global")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module in (cmd_deploy, cmd_marketplace, cmd_launch, cmd_guard, cmd_rollback, cmd_status, cmd_validate, cmd_audit):
+    for module in (cmd_deploy, cmd_marketplace, cmd_launch, cmd_guard, cmd_rollback, cmd_status, cmd_validate, cmd_audit, cmd_report):
         module.register(commands)
     return parser
 

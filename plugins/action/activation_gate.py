@@ -102,6 +102,7 @@ class ActionModule(ActionBase):
         out["dead_runs"] = ["; ".join(lines) for lines in runs.dead_runs_left(
             facts.get("runs"), facts.get("lock"), current_run=args.get("run_id"))]
         out["state_file"] = facts.get("state_file")
+        out["history"] = history(facts.get("activations"))
         result.update(out)
         result["changed"] = False
         return result
@@ -149,6 +150,22 @@ class ActionModule(ActionBase):
         except (activation.ActivationError, KeyError, TypeError):
             return {}
         return plan.gateway_state(store)
+
+
+# The ledger fields the launch report shows (no secret is ever in an entry).
+HISTORY_FIELDS = ("key", "applied_at", "applied_at_utc", "run_id", "approvers", "waived", "forced_reason")
+
+
+def history(entries):
+    """The recorded activations across days, oldest first, for the launch
+    report: their fields, and a rollback that undid one in words."""
+    out = []
+    for entry in entries or []:
+        if isinstance(entry, dict):
+            item = dict((k, entry[k]) for k in HISTORY_FIELDS if k in entry)
+            item["undone_text"] = ledger.undone_text(entry) if entry.get("undone") else ""
+            out.append(item)
+    return sorted(out, key=lambda e: e.get("applied_at") or 0)
 
 
 def _stop(result, msg):

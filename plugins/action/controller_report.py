@@ -9,10 +9,17 @@ changed_when: false, as reports are records of a run, not configuration.
 It also hands back the run's stats (``stats``) as ``ansible_stats``, which
 the strategy applies from any task's result, as it does set_stats': the
 finish role publishes them here rather than in a task of their own, as
-every task a host runs costs the run controller time."""
+every task a host runs costs the run controller time.
+
+``launch_report`` writes the run's launch report: its data (picked field by
+field from the results given, plugin_utils/launch_report.py) laid over the
+data already stored for that report, as PATH's stem .json, and the page
+rendered from it at PATH (.html). A later part of a run (the guard) adds its
+section to the same report that way."""
 
 from __future__ import annotations
 
+import json
 import os
 
 from ansible.errors import AnsibleActionFail
@@ -20,7 +27,10 @@ from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import write_atomic
-from ansible_collections.nexus_cos.launch.plugins.plugin_utils import pinned_vars
+from ansible_collections.nexus_cos.launch.plugins.plugin_utils import launch_report, pinned_vars
+
+# What launch_report takes besides its path: launch_report.report_data's parts.
+REPORT_PARTS = launch_report.PARTS
 
 
 class ActionModule(ActionBase):
@@ -32,10 +42,14 @@ class ActionModule(ActionBase):
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
         pinned_vars.refuse_extra_vars(self)  # also when launch_context's check was skipped by tag
-        files = self._task.args.get("files")
-        if not isinstance(files, dict) or not files:
+        files = self._task.args.get("files") or {}
+        report = self._task.args.get("launch_report")
+        if not isinstance(files, dict) or not (files or report):
             raise AnsibleActionFail("controller_report: 'files' must be a mapping of path to content")
         stats = _stats(self._task.args.get("stats"))     # checked before anything is written
+        if report:
+            files = dict(files)
+            files.update(_launch_report_files(report))
         written, changed = [], False
         for path, content in files.items():
             path = to_text(path)
@@ -78,6 +92,32 @@ def _stats(stats):
             raise AnsibleActionFail("controller_report: stat name %r in 'stats' is not a variable name "
                                     "(letters, digits and underscores, not starting with a digit or an underscore)" % (name,))
     return stats
+
+
+def _launch_report_files(report):
+    """{PATH.json: data, PATH.html: page} of option launch_report, the data
+    laid over what PATH.json holds already."""
+    if not isinstance(report, dict) or not isinstance(report.get("path"), str) or not report["path"].endswith(".html"):
+        raise AnsibleActionFail("controller_report: launch_report must be a mapping with path (the report's file, "
+                                "ending in .html) and the run's results (%s)" % ", ".join(REPORT_PARTS))
+    unknown = sorted(set(report) - set(REPORT_PARTS) - {"path"})
+    if unknown:
+        raise AnsibleActionFail("controller_report: launch_report has %s; expected path and %s"
+                                % (", ".join(unknown), ", ".join(REPORT_PARTS)))
+    html_path = os.path.abspath(os.path.expanduser(report["path"]))
+    json_path = html_path[:-len(".html")] + ".json"
+    data = launch_report.report_data(dict((k, v) for k, v in report.items() if k in REPORT_PARTS))
+    try:
+        with open(json_path, "r", encoding="utf-8") as handle:
+            stored = json.load(handle)
+        if isinstance(stored, dict):
+            data = launch_report.merge(stored, data)
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError) as exc:
+        raise AnsibleActionFail("controller_report: %s: could not read the stored launch report data (%s); "
+                                "move it aside to write the report afresh" % (json_path, exc))
+    return {json_path: json.dumps(data, indent=2, sort_keys=True) + "\n", html_path: launch_report.render(data)}
 
 
 def _same(path, content):

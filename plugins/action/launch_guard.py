@@ -125,6 +125,7 @@ class ActionModule(ActionBase):
         check = bool(self._task.check_mode)
         window = opts["minutes"] * 60.0
         started = self._monotonic()
+        wall_start = self._time()   # the samples' times are seconds after this
         g = guard.Guard(settings, started=0.0)
         action = "pull the emergency switch" if opts["on_critical"] == "switch" else "alert only"
         self._say("launch guard: watching %s from %s for %s, a look every %s s; on a critical breach: %s%s"
@@ -182,7 +183,8 @@ class ActionModule(ActionBase):
             outcome = "clean"
         msg = self._end(outcome, summary, watched, switch, switch_state)
         out = dict(outcome=outcome, looks=summary["looks"], worst=summary["worst"], breach=summary["breach"],
-                   watched_s=int(watched), last=summary["last"], msg=msg, expect_mode=settings["expect_mode"])
+                   watched_s=int(watched), last=summary["last"], msg=msg, expect_mode=settings["expect_mode"],
+                   samples=summary["samples"], started_at=int(wall_start))
         out["changed"] = switch_state in ("confirmed", "unconfirmed")
         if switch is not None:
             out["switch"] = _switch_shown(switch, switch_state)

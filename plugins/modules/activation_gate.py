@@ -187,4 +187,11 @@ notes:
   description: Things the operator should know (forced gates, auctions left off, ...).
   returned: success
   type: list
+history:
+  description:
+    - The activations recorded on the host, oldest first, for the launch report,
+      C([{key, applied_at, applied_at_utc, run_id, approvers, waived, forced_reason, undone_text}]).
+  returned: when the host's facts were read
+  type: list
+  elements: dict
 '''

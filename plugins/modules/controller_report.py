@@ -18,9 +18,20 @@ description:
 author: Nexus COS platform team (@nexus-cos)
 options:
   files:
-    description: Mapping of controller path to file content.
+    description: Mapping of controller path to file content. Required unless O(launch_report) is given.
     type: dict
-    required: true
+  launch_report:
+    description:
+      - The run's launch report, a one-page self-contained HTML file (no script, no external asset).
+      - C(path) is the page's file (ending in C(.html)); its data is kept beside it with the same stem and C(.json),
+        and the data given here is laid over what that file holds, so a later part of a run (the launch guard) adds
+        its section to the same report. C(nexusctl report) renders the page again from that file.
+      - "The rest are the run's results, each optional: C(run) ({id, playbook, host, status, started, audit_log,
+        check}), C(precheck), C(gate) (M(nexus_cos.launch.activation_gate)'s result), C(waivers), C(rollback)
+        ({ms, problem}), C(guard) (M(nexus_cos.launch.launch_guard)'s result), C(audit_head), C(snapshot),
+        C(failures) and C(timeline) ([{at, event, detail}]). Only the fields the report shows are taken from them,
+        by name: no secret reaches the page or its data."
+    type: dict
   stats:
     description:
       - Run stats to publish, a mapping of stat name to value, as C(ansible.builtin.set_stats) would with
@@ -42,6 +53,14 @@ attributes:
 '''
 
 EXAMPLES = r'''
+- name: Write the launch report beside the summary
+  nexus_cos.launch.controller_report:
+    launch_report:
+      path: "{{ nexus_artifacts_dir }}/{{ nexus_run_id }}/summary-{{ inventory_hostname }}.html"
+      run: {id: "{{ nexus_run_id }}", playbook: launch, host: "{{ inventory_hostname }}"}
+      gate: "{{ nexus_activation }}"
+  changed_when: false
+
 - name: Keep the audit chain head on the controller
   nexus_cos.launch.controller_report:
     files:

@@ -207,6 +207,18 @@ expect_mode:
   description: The access mode the guard held the gateway to.
   returned: unless outcome is error
   type: str
+started_at:
+  description: When the watch began (seconds since the epoch, UTC); the samples' C(t) count from it.
+  returned: unless outcome is error
+  type: int
+samples:
+  description:
+    - What each look saw, for the launch report's chart, C([{t, available, latency_ms, mode, level}]) with C(t) in
+      seconds since RV(started_at). Only the newest 360 looks are kept (a 15 minute window at one look every 5 s fits
+      twice over), so a long watch cannot grow the result without limit.
+  returned: unless outcome is error
+  type: list
+  elements: dict
 switch:
   description: The switch's outcome, C({state, run_id, confirmed, lock, seen_text, snapshot_dir, rollback_script, flags,
     msg, ...}); C(state) is C(confirmed), C(unconfirmed) (applied and kept), C(not_pulled) or C(would) (check mode).

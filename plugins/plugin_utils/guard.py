@@ -24,6 +24,7 @@ rollback "when the system is unavailable"; this is that, made exact:
 
 from __future__ import annotations
 
+import collections
 import statistics
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils.numbers import checked_number
@@ -32,6 +33,10 @@ LEVELS = ("ok", "warn", "critical")
 DEFAULTS = {"unavailable_seconds": 30.0, "latency_ms": None, "latency_samples": 5, "latency_level": "warn",
             "error_rate": None, "error_window": 10, "error_rate_level": "critical", "expect_mode": None,
             "mode_level": "warn"}
+# Samples the guard keeps for the launch report's chart: the newest ones,
+# a 15 minute window at one look every 5 s fits twice over. Bounded so a
+# long watch cannot grow the result (and the report) without limit.
+SAMPLES_KEPT = 360
 
 
 class GuardConfigError(ValueError):
@@ -100,6 +105,7 @@ class Guard(object):
         self.unavailable_since = None
         self.worst = "ok"
         self.breach = None          # the first critical verdict
+        self.samples = collections.deque(maxlen=SAMPLES_KEPT)
 
     def observe(self, obs, at):
         """The verdict for the platform as seen at ``at``: {level, reasons,
@@ -139,6 +145,8 @@ class Guard(object):
                                                                                             s["expect_mode"])))
         level = max((lvl for lvl, dummy in reasons), key=LEVELS.index, default="ok")
         verdict = {"level": level, "reasons": [text for dummy, text in reasons], "seen": describe(obs), "at": at}
+        self.samples.append({"t": round(at, 1), "available": _available(obs), "latency_ms": obs.get("latency_ms"),
+                             "mode": obs.get("access_mode"), "level": level})
         if LEVELS.index(level) > LEVELS.index(self.worst):
             self.worst = level
         if level == "critical" and self.breach is None:
@@ -155,8 +163,10 @@ class Guard(object):
         return text
 
     def summary(self):
-        """{looks, worst, breach, first, last} of the whole watch."""
-        return {"looks": len(self.history), "worst": self.worst, "breach": self.breach,
+        """{looks, worst, breach, first, last, samples} of the whole watch;
+        samples: the last SAMPLES_KEPT looks as {t (s since the watch began),
+        available, latency_ms, mode, level}."""
+        return {"looks": len(self.history), "worst": self.worst, "breach": self.breach, "samples": list(self.samples),
                 "first": describe(self.history[0][1]) if self.history else None,
                 "last": describe(self.history[-1][1]) if self.history else None}
 

@@ -15,7 +15,7 @@ from passlib.hash import pbkdf2_sha256
 
 from ansible_collections.nexus_cos.launch.plugins.action import activation_gate
 from ansible_collections.nexus_cos.launch.plugins.modules import audit_record
-from ansible_collections.nexus_cos.launch.plugins.plugin_utils import approvals
+from ansible_collections.nexus_cos.launch.plugins.plugin_utils import approvals, launch_report
 from ansible_collections.nexus_cos.launch.tests.unit.utils.activation_host import AUDIT_FILE, base, new_host, run, RUN, write_prepare_run
 
 pytestmark = pytest.mark.usefixtures("module_exits")
@@ -114,8 +114,24 @@ def test_the_launch_gate_accepts_bound_approvals_once(host, tmp_path, monkeypatc
     assert accepted == [{"nonce_sha256": approvals.nonce_hash(nonce), "issued_at": accepted[0]["issued_at"],
                          "approvers": "alice,bob"}]
     assert "s3cret" not in json.dumps(written) and nonce not in json.dumps(written)
+    # The launch report of the run, from the gate's whole result, the approvers' hashes and the waivers: no secret.
+    data = launch_report.report_data({"run": {"id": RUN}, "gate": first, "waivers": {"security_audit": "done offline"}})
+    page = launch_report.render(data)
+    assert "alice (founder), bob (technical_lead)" in page
+    for secret in ("s3cret", nonce, approvers["alice"]["password_hash"], approvers["bob"]["password_hash"]):
+        assert secret not in page and secret not in json.dumps(data)
     second, written = gate()
     assert second["refused"] is True
     assert ("NEXUS_LAUNCH_APPROVALS_FILE=%s: these approvals were already used by run %s (APPROVALS_ACCEPTED in its "
             "audit trail)" % (path, RUN)) in second["msg"]
     assert [e for e in written if e["event"] in ("APPROVALS_ACCEPTED", "LAUNCH_APPROVED")] == []
+
+
+def test_the_gate_returns_the_recorded_activations_oldest_first_for_the_report():
+    entries = [{"key": "marketplace_step_2", "applied_at": 20, "applied_at_utc": "b", "run_id": "r2", "audit_seq": 9,
+                "undone": {"by_run": "r3", "at": 1796119200}},
+               {"key": "marketplace_step_1", "applied_at": 10, "applied_at_utc": "a", "run_id": "r1"}, "junk"]
+    assert activation_gate.history(entries) == [
+        {"key": "marketplace_step_1", "applied_at": 10, "applied_at_utc": "a", "run_id": "r1", "undone_text": ""},
+        {"key": "marketplace_step_2", "applied_at": 20, "applied_at_utc": "b", "run_id": "r2",
+         "undone_text": "undone by rollback run r3 on 2026-12-01 10:00 UTC"}]

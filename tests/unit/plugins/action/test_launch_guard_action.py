@@ -136,6 +136,10 @@ def test_a_healthy_window_ends_clean_with_a_look_every_interval():
     assert result["msg"] == ("launch guard: 30 s watched, 7 looks, no critical breach (worst: ok); last: "
                              "/health HTTP 200 12 ms, mode public_full, 9 flags, marketplace phase 3")
     assert clock.sleeps == [4.5] * 6      # the next look on the interval, less what a look took
+    # What it saw is kept for the launch report's chart, timed from the watch's start.
+    assert [s["t"] for s in result["samples"]] == [0.5, 5.5, 10.5, 15.5, 20.5, 25.5, 30.5]   # a look takes 0.5 s
+    assert result["samples"][0] == {"t": 0.5, "available": True, "latency_ms": 12, "mode": "public_full", "level": "ok"}
+    assert result["started_at"] == 1796119200
 
 
 def test_the_gateway_dying_trips_the_switch_within_the_threshold_and_one_interval():

@@ -116,3 +116,17 @@ def test_the_probe_of_a_gateway_that_is_gone():
     obs = gateway.Gateway("http://127.0.0.1:9", request_timeout=1).probe()
     assert obs["health"] == 0 and obs["health_text"] == "no answer (connection refused)" and obs["flags"] is None
     assert guard.Guard(guard.config(), 0).observe(obs, 0)["level"] == "warn"
+
+
+def test_the_guard_keeps_what_each_look_saw_for_the_report():
+    g, dummy = watch([(0, UP), (5.04, DOWN)], unavailable_seconds=30)
+    assert g.summary()["samples"] == [
+        {"t": 0, "available": True, "latency_ms": 12, "mode": "public_full", "level": "ok"},
+        {"t": 5.0, "available": False, "latency_ms": 1, "mode": None, "level": "warn"}]
+
+
+def test_the_samples_kept_are_bounded_to_the_newest():
+    g, dummy = watch([(t, UP) for t in range(guard.SAMPLES_KEPT + 10)])
+    samples = g.summary()["samples"]
+    assert len(samples) == guard.SAMPLES_KEPT and g.summary()["looks"] == guard.SAMPLES_KEPT + 10
+    assert samples[0]["t"] == 10 and samples[-1]["t"] == guard.SAMPLES_KEPT + 9
