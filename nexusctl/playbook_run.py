@@ -34,15 +34,15 @@ DEFAULT_INVENTORY = os.path.join(ROOT, "inventories", "sandbox")
 PLAYBOOK_DIR = os.path.join(ROOT, "playbooks")
 # The state directory (state_dir.py), set by configure_state from nexusctl's
 # --state-dir and --keep-runs; the default is resolved on first use.
+# RUNNER_DIR, when set, overrides <state dir>/artifacts/runner (tests).
 STATE_DIR = RUNNER_DIR = KEEP_RUNS = None
 
 
 def configure_state(given=None, keep=None):
     """Use ``given`` (--state-dir; None: the default) and keep ``keep``
     runner records (--keep-runs). Raises state_dir.StateDirError."""
-    global STATE_DIR, RUNNER_DIR, KEEP_RUNS    # pylint: disable=global-statement
+    global STATE_DIR, KEEP_RUNS    # pylint: disable=global-statement
     STATE_DIR = state_dir.resolve(given, ROOT)
-    RUNNER_DIR = state_dir.runner_dir(STATE_DIR)
     KEEP_RUNS = state_dir.keep_runs(keep)
 
 
@@ -106,7 +106,7 @@ def merge_target_options(args, command="this command"):
         named = [flag for name, flag in TARGET_OPTIONS if merged[name][0]]
         if named:
             return ("%s reaches no host and takes no %s; target options go with the commands that run on "
-                    "hosts (deploy, precheck, unlock, marketplace, launch, guard, rollback, status, audit verify -i)"
+                    "hosts (deploy, precheck, unlock, marketplace, launch, guard, rollback, status, audit verify, audit tail)"
                     % (command, ", ".join(named)))
         return None
     inventory = merged["inventory"][1]
@@ -544,6 +544,27 @@ def run_playbook(playbook, args, extravars=None, check=False, diff=False, quiet=
         "nexusctl-", playbook=os.path.join(PLAYBOOK_DIR, playbook), inventory=inventory, limit=args.limit,
         extravars=extravars or None, cmdline=" ".join(shlex.quote(w) for w in words) or None,
         event_handler=None if quiet else progress, verbosity=args.verbose or None, json_mode=False, tags=tags)
+    code = _outcome(playbook, args, result, private, progress)
+    json_output.record(run_summary(playbook, result, private, progress, check=check))
+    return code
+
+
+def run_summary(playbook, result, private, progress, check=False):
+    """A run as nexusctl --json shows it (its ``result``): playbook, check,
+    status and rc (ansible-runner's), run_id, the recap's stats by kind and
+    host, each failure {host, task, msg}, and runner_dir (the run's records)."""
+    stats = result.stats if isinstance(result.stats, dict) else {}
+    return {
+        "playbook": playbook, "check": bool(check), "status": result.status, "rc": result.rc,
+        "run_id": progress.run_id, "stats": dict((kind, stats.get(kind) or {}) for kind in (
+            "ok", "changed", "failures", "dark", "skipped", "rescued", "ignored")),
+        "failures": [{"host": host, "task": task, "msg": msg if isinstance(msg, str) else str(msg)}
+                     for host, task, msg in progress.failures],
+        "canceled_by": getattr(result, "canceled_by", None), "runner_dir": private}
+
+
+def _outcome(playbook, args, result, private, progress):
+    """nexusctl's exit code of a run, saying on stderr what went wrong."""
     stats = result.stats or {}
     nothing = no_hosts_matched(result, playbook, args)
     if nothing:
