@@ -72,9 +72,8 @@ DEFAULT_PREPARE_MAX_AGE_HOURS = 24
 PREPARE_PLAYBOOK = "phase4"
 
 
-
 def force_hint(who=operator_hints.ANSIBLE):
-    """How a forceable refusal is forced, in the words of ``who`` drives the run."""
+    """How a forceable refusal is forced, in the words of ``who`` (the run's driver)."""
     return "force it with %s" % operator_hints.hint("force", who)
 
 

@@ -131,8 +131,8 @@ def test_verify_on_hosts_takes_the_target_options_anywhere(monkeypatch):
     (["-i", "inv1", "audit", "tail", "-n", "5"], "audit_tail.yml", "inv1", {"audit_tail_records": 5}),
     (["audit", "-i", "inv1", "tail", "-l", "vps1"], "audit_tail.yml", "inv1", {"audit_tail_records": 20}),
 ])
-def test_audit_runs_on_the_hosts_of_the_inventory_by_default_the_sandbox(monkeypatch, argv, playbook, inventory,
-                                                                          extravars):
+def test_audit_runs_on_the_hosts_of_the_inventory_by_default_the_sandbox(
+        monkeypatch, argv, playbook, inventory, extravars):
     seen = []
     monkeypatch.setattr(cmd_audit, "run_playbook",
                         lambda playbook, args, extravars=None: seen.append((playbook, args.inventory, extravars)) or 0)
