@@ -11,7 +11,6 @@ import pytest
 from ansible_collections.nexus_cos.launch.plugins.module_utils import operator_hints
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import ActivationError, clock, gate
 from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import hint_vars
-from ansible_collections.nexus_cos.launch.tests.unit.plugins.module_utils.activation.test_gate import after_step, facts
 
 
 def test_the_driver_is_nexusctl_only_when_it_says_so():
@@ -38,9 +37,9 @@ def test_a_refused_gate_says_how_to_force_it_in_the_drivers_words(monkeypatch, d
         monkeypatch.setenv("NEXUS_DRIVER", driver)
     else:
         monkeypatch.delenv("NEXUS_DRIVER", raising=False)
-    store, pfs = after_step(1)
-    message = gate.evaluate_marketplace(2, facts(store, pfs, [], now=1796000000)).message()
-    assert message.endswith("; " + expected) and absent not in message
+    decision = gate.Decision(None, 1796000000)
+    decision.refusals.append("step 2 needs step 1 first")
+    assert decision.message() == "step 2 needs step 1 first; " + expected
     with pytest.raises(ActivationError) as info:
         clock.check_test_clock(1795861800.0, "production")
     assert expected.replace("force it with ", "") in str(info.value) and absent not in str(info.value)
