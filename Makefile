@@ -127,6 +127,9 @@ demo: sandbox-up
 	@echo
 	@echo "The sandbox stays up: podman exec -it $(SANDBOX) bash   (make sandbox-down removes it)"
 	@echo "Controller reports: $(ROOT)/artifacts/"
+	@# nexusctl is in the venv, not on PATH: the exact command, ready to paste.
+	@echo "Next, nexusctl (in .venv/bin, not on your PATH): $(BIN)/nexusctl status"
+	@echo "  or put it on PATH for this shell: source $(BIN)/activate; nexusctl --help"
 
 # ansible-test sanity runs from a copy laid out as ansible_collections/nexus_cos/launch
 # (tests/sanity/run); its findings that do not apply are in tests/sanity/ignore-2.19.txt.

@@ -15,16 +15,14 @@ unreadable).
 from __future__ import annotations
 
 import json
-import re
 import sys
 
+from ansible_collections.nexus_cos.launch.nexusctl import json_output
 from ansible_collections.nexus_cos.launch.nexusctl.exit_codes import EXIT_OK, EXIT_REFUSED, EXIT_USAGE
-from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import add_target_arguments, run_playbook
+from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import DEFAULT_INVENTORY, add_target_arguments, run_playbook
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log
 
 EXIT_TAMPERED = EXIT_REFUSED     # the chain does not verify
-
-_PLAIN_VALUE = re.compile(r"^[A-Za-z0-9._~:/@+,=-]+$")
 
 
 def register(subparsers):
@@ -39,7 +37,8 @@ def register(subparsers):
         "verify", help="check the hash chain; exit 0 intact, 1 tampered or record times going backwards, 2 usage",
         description="Check every record of every chain file in DIR: order, gaps, edits, inserted lines, "
                     "and (with --head) that nothing was cut off after the exported head. With -i instead of "
-                    "--dir: verify on the hosts of that inventory, against the chain heads kept in artifacts/. "
+                    "--dir: verify on the hosts of that inventory, against the chain heads kept in artifacts/ of "
+                    "the state directory. With neither: the hosts of the sandbox inventory. "
                     "Records dated before the record before them are a warning (exit 1), not tampering.")
     verify.add_argument("--dir", metavar="DIR", help="an audit directory on this machine (or a copy)")
     add_target_arguments(verify, default_inventory=None)
@@ -50,8 +49,10 @@ def register(subparsers):
     verify.set_defaults(func=run_verify)
 
     tail = commands.add_parser("tail", help="print the last records, by seq, across all chain files",
-                               description="Print the last N records of DIR, oldest first.")
-    tail.add_argument("--dir", required=True, metavar="DIR", help="audit directory")
+                               description="Print the last N records, oldest first: of DIR (--dir), or on the hosts "
+                                           "of an inventory (-i; with neither, the sandbox's).")
+    tail.add_argument("--dir", metavar="DIR", help="an audit directory on this machine (or a copy)")
+    add_target_arguments(tail, default_inventory=None)
     tail.add_argument("-n", type=int, default=20, metavar="N", help="number of records (default 20)")
     tail.set_defaults(func=run_tail)
     return parser
@@ -63,16 +64,28 @@ def _usage(parser):
     return EXIT_USAGE
 
 
-def verify_usage_problem(args):
-    """What is wrong with where verify should look, or None."""
-    if (args.dir is None) == (args.inventory is None):
-        return "give either --dir DIR (a directory here) or -i INVENTORY (on the hosts), one of them"
+def where_problem(args):
+    """What is wrong with where verify or tail should look, or None. With
+    neither --dir nor -i, the hosts of the sandbox inventory, as for every
+    other command."""
+    if args.dir is not None and args.inventory is not None:
+        return "give either --dir DIR (a directory here) or -i INVENTORY (on the hosts), not both"
+    if args.dir is None and args.inventory is None:
+        args.inventory = DEFAULT_INVENTORY
     if args.dir is not None:
         given = [flag for flag, value in (("-l/--limit", args.limit), ("-e/--extra-vars", args.extra_vars),
                                           ("-v/--verbose", args.verbose)) if value]
         if given:
             return "%s go with -i INVENTORY; --dir reads a directory here" % ", ".join(given)
-    elif args.head or args.format != "text":
+    return None
+
+
+def verify_usage_problem(args):
+    """What is wrong with where verify should look, or None."""
+    problem = where_problem(args)
+    if problem:
+        return problem
+    if args.dir is None and (args.head or args.format != "text"):
         return "--head and --format go with --dir; with -i the run checks the heads kept in artifacts/"
     return None
 
@@ -99,13 +112,15 @@ def run_verify(args):
     except OSError as exc:
         print("nexusctl audit verify: --dir %s: cannot read: %s" % (args.dir, exc), file=sys.stderr)
         return EXIT_USAGE
+    document = {
+        "ok": result.ok, "records": result.records, "head": result.head,
+        "exported_head": head and {"seq": head["seq"], "chain": head["chain"]},
+        "problems": [dict(problem._asdict()) for problem in result.problems],
+        "time_problems": [dict(problem._asdict()) for problem in result.time_problems],
+        "foreign": [dict(item._asdict()) for item in result.foreign]}
+    json_output.record(document)
     if args.format == "json":
-        print(json.dumps({
-            "ok": result.ok, "records": result.records, "head": result.head,
-            "exported_head": head and {"seq": head["seq"], "chain": head["chain"]},
-            "problems": [dict(problem._asdict()) for problem in result.problems],
-            "time_problems": [dict(problem._asdict()) for problem in result.time_problems],
-            "foreign": [dict(item._asdict()) for item in result.foreign]}, indent=2, sort_keys=True))
+        print(json.dumps(document, indent=2, sort_keys=True))
         return verify_exit(result)
     head_text = _head_text(result.head)
     if result.ok:
@@ -144,6 +159,12 @@ def run_tail(args):
     if args.n < 1:
         print("nexusctl audit tail: -n must be at least 1, got %d" % args.n, file=sys.stderr)
         return EXIT_USAGE
+    problem = where_problem(args)
+    if problem:
+        print("nexusctl audit tail: %s" % problem, file=sys.stderr)
+        return EXIT_USAGE
+    if args.inventory is not None:
+        return run_playbook("audit_tail.yml", args, extravars={"audit_tail_records": args.n})
     try:
         entries, bad_lines = audit_log.read_trail(args.dir)
     except FileNotFoundError:
@@ -152,6 +173,8 @@ def run_tail(args):
     except OSError as exc:
         print("nexusctl audit tail: --dir %s: cannot read: %s" % (args.dir, exc), file=sys.stderr)
         return EXIT_USAGE
+    json_output.record({"dir": args.dir, "records": [entry_document(entry) for entry in entries[-args.n:]],
+                        "not_records": len(bad_lines)})
     for entry in entries[-args.n:]:
         print(format_entry(entry))
     print_foreign(audit_log.foreign_files(args.dir), stream=sys.stderr)
@@ -161,17 +184,12 @@ def run_tail(args):
     return EXIT_OK
 
 
-def format_entry(entry):
-    """One record for a person: seq, time, event, run, fields, file:line.
-    Values with anything beyond plain characters are shown JSON-quoted, so a
-    hostile value can neither span lines nor send terminal control codes."""
+# One place (audit_log), so the host's audit_chain_info tail prints records alike.
+format_entry = audit_log.entry_line
+
+
+def entry_document(entry):
+    """One record for nexusctl --json."""
     record = entry.record
-    fields = " ".join("%s=%s" % (key, _show(value)) for key, value in record.fields.items())
-    return "%6d  %s UTC  %-24s run=%s  %s  (%s:%d)" % (
-        record.seq, record.timestamp, record.event, _show(record.run), fields, entry.file, entry.line)
-
-
-def _show(value):
-    if _PLAIN_VALUE.match(value):
-        return value
-    return json.dumps(value)
+    return {"seq": record.seq, "timestamp": record.timestamp, "event": record.event, "run": record.run,
+            "fields": dict(record.fields), "file": entry.file, "line": entry.line}

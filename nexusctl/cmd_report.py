@@ -12,12 +12,11 @@ import json
 import os
 import sys
 
-from ansible_collections.nexus_cos.launch.nexusctl.collection_root import ROOT
+from ansible_collections.nexus_cos.launch.nexusctl import playbook_run, state_dir
 from ansible_collections.nexus_cos.launch.nexusctl.exit_codes import EXIT_ERROR, EXIT_OK, EXIT_USAGE
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import write_atomic
 from ansible_collections.nexus_cos.launch.plugins.plugin_utils import launch_report
 
-ARTIFACTS_DIR = os.path.join(ROOT, "artifacts")
 DATA_GLOB = "summary-*.json"
 
 
@@ -29,8 +28,8 @@ def register(subparsers):
                     "waivers, the timelines, the guard's watch, the audit chain head, the rollback and emergency "
                     "commands. No host is contacted. Open the file in a browser; it needs nothing else.")
     parser.add_argument("run", nargs="?", metavar="RUN", help="the run id (default: the newest run with a report)")
-    parser.add_argument("--dir", default=ARTIFACTS_DIR, metavar="DIR",
-                        help="where the runs' directories are (default %(default)s)")
+    parser.add_argument("--dir", metavar="DIR",
+                        help="where the runs' directories are (default: artifacts/ of the state directory, --state-dir)")
     parser.set_defaults(func=run_report)
     return parser
 
@@ -63,6 +62,8 @@ def write_reports(run_dir):
 
 
 def run_report(args):
+    if args.dir is None:
+        args.dir = state_dir.artifacts_dir(playbook_run.current_state()[0])
     if not os.path.isdir(args.dir):
         print("nexusctl report: --dir %s: no such directory; expected the artifacts directory of the runs"
               % args.dir, file=sys.stderr)

@@ -11,12 +11,12 @@ rules the gates use."""
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import socket
 import sys
 
+from ansible_collections.nexus_cos.launch.nexusctl import json_output
 from ansible_collections.nexus_cos.launch.nexusctl.exit_codes import EXIT_ERROR, EXIT_OK, EXIT_UNREACHABLE, EXIT_USAGE
 from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import (ROOT, add_target_arguments,
                                                                         exit_code_of_interruption, interruption,
@@ -39,7 +39,6 @@ def register(subparsers):
         "status", help="access mode, marketplace phase and step, gate clocks, flags, last runs (read-only)",
         description="Reads each host's flag store, PF files, recorded activations and audit trail; changes nothing.")
     add_target_arguments(parser)
-    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.set_defaults(func=show)
     return parser
 
@@ -179,9 +178,9 @@ def controller_view(facts, hostname=None, alive=None):
 def show(args, sections=("all",)):
     results, code = query(args)
     results = dict((host, controller_view(facts)) for host, facts in results.items())
-    if getattr(args, "json", False):
-        print(json.dumps(dict((host, activation_status.status_summary(facts)) for host, facts in sorted(results.items())),
-                         indent=2, sort_keys=True))
+    if json_output.wanted(args):
+        # nexusctl --json prints it: {"result": {host: summary}}
+        json_output.record(dict((host, activation_status.status_summary(facts)) for host, facts in sorted(results.items())))
     else:
         print("\n\n".join(render(host, facts, sections=sections) for host, facts in sorted(results.items())))
     return code

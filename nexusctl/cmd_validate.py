@@ -15,7 +15,7 @@ import json
 import os
 import sys
 
-from ansible_collections.nexus_cos.launch.nexusctl import host_paths
+from ansible_collections.nexus_cos.launch.nexusctl import host_paths, json_output
 from ansible_collections.nexus_cos.launch.nexusctl.exit_codes import EXIT_OK, EXIT_REFUSED, EXIT_USAGE
 from ansible_collections.nexus_cos.launch.plugins.module_utils import nexus_config
 
@@ -77,9 +77,10 @@ def run_validate(args):
         return EXIT_USAGE
     report = nexus_config.validate_repo(args.repo_dir, pf_dir=args.pf_dir,
                                         flag_store=args.flag_store)
+    document = dict(report.to_dict(), repo_dir=args.repo_dir)
+    json_output.record(document)
     if args.format == "json":
-        print(json.dumps(dict(report.to_dict(), repo_dir=args.repo_dir), indent=2,
-                         sort_keys=True))
+        print(json.dumps(document, indent=2, sort_keys=True))
     else:
         for line in report.render():
             print(line)

@@ -22,9 +22,9 @@ import sys
 import tempfile
 from collections.abc import Mapping
 
-from ansible_collections.nexus_cos.launch.nexusctl import host_paths, run_cancel
+from ansible_collections.nexus_cos.launch.nexusctl import host_paths, json_output, run_cancel, state_dir
 from ansible_collections.nexus_cos.launch.nexusctl.collection_root import ROOT
-from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log
+from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, operator_hints
 
 from ansible_collections.nexus_cos.launch.nexusctl.exit_codes import (EXIT_CANCELED, EXIT_ERROR, EXIT_OK, EXIT_REFUSED,
                                                                       EXIT_UNREACHABLE, EXIT_USAGE)
@@ -32,7 +32,24 @@ from ansible_collections.nexus_cos.launch.plugins.plugin_utils import pinned_var
 
 DEFAULT_INVENTORY = os.path.join(ROOT, "inventories", "sandbox")
 PLAYBOOK_DIR = os.path.join(ROOT, "playbooks")
-RUNNER_DIR = os.path.join(ROOT, "artifacts", "runner")
+# The state directory (state_dir.py), set by configure_state from nexusctl's
+# --state-dir and --keep-runs; the default is resolved on first use.
+# RUNNER_DIR, when set, overrides <state dir>/artifacts/runner (tests).
+STATE_DIR = RUNNER_DIR = KEEP_RUNS = None
+
+
+def configure_state(given=None, keep=None):
+    """Use ``given`` (--state-dir; None: the default) and keep ``keep``
+    runner records (--keep-runs). Raises state_dir.StateDirError."""
+    global STATE_DIR, KEEP_RUNS    # pylint: disable=global-statement
+    STATE_DIR = state_dir.resolve(given, ROOT)
+    KEEP_RUNS = state_dir.keep_runs(keep)
+
+
+def current_state():
+    """(state dir, runner dir, runner records kept)."""
+    state = STATE_DIR or state_dir.resolve(None, ROOT)
+    return state, RUNNER_DIR or state_dir.runner_dir(state), KEEP_RUNS or state_dir.keep_runs()
 
 
 # ---------------------------------------------------------------- target options
@@ -89,7 +106,7 @@ def merge_target_options(args, command="this command"):
         named = [flag for name, flag in TARGET_OPTIONS if merged[name][0]]
         if named:
             return ("%s reaches no host and takes no %s; target options go with the commands that run on "
-                    "hosts (deploy, precheck, unlock, marketplace, launch, guard, rollback, status, audit verify -i)"
+                    "hosts (deploy, precheck, unlock, marketplace, launch, guard, rollback, status, audit verify, audit tail)"
                     % (command, ", ".join(named)))
         return None
     inventory = merged["inventory"][1]
@@ -254,6 +271,11 @@ def runner_environment(environ=None, stream=None):
                      "the environment to its artifacts; name a file holding it instead (the inventory, a vault, "
                      "a *_FILE setting)\n" % name)
     env["ANSIBLE_CONFIG"] = os.path.join(ROOT, "ansible.cfg")
+    # The plays' nexus_artifacts_dir default reads it: reports and audit heads
+    # go to the state directory, never into an installed collection.
+    env[state_dir.STATE_ENV] = current_state()[0]
+    # The hints the plays print name nexusctl's own flags (operator_hints.py).
+    env[operator_hints.DRIVER_ENV] = operator_hints.NEXUSCTL
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + environ.get("PATH", os.defpath)
     env["ANSIBLE_COLLECTIONS_PATH"] = os.path.join(ROOT, ".collections") + os.pathsep + environ.get(
         "ANSIBLE_COLLECTIONS_PATH", os.path.expanduser("~/.ansible/collections"))
@@ -276,7 +298,7 @@ def _process_environment(env):
 
 def run_ansible_runner(prefix, **kwargs):
     """ansible_runner.run(**kwargs) in a new private data dir
-    ``artifacts/runner/<prefix>*`` with the environment runner_environment
+    ``<state dir>/artifacts/runner/<prefix>*`` with the environment runner_environment
     gives: (result, private_data_dir). Every nexusctl run goes through here,
     so every run can be canceled (run_cancel.py): the result then has
     ``canceled_by`` (the signal's name) and ``killed`` (what did not end by
@@ -284,8 +306,9 @@ def run_ansible_runner(prefix, **kwargs):
     import ansible_runner
 
     env = runner_environment()
-    os.makedirs(RUNNER_DIR, exist_ok=True)
-    private = tempfile.mkdtemp(prefix=prefix, dir=RUNNER_DIR)
+    dummy, runner_dir, keep = current_state()
+    os.makedirs(runner_dir, exist_ok=True)
+    private = tempfile.mkdtemp(prefix=prefix, dir=runner_dir)
     with run_cancel.Cancellation() as cancel:
         with _process_environment(env):
             result = ansible_runner.run(private_data_dir=private, project_dir=ROOT, quiet=True,
@@ -293,6 +316,8 @@ def run_ansible_runner(prefix, **kwargs):
         killed = cancel.finish()
     result.canceled_by = cancel.signal_name
     result.killed = killed
+    # ~400 KB a run: the newest are kept (never the audit heads, which are not there).
+    state_dir.rotate(runner_dir, keep)
     return result, private
 
 
@@ -519,6 +544,27 @@ def run_playbook(playbook, args, extravars=None, check=False, diff=False, quiet=
         "nexusctl-", playbook=os.path.join(PLAYBOOK_DIR, playbook), inventory=inventory, limit=args.limit,
         extravars=extravars or None, cmdline=" ".join(shlex.quote(w) for w in words) or None,
         event_handler=None if quiet else progress, verbosity=args.verbose or None, json_mode=False, tags=tags)
+    code = _outcome(playbook, args, result, private, progress)
+    json_output.record(run_summary(playbook, result, private, progress, check=check))
+    return code
+
+
+def run_summary(playbook, result, private, progress, check=False):
+    """A run as nexusctl --json shows it (its ``result``): playbook, check,
+    status and rc (ansible-runner's), run_id, the recap's stats by kind and
+    host, each failure {host, task, msg}, and runner_dir (the run's records)."""
+    stats = result.stats if isinstance(result.stats, dict) else {}
+    return {
+        "playbook": playbook, "check": bool(check), "status": result.status, "rc": result.rc,
+        "run_id": progress.run_id, "stats": dict((kind, stats.get(kind) or {}) for kind in (
+            "ok", "changed", "failures", "dark", "skipped", "rescued", "ignored")),
+        "failures": [{"host": host, "task": task, "msg": msg if isinstance(msg, str) else str(msg)}
+                     for host, task, msg in progress.failures],
+        "canceled_by": getattr(result, "canceled_by", None), "runner_dir": private}
+
+
+def _outcome(playbook, args, result, private, progress):
+    """nexusctl's exit code of a run, saying on stderr what went wrong."""
     stats = result.stats or {}
     nothing = no_hosts_matched(result, playbook, args)
     if nothing:

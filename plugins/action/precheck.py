@@ -16,6 +16,7 @@ import os
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.nexus_cos.launch.plugins.module_utils import operator_hints
 from ansible_collections.nexus_cos.launch.plugins.module_utils.atomic_file import write_atomic
 # Importing the package registers the checks (its __init__ is the registry).
 from ansible_collections.nexus_cos.launch.plugins.module_utils import checks  # noqa: F401 pylint: disable=unused-import
@@ -67,6 +68,12 @@ class ActionModule(ActionBase):
         if result.get("failed") or "results" not in result:
             return result
         host = task_vars.get("inventory_hostname", "host")
+        # The module wrote the hints on the host, in ansible-playbook's words;
+        # the reports say them as the driver of this run takes them.
+        who = operator_hints.driver()
+        for item in result["results"]:
+            if isinstance(item, dict) and item.get("name") in REGISTRY:
+                item["override"] = operator_hints.precheck_overrides(item["name"], who)
         result["table"] = precheck_report.table(result["results"])
         result["failures"] = precheck_report.failure_listing(host, result["results"])
         if report_dir:

@@ -403,6 +403,24 @@ def foreign_lines(foreign) -> list:
              % len(foreign)] + ["  - %s" % (item,) for item in foreign])
 
 
+_PLAIN_VALUE = re.compile(r"^[A-Za-z0-9._~:/@+,=-]+$")
+
+
+def entry_line(entry) -> str:
+    """One record of read_trail for a person: seq, time, event, run, fields,
+    file:line. Values with anything beyond plain characters are shown
+    JSON-quoted, so a hostile value can neither span lines nor send terminal
+    control codes."""
+    record = entry.record
+    fields = " ".join("%s=%s" % (key, _shown(value)) for key, value in record.fields.items())
+    return "%6d  %s UTC  %-24s run=%s  %s  (%s:%d)" % (
+        record.seq, record.timestamp, record.event, _shown(record.run), fields, entry.file, entry.line)
+
+
+def _shown(value):
+    return value if _PLAIN_VALUE.match(value) else json.dumps(value)
+
+
 def time_lines(time_problems) -> list:
     """How records out of time order are reported (nexusctl audit verify,
     the audit_chain_info module): a warning heading, then one line a record."""

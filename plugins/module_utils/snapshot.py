@@ -54,7 +54,7 @@ RUNTIME_MODULES = ("snapshot", "restore", "restore_ledger", "rollback_cli", "aud
                    "flag_semantics", "flag_store", "deploy_lock", "gateway", "run_audit", "host_scripts", "pf_document",
                    "utc_time", "trusted_path", "run_context", "activation", "activation.clock", "activation.plan",
                    "activation.facts", "activation.ledger", "activation.runs", "activation.gate", "activation.change",
-                   "activation.record", "activation.emergency")
+                   "activation.record", "activation.emergency", "operator_hints")
 
 _O_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 

@@ -30,6 +30,14 @@ options:
   head:
     description: An exported chain head, C({seq, chain}) at least.
     type: dict
+  tail:
+    description:
+      - Also return the last O(tail) records, by seq across all chain files, in RV(tail)
+        (C(nexusctl audit tail -i)). With O(tail), a trail that does not verify does not fail the
+        module, so its records can still be read; RV(problems) says what is wrong.
+    type: int
+    default: 0
+    version_added: "2.1.0"
 extends_documentation_fragment:
   - nexus_cos.launch.attributes
 attributes:
@@ -72,6 +80,12 @@ report:
   returned: always
   type: list
   elements: str
+tail:
+  description: The last O(tail) records, oldest first, one line each as C(nexusctl audit tail) prints them.
+  returned: when O(tail) is above 0
+  type: list
+  elements: str
+  version_added: "2.1.0"
 foreign:
   description: Files not part of the chain, C({file, size, reason}), kept as they are.
   returned: always
@@ -94,7 +108,10 @@ def main():
     module = AnsibleModule(argument_spec=dict(
         audit_dir=dict(type="path", required=True),
         head=dict(type="dict"),
+        tail=dict(type="int", default=0),
     ), supports_check_mode=True)
+    if module.params["tail"] < 0:
+        module.fail_json(msg="tail: %d; expected a number of records, 0 or more" % module.params["tail"])
     try:
         head = audit_log.validate_head(module.params["head"], "head") if module.params["head"] else None
         result = audit_log.verify_dir(module.params["audit_dir"], head)
@@ -110,6 +127,13 @@ def main():
                foreign=[dict(item._asdict()) for item in result.foreign],
                time_problems=[str(p) for p in result.time_problems],
                report=[verdict] + audit_log.time_lines(result.time_problems) + audit_log.foreign_lines(result.foreign))
+    if module.params["tail"]:
+        try:
+            entries, dummy = audit_log.read_trail(module.params["audit_dir"])
+        except OSError as exc:
+            module.fail_json(msg="audit_chain_info: %s" % exc, **out)
+        out["tail"] = [audit_log.entry_line(entry) for entry in entries[-module.params["tail"]:]]
+        module.exit_json(**out)
     if problems:
         module.fail_json(msg="audit trail %s is not intact: %s" % (module.params["audit_dir"], problems[0]), **out)
     if result.time_problems:

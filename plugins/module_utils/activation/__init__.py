@@ -42,6 +42,8 @@ only those above it in this list, and the face):
 
 from __future__ import annotations
 
+from ansible_collections.nexus_cos.launch.plugins.module_utils import operator_hints
+
 DAY = 86400
 STATE_FILE = "activation-state.json"
 STATE_FORMAT = 1
@@ -69,7 +71,13 @@ DEFAULT_WAIT_DAYS = 7
 DEFAULT_PREPARE_MAX_AGE_HOURS = 24
 PREPARE_PLAYBOOK = "phase4"
 
-FORCE_HINT = "force it with -e activation_force_reason=TEXT"
+
+def force_hint(who=operator_hints.ANSIBLE):
+    """How a forceable refusal is forced, in the words of ``who`` (the run's driver)."""
+    return "force it with %s" % operator_hints.hint("force", who)
+
+
+FORCE_HINT = force_hint()
 APPLIED_EVENT = "ACTIVATION_STEP_APPLIED"
 EMERGENCY_EVENT = "EMERGENCY_SWITCH"
 # The reason kept in an emergency's record and entry: a reason of any size

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils import utc_time
+from ansible_collections.nexus_cos.launch.plugins.module_utils import operator_hints, utc_time
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import ActivationError
 from ansible_collections.nexus_cos.launch.plugins.module_utils.utc_time import parse_iso
 
@@ -57,8 +57,8 @@ def check_test_clock(clock, environment):
         raise ActivationError(
             "nexus_clock_now is a test clock and this inventory is nexus_environment=%s: it is honoured only where "
             "the inventory sets nexus_environment to %s. To open a refused gate for real, give the reason: "
-            "-e activation_force_reason=TEXT (nexusctl --force-reason TEXT), which is audited"
-            % (environment or "unset", " or ".join(TEST_CLOCK_ENVIRONMENTS)))
+            "%s, which is audited"
+            % (environment or "unset", " or ".join(TEST_CLOCK_ENVIRONMENTS), operator_hints.hint("force", operator_hints.driver())))
 
 
 def check_host_clock(facts):

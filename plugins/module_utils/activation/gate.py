@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import time
 
-from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import (DAY, DEFAULT_PREPARE_MAX_AGE_HOURS, DEFAULT_WAIT_DAYS, FORCE_HINT, GLOBAL_PF,
-                                                                                  MARKETPLACE_PF, ActivationError)
+from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import (DAY, DEFAULT_PREPARE_MAX_AGE_HOURS, DEFAULT_WAIT_DAYS, GLOBAL_PF,
+                                                                                  MARKETPLACE_PF, ActivationError, force_hint)
+from ansible_collections.nexus_cos.launch.plugins.module_utils import operator_hints
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation.clock import check_host_clock
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation.facts import facts_documents
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation.ledger import entry_in_effect, latest_entries, newest_entry, undone_text
@@ -112,7 +113,7 @@ class Decision(object):
         parts = self.hard_refusals + self.refusals
         text = "\n".join(parts)
         if self.refusals and not self.hard_refusals:
-            text += "; " + FORCE_HINT
+            text += "; " + force_hint(operator_hints.driver())
         return text
 
     def as_dict(self):

@@ -21,6 +21,8 @@ import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.nexus_cos.launch.plugins.module_utils import operator_hints
+
 PASS = "PASS"
 FAIL = "FAIL"
 WARN = "WARN"
@@ -81,10 +83,7 @@ def register(cls):
 
 def hint_vars(name):
     """The exact variables an operator sets to skip or downgrade a check."""
-    return {
-        "skip": "-e '{\"precheck_skip\": [\"%s\"]}'" % name,
-        "warn_only": "-e '{\"precheck_warn_only\": [\"%s\"]}'" % name,
-    }
+    return operator_hints.precheck_overrides(name)
 
 
 class CheckContext(object):

@@ -46,7 +46,7 @@ AREAS = {
 # every module in it. A new module_utils file goes in one of them.
 MODULE_UTILS_LAYERS = (
     ("base helpers", ("atomic_file", "utc_time", "documents", "flag_semantics", "trusted_path", "numbers",
-                      "run_context")),
+                      "run_context", "operator_hints")),
     ("records, stores and the gateway", ("audit_log", "deploy_lock", "run_audit", "file_change", "flag_store",
                                          "pf_document", "nexus_config", "gateway", "host_scripts")),
     ("the snapshot format", ("snapshot",)),

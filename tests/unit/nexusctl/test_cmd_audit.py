@@ -12,6 +12,7 @@ import pytest
 
 from ansible_collections.nexus_cos.launch.nexusctl import __main__ as nexusctl_main
 from ansible_collections.nexus_cos.launch.nexusctl import cmd_audit
+from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import DEFAULT_INVENTORY
 from ansible_collections.nexus_cos.launch.plugins.module_utils.audit_log import AuditLog, export_head
 
 DEPLOY = "deployment-20260115T103045Z.log"
@@ -100,11 +101,10 @@ def test_verify_bad_head_file_is_usage_error(trail, tmp_path, capsys, content):
     assert "--head %s" % head_file in capsys.readouterr().err
 
 
-EITHER = "give either --dir DIR (a directory here) or -i INVENTORY (on the hosts), one of them"
+EITHER = "give either --dir DIR (a directory here) or -i INVENTORY (on the hosts), not both"
 
 
 @pytest.mark.parametrize("argv, message", [
-    ([], EITHER),
     (["--dir", "D", "-i", "inv1"], EITHER),
     (["--dir", "D", "-l", "vps1", "-e", "x=1"], "-l/--limit, -e/--extra-vars go with -i INVENTORY; --dir reads a "
                                                 "directory here"),
@@ -125,11 +125,25 @@ def test_verify_on_hosts_takes_the_target_options_anywhere(monkeypatch):
         "audit_verify.yml", "inv1", "vps1", ["a=1", "b=2"], 1)
 
 
-def test_tail_takes_no_target_options(capsys):
-    with pytest.raises(SystemExit) as exc:
-        run(["-i", "inv1", "audit", "tail", "--dir", "D"])
-    assert exc.value.code == 2
-    assert "nexusctl audit tail reaches no host and takes no -i/--inventory" in capsys.readouterr().err
+@pytest.mark.parametrize("argv, playbook, inventory, extravars", [
+    (["audit", "verify"], "audit_verify.yml", DEFAULT_INVENTORY, None),
+    (["audit", "tail"], "audit_tail.yml", DEFAULT_INVENTORY, {"audit_tail_records": 20}),
+    (["-i", "inv1", "audit", "tail", "-n", "5"], "audit_tail.yml", "inv1", {"audit_tail_records": 5}),
+    (["audit", "-i", "inv1", "tail", "-l", "vps1"], "audit_tail.yml", "inv1", {"audit_tail_records": 20}),
+])
+def test_audit_runs_on_the_hosts_of_the_inventory_by_default_the_sandbox(
+        monkeypatch, argv, playbook, inventory, extravars):
+    seen = []
+    monkeypatch.setattr(cmd_audit, "run_playbook",
+                        lambda playbook, args, extravars=None: seen.append((playbook, args.inventory, extravars)) or 0)
+    assert run(argv) == 0
+    assert seen == [(playbook, inventory, extravars)]
+
+
+@pytest.mark.parametrize("sub", ["verify", "tail"])
+def test_dir_and_inventory_together_are_a_usage_error(capsys, sub):
+    assert run(["-i", "inv1", "audit", sub, "--dir", "D"]) == 2
+    assert capsys.readouterr().err == "nexusctl audit %s: %s\n" % (sub, EITHER)
 
 
 def test_audit_without_command_is_usage_error(capsys):
