@@ -241,6 +241,9 @@ def allowed_environment(environ):
     return env, sorted(held_back)
 
 
+STDOUT_CALLBACK = "nexus_cos.launch.console"
+
+
 def runner_environment(environ=None, stream=None):
     """The environment of an ansible-runner run: the allow-listed part of
     ``environ`` (default os.environ), with this collection's ansible.cfg,
@@ -254,6 +257,11 @@ def runner_environment(environ=None, stream=None):
                      "the environment to its artifacts; name a file holding it instead (the inventory, a vault, "
                      "a *_FILE setting)\n" % name)
     env["ANSIBLE_CONFIG"] = os.path.join(ROOT, "ansible.cfg")
+    # ansible-runner replaces the stdout callback with its event callback,
+    # which wraps the one this names (ansible.cfg's is not read): the run's
+    # stdout in its artifacts reads as ansible-playbook's. The operator's own
+    # choice wins.
+    env["ANSIBLE_STDOUT_CALLBACK"] = environ.get("ANSIBLE_STDOUT_CALLBACK") or STDOUT_CALLBACK
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + environ.get("PATH", os.defpath)
     env["ANSIBLE_COLLECTIONS_PATH"] = os.path.join(ROOT, ".collections") + os.pathsep + environ.get(
         "ANSIBLE_COLLECTIONS_PATH", os.path.expanduser("~/.ansible/collections"))
@@ -315,6 +323,9 @@ class Progress(object):
         self.verbose = verbose
         self.failures = []
         self.run_id = self.run_stamp = None
+        # {host: message lines shown}: the run's summary and its final
+        # failure repeat the precheck table and failures already shown.
+        self.said = {}
 
     def __call__(self, event):
         kind = event.get("event")
@@ -342,16 +353,24 @@ class Progress(object):
         if mark == "ok" and data.get("task_action") in ("debug", "ansible.builtin.debug") and "msg" in res:
             # What a play says to the operator (tables, where the logs are).
             msg = res["msg"]
-            for part in (msg if isinstance(msg, list) else str(msg).splitlines()):
-                self._say("            %s" % part)
+            self._say_once(data.get("host"), msg if isinstance(msg, list) else str(msg).splitlines())
         if mark in ("FAILED", "UNREACHABLE") and not data.get("ignore_errors"):
             msg = res.get("msg", "")
             if isinstance(msg, list):
                 msg = "\n".join(str(m) for m in msg)
-            for part in str(msg).splitlines():
-                self._say("            %s" % part)
+            if isinstance(res.get("table"), list):
+                # A precheck refusal: its table first, as the console callback shows it.
+                self._say_once(data.get("host"), res["table"])
+            self._say_once(data.get("host"), str(msg).splitlines())
             self.failures.append((data.get("host"), data.get("task"), msg))
         return True
+
+    def _say_once(self, host, lines):
+        said = self.said.setdefault(host, set())
+        for part in lines:
+            if not part.strip() or part not in said:
+                said.add(part)
+                self._say("            %s" % part)
 
     def _quiet(self, data):
         action = data.get("resolved_action") or data.get("task_action") or ""

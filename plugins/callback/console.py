@@ -167,9 +167,9 @@ class CallbackModule(CallbackBase):
         hosts = set(host for host, dummy in stage.notes)
         lines = []
         for host, line in stage.notes:
-            if line in self._said.setdefault(host, set()):
+            if line.strip() and line in self._said.setdefault(host, set()):
                 continue
-            self._said[host].add(line)
+            self._said.setdefault(host, set()).add(line)
             lines.append("    %s%s" % ("%s: " % host if len(hosts) > 1 else "", line))
         if lines:
             self._display.display("\n".join(lines))
@@ -226,7 +226,9 @@ class CallbackModule(CallbackBase):
         """The result as shown: warnings displayed, exception kept for -vvv."""
         res = result.result
         self._handle_warnings(res)
-        if self._display.verbosity >= 3:
+        # A no_log result keeps its exception, whose summary repeats the
+        # message no_log hides: never shown.
+        if self._display.verbosity >= 3 and "censored" not in res:
             self._handle_exception(res)
         else:
             res.pop("exception", None)
