@@ -243,10 +243,12 @@ class CallbackModule(CallbackBase):
             table, failures = precheck_lines(res)
             self._note(host, table + failures)
         elif result.task.action in DEBUG_ACTIONS and not res.get("skipped"):
-            shown = res.get("msg") if "msg" in res else dict((k, v) for k, v in res.items()
-                                                             if not k.startswith("_") and k != "changed")
-            self._note(host, message_lines(shown) if "msg" in res else [
-                "%s: %s" % (k, v) for k, v in sorted(shown.items())])
+            if "msg" in res:
+                self._note(host, message_lines(res["msg"]))
+            else:
+                # debug var=...: the variable as the result format shows it.
+                shown = dict((k, v) for k, v in res.items() if not k.startswith("_") and k != "changed")
+                self._note(host, self._dump_results(shown, indent=2).strip("\n").splitlines())
         self._task_line(result, status, res)
 
     def v2_runner_on_skipped(self, result):
@@ -259,8 +261,8 @@ class CallbackModule(CallbackBase):
         if ignore_errors:
             self._count(result, "ok")
             if self._verbose():
-                self._note(host, ["%s (failed, ignored): %s" % (result.task.get_name().strip(),
-                                                                 "; ".join(message_lines(res.get("msg"))))])
+                msg = "; ".join(message_lines(res.get("msg", res.get("censored"))))
+                self._note(host, ["%s (failed, ignored): %s" % (result.task.get_name().strip(), msg)])
             return
         self._count(result, "FAILED")
         if is_precheck_result(res):
