@@ -353,7 +353,7 @@ class Progress(object):
         if mark == "ok" and data.get("task_action") in ("debug", "ansible.builtin.debug") and "msg" in res:
             # What a play says to the operator (tables, where the logs are).
             msg = res["msg"]
-            self._say_once(data.get("host"), msg if isinstance(msg, list) else str(msg).splitlines())
+            self._say_once(data.get("host"), msg if isinstance(msg, list) else str(msg).splitlines(), remember=False)
         if mark in ("FAILED", "UNREACHABLE") and not data.get("ignore_errors"):
             msg = res.get("msg", "")
             if isinstance(msg, list):
@@ -365,11 +365,15 @@ class Progress(object):
             self.failures.append((data.get("host"), data.get("task"), msg))
         return True
 
-    def _say_once(self, host, lines):
+    def _say_once(self, host, lines, remember=True):
+        """Says the lines ``host`` was not already told; ``remember``: a
+        failure's lines and the precheck table, which later messages repeat
+        (a play's own messages are not: two alike both show)."""
         said = self.said.setdefault(host, set())
         for part in lines:
             if not part.strip() or part not in said:
-                said.add(part)
+                if remember:
+                    said.add(part)
                 self._say("            %s" % part)
 
     def _quiet(self, data):

@@ -106,7 +106,7 @@ def recap_line(host, stats, seconds):
 
 class Stage(object):
     """A stage being run: its name, start, the statuses seen and the notes
-    to print under its line, (host, line) each."""
+    to print under its line, (host, line, remember) each."""
 
     def __init__(self, name):
         self.name = name
@@ -164,19 +164,24 @@ class CallbackModule(CallbackBase):
             C.COLOR_CHANGED if status == "changed" else C.COLOR_OK if status == "ok" else C.COLOR_SKIP)
         self._display.display(stage_line(status, time.monotonic() - stage.started, stage.name, stage.failed_hosts),
                               color=color)
-        hosts = set(host for host, dummy in stage.notes)
+        hosts = set(note[0] for note in stage.notes)
         lines = []
-        for host, line in stage.notes:
-            if line.strip() and line in self._said.setdefault(host, set()):
+        for host, line, remember in stage.notes:
+            said = self._said.setdefault(host, set())
+            if line.strip() and line in said:
                 continue
-            self._said.setdefault(host, set()).add(line)
+            if remember:
+                said.add(line)
             lines.append("    %s%s" % ("%s: " % host if len(hosts) > 1 else "", line))
         if lines:
             self._display.display("\n".join(lines))
 
-    def _note(self, host, lines):
+    def _note(self, host, lines, remember=False):
+        """Lines to print under the stage's line. ``remember``: a later
+        note repeating one of them (a summary, the final failure) leaves it
+        out; a play's own messages are never remembered, so two alike both show."""
         if self._stage is not None:
-            self._stage.notes.extend((host, line) for line in lines)
+            self._stage.notes.extend((host, line, remember) for line in lines)
         else:
             self._display.display("\n".join("    %s: %s" % (host, line) for line in lines))
 
@@ -241,7 +246,7 @@ class CallbackModule(CallbackBase):
         host = result.host.get_name()
         if is_precheck_result(res):
             table, failures = precheck_lines(res)
-            self._note(host, table + failures)
+            self._note(host, table + failures, remember=True)
         elif result.task.action in DEBUG_ACTIONS and not res.get("skipped"):
             if "msg" in res:
                 self._note(host, message_lines(res["msg"]))
@@ -269,9 +274,9 @@ class CallbackModule(CallbackBase):
             # An expected refusal: the table and each failure with its fix
             # say everything; the same lines as msg would repeat them.
             table, failures = precheck_lines(res)
-            self._note(host, table + failures)
+            self._note(host, table + failures, remember=True)
         else:
-            self._note(host, self._failure_lines(result, res))
+            self._note(host, self._failure_lines(result, res), remember=True)
         self._task_line(result, "FAILED", res)
 
     def _failure_lines(self, result, res):

@@ -45,3 +45,11 @@ def test_runs_use_the_console_callback_unless_the_operator_names_another():
     assert runner_environment({"PATH": "/usr/bin"}, stream=err)["ANSIBLE_STDOUT_CALLBACK"] == "nexus_cos.launch.console"
     assert runner_environment({"PATH": "/usr/bin", "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.minimal"},
                               stream=err)["ANSIBLE_STDOUT_CALLBACK"] == "ansible.builtin.minimal"
+
+
+def test_a_play_s_own_messages_alike_both_show():
+    out = io.StringIO()
+    progress = Progress(stream=out)
+    for dummy in range(2):
+        progress(event("runner_on_ok", "Report the round", "ansible.builtin.debug", {"msg": ["wall_ms=120"]}))
+    assert out.getvalue().count("wall_ms=120") == 2

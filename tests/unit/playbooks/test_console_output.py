@@ -145,3 +145,13 @@ def test_verbose_shows_each_task(play):
     assert "localhost: Quiet step" not in quiet
     rc, shown = playbook(play, *LOCAL, NEXUS_CONSOLE_SHOW_TASKS="true")
     assert re.search(r"^    ok +localhost: Quiet step$", shown, re.M), shown
+
+
+def test_a_play_s_own_messages_alike_both_show(tmp_path):
+    path = tmp_path / "rounds.yml"
+    path.write_text("- name: Rounds\n  hosts: localhost\n  gather_facts: false\n  tasks:\n"
+                    + "".join("    - name: Round %d\n      ansible.builtin.debug:\n        msg: wall_ms=120\n" % i
+                              for i in (1, 2)))
+    rc, out = playbook(path, *LOCAL)
+    assert rc == 0, out
+    assert out.count("wall_ms=120") == 2, out
