@@ -258,6 +258,9 @@ def allowed_environment(environ):
     return env, sorted(held_back)
 
 
+STDOUT_CALLBACK = "nexus_cos.launch.console"
+
+
 def runner_environment(environ=None, stream=None):
     """The environment of an ansible-runner run: the allow-listed part of
     ``environ`` (default os.environ), with this collection's ansible.cfg,
@@ -276,6 +279,11 @@ def runner_environment(environ=None, stream=None):
     env[state_dir.STATE_ENV] = current_state()[0]
     # The hints the plays print name nexusctl's own flags (operator_hints.py).
     env[operator_hints.DRIVER_ENV] = operator_hints.NEXUSCTL
+    # ansible-runner replaces the stdout callback with its event callback,
+    # which wraps the one this names (ansible.cfg's is not read): the run's
+    # stdout in its artifacts reads as ansible-playbook's. The operator's own
+    # choice wins.
+    env["ANSIBLE_STDOUT_CALLBACK"] = environ.get("ANSIBLE_STDOUT_CALLBACK") or STDOUT_CALLBACK
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + environ.get("PATH", os.defpath)
     env["ANSIBLE_COLLECTIONS_PATH"] = os.path.join(ROOT, ".collections") + os.pathsep + environ.get(
         "ANSIBLE_COLLECTIONS_PATH", os.path.expanduser("~/.ansible/collections"))
@@ -340,6 +348,9 @@ class Progress(object):
         self.verbose = verbose
         self.failures = []
         self.run_id = self.run_stamp = None
+        # {host: message lines shown}: the run's summary and its final
+        # failure repeat the precheck table and failures already shown.
+        self.said = {}
 
     def __call__(self, event):
         kind = event.get("event")
@@ -367,16 +378,28 @@ class Progress(object):
         if mark == "ok" and data.get("task_action") in ("debug", "ansible.builtin.debug") and "msg" in res:
             # What a play says to the operator (tables, where the logs are).
             msg = res["msg"]
-            for part in (msg if isinstance(msg, list) else str(msg).splitlines()):
-                self._say("            %s" % part)
+            self._say_once(data.get("host"), msg if isinstance(msg, list) else str(msg).splitlines(), remember=False)
         if mark in ("FAILED", "UNREACHABLE") and not data.get("ignore_errors"):
             msg = res.get("msg", "")
             if isinstance(msg, list):
                 msg = "\n".join(str(m) for m in msg)
-            for part in str(msg).splitlines():
-                self._say("            %s" % part)
+            if isinstance(res.get("table"), list):
+                # A precheck refusal: its table first, as the console callback shows it.
+                self._say_once(data.get("host"), res["table"])
+            self._say_once(data.get("host"), str(msg).splitlines())
             self.failures.append((data.get("host"), data.get("task"), msg))
         return True
+
+    def _say_once(self, host, lines, remember=True):
+        """Says the lines ``host`` was not already told; ``remember``: a
+        failure's lines and the precheck table, which later messages repeat
+        (a play's own messages are not: two alike both show)."""
+        said = self.said.setdefault(host, set())
+        for part in lines:
+            if not part.strip() or part not in said:
+                if remember:
+                    said.add(part)
+                self._say("            %s" % part)
 
     def _quiet(self, data):
         action = data.get("resolved_action") or data.get("task_action") or ""

@@ -9,10 +9,23 @@ from __future__ import annotations
 import json
 from xml.sax.saxutils import escape, quoteattr
 
+from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework import detail_items
+
 
 def to_json(host, run_id, results, summary):
     return json.dumps({"host": host, "run_id": run_id, "summary": summary, "results": results},
                       indent=2, sort_keys=True) + "\n"
+
+
+def readable_details(details):
+    """A check's evidence as "key: value" lines; a value of several lines
+    continues indented below its key."""
+    lines = []
+    for key, text in detail_items(details):
+        first, dummy, rest = text.partition("\n")
+        lines.append("%s: %s" % (key, first))
+        lines.extend("    " + part for part in rest.splitlines())
+    return lines
 
 
 def to_junit(host, run_id, results, summary):
@@ -37,7 +50,7 @@ def to_junit(host, run_id, results, summary):
         if r["status"] == "WARN" or r["details"]:
             lines.append('      <system-out>%s</system-out>' % escape(
                 ("WARNING: %s\n" % r["msg"] if r["status"] == "WARN" else "")
-                + "\n".join("%s: %s" % (k, r["details"][k]) for k in sorted(r["details"]))))
+                + "\n".join(readable_details(r["details"]))))
         lines.append('    </testcase>')
     lines += ['  </testsuite>', '</testsuites>', '']
     return "\n".join(lines)

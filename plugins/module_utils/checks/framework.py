@@ -206,11 +206,39 @@ def render_log(results, header):
         lines.append("%-4s %02d %-16s %s" % (r["status"], r["number"], r["name"], r["msg"]))
         if r["status"] in (FAIL, WARN) and r["hint"]:
             lines.append("     fix: %s" % r["hint"])
-        for key in sorted(r["details"]):
-            lines.append("     %s: %s" % (key, _one_line(r["details"][key])))
+        for key, value in detail_items(r["details"]):
+            lines.append("     %s: %s" % (key, _one_line(value)))
     s = summarize(results)
     lines += ["", "# passed=%(passed)d failed=%(failed)d warned=%(warned)d skipped=%(skipped)d" % s, ""]
     return "\n".join(lines)
+
+
+def detail_items(details, prefix=""):
+    """A check's evidence as (key, text) pairs, sorted, for a reader: nested
+    mappings under dotted keys (services.docker: active), a list of plain
+    values joined with commas, never a Python repr."""
+    items = []
+    for key in sorted(details, key=str):
+        value, name = details[key], "%s%s" % (prefix, key)
+        if isinstance(value, dict) and value:
+            items.extend(detail_items(value, name + "."))
+        elif isinstance(value, (list, tuple)) and any(isinstance(v, (dict, list, tuple)) for v in value):
+            items.extend(detail_items(dict((str(i + 1), v) for i, v in enumerate(value)), name + "."))
+        elif isinstance(value, (list, tuple)):
+            items.append((name, ", ".join(_text(v) for v in value) if value else "(none)"))
+        elif isinstance(value, dict):
+            items.append((name, "(none)"))
+        else:
+            items.append((name, _text(value)))
+    return items
+
+
+def _text(value):
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
 
 
 def _one_line(value):
