@@ -29,9 +29,9 @@ def problems(report):
     if not disk:
         out.append("no disk check in the report")
     elif (disk[0].get("details") or {}).get("required_free") != EXPECTED_DISK or disk[0].get("status") != "PASS":
+        found = (disk[0].get("status"), (disk[0].get("details") or {}).get("required_free"), disk[0].get("msg"))
         out.append("disk check: expected status PASS with required_free %r (precheck_disk_min_free_gb as a float), "
-                   "found %s %r: %s" % (EXPECTED_DISK, disk[0].get("status"), (disk[0].get("details") or {}).get("required_free"),
-                                         disk[0].get("msg")))
+                   "found %s %r: %s" % ((EXPECTED_DISK,) + found))
     return out
 
 
