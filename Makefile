@@ -38,7 +38,8 @@ export PY_COLORS           ?= $(if $(CI),0,1)
 DEB_PACKAGES := python3 python3-venv python3-pip git curl ca-certificates podman runc \
                 debootstrap uidmap slirp4netns fuse-overlayfs iptables openssl shellcheck chromium
 
-.PHONY: help demo test lint unit units contract molecule bench bench-smoke chaos docs deps venv lock engine image sandbox-up sandbox-down clean
+.PHONY: help demo test lint unit units contract molecule bench bench-smoke chaos docs deps venv lock engine image sandbox-up sandbox-down clean \
+        compat compat-oldest
 
 help:
 	@echo "make demo          build the sandbox VPS (first run) and run playbooks/phase4.yml against it"
@@ -61,6 +62,9 @@ help:
 	@echo "make molecule [SCENARIO='-s default']"
 	@echo "make lock          constraints.txt again from requirements.txt (a throwaway venv, pip freeze)"
 	@echo "make docs          the Markdown role reference and READMEs, and the HTML site (docs/_build/html)"
+	@echo "make compat        every supported ansible-core (2.16 to 2.19, a venv each under .cache/compat):"
+	@echo "                   syntax checks, the unit suite, a phase4 play on a sandbox (tests/compat/run)"
+	@echo "make compat-oldest the same on the oldest supported ansible-core only (part of make test)"
 	@echo "make contract [GATEWAY=http://host:4000 [FLAG_STORE=/path/to/its/feature-flags.json]]"
 	@echo "                   the gateway contract (DESIGN.md 3): the in-process double, or that gateway"
 
@@ -161,7 +165,17 @@ contract: venv
 molecule: venv engine image
 	$(BIN)/molecule test $(SCENARIO)
 
-test: lint units molecule bench-smoke
+test: lint units molecule bench-smoke compat-oldest
+
+# The supported ansible-core releases (meta/runtime.yml's requires_ansible up to the
+# newest tested), one venv each from tests/compat/requirements-MINOR.txt. make test
+# runs the oldest; the newest is the main venv's, which make test runs throughout.
+COMPAT_OLDEST := $(firstword $(sort $(patsubst tests/compat/requirements-%.txt,%,$(wildcard tests/compat/requirements-*.txt))))
+compat: venv engine image
+	NEXUS_MAIN_BIN=$(BIN) tests/compat/run
+
+compat-oldest: venv engine image
+	NEXUS_MAIN_BIN=$(BIN) tests/compat/run $(COMPAT_OLDEST)
 
 bench: sandbox-up
 	$(BIN)/python tests/bench/phase4_bench.py --inventory inventories/sandbox

@@ -21,6 +21,10 @@ description:
     records keep extra vars); the secret is never shown. The message names the right ways to give it.
   - The refusal names each variable, says it was given with C(-e) and where it must live instead, and fails the
     task before anything is written. The extra vars are read the way Ansible reads them (C(load_extra_vars)).
+  - Before that, it stops the run when the ansible-core running it is older than the collection supports (the
+    C(>=) bound of C(requires_ansible) in C(meta/runtime.yml), 2.16.0); Ansible itself would only warn. The
+    message names the running version and the supported range. A release newer than the newest tested (2.19)
+    runs, with a warning.
   - Role C(nexus_cos.launch.launch_context) runs it first in every play; the actions that write
     (M(nexus_cos.launch.deploy_lock), M(nexus_cos.launch.activation_gate), M(nexus_cos.launch.kill_switch),
     M(nexus_cos.launch.launch_guard), M(nexus_cos.launch.controller_report)) refuse the same way, so skipping

@@ -62,5 +62,7 @@ def test_audit_verify_runs_audit_chain_info_and_warns(tmp_path):
 def test_activation_state_fails_with_the_tombstone_text(tmp_path):
     rc, out = run_play(tmp_path, "nexus_cos.launch.activation_state", {"audit_dir": str(tmp_path)})
     assert rc != 0
-    assert "The 'nexus_cos.launch.activation_state' module has been removed" in out, out
+    # Ansible's own wording: from 2.19 "The '...' module has been removed", before "[DEPRECATED]: ... has been removed".
+    assert ("The 'nexus_cos.launch.activation_state' module has been removed" in out
+            or "[DEPRECATED]: nexus_cos.launch.activation_state has been removed" in out), out
     assert "use nexus_cos.launch.activation_info" in out, out

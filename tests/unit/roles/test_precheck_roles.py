@@ -85,12 +85,17 @@ PLAY = """- hosts: localhost
 """
 
 
+# The checkout first, then any path the run was given (make compat: the other
+# collections of a venv with ansible-core alone).
+COLLECTIONS_PATH = os.pathsep.join(filter(None, [os.path.join(ROOT, ".collections"), os.environ.get("ANSIBLE_COLLECTIONS_PATH")]))
+
+
 def plan_run(tmp_path, *args):
     """Plans the registered checks on the controller; (plan, refusals, msg)."""
     book = tmp_path / "plan.yml"
     book.write_text(PLAY)
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-               ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, ".collections"), ANSIBLE_LOCALHOST_WARNING="false",
+               ANSIBLE_COLLECTIONS_PATH=COLLECTIONS_PATH, ANSIBLE_LOCALHOST_WARNING="false",
                ANSIBLE_INVENTORY_UNPARSED_WARNING="false")
     proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
                            str(book)] + list(args), capture_output=True, text=True, env=env, cwd=ROOT, check=False)

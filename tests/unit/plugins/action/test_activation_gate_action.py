@@ -17,6 +17,7 @@ from ansible_collections.nexus_cos.launch.plugins.action import activation_gate
 from ansible_collections.nexus_cos.launch.plugins.modules import audit_record
 from ansible_collections.nexus_cos.launch.plugins.plugin_utils import approvals, launch_report
 from ansible_collections.nexus_cos.launch.tests.unit.utils.activation_host import AUDIT_FILE, base, new_host, run, RUN, write_prepare_run
+from ansible_collections.nexus_cos.launch.tests.unit.utils import core_messages
 
 pytestmark = pytest.mark.usefixtures("module_exits")
 
@@ -68,9 +69,10 @@ def test_the_gate_refuses_options_its_documentation_does_not_allow_naming_them(a
     task.async_val, task.check_mode, task.diff = 0, False, False
     action = activation_gate.ActionModule(task, mock.MagicMock(), mock.MagicMock(), mock.MagicMock(),
                                           mock.MagicMock(), mock.MagicMock())
+    action._load_name = "nexus_cos.launch.activation_gate"  # as the plugin loader names it
     action._execute_module = mock.MagicMock()
     result = action.run(task_vars={})
-    assert result["refused"] is True and message in result["msg"], result["msg"]
+    assert result["refused"] is True and message in core_messages.plain(result["msg"]), result["msg"]
     assert not action._execute_module.called
 
 

@@ -12,7 +12,7 @@ from unittest import mock
 import pytest
 
 from ansible_collections.nexus_cos.launch.plugins.action import launch_guard
-from ansible_collections.nexus_cos.launch.tests.unit.utils import alert_receivers, repo_paths
+from ansible_collections.nexus_cos.launch.tests.unit.utils import alert_receivers, core_messages, repo_paths
 
 UP = {"health": 200, "health_text": "HTTP 200", "latency_ms": 12, "access_mode": "public_full", "flags": 9,
       "flags_http": "HTTP 200", "marketplace_phase": 3, "pf": {"marketplace": 200}}
@@ -99,6 +99,7 @@ def run_guard(clock, host, check_mode=False, sent=None, real_sender=False, **arg
     task.async_val, task.check_mode, task.diff = 0, check_mode, False
     action = launch_guard.ActionModule(task, mock.MagicMock(), mock.MagicMock(), mock.MagicMock(), mock.MagicMock(),
                                        mock.MagicMock())
+    action._load_name = "nexus_cos.launch.launch_guard"  # as the plugin loader names it
     action._execute_module = host
     action._monotonic, action._time, action._sleep = clock.monotonic, clock.time, clock.sleep
     shown = []
@@ -254,7 +255,7 @@ def test_bad_options_stop_before_the_first_look_naming_the_variable(args, messag
     clock = Clock()
     host = Host(clock, lambda t: UP)
     result, dummy, dummy_sent = run_guard(clock, host, **args)
-    assert result["outcome"] == "error" and message in result["msg"] and host.calls == []
+    assert result["outcome"] == "error" and message in core_messages.plain(result["msg"]) and host.calls == []
 
 
 def test_check_mode_watches_and_says_what_it_would_do_without_records_or_alerts():

@@ -240,4 +240,4 @@ def test_path_still_names_the_flag_store_with_a_deprecation(store, monkeypatch):
     assert result['changed'] is True
     assert flags_in(store)['SIGNUPS_OPEN'] is True
     assert [d for d in seen if "'path'" in d['msg'] and d['version'] == '3.0.0'
-            and 'nexus_cos.launch' in str(d.get('deprecator'))], seen
+            and 'nexus_cos.launch' in str(d.get('deprecator') or d.get('collection_name'))], seen  # collection_name before 2.19

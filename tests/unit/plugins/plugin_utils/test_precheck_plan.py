@@ -79,3 +79,24 @@ def test_the_real_roles_plan_every_registered_check_from_their_defaults():
     assert list(plan) == registered_names()
     assert plan["disk"]["params"]["paths"] == ["/srv/repo_dir", "/srv/backup_dir", "/srv/audit_dir"]
     assert os.path.isdir(precheck_plan.ROLES_DIR)
+
+
+def test_values_rendered_as_text_reach_the_plan_as_the_types_the_specs_declare():
+    # ansible-core before 2.19 renders every template as text ("{{ 1.5 * 2 }}" is "3.0"): the plan
+    # converts each value to its declared type, so the checks get numbers on every supported release.
+    def as_text(raw):
+        def text(value):
+            if isinstance(value, (list, tuple)):
+                return [text(v) for v in value]
+            return value if isinstance(value, str) or value is None else str(value)
+        return dict((var, text(value)) for var, value in raw.items())
+
+    plan, errors = precheck_plan.build({"precheck_disk_min_free_gb": "3.0"}, as_text, load, precheck_plan.all_defaults(load))
+    assert errors == []
+    assert plan["disk"]["params"]["min_free_gb"] == 3.0 and isinstance(plan["disk"]["params"]["min_free_gb"], float)
+    for name, entry in plan.items():
+        spec = precheck_plan.role_spec(name, load)
+        for var, option in spec.items():
+            value = entry["params"].get(var[len(precheck_plan.role_name(name)) + 1:])
+            if option.get("type") in ("int", "float") and value is not None:
+                assert type(value).__name__ == option["type"], (name, var, value)
