@@ -78,7 +78,7 @@ _QUOTED_FQCN = re.compile(r"""["']((%s)\.[a-z][a-z0-9_]*)\.[a-z][a-z0-9_]*["']""
 
 def collections_used():
     """{collection: [files]} of every collection FQCN the checkout uses, but
-    ansible.builtin: YAML, ini and templates outside comments; Python only in
+    ansible.builtin and ansible.legacy (ansible-core itself): YAML, ini and templates outside comments; Python only in
     string literals (a module path is not a collection)."""
     used = {}
     for top in USED_IN:
@@ -103,7 +103,7 @@ def collections_used():
                 if pattern is _FQCN:
                     text = "\n".join(line.split(" #")[0] for line in text.splitlines() if not line.lstrip().startswith("#"))
                 for match in pattern.finditer(text):
-                    if match.group(0).strip("\"'").startswith(CORE_PYTHON) or match.group(1) == "ansible.builtin":
+                    if match.group(0).strip("\"'").startswith(CORE_PYTHON) or match.group(1) in ("ansible.builtin", "ansible.legacy"):
                         continue
                     used.setdefault(match.group(1), set()).add(os.path.relpath(path, ROOT))
     return used
