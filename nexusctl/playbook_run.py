@@ -22,7 +22,7 @@ import sys
 import tempfile
 from collections.abc import Mapping
 
-from ansible_collections.nexus_cos.launch.nexusctl import host_paths, run_cancel
+from ansible_collections.nexus_cos.launch.nexusctl import check_mode, host_paths, run_cancel
 from ansible_collections.nexus_cos.launch.nexusctl.collection_root import ROOT
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log
 
@@ -315,6 +315,7 @@ class Progress(object):
         self.verbose = verbose
         self.failures = []
         self.run_id = self.run_stamp = None
+        self.preview = None     # a check run's gate verdicts (set_stats nexus_preview)
 
     def __call__(self, event):
         kind = event.get("event")
@@ -325,6 +326,8 @@ class Progress(object):
             self.run_id, self.run_stamp = facts["nexus_run_id"], facts.get("nexus_run_stamp")
         if kind == "playbook_on_play_start":
             self._say("== %s" % data.get("play", ""))
+        if kind == "playbook_on_stats":
+            self.preview = (data.get("artifact_data") or {}).get("nexus_preview")
         if kind == "verbose" and (data.get("resolved_action") or data.get("task_action")) in self.SPEAKERS:
             for part in str(event.get("stdout") or "").splitlines():
                 if part.strip():
@@ -339,6 +342,10 @@ class Progress(object):
         self._say(line)
         for diff in (res.get("diff") or []) if isinstance(res.get("diff"), list) else [res.get("diff")]:
             self._diff(diff)
+        # A loop's diffs are in its items' results (the PF files of an activation).
+        for item in res.get("results") or [] if isinstance(res.get("results"), list) else []:
+            if isinstance(item, dict) and item.get("changed"):
+                self._diff(item.get("diff"))
         if mark == "ok" and data.get("task_action") in ("debug", "ansible.builtin.debug") and "msg" in res:
             # What a play says to the operator (tables, where the logs are).
             msg = res["msg"]
@@ -525,7 +532,7 @@ def run_playbook(playbook, args, extravars=None, check=False, diff=False, quiet=
         print(nothing, file=sys.stderr)
         return EXIT_USAGE
     if result.rc == 0 and result.status == "successful":
-        return EXIT_OK
+        return check_mode.preview_exit_code(args, stats, progress.preview) if check else EXIT_OK
     what = interruption(result, [(host, msg) for host, dummy, msg in progress.failures])
     if what:
         report_interruption(what, args, private, progress.run_id, progress.run_stamp)

@@ -74,13 +74,18 @@ class ActionModule(ActionBase):
         if facts.get("state_error"):
             return _stop(result, facts["state_error"])
 
+        # A preview is the task's own check mode, which no variable can set
+        # (ansible_check_mode from -e is ignored): it changes nothing, so it
+        # reports the verdicts instead of needing the confirmation and the
+        # approvals, and audits nothing.
+        preview = self._task.check_mode is True
         try:
-            decision = self._decide(kind, args, facts, clock)
+            decision = self._decide(kind, args, facts, clock, preview)
         except activation.ActivationError as exc:
             return _stop(result, str(exc))
 
         audit_args = dict((k, args[k]) for k in ("audit_dir", "audit_file", "run_id") if args.get(k))
-        if decision.events and args.get("audit_file"):
+        if decision.events and args.get("audit_file") and not preview:
             audit_args.update(audit_events=[{"event": e, "fields": f} for e, f in decision.events])
             written = self._execute_module(module_name="nexus_cos.launch.audit_record", module_args=audit_args,
                                            task_vars=task_vars)
@@ -102,11 +107,12 @@ class ActionModule(ActionBase):
         out["dead_runs"] = ["; ".join(lines) for lines in runs.dead_runs_left(
             facts.get("runs"), facts.get("lock"), current_run=args.get("run_id"))]
         out["state_file"] = facts.get("state_file")
+        out["preview"] = preview
         result.update(out)
         result["changed"] = False
         return result
 
-    def _decide(self, kind, args, facts, clock):
+    def _decide(self, kind, args, facts, clock, preview=False):
         if kind == "marketplace":
             return gate.evaluate_marketplace(
                 _int(args.get("step"), "step"), facts, clock_override=clock,
@@ -129,9 +135,13 @@ class ActionModule(ActionBase):
                     accepted.update(bound, approvers=",".join(a["name"] for a in approved))
                 return approved, problems
 
+            # A preview given no approvals says what a real run needs; given
+            # some, it checks them as a real run does.
+            unasked = preview and not args.get("approvals")
             decision = gate.evaluate_launch(
                 args.get("mode"), facts, confirm=args["confirm"],
-                check_approvals=check_approvals,
+                check_approvals=None if unasked else check_approvals, preview=preview,
+                describe_approvals=lambda roles: approvals.approvals_needed(known, roles),
                 waivers=args.get("waivers") or {}, clock_override=clock,
                 force_reason=to_text(args.get("force_reason") or ""),
                 prepare_max_age_hours=float(args.get("prepare_max_age_hours",
