@@ -32,5 +32,6 @@ def detailed_exit_code(code, changes_pending):
         return PLAN_ERROR
     return PLAN_CHANGES if changes_pending else PLAN_NO_CHANGES
 
+
 # The table above, for nexusctl --help.
 EXIT_CODES = __doc__.strip()

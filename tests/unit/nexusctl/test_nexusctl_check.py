@@ -109,8 +109,7 @@ def replay(monkeypatch, stats, preview):
     ({"vps1": 2}, True, 1, 1),
     ({}, True, 1, 1),
 ])
-def test_a_check_run_exits_by_the_gates_verdict_and_the_changes(monkeypatch, tmp_path, changed, refused, plain,
-                                                                 detailed):
+def test_a_check_run_exits_by_the_gates_verdict_and_the_changes(monkeypatch, tmp_path, changed, refused, plain, detailed):
     replay(monkeypatch, {"changed": changed, "ok": {"vps1": 9}}, {"vps1": {"refused": refused, "needs": []}})
     argv = ["marketplace", "enable", "-i", str(tmp_path), "--phase", "3", "--step", "2", "--check"]
     assert nexusctl_main.main(argv) == plain
