@@ -94,6 +94,8 @@ def verdict_lines(gates, needs=()):
     lines = []
     for item in gates:
         reason = " | ".join(part for part in str(item.get("reason") or "").splitlines() if part)
+        if item["verdict"] == "needed":
+            reason = "not given to a preview; what a real run needs follows"
         line = "%-8s %s%s" % (item["verdict"].upper(), item["gate"], ": " + reason if reason else "")
         if item.get("opens"):
             line += " (opens by itself %s)" % item["opens"]

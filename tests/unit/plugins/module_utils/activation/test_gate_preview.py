@@ -112,6 +112,9 @@ def test_a_forced_gate_says_so_and_an_elapsed_soak_is_open():
 
 def test_verdict_lines():
     assert gate.verdict_lines([{"gate": "prepare run", "verdict": "refused", "reason": "no run\nfound", "opens": ""},
-                               {"gate": "host clock", "verdict": "open", "reason": "", "opens": ""}],
+                               {"gate": "host clock", "verdict": "open", "reason": "", "opens": ""},
+                               {"gate": "confirmation", "verdict": "needed", "reason": "--confirm", "opens": ""}],
                               ["an explicit confirmation"]) == [
-        "REFUSED  prepare run: no run | found", "OPEN     host clock", "a real run needs an explicit confirmation"]
+        "REFUSED  prepare run: no run | found", "OPEN     host clock",
+        "NEEDED   confirmation: not given to a preview; what a real run needs follows",
+        "a real run needs an explicit confirmation"]
