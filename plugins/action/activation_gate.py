@@ -79,8 +79,9 @@ class ActionModule(ActionBase):
         # reports the verdicts instead of needing the confirmation and the
         # approvals, and audits nothing.
         preview = self._task.check_mode is True
+        facts["preview"] = preview     # whatever the host answered
         try:
-            decision = self._decide(kind, args, facts, clock, preview)
+            decision = self._decide(kind, args, facts, clock)
         except activation.ActivationError as exc:
             return _stop(result, str(exc))
 
@@ -112,7 +113,7 @@ class ActionModule(ActionBase):
         result["changed"] = False
         return result
 
-    def _decide(self, kind, args, facts, clock, preview=False):
+    def _decide(self, kind, args, facts, clock):
         if kind == "marketplace":
             return gate.evaluate_marketplace(
                 _int(args.get("step"), "step"), facts, clock_override=clock,
@@ -125,6 +126,9 @@ class ActionModule(ActionBase):
             known, accepted = args.get("approvers") or {}, {}
 
             def check_approvals(roles):
+                if facts["preview"] and not args.get("approvals"):
+                    # A preview given no approvals says what a real run needs.
+                    raise activation.ApprovalsNotGiven(approvals.approvals_needed(known, roles))
                 # Bound to this run and fresh (the approvals file), or no approval at all.
                 from_file, bound = approvals.read_bound_approvals(
                     args.get("run_id") or "", approvals.used_nonces(facts.get("runs")),
@@ -135,13 +139,9 @@ class ActionModule(ActionBase):
                     accepted.update(bound, approvers=",".join(a["name"] for a in approved))
                 return approved, problems
 
-            # A preview given no approvals says what a real run needs; given
-            # some, it checks them as a real run does.
-            unasked = preview and not args.get("approvals")
             decision = gate.evaluate_launch(
                 args.get("mode"), facts, confirm=args["confirm"],
-                check_approvals=None if unasked else check_approvals, preview=preview,
-                describe_approvals=lambda roles: approvals.approvals_needed(known, roles),
+                check_approvals=check_approvals,
                 waivers=args.get("waivers") or {}, clock_override=clock,
                 force_reason=to_text(args.get("force_reason") or ""),
                 prepare_max_age_hours=float(args.get("prepare_max_age_hours",

@@ -14,7 +14,7 @@ import json
 import time
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import (DAY, DEFAULT_PREPARE_MAX_AGE_HOURS, DEFAULT_WAIT_DAYS, FORCE_HINT, GLOBAL_PF,
-                                                                                  MARKETPLACE_PF, ActivationError)
+                                                                                  MARKETPLACE_PF, ActivationError, ApprovalsNotGiven)
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation.clock import check_host_clock
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation.facts import facts_documents
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation.ledger import entry_in_effect, latest_entries, newest_entry, undone_text
@@ -349,18 +349,18 @@ def _previous_step(decision, step, entries, latest, store, pfs, daily_limits, wa
 
 
 def evaluate_launch(mode, facts, confirm=False, check_approvals=None, waivers=None, clock_override=None,
-                    force_reason="", prepare_max_age_hours=DEFAULT_PREPARE_MAX_AGE_HOURS, preview=False,
-                    describe_approvals=None):
+                    force_reason="", prepare_max_age_hours=DEFAULT_PREPARE_MAX_AGE_HOURS):
     """Gate and plan of the Phase 4 launch (``mode`` global or soft).
     ``check_approvals(roles)`` returns (approved [{name, role}], problems
     [str]) for the roles the PF requires: the controller checks the
     approvers' secrets (plugin_utils/approvals.py); nothing here sees one.
 
-    ``preview``: a check-mode run, which changes nothing. The confirmation
-    and the approvals it was not given (``check_approvals`` None) are listed
-    in ``needs`` instead of refused, the approvals in the words of
-    ``describe_approvals(roles)``; given, they are checked as in a real run.
-    Only the action plugin sets it, from the task's real check mode."""
+    A preview (``facts["preview"]`` true: a check-mode run, which changes
+    nothing; only the action plugin sets it, from the task's own check mode)
+    lists the confirmation it was not given and the approvals its
+    ``check_approvals`` says were not given (ApprovalsNotGiven) in ``needs``
+    instead of refusing them; given, they are checked as in a real run."""
+    preview = facts.get("preview") is True
     plan = launch_plan(mode)
     now = clock_override if clock_override is not None else facts.get("now", time.time())
     decision = Decision(plan, now)
@@ -394,17 +394,20 @@ def evaluate_launch(mode, facts, confirm=False, check_approvals=None, waivers=No
     except ActivationError as exc:
         decision.verdict("approvals", str(exc), hard=True)
         roles = None
-    if roles is not None and preview and check_approvals is None:
-        decision.need("approvals", describe_approvals(roles) if describe_approvals else
-                      "approvals by %d distinct approvers: %s" % (len(roles), ", ".join(roles)))
-    elif roles is not None:
+    if roles is not None:
         if check_approvals is None:
             approved, problems = [], ["the launch approvals cannot be checked here: no approvals checker"]
         else:
             try:
                 approved, problems = check_approvals(roles)
+            except ApprovalsNotGiven as exc:
+                # Only a preview may go without them; a real run is refused.
+                approved, problems = [], (None if preview else [str(exc)])
+                if preview:
+                    decision.need("approvals", str(exc))
             except ActivationError as exc:
                 approved, problems = [], [str(exc)]
+    if roles is not None and problems is not None:
         decision.verdict("approvals", "\n".join(problems), hard=True,
                          reason="by %s" % ", ".join("%s (%s)" % (a["name"], a["role"]) for a in approved))
         for item in approved:

@@ -34,7 +34,7 @@ def host(tmp_path, monkeypatch):
     return host
 
 
-def gate(host, check_mode, task_vars=None, **args):
+def gate(host, check_mode, task_vars=None, host_says=None, **args):
     """(result, modules run) of the launch gate with no confirmation and no approvals."""
     task = mock.MagicMock()
     task.args = dict(base(host), kind="launch", mode="global", confirm=False, approvers=APPROVERS, approvals=[],
@@ -48,7 +48,7 @@ def gate(host, check_mode, task_vars=None, **args):
     def execute_module(module_name, module_args, task_vars):
         modules.append(module_name)
         if module_name.endswith("activation_info"):
-            return run(dict(module_args))
+            return dict(run(dict(module_args)), **(host_says or {}))
         return run(dict(module_args), module=audit_record)
 
     action._execute_module = execute_module
@@ -75,11 +75,13 @@ def test_a_preview_reports_the_verdicts_needs_nothing_and_audits_nothing(host):
                                "FOUNDER_BETA_MODE": False, "PUBLIC_SOFT_LAUNCH_MODE": False}
 
 
-@pytest.mark.parametrize("task_vars", [{}, {"ansible_check_mode": True}, {"preview": True}])
-def test_a_real_run_is_refused_and_audited_as_before_whatever_the_variables_say(host, task_vars):
+@pytest.mark.parametrize("task_vars, host_says", [({}, None), ({"ansible_check_mode": True}, None),
+                                                  ({"preview": True}, {"preview": True})])
+def test_a_real_run_is_refused_and_audited_as_before_whatever_the_variables_say(host, task_vars, host_says):
     """Only the task's own check mode makes a preview: a variable (-e
-    ansible_check_mode=true, which Ansible ignores anyway) does not."""
-    result, modules = gate(host, check_mode=False, task_vars=task_vars)
+    ansible_check_mode=true, which Ansible ignores anyway) does not, nor
+    a host's answer that says so."""
+    result, modules = gate(host, check_mode=False, task_vars=task_vars, host_says=host_says)
     assert result["preview"] is False and result["refused"] is True
     assert result["msg"].splitlines()[0].startswith("the Phase 4 launch changes public access and needs an explicit "
                                                     "confirmation")

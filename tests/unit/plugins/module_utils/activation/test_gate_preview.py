@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from passlib.hash import pbkdf2_sha256
 
+from ansible_collections.nexus_cos.launch.plugins.module_utils import activation as act
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import gate
 from ansible_collections.nexus_cos.launch.plugins.plugin_utils import approvals
 from ansible_collections.nexus_cos.launch.tests.unit.plugins.module_utils.activation.test_gate import after_step, entry
@@ -28,11 +29,14 @@ def verdicts(decision):
     return dict((g["gate"], (g["verdict"], g["reason"], g["opens"])) for g in decision.as_dict()["gates"])
 
 
+def not_given(roles):
+    raise act.ApprovalsNotGiven(approvals.approvals_needed(APPROVERS, roles))
+
+
 def preview_launch(**kwargs):
-    args = dict(confirm=False, waivers=WAIVERS, preview=True,
-                describe_approvals=lambda roles: approvals.approvals_needed(APPROVERS, roles))
+    args = dict(confirm=False, waivers=WAIVERS, check_approvals=not_given)
     args.update(kwargs)
-    return gate.evaluate_launch("global", args.pop("facts", None) or facts(), **args)
+    return gate.evaluate_launch("global", dict(args.pop("facts", None) or facts(), preview=True), **args)
 
 
 def test_a_launch_preview_needs_no_confirmation_and_no_approvals_and_says_what_a_real_run_needs():
@@ -59,6 +63,12 @@ def test_without_preview_the_same_launch_is_refused_as_before():
     """A real run is given no preview: no confirmation and no approvals refuse it."""
     d = gate.evaluate_launch("global", facts(), confirm=False, waivers=WAIVERS)
     assert not d.open
+    # Not even with approvals the checker says were not given, nor with a "preview" that is not true.
+    for f in (facts(), dict(facts(), preview="yes")):
+        refused = gate.evaluate_launch("global", f, confirm=False, waivers=WAIVERS, check_approvals=not_given)
+        assert not refused.open and refused.as_dict()["needs"] == []
+        assert refused.message().splitlines()[0] == CONFIRM
+        assert refused.message().splitlines()[1].startswith("approvals by 2 distinct approvers")
     assert d.message().splitlines()[0] == CONFIRM
     assert "the launch approvals cannot be checked here: no approvals checker" in d.message()
     assert d.as_dict()["needs"] == []
