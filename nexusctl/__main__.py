@@ -13,9 +13,9 @@ import os
 import sys
 
 from ansible_collections.nexus_cos.launch.nexusctl import (
-    cmd_audit, cmd_deploy, cmd_guard, cmd_launch, cmd_marketplace, cmd_report, cmd_rollback, cmd_status, cmd_validate,
-    json_output, playbook_run, state_dir, version)
-from ansible_collections.nexus_cos.launch.nexusctl.exit_codes import EXIT_CANCELED, EXIT_CODES, EXIT_ERROR, EXIT_USAGE
+    check_mode, cmd_audit, cmd_deploy, cmd_guard, cmd_launch, cmd_marketplace, cmd_report, cmd_rollback, cmd_status,
+    cmd_validate, json_output, playbook_run, state_dir, version)
+from ansible_collections.nexus_cos.launch.nexusctl.exit_codes import EXIT_CANCELED, EXIT_CODES, EXIT_ERROR, EXIT_USAGE, PLAN_ERROR
 from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import add_target_arguments, merge_target_options, pinned_refusal
 
 
@@ -82,20 +82,26 @@ def parse(argv=None):
 
 
 def main(argv=None):
-    parser, args = parse(argv)
+    try:
+        parser, args = parse(argv)
+    except SystemExit as exc:
+        # argparse's usage error is 2, which --detailed-exitcode keeps for "changes pending".
+        if exc.code == EXIT_USAGE and "--detailed-exitcode" in (sys.argv[1:] if argv is None else argv):
+            return PLAN_ERROR
+        raise
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
     # Before a command asks for anything (an approver's secret) or starts a run.
-    refusal = pinned_refusal(getattr(args, "extra_vars", None))
+    refusal = pinned_refusal(getattr(args, "extra_vars", None)) or check_mode.usage_problem(args)
     if refusal:
         print("nexusctl: %s" % refusal, file=sys.stderr)
-        return _emit(args, EXIT_USAGE)
+        return _emit(args, check_mode.exit_code(args, EXIT_USAGE))
     try:
         playbook_run.configure_state(args.state_dir, args.keep_runs)
     except state_dir.StateDirError as exc:
         print("nexusctl: %s" % exc, file=sys.stderr)
-        return _emit(args, EXIT_USAGE)
+        return _emit(args, check_mode.exit_code(args, EXIT_USAGE))
     if not json_output.wanted(args):
         return _run(args)
     # Whatever a command prints for a person goes to stderr; stdout gets the one document.
@@ -118,16 +124,16 @@ def _emit(args, code):
 
 def _run(args):
     try:
-        return args.func(args)
+        return check_mode.exit_code(args, args.func(args))
     except BrokenPipeError:
         # The reader went away (nexusctl status | head): not worth a traceback.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_ERROR
+        return check_mode.exit_code(args, EXIT_ERROR)
     except KeyboardInterrupt:
         # Ctrl-C outside a run (a run handles it itself: run_cancel.py).
         print("nexusctl: canceled by SIGINT; if a run was under way, `nexusctl status` shows the deployment lock "
               "and the flags as they are now", file=sys.stderr)
-        return EXIT_CANCELED
+        return check_mode.exit_code(args, EXIT_CANCELED)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from ansible_collections.nexus_cos.launch.nexusctl.check_mode import add_check_arguments
 from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import add_target_arguments, run_playbook
 # Importing the package registers the checks (its __init__ is the registry).
 from ansible_collections.nexus_cos.launch.plugins.module_utils import checks  # noqa: F401 pylint: disable=unused-import
@@ -14,7 +15,7 @@ from ansible_collections.nexus_cos.launch.plugins.module_utils.checks.framework 
 def register(subparsers):
     deploy = subparsers.add_parser("deploy", help="the Phase 4 prepare run (playbooks/phase4.yml); changes no flag")
     add_target_arguments(deploy)
-    deploy.add_argument("--check", action="store_true", help="run in check mode, showing diffs")
+    add_check_arguments(deploy, "run in check mode, showing diffs; writes nothing")
     deploy.set_defaults(func=lambda args: run_playbook("phase4.yml", args, check=args.check, diff=args.check))
 
     names = registered_names()
@@ -29,7 +30,9 @@ def register(subparsers):
     unlock = subparsers.add_parser("unlock", help="break the deployment lock of a dead run (audited)")
     add_target_arguments(unlock)
     unlock.add_argument("--reason", required=True, help="why the lock is broken; written to the audit trail")
-    unlock.set_defaults(func=lambda args: run_playbook("unlock.yml", args, extravars={"unlock_reason": args.reason}))
+    add_check_arguments(unlock, "say whether the lock would be broken; break and audit nothing")
+    unlock.set_defaults(func=lambda args: run_playbook("unlock.yml", args, extravars={"unlock_reason": args.reason},
+                                                       check=args.check, diff=args.check))
 
 
 def _precheck(args):

@@ -9,6 +9,7 @@ progress line a look; on a critical breach it pulls the emergency switch
 from __future__ import annotations
 
 from ansible_collections.nexus_cos.launch.nexusctl.arg_types import MINUTES
+from ansible_collections.nexus_cos.launch.nexusctl.check_mode import add_check_arguments
 from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import add_target_arguments, run_playbook
 
 
@@ -26,8 +27,7 @@ def register(subparsers):
                         help="length of the window (default launch_guard_minutes, 15)")
     parser.add_argument("--alert-only", action="store_true",
                         help="on a critical breach only alert (nexus_alert_channels); do not pull the switch")
-    parser.add_argument("--check", action="store_true",
-                        help="watch, but on a breach only say what the switch would change; audit and send nothing")
+    add_check_arguments(parser, "watch, but on a breach only say what the switch would change; audit and send nothing")
     parser.set_defaults(func=run_guard)
     return parser
 

@@ -26,6 +26,7 @@ import tempfile
 from ansible.module_utils.parsing.convert_bool import boolean
 
 from ansible_collections.nexus_cos.launch.nexusctl.arg_types import MINUTES
+from ansible_collections.nexus_cos.launch.nexusctl.check_mode import add_check_arguments
 from ansible_collections.nexus_cos.launch.nexusctl.exit_codes import EXIT_REFUSED, EXIT_USAGE
 from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import add_target_arguments, parse_extra_vars, run_playbook
 from ansible_collections.nexus_cos.launch.plugins.module_utils.audit_log import new_run_id
@@ -54,7 +55,9 @@ def register(subparsers):
                         help="waive a PF launch gate with a reason (audited; repeatable)")
     parser.add_argument("--force-reason", metavar="TEXT",
                         help="force the prepare-run gate, giving the reason (approvals and launch gates are never forced)")
-    parser.add_argument("--check", action="store_true", help="show the changes the launch would make; change nothing")
+    add_check_arguments(parser, "preview the launch: each gate's verdict, what a real run needs (confirmation, "
+                                "approvals, waivers) and the flag and PF diffs; needs no --confirm and no secret, "
+                                "writes nothing")
     guard = parser.add_mutually_exclusive_group()
     guard.add_argument("--guard-minutes", type=MINUTES, metavar="N",
                        help="watch the launched platform for N minutes afterwards (default launch_guard_minutes, 15); "
@@ -146,7 +149,8 @@ def launch_vars(args):
 
 def run_launch(args):
     try:
-        if not confirmed(args):
+        # A preview changes nothing: its gate lists the confirmation a real run needs.
+        if not confirmed(args) and not args.check:
             print("nexusctl launch: %s" % CONFIRM_REFUSAL, file=sys.stderr)
             return EXIT_REFUSED
         extra, names = launch_vars(args)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 
 from ansible_collections.nexus_cos.launch.nexusctl import cmd_status
+from ansible_collections.nexus_cos.launch.nexusctl.check_mode import add_check_arguments
 from ansible_collections.nexus_cos.launch.nexusctl.exit_codes import EXIT_USAGE
 from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import add_target_arguments, run_playbook
 
@@ -32,7 +33,7 @@ def register(subparsers):
     enable.add_argument("--step", type=int, required=True, choices=[1, 2, 3, 4], help="the step, 1 to 4")
     enable.add_argument("--force-reason", metavar="TEXT",
                         help="force a refused gate, giving the reason (audited as GATE_FORCED)")
-    enable.add_argument("--check", action="store_true", help="show the changes the step would make; change nothing")
+    add_check_arguments(enable, "preview the step: each gate's verdict and the flag and PF diffs; writes nothing")
     enable.set_defaults(func=run_enable)
 
     status = commands.add_parser("status", help="phase, step, gate clocks and marketplace flags (read-only)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 
+from ansible_collections.nexus_cos.launch.nexusctl.check_mode import add_check_arguments
 from ansible_collections.nexus_cos.launch.nexusctl.exit_codes import EXIT_USAGE
 from ansible_collections.nexus_cos.launch.nexusctl.playbook_run import add_target_arguments, run_playbook
 
@@ -28,7 +29,7 @@ def register(subparsers):
     parser.add_argument("--reason", metavar="TEXT", help="why the kill switch is pulled (audited)")
     parser.add_argument("--keep-lock", action="store_true",
                         help="with --emergency: stop if another run holds the lock instead of breaking it")
-    parser.add_argument("--check", action="store_true", help="show what would change; change nothing")
+    add_check_arguments(parser, "preview the restore or the kill switch: the flag and PF diffs; writes nothing")
     parser.set_defaults(func=run_rollback)
     return parser
 

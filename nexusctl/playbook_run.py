@@ -22,7 +22,7 @@ import sys
 import tempfile
 from collections.abc import Mapping
 
-from ansible_collections.nexus_cos.launch.nexusctl import host_paths, json_output, run_cancel, state_dir
+from ansible_collections.nexus_cos.launch.nexusctl import check_mode, host_paths, json_output, run_cancel, state_dir
 from ansible_collections.nexus_cos.launch.nexusctl.collection_root import ROOT
 from ansible_collections.nexus_cos.launch.plugins.module_utils import audit_log, operator_hints
 
@@ -351,6 +351,7 @@ class Progress(object):
         # {host: message lines shown}: the run's summary and its final
         # failure repeat the precheck table and failures already shown.
         self.said = {}
+        self.preview = None     # a check run's gate verdicts (set_stats nexus_preview)
 
     def __call__(self, event):
         kind = event.get("event")
@@ -361,6 +362,8 @@ class Progress(object):
             self.run_id, self.run_stamp = facts["nexus_run_id"], facts.get("nexus_run_stamp")
         if kind == "playbook_on_play_start":
             self._say("== %s" % data.get("play", ""))
+        if kind == "playbook_on_stats":
+            self.preview = (data.get("artifact_data") or {}).get("nexus_preview")
         if kind == "verbose" and (data.get("resolved_action") or data.get("task_action")) in self.SPEAKERS:
             for part in str(event.get("stdout") or "").splitlines():
                 if part.strip():
@@ -375,6 +378,10 @@ class Progress(object):
         self._say(line)
         for diff in (res.get("diff") or []) if isinstance(res.get("diff"), list) else [res.get("diff")]:
             self._diff(diff)
+        # A loop's diffs are in its items' results (the PF files of an activation).
+        for item in res.get("results") or [] if isinstance(res.get("results"), list) else []:
+            if isinstance(item, dict) and item.get("changed"):
+                self._diff(item.get("diff"))
         if mark == "ok" and data.get("task_action") in ("debug", "ansible.builtin.debug") and "msg" in res:
             # What a play says to the operator (tables, where the logs are).
             msg = res["msg"]
@@ -567,7 +574,7 @@ def run_playbook(playbook, args, extravars=None, check=False, diff=False, quiet=
         "nexusctl-", playbook=os.path.join(PLAYBOOK_DIR, playbook), inventory=inventory, limit=args.limit,
         extravars=extravars or None, cmdline=" ".join(shlex.quote(w) for w in words) or None,
         event_handler=None if quiet else progress, verbosity=args.verbose or None, json_mode=False, tags=tags)
-    code = _outcome(playbook, args, result, private, progress)
+    code = _outcome(playbook, args, result, private, progress, check)
     json_output.record(run_summary(playbook, result, private, progress, check=check))
     return code
 
@@ -586,7 +593,7 @@ def run_summary(playbook, result, private, progress, check=False):
         "canceled_by": getattr(result, "canceled_by", None), "runner_dir": private}
 
 
-def _outcome(playbook, args, result, private, progress):
+def _outcome(playbook, args, result, private, progress, check=False):
     """nexusctl's exit code of a run, saying on stderr what went wrong."""
     stats = result.stats or {}
     nothing = no_hosts_matched(result, playbook, args)
@@ -594,7 +601,7 @@ def _outcome(playbook, args, result, private, progress):
         print(nothing, file=sys.stderr)
         return EXIT_USAGE
     if result.rc == 0 and result.status == "successful":
-        return EXIT_OK
+        return check_mode.preview_exit_code(args, stats, progress.preview) if check else EXIT_OK
     what = interruption(result, [(host, msg) for host, dummy, msg in progress.failures])
     if what:
         report_interruption(what, args, private, progress.run_id, progress.run_stamp)

@@ -74,13 +74,19 @@ class ActionModule(ActionBase):
         if facts.get("state_error"):
             return _stop(result, facts["state_error"])
 
+        # A preview is the task's own check mode, which no variable can set
+        # (ansible_check_mode from -e is ignored): it changes nothing, so it
+        # reports the verdicts instead of needing the confirmation and the
+        # approvals, and audits nothing.
+        preview = self._task.check_mode is True
+        facts["preview"] = preview     # whatever the host answered
         try:
             decision = self._decide(kind, args, facts, clock)
         except activation.ActivationError as exc:
             return _stop(result, str(exc))
 
         audit_args = dict((k, args[k]) for k in ("audit_dir", "audit_file", "run_id") if args.get(k))
-        if decision.events and args.get("audit_file"):
+        if decision.events and args.get("audit_file") and not preview:
             audit_args.update(audit_events=[{"event": e, "fields": f} for e, f in decision.events])
             written = self._execute_module(module_name="nexus_cos.launch.audit_record", module_args=audit_args,
                                            task_vars=task_vars)
@@ -103,6 +109,7 @@ class ActionModule(ActionBase):
             facts.get("runs"), facts.get("lock"), current_run=args.get("run_id"))]
         out["state_file"] = facts.get("state_file")
         out["history"] = history(facts.get("activations"))
+        out["preview"] = preview
         result.update(out)
         result["changed"] = False
         return result
@@ -120,6 +127,9 @@ class ActionModule(ActionBase):
             known, accepted = args.get("approvers") or {}, {}
 
             def check_approvals(roles):
+                if facts["preview"] and not args.get("approvals"):
+                    # A preview given no approvals says what a real run needs.
+                    raise activation.ApprovalsNotGiven(approvals.approvals_needed(known, roles))
                 # Bound to this run and fresh (the approvals file), or no approval at all.
                 from_file, bound = approvals.read_bound_approvals(
                     args.get("run_id") or "", approvals.used_nonces(facts.get("runs")),

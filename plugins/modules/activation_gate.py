@@ -119,7 +119,9 @@ options:
 attributes:
   check_mode:
     support: full
-    details: The gate is evaluated; its records are not written.
+    details: >-
+      A preview: the gate is evaluated and its records are not written. The launch's confirmation and
+      approvals, when not given, are listed in RV(needs) instead of refused; given, they are checked.
   diff_mode:
     support: none
 '''
@@ -194,4 +196,21 @@ history:
   returned: when the host's facts were read
   type: list
   elements: dict
+gates:
+  description: >-
+    Each gate's verdict, C({gate, verdict, reason, opens, forceable}): C(verdict) is open, refused, forced,
+    waived or needed (a preview not given what a real run needs); C(opens) is when a refused gate opens
+    by itself (ISO 8601 UTC), or empty.
+  returned: success
+  type: list
+  elements: dict
+needs:
+  description: What a real run needs that a preview was not given (the confirmation, approvals, waivers), in words.
+  returned: success
+  type: list
+  elements: str
+preview:
+  description: Whether the task ran in check mode, so nothing was audited and nothing may be applied.
+  returned: success
+  type: bool
 '''

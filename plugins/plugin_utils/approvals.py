@@ -124,8 +124,7 @@ def verify_approvals(approvals, approvers, roles, verify=None):
     if assignment is None:
         missing = [r for r in roles if not any(r in rs for rs in verified.values())]
         for role in missing:
-            holders = sorted(n for n, s in approvers.items()
-                             if isinstance(s, dict) and role in (_approver_roles(s) or []))
+            holders = role_holders(approvers, role)
             problems.append("no verified approval from a %s (approvers holding that role: %s)"
                             % (role, ", ".join(holders) or "none"))
         if not missing and len(verified) >= count:
@@ -135,6 +134,23 @@ def verify_approvals(approvals, approvers, roles, verify=None):
     if problems:
         return [], problems
     return [{"name": name, "role": role} for role, name in assignment], []
+
+
+def role_holders(approvers, role):
+    """The names in the registry ``approvers`` holding ``role``, sorted."""
+    if not isinstance(approvers, dict):
+        return []
+    return sorted(n for n, s in approvers.items() if isinstance(s, dict) and role in (_approver_roles(s) or []))
+
+
+def approvals_needed(approvers, roles):
+    """What a launch run needs to be approved, in words, for a preview:
+    the roles, who holds each, how to give them. Names only."""
+    return ("approvals by %d distinct approvers (%s, as %s deployment.team_approval says), given with nexusctl "
+            "launch --approver NAME for each: %s" % (
+                len(roles), " and ".join(roles), GLOBAL_PF,
+                "; ".join("%s: %s" % (role, ", ".join(role_holders(approvers, role)) or "nobody in "
+                                      "nexus_launch_approvers holds it") for role in roles)))
 
 
 def _assign_roles(roles, verified):

@@ -90,6 +90,11 @@ class ActivationError(ValueError):
     variable). The message names the variable and what was expected."""
 
 
+class ApprovalsNotGiven(ActivationError):
+    """A preview was given no approvals: the message says what a real run
+    needs (roles and who holds them, names only)."""
+
+
 # The one rule of when a run ended, by the record that opened it (the
 # status, the gates and dead_runs_left all read summarize_run): a run with
 # its opening record and none of its end records was cut off (killed, its

@@ -14,7 +14,8 @@ import json
 import time
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation import (DAY, DEFAULT_PREPARE_MAX_AGE_HOURS, DEFAULT_WAIT_DAYS, GLOBAL_PF,
-                                                                                  MARKETPLACE_PF, ActivationError, force_hint)
+                                                                                  MARKETPLACE_PF, ActivationError, ApprovalsNotGiven,
+                                                                                  force_hint)
 from ansible_collections.nexus_cos.launch.plugins.module_utils import operator_hints
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation.clock import check_host_clock
 from ansible_collections.nexus_cos.launch.plugins.module_utils.activation.facts import facts_documents
@@ -42,10 +43,12 @@ def required_roles(team_approval):
 
 # ---------------------------------------------------------------- launch gates
 
-def check_launch_gates(gates, waivers):
+def check_launch_gates(gates, waivers, verdicts=None):
     """(waived [(name, reason)], refusals [str], notes [str]) for
     global-launch.yaml launch_gates.required_validations and the run's
-    launch_waivers {gate: reason}."""
+    launch_waivers {gate: reason}. ``verdicts``, a list, gets one
+    (gate, verdict, reason) for each launch gate: passed, waived or refused."""
+    verdicts = [] if verdicts is None else verdicts
     waivers = waivers or {}
     if not isinstance(waivers, dict):
         return [], ["launch_waivers: expected a mapping {GATE: REASON}, found %s" % type(waivers).__name__], []
@@ -69,19 +72,38 @@ def check_launch_gates(gates, waivers):
         if status == "passed":
             if name in waivers:
                 notes.append("launch gate %s has passed; its waiver is not needed" % name)
+            verdicts.append((name, "passed", "passed in %s" % GLOBAL_PF))
             continue
         if isinstance(reason, str) and reason.strip():
             waived.append((name, reason.strip()))
+            verdicts.append((name, "waived", "%s in %s, waived: %s" % (status, GLOBAL_PF, reason.strip())))
             continue
         if name in waivers:
+            verdicts.append((name, "refused", "%s in %s; its waiver has no reason" % (status, GLOBAL_PF)))
             continue    # empty reason, refused above
         refusals.append("launch gate %s is %s in %s launch_gates.required_validations; expected passed, or waive "
                         "it with a reason: -e '{\"launch_waivers\": {\"%s\": \"REASON\"}}' (nexusctl launch "
                         "--waive %s=REASON)" % (name, status, GLOBAL_PF, name, name))
+        verdicts.append((name, "refused", refusals[-1]))
     return waived, refusals, notes
 
 
 # ---------------------------------------------------------------- decisions
+
+def verdict_lines(gates, needs=()):
+    """One line a gate (verdict, gate, reason; when it opens), then one a
+    thing a real run needs: what a preview shows."""
+    lines = []
+    for item in gates:
+        reason = " | ".join(part for part in str(item.get("reason") or "").splitlines() if part)
+        if item["verdict"] == "needed":
+            reason = "not given to a preview; what a real run needs follows"
+        line = "%-8s %s%s" % (item["verdict"].upper(), item["gate"], ": " + reason if reason else "")
+        if item.get("opens"):
+            line += " (opens by itself %s)" % item["opens"]
+        lines.append(line)
+    return lines + ["a real run needs %s" % what for what in needs]
+
 
 class Decision(object):
     """A gate's verdict and what the run then does."""
@@ -101,6 +123,25 @@ class Decision(object):
         self.differences = []
         self.entry_details = {}
         self.pf_skipped = {}        # {PF file: why}, the kill switch only
+        # Each gate's verdict, for a preview (check mode) to show one a line:
+        # {gate, verdict: open|refused|forced|waived|needed, reason, opens}.
+        self.gates = []
+        self.needs = []             # what a real run needs that a preview was not given
+
+    def verdict(self, gate, refusal="", hard=False, reason="", opens=None):
+        """Record the verdict of one gate; a refusal also goes where the run
+        reads it (hard: no reason forces it). ``opens``: when a refused gate
+        opens by itself (a soak time), epoch seconds."""
+        if refusal:
+            (self.hard_refusals if hard else self.refusals).append(refusal)
+        self.gates.append({"gate": gate, "verdict": "refused" if refusal else "open", "reason": refusal or reason,
+                           "opens": iso_utc(opens) if opens is not None else "", "forceable": bool(refusal) and not hard})
+
+    def need(self, gate, what):
+        """A gate a preview cannot decide without what a real run is given
+        (the confirmation, the approvers' secrets): ``what`` it needs."""
+        self.needs.append(what)
+        self.gates.append({"gate": gate, "verdict": "needed", "reason": what, "opens": "", "forceable": False})
 
     @property
     def open(self):
@@ -140,17 +181,20 @@ class Decision(object):
             "differences": list(self.differences),
             "entry_details": dict(self.entry_details),
             "pf_skipped": dict(self.pf_skipped),
+            "gates": [dict(g) for g in self.gates],
+            "verdict_lines": verdict_lines(self.gates, self.needs),
+            "needs": list(self.needs),
         }
 
 
 def _prepare(decision, facts, max_age_hours):
     refusal, evidence = check_prepare_run(facts.get("runs"), decision.now, max_age_hours,
                                           facts.get("audit_dir") or "the audit directory")
-    if refusal:
-        decision.refusals.append(refusal)
-    elif evidence:
-        decision.notes.append("Phase 4 prepare run %s passed (finished %s)"
-                              % (evidence["run_id"], format_utc(evidence["completed"])))
+    passed = ""
+    if not refusal and evidence:
+        passed = "Phase 4 prepare run %s passed (finished %s)" % (evidence["run_id"], format_utc(evidence["completed"]))
+        decision.notes.append(passed)
+    decision.verdict("prepare run", refusal or "", reason=passed)
 
 
 def _common(decision, facts, plan, store, pfs):
@@ -162,7 +206,7 @@ def _common(decision, facts, plan, store, pfs):
         decision.flag_changes = flag_change(plan, store).as_dicts()
         decision.differences = differences(plan, store, pfs)
     except ActivationError as exc:
-        decision.hard_refusals.append(str(exc))
+        decision.verdict("configuration", str(exc), hard=True)
         return False
     return True
 
@@ -175,6 +219,10 @@ def _apply_force(decision, force_reason, gate):
         return
     if not reason:
         return
+    for item in decision.gates:
+        if item["verdict"] == "refused" and item["forceable"]:
+            item["verdict"] = "forced"
+            item["reason"] = "%s (forced: %s)" % (item["reason"], reason)
     for refusal in decision.refusals:
         decision.forced.append(refusal)
         decision.events.append(("GATE_FORCED", {"gate": gate, "reason": reason, "refusal": refusal}))
@@ -192,9 +240,12 @@ def _clock_event(decision, clock_override, host_now):
 def _host_clock(decision, facts):
     hard, soft = check_host_clock(facts)
     if hard:
-        decision.hard_refusals.append(hard)
+        decision.verdict("host clock", hard, hard=True)
     if soft:
-        decision.refusals.append(soft)
+        decision.verdict("host clock", soft)
+    if not hard and not soft:
+        decision.verdict("host clock", reason="agrees with the controller's and the audit trail"
+                         if facts.get("now") is not None else "not read")
 
 
 def _gate_event(decision):
@@ -215,7 +266,7 @@ def evaluate_marketplace(step, facts, clock_override=None, force_reason="", wait
         store, pfs = facts_documents(facts)
     except ActivationError as exc:
         decision = Decision(Plan("marketplace_step_%s" % step, "marketplace step %s" % step), now)
-        decision.hard_refusals.append(str(exc))
+        decision.verdict("configuration", str(exc), hard=True)
         _clock_event(decision, clock_override, facts.get("now"))
         _host_clock(decision, facts)
         _gate_event(decision)
@@ -236,15 +287,16 @@ def evaluate_marketplace(step, facts, clock_override=None, force_reason="", wait
             return decision
         for audience, key, expected in plan.limits:
             found = get_key(pfs.get(MARKETPLACE_PF, {}), key)
-            if found != expected:
-                decision.refusals.append("%s: %s is %s; expected %s NexCoin for %s (activation_gate_daily_limits.%s)"
-                                         % (MARKETPLACE_PF, key, json.dumps(None if found is MISSING else found),
-                                            expected, audience, audience))
+            decision.verdict("daily limit %s" % audience, "%s: %s is %s; expected %s NexCoin for %s "
+                             "(activation_gate_daily_limits.%s)"
+                             % (MARKETPLACE_PF, key, json.dumps(None if found is MISSING else found), expected,
+                                audience, audience) if found != expected else "",
+                             reason="%s NexCoin, as %s says" % (expected, MARKETPLACE_PF))
         if step == 3:
             kyc = get_key(pfs.get(MARKETPLACE_PF, {}), "marketplace.progressive_access.public.kyc_level")
-            if kyc != "basic":
-                decision.refusals.append("%s: marketplace.progressive_access.public.kyc_level is %s; expected "
-                                         "\"basic\"" % (MARKETPLACE_PF, json.dumps(None if kyc is MISSING else kyc)))
+            decision.verdict("KYC level", "%s: marketplace.progressive_access.public.kyc_level is %s; expected "
+                             "\"basic\"" % (MARKETPLACE_PF, json.dumps(None if kyc is MISSING else kyc))
+                             if kyc != "basic" else "", reason="basic, as %s says" % MARKETPLACE_PF)
     if step == 1:
         _prepare(decision, facts, prepare_max_age_hours)
     else:
@@ -257,6 +309,7 @@ def evaluate_marketplace(step, facts, clock_override=None, force_reason="", wait
 def _previous_step(decision, step, entries, latest, store, pfs, daily_limits, wait_days):
     prev_key = "marketplace_step_%d" % (step - 1)
     prev = latest.get(prev_key)
+    gate = "step %d" % (step - 1)
     if prev is None:
         unverified = newest_entry(entries, prev_key)
         if unverified is not None and unverified.get("undone"):
@@ -267,30 +320,34 @@ def _previous_step(decision, step, entries, latest, store, pfs, daily_limits, wa
                 text += ("; the step %d changes in place now were made by a run that did not record them (cut "
                          "short before its record step): run step %d again to confirm and record them, or roll "
                          "them back" % (step - 1, step - 1))
-            decision.refusals.append(text)
+            decision.verdict(gate, text)
         elif unverified is not None:
-            decision.refusals.append("step %d needs step %d first: its recorded activation (run %s) does not "
-                                     "match the audit trail (%s)" % (step, step - 1, unverified.get("run_id"),
-                                                                     unverified.get("audit_problem")))
+            decision.verdict(gate, "step %d needs step %d first: its recorded activation (run %s) does not "
+                             "match the audit trail (%s)" % (step, step - 1, unverified.get("run_id"),
+                                                             unverified.get("audit_problem")))
         else:
-            decision.refusals.append("step %d needs step %d first: no recorded activation of step %d"
-                                     % (step, step - 1, step - 1))
+            decision.verdict(gate, "step %d needs step %d first: no recorded activation of step %d"
+                             % (step, step - 1, step - 1))
         return
     try:
         missing = differences(marketplace_plan(step - 1, store, daily_limits, cumulative=True), store, pfs)
     except ActivationError as exc:
         missing = [str(exc)]
     if missing:
-        decision.refusals.append("step %d (applied %s by run %s) is no longer in effect (%s); apply it again first"
-                                 % (step - 1, format_utc(prev["applied_at"]), prev.get("run_id"),
-                                    "; ".join(missing)))
+        decision.verdict(gate, "step %d (applied %s by run %s) is no longer in effect (%s); apply it again first"
+                         % (step - 1, format_utc(prev["applied_at"]), prev.get("run_id"), "; ".join(missing)))
         return
+    applied = "applied %s by run %s, in effect" % (format_utc(prev["applied_at"]), prev.get("run_id"))
+    decision.verdict(gate, reason=applied)
     if step in (2, 3):
         opens = prev["applied_at"] + wait_days * DAY
+        soak = "soak of %s days after step %d" % (number_text(wait_days), step - 1)
         if decision.now < opens:
-            decision.refusals.append("step %d opens %s (%s days after step %d at %s)"
-                                     % (step, format_utc(opens), number_text(wait_days), step - 1,
-                                        format_utc(prev["applied_at"])))
+            decision.verdict(soak, "step %d opens %s (%s days after step %d at %s)"
+                             % (step, format_utc(opens), number_text(wait_days), step - 1,
+                                format_utc(prev["applied_at"])), opens=opens)
+        else:
+            decision.verdict(soak, reason="elapsed %s" % format_utc(opens))
 
 
 def evaluate_launch(mode, facts, confirm=False, check_approvals=None, waivers=None, clock_override=None,
@@ -298,24 +355,37 @@ def evaluate_launch(mode, facts, confirm=False, check_approvals=None, waivers=No
     """Gate and plan of the Phase 4 launch (``mode`` global or soft).
     ``check_approvals(roles)`` returns (approved [{name, role}], problems
     [str]) for the roles the PF requires: the controller checks the
-    approvers' secrets (plugin_utils/approvals.py); nothing here sees one."""
+    approvers' secrets (plugin_utils/approvals.py); nothing here sees one.
+
+    A preview (``facts["preview"]`` true: a check-mode run, which changes
+    nothing; only the action plugin sets it, from the task's own check mode)
+    lists the confirmation it was not given and the approvals its
+    ``check_approvals`` says were not given (ApprovalsNotGiven) in ``needs``
+    instead of refusing them; given, they are checked as in a real run."""
+    preview = facts.get("preview") is True
     plan = launch_plan(mode)
     now = clock_override if clock_override is not None else facts.get("now", time.time())
     decision = Decision(plan, now)
     _clock_event(decision, clock_override, facts.get("now"))
     _host_clock(decision, facts)
-    if confirm is not True:
-        decision.hard_refusals.append("the Phase 4 launch changes public access and needs an explicit "
-                                      "confirmation: nexusctl launch --confirm, or -e nexus_launch_confirm=true")
+    if confirm is True:
+        decision.verdict("confirmation", reason="given")
+    elif preview:
+        decision.need("confirmation", "an explicit confirmation: nexusctl launch --confirm, or "
+                                      "-e nexus_launch_confirm=true")
+    else:
+        decision.verdict("confirmation", "the Phase 4 launch changes public access and needs an explicit "
+                                         "confirmation: nexusctl launch --confirm, or -e nexus_launch_confirm=true",
+                         hard=True)
     try:
         store, pfs = facts_documents(facts)
     except ActivationError as exc:
-        decision.hard_refusals.append(str(exc))
+        decision.verdict("configuration", str(exc), hard=True)
         _gate_event(decision)
         return decision
     latest = latest_entries(facts.get("activations"))
     if _common(decision, facts, plan, store, pfs) and plan.key in latest and not decision.differences \
-            and confirm is True:
+            and (confirm is True or preview):
         decision.already_applied = True
         decision.notes.insert(0, "%s already applied at %s by run %s; nothing to do"
                               % (plan.label, format_utc(latest[plan.key]["applied_at"]), latest[plan.key]["run_id"]))
@@ -324,7 +394,7 @@ def evaluate_launch(mode, facts, confirm=False, check_approvals=None, waivers=No
     try:
         roles = required_roles(get_key(pfs.get(GLOBAL_PF, {}), "deployment.team_approval"))
     except ActivationError as exc:
-        decision.hard_refusals.append(str(exc))
+        decision.verdict("approvals", str(exc), hard=True)
         roles = None
     if roles is not None:
         if check_approvals is None:
@@ -332,17 +402,35 @@ def evaluate_launch(mode, facts, confirm=False, check_approvals=None, waivers=No
         else:
             try:
                 approved, problems = check_approvals(roles)
+            except ApprovalsNotGiven as exc:
+                # Only a preview may go without them; a real run is refused.
+                approved, problems = [], (None if preview else [str(exc)])
+                if preview:
+                    decision.need("approvals", str(exc))
             except ActivationError as exc:
                 approved, problems = [], [str(exc)]
-        decision.hard_refusals.extend(problems)
+    if roles is not None and problems is not None:
+        decision.verdict("approvals", "\n".join(problems), hard=True,
+                         reason="by %s" % ", ".join("%s (%s)" % (a["name"], a["role"]) for a in approved))
         for item in approved:
             decision.events.append(("LAUNCH_APPROVED", {"approver": item["name"], "role": item["role"]}))
         if approved:
             decision.entry_details["approvers"] = ",".join("%s:%s" % (a["name"], a["role"]) for a in approved)
     gates = get_key(pfs.get(GLOBAL_PF, {}), "launch_gates.required_validations")
-    waived, refusals, notes = check_launch_gates(None if gates is MISSING else gates, waivers)
+    verdicts = []
+    waived, refusals, notes = check_launch_gates(None if gates is MISSING else gates, waivers, verdicts)
     decision.hard_refusals.extend(refusals)
     decision.notes.extend(notes)
+    for name, verdict, reason in verdicts:
+        decision.gates.append({"gate": "launch gate %s" % name, "verdict": "open" if verdict == "passed" else verdict,
+                               "reason": reason, "opens": "", "forceable": False})
+    if not verdicts and refusals:
+        decision.gates.append({"gate": "launch gates", "verdict": "refused", "reason": "\n".join(refusals),
+                               "opens": "", "forceable": False})
+    unwaived = [name for name, verdict, dummy in verdicts if verdict == "refused"]
+    if preview and unwaived:
+        decision.needs.append("a waiver with a reason for each launch gate not passed: %s (nexusctl launch --waive "
+                              "GATE=REASON)" % ", ".join(unwaived))
     if not refusals:
         for name, reason in waived:
             decision.events.append(("LAUNCH_GATE_WAIVED", {"gate": name, "reason": reason}))
