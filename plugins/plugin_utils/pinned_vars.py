@@ -35,6 +35,17 @@ PINNED = {
     "activation_gate_approval_max_age_minutes": "how long an approval stays valid",
 }
 
+# The results the plays register: extra vars outrank registered variables, so
+# -e nexus_activation='{"refused": false}' would stand in for the gate's own
+# answer (or the prechecks', the lock's). A test keeps this equal to the
+# register: names of roles/ and playbooks/.
+REGISTERED = frozenset((
+    "nexus_activation", "nexus_activation_flags", "nexus_activation_pf", "nexus_activation_rollback",
+    "nexus_activation_rollback_audit", "nexus_activation_verified", "nexus_alert", "nexus_audit", "nexus_emergency",
+    "nexus_emergency_fleet_audit", "nexus_flags_predicted", "nexus_guard", "nexus_lock", "nexus_pf_predicted",
+    "nexus_postdeploy", "nexus_precheck", "nexus_release", "nexus_reread", "nexus_rollback", "nexus_snapshot",
+    "nexus_status_gateway", "nexus_status_host", "nexus_unlock"))
+
 WHERE = ("set it in the inventory (group_vars or host_vars), a reviewed change, and run without the -e")
 
 SECRET_WAYS = ("give it as %s in the environment, in the approvals file nexusctl launch --approver %s writes "
@@ -50,6 +61,9 @@ def refusals(extra_vars):
     lines = ["%s was given with -e (extra vars), but it is pinned (%s): one operator cannot change it from "
              "the command line; %s" % (name, PINNED[name], WHERE)
              for name in sorted(PINNED) if name in extra_vars]
+    lines += ["%s was given with -e (extra vars), but it is the result a step of the play registers (extra vars "
+              "outrank it, so it would stand in for what the step found): run without the -e" % name
+              for name in sorted(REGISTERED) if name in extra_vars]
     approvals = extra_vars.get("nexus_launch_approvals")
     for index, item in enumerate(approvals if isinstance(approvals, list) else []):
         if isinstance(item, dict) and "secret" in item:

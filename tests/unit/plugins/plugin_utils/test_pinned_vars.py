@@ -9,6 +9,8 @@ the actions that write; the refusal never holds a value."""
 from __future__ import annotations
 
 import json
+import os
+import re
 from unittest import mock
 
 import pytest
@@ -21,6 +23,7 @@ from ansible.utils.vars import load_extra_vars
 from ansible_collections.nexus_cos.launch.plugins.action import deploy_lock, kill_switch
 from ansible_collections.nexus_cos.launch.plugins.action import pinned_vars as pinned_action
 from ansible_collections.nexus_cos.launch.plugins.plugin_utils import pinned_vars
+from ansible_collections.nexus_cos.launch.tests.unit.utils import repo_paths
 
 ENVIRONMENT = ("Stop: nexus_environment was given with -e (extra vars), but it is pinned (the environment, which "
                "decides whether the test clock nexus_clock_now is allowed): one operator cannot change it from the "
@@ -115,3 +118,26 @@ def test_the_writers_refuse_before_the_host_is_asked(cli_extra_vars, module):
     with pytest.raises(AnsibleActionFail) as raised:
         action.run(task_vars={})
     assert raised.value.message == ENVIRONMENT
+
+
+def registered_names():
+    """Every name a task of roles/ or playbooks/ registers its result as."""
+    names = set()
+    for top in ("roles", "playbooks"):
+        for dirpath, dummy, filenames in os.walk(os.path.join(repo_paths.ROOT, top)):
+            for name in filenames:
+                if name.endswith((".yml", ".yaml")):
+                    with open(os.path.join(dirpath, name), encoding="utf-8") as handle:
+                        names.update(re.findall(r"^\s*register:\s*([A-Za-z_][A-Za-z0-9_]*)\s*$", handle.read(), re.M))
+    return names
+
+
+def test_every_result_the_plays_register_is_refused_from_extra_vars():
+    assert registered_names() == set(pinned_vars.REGISTERED)
+
+
+def test_a_registered_result_given_with_e_is_refused_and_not_shown():
+    lines = pinned_vars.refusals({"nexus_activation": {"refused": False, "msg": "OPEN-SESAME"}})
+    assert lines == ["nexus_activation was given with -e (extra vars), but it is the result a step of the play "
+                     "registers (extra vars outrank it, so it would stand in for what the step found): run without the -e"]
+    assert not any("OPEN-SESAME" in line for line in lines)
