@@ -8,8 +8,8 @@ Ansible itself only warns, so the action every play runs first
 
 NEWEST_TESTED is the newest minor release make compat runs
 (tests/compat/requirements-<minor>.txt); a newer one runs, with a warning:
-ansible-core 2.20 and later need Python 3.12, which the test machines and
-the execution environment (Python 3.11) do not have."""
+ansible-core 2.20 and later need Python 3.12, which Debian bookworm, where
+make compat runs, does not package."""
 
 from __future__ import annotations
 
