@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 
 import pytest
 import yaml
@@ -138,7 +139,10 @@ def test_every_python_package_of_the_image_supports_its_python():
         if name.lower() in seen:
             continue
         seen.add(name.lower())
-        dist = importlib.metadata.distribution(name)
+        # The venv's own metadata: ansible-test puts a bare ansible-core
+        # egg-info (no requirements) ahead of it on sys.path.
+        dist = next(iter(importlib.metadata.distributions(name=name, path=[sysconfig.get_paths()["purelib"]])), None) \
+            or importlib.metadata.distribution(name)
         requires_python = dist.metadata.get("Requires-Python")
         if requires_python and EE_PYTHON + ".0" not in SpecifierSet(requires_python):
             refused.append("%s %s (Requires-Python %s)" % (name, dist.version, requires_python))

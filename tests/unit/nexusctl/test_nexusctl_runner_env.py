@@ -25,6 +25,7 @@ import pytest
 from ansible_collections.nexus_cos.launch.nexusctl import __main__ as nexusctl_main
 from ansible_collections.nexus_cos.launch.nexusctl import host_paths
 from ansible_collections.nexus_cos.launch.nexusctl import playbook_run
+from ansible_collections.nexus_cos.launch.nexusctl import state_dir
 
 SECRET_NAMES = ("NEXUS_APPROVER_ALICE_SECRET", "MY_API_TOKEN", "AWS_SECRET_ACCESS_KEY", "ANSIBLE_VAULT_PASSWORD",
                 "ANSIBLE_GALAXY_SERVER_RELEASE_TOKEN")
@@ -209,7 +210,7 @@ def test_no_secret_reaches_the_sandbox_or_the_records(tmp_path, monkeypatch, cap
     assert len(os.listdir(tmp_path / "runner")) == 3
     assert _files_holding(tmp_path / "runner", secrets.values()) == []
     # The controller reports the run wrote under artifacts/<run id>/.
-    reports = os.path.join(playbook_run.ROOT, "artifacts")
+    reports = state_dir.artifacts_dir(playbook_run.current_state()[0])
     fresh = [os.path.join(base, name) for base, dummy, names in os.walk(reports) for name in names
              if os.path.getmtime(os.path.join(base, name)) >= started - 1]
     assert fresh, "the prepare run wrote no controller report"
