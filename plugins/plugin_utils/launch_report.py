@@ -351,18 +351,10 @@ def render(data):
     if data.get("rollback"):
         r = data["rollback"]
         body.append("<h2>Automatic rollback</h2>" + _dl([("why", _e(r.get("problem"))), ("took", "%s ms" % _e(r.get("ms")))]))
-    if data.get("prechecks"):
-        body.append(_prechecks(data["prechecks"]))
-    if data.get("gate"):
-        body.append(_gate(data["gate"]))
-    if data.get("timeline"):
-        body.append(_timeline(data["timeline"]))
-    if data.get("history"):
-        body.append(_history(data["history"]))
-    if data.get("guard"):
-        body.append(_guard(data["guard"]))
-    if data.get("chain"):
-        body.append(_chain(data["chain"]))
+    for part, section in (("prechecks", _prechecks), ("gate", _gate), ("timeline", _timeline), ("history", _history),
+                          ("guard", _guard), ("chain", _chain)):
+        if data.get(part):
+            body.append(section(data[part]))
     body.append(_commands(data.get("commands") or {}))
     return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'

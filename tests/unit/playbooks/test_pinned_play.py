@@ -12,17 +12,9 @@ import os
 
 import pytest
 
-from ansible_collections.nexus_cos.launch.tests.unit.utils.play_target import Target
+from ansible_collections.nexus_cos.launch.tests.unit.utils.play_target import STEP_1
 
-STEP_1 = ("-e", "marketplace_step_number=1", "-e", "activation_force_reason=no prepare run on this test bed")
 TASK = "Stop if an extra var sets a pinned variable or carries a secret"
-
-
-@pytest.fixture
-def target(tmp_path):
-    t = Target(tmp_path)
-    yield t
-    t.close()
 
 
 @pytest.mark.parametrize("given, name, why", [

@@ -9,10 +9,9 @@ import json
 
 import pytest
 
-from ansible_collections.nexus_cos.launch.tests.unit.utils.play_target import Target
+from ansible_collections.nexus_cos.launch.tests.unit.utils.play_target import STEP_1, Target
 
 FLEET = ("-e", json.dumps({"activation_verify_gateway_hosts": ["testhost", "gw2"]}))
-STEP_1 = ("-e", "marketplace_step_number=1", "-e", "activation_force_reason=no prepare run on this test bed")
 REREAD_TASK = "Make the fleet's other gateways reread the flag store"
 FAIL_TASK = "Fail the run when a gateway of the fleet does not serve the restored flag store"
 

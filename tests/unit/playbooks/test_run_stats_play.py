@@ -5,19 +5,9 @@ the controller_report task the role already runs, not a task of their own."""
 
 from __future__ import annotations
 
-import pytest
+from ansible_collections.nexus_cos.launch.tests.unit.utils.play_target import STEP_1
 
-from ansible_collections.nexus_cos.launch.tests.unit.utils.play_target import Target
-
-STEP_1 = ("-e", "marketplace_step_number=1", "-e", "activation_force_reason=no prepare run on this test bed")
 STAMP_TASK = "Set the run id and UTC stamp"
-
-
-@pytest.fixture
-def target(tmp_path):
-    t = Target(tmp_path)
-    yield t
-    t.close()
 
 
 def snapshot_result(tasks):

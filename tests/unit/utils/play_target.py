@@ -17,6 +17,10 @@ from ansible_collections.nexus_cos.launch.tests.unit.utils.gateway_double import
 from ansible_collections.nexus_cos.launch.tests.unit.utils.local_target import local_inventory
 
 
+# Extra vars of a marketplace step 1 run on the test bed (which has no prepare run).
+STEP_1 = ("-e", "marketplace_step_number=1", "-e", "activation_force_reason=no prepare run on this test bed")
+
+
 class Target(object):
     def __init__(self, tmp_path, fleet=()):
         repo = sample_repo(tmp_path)
