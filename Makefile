@@ -62,7 +62,7 @@ help:
 	@echo "make molecule [SCENARIO='-s default']"
 	@echo "make lock          constraints.txt again from requirements.txt (a throwaway venv, pip freeze)"
 	@echo "make docs          the Markdown role reference and READMEs, and the HTML site (docs/_build/html)"
-	@echo "make compat        every supported ansible-core (2.16 to 2.19, a venv each under .cache/compat):"
+	@echo "make compat        every supported ansible-core (2.16 to 2.21, a venv each under .cache/compat):"
 	@echo "                   syntax checks, the unit suite, a phase4 play on a sandbox (tests/compat/run)"
 	@echo "make compat-oldest the same on the oldest supported ansible-core only (part of make test)"
 	@echo "make contract [GATEWAY=http://host:4000 [FLAG_STORE=/path/to/its/feature-flags.json]]"

@@ -7,9 +7,10 @@ Ansible itself only warns, so the action every play runs first
 (nexus_cos.launch.pinned_vars, in role launch_context) stops the run here.
 
 NEWEST_TESTED is the newest minor release make compat runs
-(tests/compat/requirements-<minor>.txt); a newer one runs, with a warning:
-ansible-core 2.20 and later need Python 3.12, which Debian bookworm, where
-make compat runs, does not package."""
+(tests/compat/requirements-<minor>.txt); a newer one runs, with a warning.
+ansible-core 2.20 and later need Python 3.12, which Debian bookworm does not
+package: make compat takes it from the requirements file's '# python:' line
+(pyenv's interpreter on the build machines)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ import re
 import yaml
 
 RUNTIME_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "meta", "runtime.yml")
-NEWEST_TESTED = "2.19"
+NEWEST_TESTED = "2.21"
 _VERSION = re.compile(r"^\s*(\d+)\.(\d+)(?:\.(\d+))?")
 
 

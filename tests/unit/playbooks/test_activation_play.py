@@ -14,7 +14,7 @@ import pytest
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils import activation, audit_log
 
-from ansible_collections.nexus_cos.launch.tests.unit.utils.play_target import Target
+from ansible_collections.nexus_cos.launch.tests.unit.utils.play_target import Target, item_failed
 
 
 @pytest.fixture
@@ -76,7 +76,7 @@ def test_in_a_fleet_a_gateway_that_does_not_confirm_rolls_the_change_back_on_eve
         assert "after the rollback" not in msg
         # gw2 had confirmed the change: it was made to reread the restored store.
         reread = tasks["Make the fleet's other gateways reread the flag store"]["results"]
-        assert [(r["item"], bool(r.get("failed"))) for r in reread] == [("gw2", False), ("gw3", False)]
+        assert [(r["item"], item_failed(r)) for r in reread] == [("gw2", False), ("gw3", False)]
         assert reread[0]["seen"]["marketplace_phase"] == 0
     finally:
         target.close()

@@ -14,6 +14,7 @@ import sys
 
 import pytest
 
+from ansible_collections.nexus_cos.launch.tests.unit.utils import core_messages
 from ansible_collections.nexus_cos.launch.tests.unit.utils.play_target import Target
 from ansible_collections.nexus_cos.launch.tests.unit.utils.gateway_double import ROOT
 
@@ -121,7 +122,7 @@ def test_an_unexpected_failure_shows_its_message_and_ok_tasks_stay_quiet(play):
     assert rc == 2, out
     assert re.search(r"^  ok +\d+\.\ds  Say what the operator reads\n    first line\n    second line$", out, re.M), out
     assert re.search(r"^  FAILED +\d+\.\ds  Run a command that breaks \(localhost\)$", out, re.M), out
-    assert "Run a command that breaks failed: non-zero return code" in out
+    assert "Run a command that breaks failed: The command exited with a non-zero return code." in core_messages.command_wording(out)
     assert "the disk is on fire" in out
     # At default verbosity a task that went well prints no line of its own.
     assert "quiet_fact" not in out and "Hold a secret" in out  # its stage line only

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from ansible_collections.nexus_cos.launch.tests.unit.utils.play_target import Target
+from ansible_collections.nexus_cos.launch.tests.unit.utils.play_target import Target, item_failed
 
 FLEET = ("-e", json.dumps({"activation_verify_gateway_hosts": ["testhost", "gw2"]}),
          "-e", "emergency_switch_reason=fraud wave")
@@ -44,7 +44,7 @@ def test_every_listed_gateway_rereads_the_store_and_serves_founder_mode(target):
     rc, tasks = target.play("emergency.yml", *FLEET)
     assert rc == 0, tasks.get(FAIL_TASK)
     [gw2] = tasks[FLEET_TASK]["results"]
-    assert gw2["item"] == "gw2" and not gw2.get("failed")
+    assert gw2["item"] == "gw2" and not item_failed(gw2)
     assert gw2["seen"]["access_mode"] == "founder_beta"
     assert "other gateways of the fleet: confirmed: gw2" in tasks["Say what the switch did"]["msg"]
     [record] = fleet_records(target)
@@ -76,7 +76,7 @@ def test_a_gateway_that_does_not_reread_is_named_and_the_switch_stays(target):
     rc, tasks = target.play("emergency.yml", *FLEET)
     assert rc == 0, tasks.get(FAIL_TASK)
     assert tasks["Pull the kill switch"]["changed"] is False and target.bytes() == before
-    assert not tasks[FLEET_TASK]["results"][0].get("failed")
+    assert not item_failed(tasks[FLEET_TASK]["results"][0])
     assert fleet_records(target)[-1]["confirmed"] == "gw2"
 
 
@@ -99,7 +99,7 @@ def test_the_switch_the_guard_pulls_is_held_to_every_listed_gateway(target):
     assert [line for line in guard if line.startswith("launch guard: emergency switch pulled and confirmed")]
     assert flags(target)["FOUNDER_BETA_MODE"] and not flags(target)["PUBLIC_FULL_LAUNCH_MODE"]
     [gw2] = tasks[FLEET_TASK]["results"]
-    assert gw2["item"] == "gw2" and gw2["failed"]
+    assert gw2["item"] == "gw2" and item_failed(gw2)
     msg = tasks["Fail the run when the guard saw a critical breach"]["msg"]
     assert msg.startswith("launch guard: critical breach after ")
     assert ("\nin the fleet these gateways do not serve founder mode after rereading the flag store: gw2: gateway "

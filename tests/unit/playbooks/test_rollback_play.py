@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from ansible_collections.nexus_cos.launch.tests.unit.utils.play_target import STEP_1, Target
+from ansible_collections.nexus_cos.launch.tests.unit.utils.play_target import STEP_1, Target, item_failed
 
 FLEET = ("-e", json.dumps({"activation_verify_gateway_hosts": ["testhost", "gw2"]}))
 REREAD_TASK = "Make the fleet's other gateways reread the flag store"
@@ -42,7 +42,7 @@ def test_the_flag_store_host_restores_once_and_every_gateway_serves_it(target):
     assert target.bytes() == before
     assert len(events(target, "ROLLBACK_COMPLETE")) == 1          # gw2 restored nothing
     [gw2] = tasks[REREAD_TASK]["results"]
-    assert gw2["item"] == "gw2" and not gw2.get("failed") and gw2["seen"]["marketplace_phase"] == 0
+    assert gw2["item"] == "gw2" and not item_failed(gw2) and gw2["seen"]["marketplace_phase"] == 0
     assert "other gateways of the fleet: confirmed: gw2" in tasks["Say what the rollback did"]["msg"]
 
 

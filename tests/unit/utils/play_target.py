@@ -21,6 +21,16 @@ from ansible_collections.nexus_cos.launch.tests.unit.utils.local_target import l
 STEP_1 = ("-e", "marketplace_step_number=1", "-e", "activation_force_reason=no prepare run on this test bed")
 
 
+def item_failed(result):
+    """Whether a loop item's result, as the json callback prints it, is a
+    failure. From ansible-core 2.21 a callback no longer gets an item's
+    ``failed`` key; a failed item still carries the ``exception`` ansible-core
+    gives every failure (a successful one has none)."""
+    if "failed" in result:
+        return bool(result["failed"])
+    return "exception" in result
+
+
 class Target(object):
     def __init__(self, tmp_path, fleet=()):
         repo = sample_repo(tmp_path)

@@ -21,8 +21,8 @@ from ansible_collections.nexus_cos.launch.plugins.plugin_utils import core_versi
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
 
 REFUSAL_2_15 = ("Stop: this run uses ansible-core 2.15.13, but the collection nexus_cos.launch supports ansible-core "
-                "2.16 through 2.19 (meta/runtime.yml: requires_ansible '>=2.16.0'), and older releases are not tested. "
-                "Install a supported ansible-core (pip install 'ansible-core>=2.16,<2.20.0') or use an execution "
+                "2.16 through 2.21 (meta/runtime.yml: requires_ansible '>=2.16.0'), and older releases are not tested. "
+                "Install a supported ansible-core (pip install 'ansible-core>=2.16,<2.22.0') or use an execution "
                 "environment that ships one")
 
 
@@ -61,15 +61,16 @@ def test_below_the_range_the_refusal_names_the_version_and_the_range():
     assert core_version.refusal("2.9.27", "2.16.0").startswith("Stop: this run uses ansible-core 2.9.27, ")
 
 
-@pytest.mark.parametrize("version", ["2.16.0", "2.16.19", "2.17.14", "2.19.14", "2.21.1"])
+@pytest.mark.parametrize("version", ["2.16.0", "2.16.19", "2.17.14", "2.19.14", "2.21.5", "2.22.1"])
 def test_in_and_above_the_range_nothing_is_refused(version):
     assert core_version.refusal(version, "2.16.0") == ""
 
 
 def test_above_the_newest_tested_a_warning_only():
     assert core_version.warning("2.19.14", "2.16.0") == ""
-    assert core_version.warning("2.20.1", "2.16.0") == (
-        "nexus_cos.launch is tested on ansible-core 2.16 through 2.19; this run uses ansible-core 2.20.1, which is "
+    assert core_version.warning("2.21.5", "2.16.0") == ""
+    assert core_version.warning("2.22.1", "2.16.0") == (
+        "nexus_cos.launch is tested on ansible-core 2.16 through 2.21; this run uses ansible-core 2.22.1, which is "
         "not tested (make compat runs the supported range)")
 
 
@@ -96,7 +97,7 @@ def test_the_first_action_of_every_play_stops_on_an_older_core(monkeypatch):
 
 def test_the_first_action_runs_on_the_oldest_supported_and_warns_above_the_newest(monkeypatch):
     monkeypatch.setattr(pinned_action.pinned_vars, "refuse_extra_vars", lambda act: None)
-    for version, warned in (("2.16.0", False), ("2.19.14", False), ("2.20.0", True)):
+    for version, warned in (("2.16.0", False), ("2.19.14", False), ("2.21.5", False), ("2.22.0", True)):
         monkeypatch.setattr(core_version, "running", lambda v=version: v)
         act = action()
         act._display = mock.Mock()
