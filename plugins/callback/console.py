@@ -71,6 +71,23 @@ def message_lines(msg):
     return str(msg).splitlines()
 
 
+def task_of(result):
+    """The task of a callback's result: ``task`` from ansible-core 2.19,
+    ``_task`` before (2.16 to 2.18 have only the private name)."""
+    return getattr(result, "task", None) or result._task  # pylint: disable=protected-access
+
+
+def result_of(result):
+    """The result dict of a callback's result (``result``, or ``_result`` before 2.19)."""
+    found = getattr(result, "result", None)
+    return found if isinstance(found, dict) else result._result  # pylint: disable=protected-access
+
+
+def host_of(result):
+    """The host of a callback's result (``host``, or ``_host`` before 2.19)."""
+    return getattr(result, "host", None) or result._host  # pylint: disable=protected-access
+
+
 def is_precheck_result(res):
     return all(key in res for key in PRECHECK_KEYS) and isinstance(res.get("table"), list)
 
@@ -187,15 +204,15 @@ class CallbackModule(CallbackBase):
 
     def _count(self, result, status):
         if self._stage is None:
-            self._enter(result.task)
+            self._enter(task_of(result))
         self._stage.statuses.add(status)
-        if status in ("FAILED", "UNREACHABLE") and result.host.get_name() not in self._stage.failed_hosts:
-            self._stage.failed_hosts.append(result.host.get_name())
+        if status in ("FAILED", "UNREACHABLE") and host_of(result).get_name() not in self._stage.failed_hosts:
+            self._stage.failed_hosts.append(host_of(result).get_name())
 
     def _task_line(self, result, status, res):
         if self._verbose():
             item = self._get_item_label(res) if "_ansible_item_label" in res or "item" in res else None
-            self._display.display("    %-9s %s: %s%s" % (status, result.host.get_name(), result.task.get_name().strip(),
+            self._display.display("    %-9s %s: %s%s" % (status, host_of(result).get_name(), task_of(result).get_name().strip(),
                                                          " (item=%s)" % item if item is not None else ""),
                                   color=C.COLOR_CHANGED if status == "changed" else None)
         if self._display.verbosity >= 3:
@@ -229,7 +246,7 @@ class CallbackModule(CallbackBase):
     # ------------------------------------------------------------ task results
     def _common(self, result):
         """The result as shown: warnings displayed, exception kept for -vvv."""
-        res = result.result
+        res = result_of(result)
         self._handle_warnings(res)
         # A no_log result keeps its exception, whose summary repeats the
         # message no_log hides: never shown.
@@ -243,11 +260,11 @@ class CallbackModule(CallbackBase):
         res = self._common(result)
         status = "changed" if res.get("changed") else "ok"
         self._count(result, status)
-        host = result.host.get_name()
+        host = host_of(result).get_name()
         if is_precheck_result(res):
             table, failures = precheck_lines(res)
             self._note(host, table + failures, remember=True)
-        elif result.task.action in DEBUG_ACTIONS and not res.get("skipped"):
+        elif task_of(result).action in DEBUG_ACTIONS and not res.get("skipped"):
             if "msg" in res:
                 self._note(host, message_lines(res["msg"]))
             else:
@@ -258,16 +275,16 @@ class CallbackModule(CallbackBase):
 
     def v2_runner_on_skipped(self, result):
         self._count(result, "skipped")
-        self._task_line(result, "skipping", result.result)
+        self._task_line(result, "skipping", result_of(result))
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
         res = self._common(result)
-        host = result.host.get_name()
+        host = host_of(result).get_name()
         if ignore_errors:
             self._count(result, "ok")
             if self._verbose():
                 msg = "; ".join(message_lines(res.get("msg", res.get("censored"))))
-                self._note(host, ["%s (failed, ignored): %s" % (result.task.get_name().strip(), msg)])
+                self._note(host, ["%s (failed, ignored): %s" % (task_of(result).get_name().strip(), msg)])
             return
         self._count(result, "FAILED")
         if is_precheck_result(res):
@@ -280,11 +297,11 @@ class CallbackModule(CallbackBase):
         self._task_line(result, "FAILED", res)
 
     def _failure_lines(self, result, res):
-        name = result.task.get_name().strip()
+        name = task_of(result).get_name().strip()
         if "censored" in res:
             return ["%s failed: %s" % (name, res["censored"])]
         msg = message_lines(res.get("msg"))
-        if result.task.action in ("fail", "ansible.builtin.fail", "ansible.legacy.fail"):
+        if task_of(result).action in ("fail", "ansible.builtin.fail", "ansible.legacy.fail"):
             # A play's own failure message: it is the text to read.
             return msg or ["%s failed" % name]
         lines = ["%s failed%s" % (name, ": " + msg[0] if msg else "")] + ["  " + m for m in msg[1:]]
@@ -300,36 +317,36 @@ class CallbackModule(CallbackBase):
     def v2_runner_on_unreachable(self, result):
         res = self._common(result)
         self._count(result, "UNREACHABLE")
-        self._note(result.host.get_name(), ["%s: unreachable: %s" % (
-            result.task.get_name().strip(), "; ".join(message_lines(res.get("msg"))) or "(no message)")])
+        self._note(host_of(result).get_name(), ["%s: unreachable: %s" % (
+            task_of(result).get_name().strip(), "; ".join(message_lines(res.get("msg"))) or "(no message)")])
 
     def v2_runner_item_on_ok(self, result):
-        self._task_line(result, "changed" if result.result.get("changed") else "ok", result.result)
+        self._task_line(result, "changed" if result_of(result).get("changed") else "ok", result_of(result))
 
     def v2_runner_item_on_skipped(self, result):
-        self._task_line(result, "skipping", result.result)
+        self._task_line(result, "skipping", result_of(result))
 
     def v2_runner_item_on_failed(self, result):
-        res = result.result
+        res = result_of(result)
         item = self._get_item_label(res)
-        if result.task.ignore_errors:
+        if task_of(result).ignore_errors:
             return
         self._count(result, "FAILED")
         lines = self._failure_lines(result, res)
         lines[0] = "(item=%s) %s" % (item, lines[0])
-        self._note(result.host.get_name(), lines)
+        self._note(host_of(result).get_name(), lines)
 
     def v2_runner_retry(self, result):
         if self._verbose():
-            res = result.result
+            res = result_of(result)
             self._display.display("    retrying  %s: %s (%s of %s)" % (
-                result.host.get_name(), result.task.get_name().strip(), res.get("attempts"), res.get("retries")))
+                host_of(result).get_name(), task_of(result).get_name().strip(), res.get("attempts"), res.get("retries")))
 
     def v2_on_file_diff(self, result):
-        res = result.result
+        res = result_of(result)
         diffs = [r.get("diff") for r in res.get("results", []) if r.get("changed")] if "results" in res else (
             [res.get("diff")] if res.get("changed") else [])
         for diff in diffs:
             text = self._get_diff(diff) if diff else ""
             if text:
-                self._note(result.host.get_name(), text.rstrip("\n").splitlines())
+                self._note(host_of(result).get_name(), text.rstrip("\n").splitlines())

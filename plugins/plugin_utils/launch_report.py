@@ -42,6 +42,13 @@ def _text(value, default=""):
 
 
 def _utc(seconds):
+    """Epoch seconds as UTC text; '' for anything else. Before ansible-core
+    2.19 a template gives text ("1764583200"), so digits are taken too."""
+    if isinstance(seconds, str):
+        try:
+            seconds = float(seconds)
+        except ValueError:
+            return ""
     if isinstance(seconds, bool) or not isinstance(seconds, (int, float)):
         return ""
     return audit_time(seconds) + " UTC"

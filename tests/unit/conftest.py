@@ -43,6 +43,10 @@ COMPAT_BEFORE_2_19 = {
         "a worker killed mid-task: ansible-core before 2.19 reports it otherwise, nexusctl's exit code differs",
     "tests/unit/nexusctl/test_nexusctl_cancel.py::test_a_signal_ends_the_guard_and_everything_it_started[group-SIGINT":
         "ansible-playbook before 2.19 ends on SIGINT to its process group with another signal",
+    "tests/unit/playbooks/test_run_stats_play.py::test_a_refused_run_publishes_its_failure":
+        "before 2.19 a template renders none as '' (no native types), so a stat with no script reads '' where 2.19 has null",
+    "tests/unit/plugins/action/test_activation_gate_preview.py::test_a_gate_that_cannot_decide_is_no_preview":
+        "the test builds the action from mocks; ActionBase before 2.19 reads an attribute (_load_name) the mocks lack",
 }
 
 
