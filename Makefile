@@ -39,11 +39,12 @@ DEB_PACKAGES := python3 python3-venv python3-pip git curl ca-certificates podman
                 debootstrap uidmap slirp4netns fuse-overlayfs iptables openssl shellcheck chromium
 
 .PHONY: help demo test lint unit units contract molecule bench bench-smoke chaos docs deps venv lock engine image sandbox-up sandbox-down clean \
-        compat compat-oldest
+        compat compat-oldest compat-newest
 
 help:
 	@echo "make demo          build the sandbox VPS (first run) and run playbooks/phase4.yml against it"
-	@echo "make test          linters, unit tests (ansible-test units), every molecule scenario and the bench smoke"
+	@echo "make test          linters, unit tests (ansible-test units), every molecule scenario, the bench smoke,"
+	@echo "                   and the oldest and newest supported ansible-core (compat-oldest, compat-newest)"
 	@echo "make bench         phase4 wall time and remote module executions beside a no-op play;"
 	@echo "                   audit verify at scale; phase4 on 1, 2, 4 and 8 sandbox hosts (its own sandboxes)"
 	@echo "make chaos         not part of make test: concurrent prepare runs, SIGKILLs, a full audit disk, a"
@@ -65,6 +66,7 @@ help:
 	@echo "make compat        every supported ansible-core (2.16 to 2.21, a venv each under .cache/compat):"
 	@echo "                   syntax checks, the unit suite, a phase4 play on a sandbox (tests/compat/run)"
 	@echo "make compat-oldest the same on the oldest supported ansible-core only (part of make test)"
+	@echo "make compat-newest the same on the newest supported ansible-core only (part of make test)"
 	@echo "make contract [GATEWAY=http://host:4000 [FLAG_STORE=/path/to/its/feature-flags.json]]"
 	@echo "                   the gateway contract (DESIGN.md 3): the in-process double, or that gateway"
 
@@ -165,17 +167,22 @@ contract: venv
 molecule: venv engine image
 	$(BIN)/molecule test $(SCENARIO)
 
-test: lint units molecule bench-smoke compat-oldest
+test: lint units molecule bench-smoke compat-oldest compat-newest
 
 # The supported ansible-core releases (meta/runtime.yml's requires_ansible up to the
 # newest tested), one venv each from tests/compat/requirements-MINOR.txt. make test
-# runs the oldest; the newest is the main venv's, which make test runs throughout.
-COMPAT_OLDEST := $(firstword $(sort $(patsubst tests/compat/requirements-%.txt,%,$(wildcard tests/compat/requirements-*.txt))))
+# runs the oldest and the newest (the main venv's release is in between).
+COMPAT_MINORS := $(sort $(patsubst tests/compat/requirements-%.txt,%,$(wildcard tests/compat/requirements-*.txt)))
+COMPAT_OLDEST := $(firstword $(COMPAT_MINORS))
+COMPAT_NEWEST := $(lastword $(COMPAT_MINORS))
 compat: venv engine image
 	NEXUS_MAIN_BIN=$(BIN) tests/compat/run
 
 compat-oldest: venv engine image
 	NEXUS_MAIN_BIN=$(BIN) tests/compat/run $(COMPAT_OLDEST)
+
+compat-newest: venv engine image
+	NEXUS_MAIN_BIN=$(BIN) tests/compat/run $(COMPAT_NEWEST)
 
 bench: sandbox-up
 	$(BIN)/python tests/bench/phase4_bench.py --inventory inventories/sandbox

@@ -68,13 +68,14 @@ def run(checkout, **env):
 def test_no_interpreter_for_a_minor_fails_it_naming_what_to_install(checkout):
     # A pyenv shim without that version selected is on PATH: it does not run, so it does not count.
     executable(checkout / "bin" / "python3.99", "#!/bin/sh\necho 'pyenv: python3.99: command not found' >&2\nexit 127\n")
-    rc, out = run(checkout)
+    # No pyenv on PATH: its default root is looked in all the same (here an empty one).
+    rc, out = run(checkout, PYENV_ROOT=str(checkout / "pyenv"))
     assert rc == 1
     assert out.splitlines()[0] == (
         "9.99   venv    FAIL: ansible-core 9.99 needs Python 3.99 (tests/compat/requirements-9.99.txt): no Python 3.99 "
-        "found (tried $NEXUS_COMPAT_PYTHON_3_99, python3.99 on PATH, pyenv's versions): install Python 3.99 (Debian "
-        "bookworm packages 3.11 only: pyenv install 3.99, or a python3.99 on PATH) or set NEXUS_COMPAT_PYTHON_3_99 to "
-        "its path"), out
+        "found (tried $NEXUS_COMPAT_PYTHON_3_99, python3.99 on PATH, pyenv's versions under %s): install Python 3.99 "
+        "(Debian bookworm packages 3.11 only: pyenv install 3.99, or a python3.99 on PATH) or set "
+        "NEXUS_COMPAT_PYTHON_3_99 to its path" % (checkout / "pyenv")), out
 
 
 def test_an_interpreter_named_in_the_environment_must_run(checkout):
