@@ -8,7 +8,6 @@ every run), one page a host: summary-HOST.html. No host is contacted."""
 from __future__ import annotations
 
 import glob
-import json
 import os
 import sys
 
@@ -46,15 +45,7 @@ def write_reports(run_dir):
     written. ValueError names a file that is not report data."""
     written = []
     for data_path in sorted(glob.glob(os.path.join(run_dir, DATA_GLOB))):
-        try:
-            with open(data_path, "r", encoding="utf-8") as handle:
-                data = json.load(handle)
-        except ValueError as exc:
-            raise ValueError("%s: not valid JSON (%s); expected the report data a run stores beside its summary"
-                             % (data_path, exc))
-        if not isinstance(data, dict) or data.get("version") != launch_report.DATA_VERSION:
-            raise ValueError("%s: not launch report data of version %d; expected the JSON object a run stores "
-                             "beside its summary" % (data_path, launch_report.DATA_VERSION))
+        data = launch_report.load_data(data_path)
         page = data_path[:-len(".json")] + ".html"
         write_atomic(page, launch_report.render(data), mode=0o640)
         written.append(page)

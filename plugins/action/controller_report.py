@@ -108,15 +108,11 @@ def _launch_report_files(report):
     json_path = html_path[:-len(".html")] + ".json"
     data = launch_report.report_data(dict((k, v) for k, v in report.items() if k in REPORT_PARTS))
     try:
-        with open(json_path, "r", encoding="utf-8") as handle:
-            stored = json.load(handle)
-        if isinstance(stored, dict):
-            data = launch_report.merge(stored, data)
-    except FileNotFoundError:
-        pass
-    except (OSError, ValueError) as exc:
-        raise AnsibleActionFail("controller_report: %s: could not read the stored launch report data (%s); "
-                                "move it aside to write the report afresh" % (json_path, exc))
+        stored = launch_report.load_data(json_path)
+    except ValueError as exc:
+        raise AnsibleActionFail("controller_report: %s; move it aside to write the report afresh" % exc)
+    if stored is not None:
+        data = launch_report.merge(stored, data)
     return {json_path: json.dumps(data, indent=2, sort_keys=True) + "\n", html_path: launch_report.render(data)}
 
 

@@ -16,6 +16,7 @@ released) over the stored data."""
 from __future__ import annotations
 
 import html
+import json
 
 from ansible_collections.nexus_cos.launch.plugins.module_utils.utc_time import audit_time
 
@@ -137,6 +138,25 @@ def report_data(results):
     if timeline:
         data["timeline"] = [{"at_utc": _utc(t.get("at")), "event": _text(t.get("event")), "detail": _text(t.get("detail"))}
                             for t in timeline if isinstance(t, dict)]
+    return data
+
+
+def load_data(path):
+    """The report data stored at ``path`` (the .json beside a page), or None
+    when there is none. ValueError names the file when it is not report data
+    of this version: the one reader of the format, for the run that adds to a
+    report and for nexusctl report."""
+    try:
+        with open(path, "r", encoding="utf-8") as handle:
+            data = json.load(handle)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        raise ValueError("%s: could not read it as JSON (%s); expected the report data a run stores beside its summary"
+                         % (path, exc))
+    if not isinstance(data, dict) or data.get("version") != DATA_VERSION:
+        raise ValueError("%s: not launch report data of version %d; expected the JSON object a run stores beside its "
+                         "summary" % (path, DATA_VERSION))
     return data
 
 

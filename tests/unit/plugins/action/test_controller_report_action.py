@@ -95,8 +95,12 @@ def test_a_bad_launch_report_is_named(report, message):
         run({"launch_report": report})
 
 
-def test_unreadable_stored_data_is_named_not_overwritten(tmp_path):
-    (tmp_path / "summary-vps1.json").write_text("{not json")
-    with pytest.raises(AnsibleActionFail, match="summary-vps1.json: could not read the stored launch report data"):
+@pytest.mark.parametrize("stored, says", [
+    ("{not json", "summary-vps1.json: could not read it as JSON"),
+    ('{"version": 99}', "summary-vps1.json: not launch report data of version 1"),
+])
+def test_unreadable_stored_data_is_named_not_overwritten(tmp_path, stored, says):
+    (tmp_path / "summary-vps1.json").write_text(stored)
+    with pytest.raises(AnsibleActionFail, match=says + ".*move it aside to write the report afresh"):
         run({"launch_report": {"path": str(tmp_path / "summary-vps1.html"), "run": {"id": "r"}}})
-    assert (tmp_path / "summary-vps1.json").read_text() == "{not json"
+    assert (tmp_path / "summary-vps1.json").read_text() == stored
